@@ -1,0 +1,226 @@
+//! Types that generated vendor code uses to describe endpoints and status codes.
+//!
+//! Every value here is produced by `cargo xtask gen` from `specs/<vendor>/operations.json` and
+//! `specs/<vendor>/errors.json`; hand-written clients read them instead of repeating URLs and limits.
+
+use std::fmt;
+
+/// HTTP method of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    /// `GET`: parameters travel in the query string.
+    Get,
+    /// `POST`: parameters travel in the body.
+    Post,
+}
+
+impl HttpMethod {
+    /// The method as written on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+impl fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an operation's request type is put on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestEncoding {
+    /// The request type serialised as a JSON body.
+    Json,
+    /// The request type's fields as URL query parameters (percent-encoded).
+    Query,
+}
+
+/// How a vendor's push (callback) body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PushEncoding {
+    /// A JSON object.
+    Json,
+    /// `application/x-www-form-urlencoded` fields (or the same fields in a query string).
+    Form,
+}
+
+/// A callback the vendor sends to the user (a delivery report), generated from `operations.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Push {
+    /// Vendor name.
+    pub vendor: &'static str,
+    /// Push name as used in the spec (`deliveryReport`).
+    pub name: &'static str,
+    /// Body encoding.
+    pub encoding: PushEncoding,
+    /// Name of the generated body type.
+    pub body_type: &'static str,
+}
+
+/// How an operation authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthScheme {
+    /// Headers `Api-Key`, `Timestamp` (epoch seconds) and `Sign` = md5(apiKey + apiSecret + timestamp)
+    /// (itniotech, laaffic and their platform).
+    KeySecretTimestampMd5,
+    /// Headers `accessKey`, `ts` (epoch milliseconds), `bizType`, `action` and `sign` = md5 over the
+    /// sorted headers, the exact body bytes and the access secret (nxcloud).
+    NxcloudHeaderBodyMd5,
+}
+
+/// A fixed header value an operation sends with its authentication headers (e.g. nxcloud `bizType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedHeader {
+    /// Header name, as written on the wire.
+    pub name: &'static str,
+    /// Header value.
+    pub value: &'static str,
+}
+
+/// Client-side limits of one operation, from the vendor's documentation.
+///
+/// `None` means the vendor documents no limit for that dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Limits {
+    /// Most phone numbers in one request (over all items of a batch).
+    pub max_numbers: Option<usize>,
+    /// Most items in one request's item array.
+    pub max_items: Option<usize>,
+    /// Most characters (Unicode scalar values) of message content.
+    pub max_content_chars: Option<usize>,
+    /// Most characters of a sender id.
+    pub max_sender_id_chars: Option<usize>,
+    /// Most message ids in one query.
+    pub max_ids: Option<usize>,
+}
+
+/// One vendor endpoint, generated from `operations.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Operation {
+    /// Vendor name (`itniotech`, `laaffic`, `nxcloud`).
+    pub vendor: &'static str,
+    /// Operation name as used in the spec (`sendSms`, `multiMt`, ...).
+    pub name: &'static str,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Default base URL (scheme and host, no trailing slash); clients let users override it.
+    pub base_url: &'static str,
+    /// Path below the base URL, starting with `/`.
+    pub path: &'static str,
+    /// How the request type is encoded.
+    pub encoding: RequestEncoding,
+    /// Authentication scheme.
+    pub auth: AuthScheme,
+    /// Fixed headers that go with the authentication headers.
+    pub fixed_headers: &'static [FixedHeader],
+    /// Name of the generated request type.
+    pub request_type: &'static str,
+    /// Name of the generated response type.
+    pub response_type: &'static str,
+    /// Documented limits.
+    pub limits: Limits,
+}
+
+impl Operation {
+    /// The default URL: base URL followed by path.
+    pub fn default_url(&self) -> String {
+        format!("{}{}", self.base_url, self.path)
+    }
+}
+
+/// Normalised class of a vendor response or error code.
+///
+/// Classes let callers decide what to do with a code they have never seen by name: whether a
+/// request was refused as a whole (nothing sent, safe to try another provider), whether the
+/// content or a number was at fault, or whether the vendor itself failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The request succeeded.
+    Success,
+    /// Credentials, signature, timestamp or IP allow-list refused the request.
+    Auth,
+    /// The request was malformed (missing or invalid parameter).
+    InvalidRequest,
+    /// The message content was refused (empty, too long, sensitive words, template).
+    Content,
+    /// A phone number was refused (empty, malformed, too many).
+    Number,
+    /// The account cannot send (balance, locked, channel not bound, pricing).
+    Account,
+    /// The vendor throttled the request.
+    RateLimit,
+    /// The vendor failed internally.
+    VendorFault,
+    /// The vendor gave no reason (a bare "failure").
+    Unspecified,
+}
+
+impl ErrorClass {
+    /// Stable lower-case name, as written in `errors.json`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Auth => "auth",
+            Self::InvalidRequest => "invalid-request",
+            Self::Content => "content",
+            Self::Number => "number",
+            Self::Account => "account",
+            Self::RateLimit => "rate-limit",
+            Self::VendorFault => "vendor-fault",
+            Self::Unspecified => "unspecified",
+        }
+    }
+
+    /// Whether a code of this class means the vendor refused the whole request before sending
+    /// anything, so the same messages may safely go to another provider.
+    pub const fn is_request_refused(self) -> bool {
+        matches!(self, Self::Auth | Self::Account | Self::RateLimit)
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Normalised class of a delivery status (from a delivery report or a status query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryClass {
+    /// The handset received the message.
+    Delivered,
+    /// The message is still on its way.
+    Pending,
+    /// The network could not deliver the message.
+    Undelivered,
+    /// The message expired before delivery.
+    Expired,
+    /// The network or vendor rejected the message.
+    Rejected,
+    /// The vendor does not know.
+    Unknown,
+}
+
+impl DeliveryClass {
+    /// Stable lower-case name, as written in `errors.json`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Pending => "pending",
+            Self::Undelivered => "undelivered",
+            Self::Expired => "expired",
+            Self::Rejected => "rejected",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,154 @@
+//! `cargo xtask`: workspace automation for smsgate.
+//!
+//! - `cargo xtask gen` regenerates `crates/smsgate-<vendor>/src/generated/` from `specs/`.
+//! - `cargo xtask gen --check` fails, naming each stale file, when regeneration would change anything.
+//! - `cargo xtask ci` runs everything CI runs: the drift check, fmt, clippy, tests and docs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  gen [--check]   regenerate crates/smsgate-<vendor>/src/generated/ from specs/
+                  (--check: change nothing, fail if any generated file is stale)
+  ci              run every CI step: gen --check, fmt --check, clippy, test, doc";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let workspace = workspace_root();
+    match args.as_slice() {
+        ["gen"] => gen_command(&workspace, false),
+        ["gen", "--check"] => gen_command(&workspace, true),
+        ["ci"] => ci(&workspace),
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn gen_command(workspace: &Path, check_only: bool) -> ExitCode {
+    let started = Instant::now();
+    let outputs = match xtask::generate(workspace) {
+        Ok(outputs) => outputs,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if check_only {
+        let stale = xtask::check(workspace, &outputs);
+        if stale.is_empty() {
+            println!(
+                "gen --check: {} generated files are up to date ({:.2?})",
+                outputs.len(),
+                started.elapsed()
+            );
+            return ExitCode::SUCCESS;
+        }
+        for file in &stale {
+            eprintln!("error: {file}");
+        }
+        eprintln!(
+            "generated code is out of date with specs/: run `cargo xtask gen` and commit the result"
+        );
+        return ExitCode::FAILURE;
+    }
+    match xtask::write(workspace, &outputs) {
+        Ok(changed) => {
+            for path in &changed {
+                println!("wrote {}", path.display());
+            }
+            println!(
+                "gen: {} files, {} changed ({:.2?})",
+                outputs.len(),
+                changed.len(),
+                started.elapsed()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ci(workspace: &Path) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let steps = [
+        Step::new("generated code matches specs", &["xtask", "gen", "--check"]),
+        Step::new("formatting", &["fmt", "--all", "--check"]),
+        Step::new(
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        Step::new("tests", &["test", "--workspace", "--locked"]),
+        Step {
+            envs: &[("RUSTDOCFLAGS", "-D warnings")],
+            ..Step::new("docs", &["doc", "--workspace", "--no-deps", "--locked"])
+        },
+    ];
+    let started = Instant::now();
+    for Step { name, args, envs } in steps {
+        println!("==> {name}: cargo {}", args.join(" "));
+        let step_started = Instant::now();
+        let status = Command::new(&cargo)
+            .args(args)
+            .envs(envs.iter().copied())
+            .current_dir(workspace)
+            .status();
+        match status {
+            Ok(status) if status.success() => {
+                println!("==> {name}: ok ({:.1?})", step_started.elapsed())
+            }
+            Ok(status) => {
+                eprintln!("==> {name}: FAILED ({status})");
+                return ExitCode::FAILURE;
+            }
+            Err(err) => {
+                eprintln!("==> {name}: cannot run cargo: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("==> ci: all steps passed ({:.1?})", started.elapsed());
+    ExitCode::SUCCESS
+}
+
+/// One CI step: a cargo command and the environment it needs.
+struct Step {
+    name: &'static str,
+    args: &'static [&'static str],
+    envs: &'static [(&'static str, &'static str)],
+}
+
+impl Step {
+    const fn new(name: &'static str, args: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            args,
+            envs: &[],
+        }
+    }
+}

@@ -1,0 +1,807 @@
+//! Reading and checking a spec folder: strict JSON, meta-schemas, shared-platform imports and the
+//! cross-file rules typify and serde cannot see (duplicate names and codes, dangling type names).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::json::{JsonError, escape_token, parse_strict};
+
+/// A spec the generator refuses, located by file and JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// File, relative to the workspace (`specs/itniotech/errors.json`).
+    pub file: String,
+    /// JSON pointer inside the file (empty for the whole document).
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pointer.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}#{}: {}", self.file, self.pointer, self.message)
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Kind of a status table: which class vocabulary its codes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableKind {
+    /// Codes classed with `ErrorClass`.
+    Response,
+    /// Codes classed with `DeliveryClass`.
+    Delivery,
+}
+
+/// One code of a status table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Code {
+    /// The code as the vendor writes it.
+    pub code: String,
+    /// UpperCamelCase variant name.
+    pub name: String,
+    /// Meaning in English.
+    pub meaning: String,
+    /// The vendor's own wording.
+    pub original: String,
+    /// Class name (`auth`, `delivered`, ...).
+    pub class: String,
+}
+
+/// A status table: one generated enum.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Table {
+    /// Enum name.
+    pub name: String,
+    /// Class vocabulary.
+    pub kind: TableKind,
+    /// Doc text.
+    pub description: String,
+    /// Codes in table order.
+    pub codes: Vec<Code>,
+}
+
+/// Limits of an operation, as written in `operations.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsSpec {
+    /// Most numbers.
+    pub max_numbers: Option<u64>,
+    /// Most items.
+    pub max_items: Option<u64>,
+    /// Most content characters.
+    pub max_content_chars: Option<u64>,
+    /// Most sender-id characters.
+    pub max_sender_id_chars: Option<u64>,
+    /// Most ids.
+    pub max_ids: Option<u64>,
+}
+
+/// One operation of `operations.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationSpec {
+    /// lowerCamelCase name.
+    pub name: String,
+    /// One-line summary.
+    pub summary: String,
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Base URL override.
+    pub base_url: Option<String>,
+    /// Path.
+    pub path: String,
+    /// `json` or `query`.
+    pub encoding: String,
+    /// Request type name.
+    pub request: String,
+    /// Response type name.
+    pub response: String,
+    /// Status table name.
+    pub status_table: String,
+    /// Fixed headers.
+    #[serde(default)]
+    pub fixed_headers: BTreeMap<String, String>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: LimitsSpec,
+    /// Free note.
+    pub note: Option<String>,
+}
+
+/// One push of `operations.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PushSpec {
+    /// lowerCamelCase name.
+    pub name: String,
+    /// One-line summary.
+    pub summary: String,
+    /// `json` or `form`.
+    pub encoding: String,
+    /// Body type name.
+    pub body: String,
+    /// Free note.
+    pub note: Option<String>,
+}
+
+/// `operations.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationsSpec {
+    /// Vendor name.
+    pub vendor: String,
+    /// Sources.
+    pub sources: Vec<String>,
+    /// Auth scheme name.
+    pub auth: String,
+    /// Default base URL.
+    pub base_url: String,
+    /// Operations.
+    pub operations: Vec<OperationSpec>,
+    /// Pushes.
+    #[serde(default)]
+    pub pushes: Vec<PushSpec>,
+}
+
+/// Everything read from one vendor folder, checked.
+#[derive(Debug, Clone)]
+pub struct VendorSpec {
+    /// Folder name, which is also the vendor name.
+    pub vendor: String,
+    /// Self-contained draft-07 schema: the vendor's definitions with shared-platform imports inlined.
+    pub bundled_models: Value,
+    /// Status tables, inherited ones merged.
+    pub tables: Vec<Table>,
+    /// Endpoint metadata.
+    pub operations: OperationsSpec,
+}
+
+/// Reads spec folders below one `specs/` directory.
+pub struct SpecReader {
+    root: PathBuf,
+    display_root: String,
+    models_meta: jsonschema::Validator,
+    errors_meta: jsonschema::Validator,
+    operations_meta: jsonschema::Validator,
+}
+
+const MODELS_FILE: &str = "models.schema.json";
+const ERRORS_FILE: &str = "errors.json";
+const OPERATIONS_FILE: &str = "operations.json";
+
+impl SpecReader {
+    /// Opens `specs_dir`, compiling the three meta-schemas found there.
+    pub fn new(specs_dir: &Path) -> Result<Self, SpecError> {
+        let display_root = specs_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "specs".to_owned());
+        let compile = |rel: &str| {
+            let schema = read_json_at(specs_dir, &display_root, rel)?;
+            jsonschema::draft7::new(&schema).map_err(|err| SpecError {
+                file: format!("{display_root}/{rel}"),
+                pointer: err.instance_path().as_str().to_owned(),
+                message: format!("not a usable meta-schema: {err}"),
+            })
+        };
+        Ok(Self {
+            models_meta: compile("models.meta.schema.json")?,
+            errors_meta: compile("errors.meta.schema.json")?,
+            operations_meta: compile("operations.meta.schema.json")?,
+            root: specs_dir.to_path_buf(),
+            display_root,
+        })
+    }
+
+    /// Vendor folders: those holding an `operations.json`, sorted by name.
+    pub fn vendors(&self) -> Result<Vec<String>, SpecError> {
+        let entries = fs::read_dir(&self.root).map_err(|err| SpecError {
+            file: self.display_root.clone(),
+            pointer: String::new(),
+            message: format!("cannot list the specs folder: {err}"),
+        })?;
+        let mut vendors = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.join(OPERATIONS_FILE).is_file() {
+                vendors.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        vendors.sort();
+        Ok(vendors)
+    }
+
+    /// Reads and checks one vendor folder.
+    pub fn read_vendor(&self, vendor: &str) -> Result<VendorSpec, SpecError> {
+        let bundled_models = self.bundle_models(vendor)?;
+        let tables = self.read_tables(vendor)?;
+        let operations = self.read_operations(vendor, &bundled_models, &tables)?;
+        Ok(VendorSpec {
+            vendor: vendor.to_owned(),
+            bundled_models,
+            tables,
+            operations,
+        })
+    }
+
+    fn display(&self, rel: &str) -> String {
+        format!("{}/{}", self.display_root, rel)
+    }
+
+    fn error(
+        &self,
+        rel: &str,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> SpecError {
+        SpecError {
+            file: self.display(rel),
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+
+    fn read_json(&self, rel: &str) -> Result<Value, SpecError> {
+        read_json_at(&self.root, &self.display_root, rel)
+    }
+
+    fn check_meta(
+        &self,
+        validator: &jsonschema::Validator,
+        value: &Value,
+        rel: &str,
+        meta: &str,
+    ) -> Result<(), SpecError> {
+        let mut errors: Vec<(String, String)> = validator
+            .iter_errors(value)
+            .map(|err| (err.instance_path().as_str().to_owned(), err.to_string()))
+            .collect();
+        // The deepest pointer names the real culprit; oneOf/if-then errors repeat it higher up.
+        errors.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
+        match errors.into_iter().next() {
+            None => Ok(()),
+            Some((pointer, message)) => {
+                Err(self.error(rel, pointer, format!("breaks specs/{meta}: {message}")))
+            }
+        }
+    }
+
+    fn read_models_file(&self, rel: &str) -> Result<Value, SpecError> {
+        let value = self.read_json(rel)?;
+        if let Err(err) = jsonschema::draft7::meta::validate(&value) {
+            return Err(self.error(
+                rel,
+                err.instance_path().as_str(),
+                format!("not a valid draft-07 JSON Schema: {err}"),
+            ));
+        }
+        self.check_meta(&self.models_meta, &value, rel, "models.meta.schema.json")?;
+        Ok(value)
+    }
+
+    /// Builds the vendor's self-contained schema, importing shared-platform definitions.
+    fn bundle_models(&self, vendor: &str) -> Result<Value, SpecError> {
+        let rel = format!("{vendor}/{MODELS_FILE}");
+        let root = self.read_models_file(&rel)?;
+        let mut sources: Vec<Value> = root["x-sources"].as_array().cloned().unwrap_or_default();
+        let mut bundle = Bundle::default();
+        let definitions = root["definitions"].as_object().cloned().unwrap_or_default();
+        let mut imported_files: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+
+        for (name, schema) in &definitions {
+            let pointer = format!("/definitions/{}", escape_token(name));
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    let (file, target) = split_external_ref(reference).ok_or_else(|| {
+                        self.error(
+                            &rel,
+                            format!("{pointer}/$ref"),
+                            "not a shared-platform reference",
+                        )
+                    })?;
+                    if target != name {
+                        return Err(self.error(
+                            &rel,
+                            format!("{pointer}/$ref"),
+                            format!("a shared type is taken under its own name: expected .../definitions/{name}, found {target}"),
+                        ));
+                    }
+                    if !imported_files.contains_key(&file) {
+                        let shared = self.read_models_file(&file)?;
+                        for source in shared["x-sources"].as_array().into_iter().flatten() {
+                            if !sources.contains(source) {
+                                sources.push(source.clone());
+                            }
+                        }
+                        let shared_defs = shared["definitions"]
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default();
+                        for (shared_name, shared_schema) in &shared_defs {
+                            if shared_schema.get("$ref").is_some() {
+                                return Err(self.error(
+                                    &file,
+                                    format!("/definitions/{}", escape_token(shared_name)),
+                                    "a shared platform spec cannot itself import types",
+                                ));
+                            }
+                        }
+                        imported_files.insert(file.clone(), shared_defs);
+                    }
+                    let shared_defs = &imported_files[&file];
+                    self.import(&mut bundle, &file, shared_defs, target)?;
+                }
+                None => bundle.add(self, &rel, name, schema.clone())?,
+            }
+        }
+
+        // Every local reference must resolve inside the bundle.
+        for (name, (origin, schema)) in &bundle.definitions {
+            let mut refs = Vec::new();
+            collect_refs(
+                schema,
+                &format!("/definitions/{}", escape_token(name)),
+                &mut refs,
+            );
+            for (pointer, reference) in refs {
+                let Some(target) = reference.strip_prefix("#/definitions/") else {
+                    return Err(self.error(origin, pointer, format!("unsupported $ref {reference:?}: only #/definitions/<Name> inside a definition")));
+                };
+                if !bundle.definitions.contains_key(target) {
+                    return Err(self.error(
+                        origin,
+                        pointer,
+                        format!("$ref to undefined type {target:?}"),
+                    ));
+                }
+            }
+        }
+        bundle.check_titles(self)?;
+
+        let mut out = Map::new();
+        out.insert(
+            "$schema".into(),
+            Value::String("http://json-schema.org/draft-07/schema#".into()),
+        );
+        out.insert(
+            "$comment".into(),
+            Value::String(format!(
+                "@generated by cargo xtask gen from {}/{vendor}; do not edit. Self-contained: shared-platform types are inlined.",
+                self.display_root
+            )),
+        );
+        out.insert("x-sources".into(), Value::Array(sources));
+        out.insert(
+            "definitions".into(),
+            Value::Object(
+                bundle
+                    .definitions
+                    .into_iter()
+                    .map(|(name, (_, schema))| (name, schema))
+                    .collect(),
+            ),
+        );
+        Ok(Value::Object(out))
+    }
+
+    fn import(
+        &self,
+        bundle: &mut Bundle,
+        file: &str,
+        shared: &Map<String, Value>,
+        name: &str,
+    ) -> Result<(), SpecError> {
+        if bundle
+            .definitions
+            .get(name)
+            .is_some_and(|(origin, _)| origin == file)
+        {
+            return Ok(());
+        }
+        let schema = shared.get(name).ok_or_else(|| {
+            self.error(
+                file,
+                "/definitions",
+                format!("no definition named {name:?} to share"),
+            )
+        })?;
+        bundle.add(self, file, name, schema.clone())?;
+        let mut refs = Vec::new();
+        collect_refs(schema, "", &mut refs);
+        for (_, reference) in refs {
+            if let Some(target) = reference.strip_prefix("#/definitions/") {
+                self.import(bundle, file, shared, target)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_tables(&self, vendor: &str) -> Result<Vec<Table>, SpecError> {
+        let rel = format!("{vendor}/{ERRORS_FILE}");
+        let doc = self.read_errors_file(&rel)?;
+        let mut tables: Vec<(Table, Vec<(String, String)>)> = Vec::new();
+        if let Some(base) = doc.get("extends").and_then(Value::as_str) {
+            let base_rel = base.trim_start_matches("../").to_owned();
+            let base_doc = self.read_errors_file(&base_rel)?;
+            if base_doc.get("extends").is_some() {
+                return Err(self.error(
+                    &base_rel,
+                    "/extends",
+                    "a shared platform table cannot itself extend another",
+                ));
+            }
+            self.merge_tables(&mut tables, &base_rel, &base_doc)?;
+        }
+        self.merge_tables(&mut tables, &rel, &doc)?;
+
+        if let Some(overrides) = doc.get("originalWording").and_then(Value::as_object) {
+            for (table_name, codes) in overrides {
+                let table_pointer = format!("/originalWording/{}", escape_token(table_name));
+                let Some((table, _)) = tables.iter_mut().find(|(t, _)| &t.name == table_name)
+                else {
+                    return Err(self.error(
+                        &rel,
+                        table_pointer,
+                        format!("no table named {table_name:?}"),
+                    ));
+                };
+                for (code, wording) in codes.as_object().into_iter().flatten() {
+                    let Some(entry) = table.codes.iter_mut().find(|c| &c.code == code) else {
+                        return Err(self.error(
+                            &rel,
+                            format!("{table_pointer}/{}", escape_token(code)),
+                            format!("table {table_name} has no code {code:?} to reword"),
+                        ));
+                    };
+                    entry.original = wording.as_str().unwrap_or_default().to_owned();
+                }
+            }
+        }
+        Ok(tables.into_iter().map(|(table, _)| table).collect())
+    }
+
+    fn read_errors_file(&self, rel: &str) -> Result<Value, SpecError> {
+        let doc = self.read_json(rel)?;
+        self.check_meta(&self.errors_meta, &doc, rel, "errors.meta.schema.json")?;
+        Ok(doc)
+    }
+
+    /// Adds `doc`'s tables, refusing a code or a name listed twice in one table.
+    /// Each table carries, per code, where it was first listed.
+    fn merge_tables(
+        &self,
+        tables: &mut Vec<(Table, Vec<(String, String)>)>,
+        rel: &str,
+        doc: &Value,
+    ) -> Result<(), SpecError> {
+        let parsed: Vec<Table> = serde_json::from_value(doc["tables"].clone())
+            .map_err(|err| self.error(rel, "/tables", err.to_string()))?;
+        for (t_index, table) in parsed.into_iter().enumerate() {
+            let slot = match tables.iter().position(|(t, _)| t.name == table.name) {
+                Some(slot) => {
+                    if tables[slot].0.kind != table.kind {
+                        return Err(self.error(
+                            rel,
+                            format!("/tables/{t_index}/kind"),
+                            format!("table {} is inherited with another kind", table.name),
+                        ));
+                    }
+                    slot
+                }
+                None => {
+                    tables.push((
+                        Table {
+                            codes: Vec::new(),
+                            ..table.clone()
+                        },
+                        Vec::new(),
+                    ));
+                    tables.len() - 1
+                }
+            };
+            for (c_index, code) in table.codes.into_iter().enumerate() {
+                let here = format!("{}#/tables/{t_index}/codes/{c_index}", self.display(rel));
+                let (existing, origins) = &mut tables[slot];
+                if code.name == "Unknown" {
+                    return Err(self.error(
+                        rel,
+                        format!("/tables/{t_index}/codes/{c_index}/name"),
+                        "the name Unknown is reserved for the generated fallback Unknown(raw)",
+                    ));
+                }
+                if let Some(i) = existing.codes.iter().position(|c| c.code == code.code) {
+                    return Err(self.error(
+                        rel,
+                        format!("/tables/{t_index}/codes/{c_index}/code"),
+                        format!(
+                            "error code {:?} listed twice in table {} (first at {})",
+                            code.code, existing.name, origins[i].0
+                        ),
+                    ));
+                }
+                if let Some(i) = existing.codes.iter().position(|c| c.name == code.name) {
+                    return Err(self.error(
+                        rel,
+                        format!("/tables/{t_index}/codes/{c_index}/name"),
+                        format!(
+                            "name {:?} used twice in table {} (first at {})",
+                            code.name, existing.name, origins[i].0
+                        ),
+                    ));
+                }
+                origins.push((here, code.code.clone()));
+                existing.codes.push(code);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_operations(
+        &self,
+        vendor: &str,
+        models: &Value,
+        tables: &[Table],
+    ) -> Result<OperationsSpec, SpecError> {
+        let rel = format!("{vendor}/{OPERATIONS_FILE}");
+        let doc = self.read_json(&rel)?;
+        self.check_meta(
+            &self.operations_meta,
+            &doc,
+            &rel,
+            "operations.meta.schema.json",
+        )?;
+        let spec: OperationsSpec =
+            serde_json::from_value(doc).map_err(|err| self.error(&rel, "", err.to_string()))?;
+        if spec.vendor != vendor {
+            return Err(self.error(
+                &rel,
+                "/vendor",
+                format!(
+                    "vendor {:?} does not match its folder {vendor:?}",
+                    spec.vendor
+                ),
+            ));
+        }
+        let has_type = |name: &str| models["definitions"].get(name).is_some();
+        let mut names = BTreeSet::new();
+        for (i, op) in spec.operations.iter().enumerate() {
+            if !names.insert(op.name.as_str()) {
+                return Err(self.error(
+                    &rel,
+                    format!("/operations/{i}/name"),
+                    format!("operation {:?} listed twice", op.name),
+                ));
+            }
+            for (field, ty) in [("request", &op.request), ("response", &op.response)] {
+                if !has_type(ty) {
+                    return Err(self.error(
+                        &rel,
+                        format!("/operations/{i}/{field}"),
+                        format!("no type {ty:?} in {vendor}/{MODELS_FILE}"),
+                    ));
+                }
+            }
+            if !tables
+                .iter()
+                .any(|t| t.name == op.status_table && t.kind == TableKind::Response)
+            {
+                return Err(self.error(
+                    &rel,
+                    format!("/operations/{i}/statusTable"),
+                    format!(
+                        "no response table {:?} in {vendor}/{ERRORS_FILE}",
+                        op.status_table
+                    ),
+                ));
+            }
+        }
+        for (i, push) in spec.pushes.iter().enumerate() {
+            if !names.insert(push.name.as_str()) {
+                return Err(self.error(
+                    &rel,
+                    format!("/pushes/{i}/name"),
+                    format!("name {:?} listed twice", push.name),
+                ));
+            }
+            if !has_type(&push.body) {
+                return Err(self.error(
+                    &rel,
+                    format!("/pushes/{i}/body"),
+                    format!("no type {:?} in {vendor}/{MODELS_FILE}", push.body),
+                ));
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// Definitions gathered for one vendor, each with the file it came from.
+#[derive(Default)]
+struct Bundle {
+    definitions: BTreeMap<String, (String, Value)>,
+}
+
+impl Bundle {
+    fn add(
+        &mut self,
+        reader: &SpecReader,
+        origin: &str,
+        name: &str,
+        schema: Value,
+    ) -> Result<(), SpecError> {
+        if let Some((first, _)) = self.definitions.get(name) {
+            return Err(reader.error(
+                origin,
+                format!("/definitions/{}", escape_token(name)),
+                format!("two types named {name:?} (typify would silently merge them): also defined in {}", reader.display(first)),
+            ));
+        }
+        if let Some(clash) = self
+            .definitions
+            .keys()
+            .find(|other| type_key(other) == type_key(name))
+        {
+            return Err(reader.error(
+                origin,
+                format!("/definitions/{}", escape_token(name)),
+                format!("types {name:?} and {clash:?} get the same Rust name (typify would silently merge them)"),
+            ));
+        }
+        self.definitions
+            .insert(name.to_owned(), (origin.to_owned(), schema));
+        Ok(())
+    }
+
+    /// An inline `title` names a type too: it must not clash with a definition or another title.
+    fn check_titles(&self, reader: &SpecReader) -> Result<(), SpecError> {
+        let mut seen: BTreeMap<String, String> = self
+            .definitions
+            .iter()
+            .map(|(name, (origin, _))| {
+                (
+                    type_key(name),
+                    format!("{}#/definitions/{name}", reader.display(origin)),
+                )
+            })
+            .collect();
+        for (name, (origin, schema)) in &self.definitions {
+            let mut titles = Vec::new();
+            collect_titles(
+                schema,
+                &format!("/definitions/{}", escape_token(name)),
+                true,
+                &mut titles,
+            );
+            for (pointer, title) in titles {
+                let key = type_key(&title);
+                if let Some(first) = seen.get(&key) {
+                    return Err(reader.error(
+                        origin,
+                        pointer,
+                        format!("title {title:?} names a second type {title:?} (typify would silently merge it with {first})"),
+                    ));
+                }
+                seen.insert(key, format!("{}#{pointer}", reader.display(origin)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Case- and punctuation-blind form of a type name, as typify's Pascal-casing collapses them.
+fn type_key(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn is_definition_pointer(pointer: &str) -> bool {
+    let mut parts = pointer.split('/');
+    parts.next() == Some("")
+        && parts.next() == Some("definitions")
+        && parts.next().is_some()
+        && parts.next().is_none()
+}
+
+/// `../platform/models.schema.json#/definitions/Name` → (`platform/models.schema.json`, `Name`).
+fn split_external_ref(reference: &str) -> Option<(String, &str)> {
+    let (file, fragment) = reference.split_once('#')?;
+    let file = file.strip_prefix("../")?;
+    let name = fragment.strip_prefix("/definitions/")?;
+    Some((file.to_owned(), name))
+}
+
+/// Every `$ref` below `schema`, with its pointer.
+fn collect_refs(schema: &Value, pointer: &str, out: &mut Vec<(String, String)>) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let here = format!("{pointer}/{}", escape_token(key));
+                if key == "$ref" {
+                    if let Some(reference) = value.as_str() {
+                        out.push((here, reference.to_owned()));
+                    }
+                } else {
+                    collect_refs(value, &here, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_refs(item, &format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every schema `title` below `schema` (the definition's own title included unless `is_root`
+/// is false), skipping property maps whose keys are names, not keywords.
+fn collect_titles(schema: &Value, pointer: &str, is_schema: bool, out: &mut Vec<(String, String)>) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let here = format!("{pointer}/{}", escape_token(key));
+                match (is_schema, key.as_str(), value) {
+                    (true, "title", Value::String(title)) => out.push((here, title.clone())),
+                    (
+                        true,
+                        "properties" | "definitions" | "patternProperties",
+                        Value::Object(members),
+                    ) => {
+                        for (member, sub) in members {
+                            collect_titles(
+                                sub,
+                                &format!("{here}/{}", escape_token(member)),
+                                true,
+                                out,
+                            );
+                        }
+                    }
+                    (true, "enum" | "const" | "examples" | "default", _) => {}
+                    _ => collect_titles(value, &here, true, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_titles(item, &format!("{pointer}/{i}"), true, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads `rel` (relative to the specs folder) as strict JSON.
+fn read_json_at(root: &Path, display_root: &str, rel: &str) -> Result<Value, SpecError> {
+    let error = |pointer: String, message: String| SpecError {
+        file: format!("{display_root}/{rel}"),
+        pointer,
+        message,
+    };
+    let text = fs::read_to_string(root.join(rel))
+        .map_err(|err| error(String::new(), format!("cannot read: {err}")))?;
+    parse_strict(&text).map_err(|err| match err {
+        JsonError::Syntax(message) => error(String::new(), format!("invalid JSON: {message}")),
+        JsonError::DuplicateKey { pointer } => {
+            let message = if is_definition_pointer(&pointer) {
+                "two types with the same name (typify would silently merge them): the key is repeated"
+            } else {
+                "the key is repeated in this object"
+            };
+            error(pointer, message.to_owned())
+        }
+    })
+}
