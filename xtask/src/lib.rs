@@ -1,7 +1,7 @@
 //! The smsgate generator: `specs/<vendor>/` → `crates/smsgate-<vendor>/src/generated/`.
 //!
 //! [`generate`] reads every vendor folder (a folder of `specs/` with an `operations.json`), checks
-//! it ([`spec`]), and emits Rust ([`emit`]); [`write`] puts the files on disk and [`check`] lists
+//! it ([`spec`]), and emits Rust ([`emit`]); [`write()`] puts the files on disk and [`check()`] lists
 //! the files on disk that differ, which is what `cargo xtask gen --check` fails on.
 
 pub mod emit;

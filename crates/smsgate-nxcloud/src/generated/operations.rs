@@ -13,7 +13,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
 ///
 /// `POST https://api2.nxcloud.com/v1/sms/multi/mt`: request [`MultiMtRequest`](super::models::MultiMtRequest), response [`MultiMtResponse`](super::models::MultiMtResponse), status codes [`ResponseCode`](super::codes::ResponseCode).
 ///
-/// The page header says https://api2.nxcloud.com/v1/sms/multi/mt, its curl sample http://api2.nxcloud.com/api/sms/multi/mt: the first is the default; base URL and path are configurable in the client.
+/// The page header says `https://api2.nxcloud.com/v1/sms/multi/mt`, its curl sample `http://api2.nxcloud.com/api/sms/multi/mt`: the first is the default; base URL and path are configurable in the client.
 pub const SEND_MULTI: Operation = Operation {
     vendor: VENDOR,
     name: "sendMulti",
