@@ -110,14 +110,17 @@ fn ci(workspace: &Path) -> ExitCode {
         },
     ];
     let started = Instant::now();
+    let mut tally = TestTally::default();
     for Step { name, args, envs } in steps {
         println!("==> {name}: cargo {}", args.join(" "));
         let step_started = Instant::now();
-        let status = Command::new(&cargo)
-            .args(args)
-            .envs(envs.iter().copied())
-            .current_dir(workspace)
-            .status();
+        let status = run_counting_tests(
+            Command::new(&cargo)
+                .args(args)
+                .envs(envs.iter().copied())
+                .current_dir(workspace),
+            &mut tally,
+        );
         match status {
             Ok(status) if status.success() => {
                 println!("==> {name}: ok ({:.1?})", step_started.elapsed())
@@ -133,7 +136,55 @@ fn ci(workspace: &Path) -> ExitCode {
         }
     }
     println!("==> ci: all steps passed ({:.1?})", started.elapsed());
+    println!("tests: {} passed, {} failed", tally.passed, tally.failed);
     ExitCode::SUCCESS
+}
+
+/// Totals of the `test result:` lines cargo test printed.
+#[derive(Default)]
+struct TestTally {
+    passed: u64,
+    failed: u64,
+}
+
+impl TestTally {
+    /// Adds `test result: ok. 8 passed; 0 failed; ...`.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `command`, echoing its stdout line by line and counting test results in it.
+fn run_counting_tests(
+    command: &mut Command,
+    tally: &mut TestTally,
+) -> std::io::Result<std::process::ExitStatus> {
+    use std::io::BufRead as _;
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn()?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            tally.add_line(&line);
+        }
+    }
+    child.wait()
 }
 
 /// One CI step: a cargo command and the environment it needs.
