@@ -114,34 +114,28 @@ macro_rules! dispatch {
     };
 }
 
-dispatch!(
-    itniotech_roundtrip,
-    smsgate_itniotech::models,
-    [
-        SendSmsRequest,
-        SendBatchRequest,
-        SendSmsResponse,
-        GetBalanceRequest,
-        GetBalanceResponse,
-        GetReportRequest,
-        GetReportResponse,
-        DeliveryReportPush,
-    ]
-);
-dispatch!(
-    laaffic_roundtrip,
-    smsgate_laaffic::models,
-    [
-        SendSmsRequest,
-        SendBatchRequest,
-        SendSmsResponse,
-        GetBalanceRequest,
-        GetBalanceResponse,
-        GetReportRequest,
-        GetReportResponse,
-        DeliveryReportPush,
-    ]
-);
+/// The two brands of the onbuka platform share every type (`specs/onbuka-platform`).
+macro_rules! onbuka_platform_dispatch {
+    ($name:ident, $models:path) => {
+        dispatch!(
+            $name,
+            $models,
+            [
+                SendSmsRequest,
+                SendBatchRequest,
+                SendSmsResponse,
+                GetBalanceRequest,
+                GetBalanceResponse,
+                GetReportRequest,
+                GetReportResponse,
+                DeliveryReportPush,
+            ]
+        );
+    };
+}
+
+onbuka_platform_dispatch!(itniotech_roundtrip, smsgate_itniotech::models);
+onbuka_platform_dispatch!(laaffic_roundtrip, smsgate_laaffic::models);
 dispatch!(
     nxcloud_roundtrip,
     smsgate_nxcloud::models,
