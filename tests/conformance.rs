@@ -114,7 +114,7 @@ macro_rules! dispatch {
     };
 }
 
-/// The two brands of the onbuka platform share every type (`specs/onbuka-platform`).
+/// The two brands of the onbuka platform share every type (`specs/onbuka`).
 macro_rules! onbuka_platform_dispatch {
     ($name:ident, $models:path) => {
         dispatch!(

@@ -9,7 +9,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::GenError;
-use crate::spec::{LimitsSpec, Table, TableKind, VendorSpec};
+use crate::spec::{LimitsSpec, PlatformSpec, Table, TableKind, VendorSpec};
 
 /// One generated file: its name inside `src/generated/` and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +37,18 @@ pub fn emit_vendor(spec: &VendorSpec, specs_display: &str) -> Result<Vec<Generat
             contents: format!("{head}{}", format_rust(tokens)?),
         })
     };
-    let mut schema = serde_json::to_string_pretty(&spec.bundled_models)
-        .map_err(|err| GenError::Emit(format!("cannot write the bundled schema: {err}")))?;
-    schema.push('\n');
+    let schema = schema_json(&spec.bundled_models)?;
     Ok(vec![
         rust("mod.rs", mod_tokens(spec, specs_display))?,
-        rust("models.rs", models_tokens(spec, specs_display)?)?,
+        rust(
+            "models.rs",
+            models_tokens(
+                &spec.vendor,
+                &spec.bundled_models,
+                &spec.imports,
+                specs_display,
+            )?,
+        )?,
         rust("codes.rs", codes_tokens(spec, specs_display))?,
         rust("operations.rs", operations_tokens(spec, specs_display))?,
         GeneratedFile {
@@ -50,6 +56,59 @@ pub fn emit_vendor(spec: &VendorSpec, specs_display: &str) -> Result<Vec<Generat
             contents: schema,
         },
     ])
+}
+
+/// The crate that holds a platform folder's types: `onbuka` → `smsgate-onbuka`.
+pub fn platform_crate(platform: &str) -> String {
+    format!("smsgate-{platform}")
+}
+
+/// Every file of one shared platform's `src/generated/`.
+pub fn emit_platform(
+    spec: &PlatformSpec,
+    specs_display: &str,
+) -> Result<Vec<GeneratedFile>, GenError> {
+    let head = header(specs_display, &spec.name);
+    let doc = format!(
+        "Code generated from `{specs_display}/{}`: the wire models every brand of the platform shares.",
+        spec.name
+    );
+    let doc = inner_docs(&doc);
+    let module = quote! {
+        #doc
+
+        pub mod models;
+
+        /// The platform's JSON Schema (draft-07), self-contained.
+        pub const MODELS_SCHEMA_JSON: &str = include_str!("models.schema.json");
+    };
+    let models = models_tokens(
+        &spec.name,
+        &spec.bundled_models,
+        &BTreeMap::new(),
+        specs_display,
+    )?;
+    Ok(vec![
+        GeneratedFile {
+            name: "mod.rs".to_owned(),
+            contents: format!("{head}{}", format_rust(module)?),
+        },
+        GeneratedFile {
+            name: "models.rs".to_owned(),
+            contents: format!("{head}{}", format_rust(models)?),
+        },
+        GeneratedFile {
+            name: "models.schema.json".to_owned(),
+            contents: schema_json(&spec.bundled_models)?,
+        },
+    ])
+}
+
+fn schema_json(schema: &serde_json::Value) -> Result<String, GenError> {
+    let mut text = serde_json::to_string_pretty(schema)
+        .map_err(|err| GenError::Emit(format!("cannot write the bundled schema: {err}")))?;
+    text.push('\n');
+    Ok(text)
 }
 
 fn mod_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
@@ -71,23 +130,40 @@ fn mod_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
     }
 }
 
-fn models_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStream, GenError> {
-    let root: schemars::schema::RootSchema = serde_json::from_value(spec.bundled_models.clone())
+fn models_tokens(
+    folder: &str,
+    bundled_models: &serde_json::Value,
+    imports: &BTreeMap<String, String>,
+    specs_display: &str,
+) -> Result<TokenStream, GenError> {
+    let root: schemars::schema::RootSchema = serde_json::from_value(bundled_models.clone())
         .map_err(|err| {
             GenError::Emit(format!(
-                "{specs_display}/{}: schemars cannot read the schema: {err}",
-                spec.vendor
+                "{specs_display}/{folder}: schemars cannot read the schema: {err}"
             ))
         })?;
     let mut settings = typify::TypeSpaceSettings::default();
     settings
         .with_struct_builder(false)
         .with_derive("PartialEq".to_owned());
+    // Shared-platform types are not generated again: they are the platform crate's own types.
+    let mut reexports: BTreeMap<&str, Vec<proc_macro2::Ident>> = BTreeMap::new();
+    for (name, platform) in imports {
+        let krate = platform_crate(platform).replace('-', "_");
+        settings.with_replacement(
+            name,
+            format!("::{krate}::models::{name}"),
+            std::iter::empty(),
+        );
+        reexports
+            .entry(platform.as_str())
+            .or_default()
+            .push(format_ident!("{}", name));
+    }
     let mut space = typify::TypeSpace::new(&settings);
     space.add_root_schema(root).map_err(|err| {
         GenError::Emit(format!(
-            "{specs_display}/{}/models.schema.json: typify refused it: {err}",
-            spec.vendor
+            "{specs_display}/{folder}/models.schema.json: typify refused it: {err}"
         ))
     })?;
 
@@ -99,22 +175,32 @@ fn models_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStream, 
     }
     if let Some((name, _)) = names.iter().find(|(_, count)| **count > 1) {
         return Err(GenError::Emit(format!(
-            "{specs_display}/{}/models.schema.json: typify produced two types named {name}",
-            spec.vendor
+            "{specs_display}/{folder}/models.schema.json: typify produced two types named {name}"
         )));
     }
 
-    let doc = format!(
-        "Wire types of {}: typify's output for `{specs_display}/{}/models.schema.json`.\n\n\
+    let mut doc = format!(
+        "Wire types of {folder}: typify's output for `{specs_display}/{folder}/models.schema.json`.\n\n\
          Types mirror the wire: values the vendor sends as strings stay strings. `maxLength` and \
-         `pattern` become validated newtypes (`TryFrom<&str>`).",
-        spec.vendor, spec.vendor
+         `pattern` become validated newtypes (`TryFrom<&str>`)."
     );
+    for platform in reexports.keys() {
+        doc.push_str(&format!(
+            "\n\nTypes shared with the other brands of `{specs_display}/{platform}` are re-exported from `{}`.",
+            platform_crate(platform)
+        ));
+    }
+    let uses = reexports.iter().map(|(platform, names)| {
+        let krate = format_ident!("{}", platform_crate(platform).replace('-', "_"));
+        quote!(pub use ::#krate::models::{#(#names),*};)
+    });
     let body = space.to_stream();
     let doc = inner_docs(&doc);
     Ok(quote! {
         #doc
         #![allow(missing_docs, clippy::all, clippy::unwrap_used, clippy::expect_used, rustdoc::bare_urls)]
+
+        #(#uses)*
 
         #body
     })

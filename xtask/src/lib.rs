@@ -54,6 +54,13 @@ pub fn generated_dir(vendor: &str) -> PathBuf {
         .join("generated")
 }
 
+/// Generates one shared platform's files from `specs_dir/<platform>` (file names only).
+pub fn generate_platform(specs_dir: &Path, platform: &str) -> Result<Vec<GeneratedFile>, GenError> {
+    let reader = spec::SpecReader::new(specs_dir)?;
+    let spec = reader.read_platform(platform)?;
+    emit::emit_platform(&spec, &specs_display(specs_dir))
+}
+
 /// Generates one vendor's files from `specs_dir/<vendor>` (file names only, no paths).
 pub fn generate_vendor(specs_dir: &Path, vendor: &str) -> Result<Vec<GeneratedFile>, GenError> {
     let reader = spec::SpecReader::new(specs_dir)?;
@@ -61,29 +68,47 @@ pub fn generate_vendor(specs_dir: &Path, vendor: &str) -> Result<Vec<GeneratedFi
     emit::emit_vendor(&spec, &specs_display(specs_dir))
 }
 
-/// Generates every vendor's files from `workspace/specs`.
+/// Generates every platform's and vendor's files from `workspace/specs`.
 pub fn generate(workspace: &Path) -> Result<Vec<Output>, GenError> {
     let specs_dir = workspace.join("specs");
     let reader = spec::SpecReader::new(&specs_dir)?;
     let display = specs_display(&specs_dir);
-    let mut outputs = Vec::new();
-    for vendor in reader.vendors()? {
-        let crate_manifest = workspace
+    let has_crate = |folder: &str| -> Result<(), GenError> {
+        let krate = emit::platform_crate(folder);
+        if workspace
             .join("crates")
-            .join(format!("smsgate-{vendor}"))
-            .join("Cargo.toml");
-        if !crate_manifest.is_file() {
-            return Err(GenError::Emit(format!(
-                "{display}/{vendor} has no crate: create crates/smsgate-{vendor} (see README, \"Adding a vendor\") and add it to the workspace members"
-            )));
+            .join(&krate)
+            .join("Cargo.toml")
+            .is_file()
+        {
+            return Ok(());
         }
-        let spec = reader.read_vendor(&vendor)?;
-        for file in emit::emit_vendor(&spec, &display)? {
+        Err(GenError::Emit(format!(
+            "{display}/{folder} has no crate: create crates/{krate} (see README, \"Adding a vendor\") and add it to the workspace members"
+        )))
+    };
+    let mut outputs = Vec::new();
+    let mut push = |folder: &str, files: Vec<GeneratedFile>| {
+        for file in files {
             outputs.push(Output {
-                path: generated_dir(&vendor).join(&file.name),
+                path: generated_dir(folder).join(&file.name),
                 contents: file.contents,
             });
         }
+    };
+    for platform in reader.platforms()? {
+        has_crate(&platform)?;
+        push(
+            &platform,
+            emit::emit_platform(&reader.read_platform(&platform)?, &display)?,
+        );
+    }
+    for vendor in reader.vendors()? {
+        has_crate(&vendor)?;
+        push(
+            &vendor,
+            emit::emit_vendor(&reader.read_vendor(&vendor)?, &display)?,
+        );
     }
     Ok(outputs)
 }

@@ -161,10 +161,22 @@ pub struct VendorSpec {
     pub vendor: String,
     /// Self-contained draft-07 schema: the vendor's definitions with shared-platform imports inlined.
     pub bundled_models: Value,
+    /// Definitions taken from a shared platform: type name → platform folder.
+    pub imports: BTreeMap<String, String>,
     /// Status tables, inherited ones merged.
     pub tables: Vec<Table>,
     /// Endpoint metadata.
     pub operations: OperationsSpec,
+}
+
+/// A shared platform folder (models but no `operations.json`): its types get a crate of their own
+/// that the vendors built on it re-export.
+#[derive(Debug, Clone)]
+pub struct PlatformSpec {
+    /// Folder name.
+    pub name: String,
+    /// Self-contained draft-07 schema of the platform's definitions.
+    pub bundled_models: Value,
 }
 
 /// Reads spec folders below one `specs/` directory.
@@ -222,16 +234,51 @@ impl SpecReader {
         Ok(vendors)
     }
 
+    /// Shared platform folders: those with a `models.schema.json` but no `operations.json`.
+    pub fn platforms(&self) -> Result<Vec<String>, SpecError> {
+        let entries = fs::read_dir(&self.root).map_err(|err| SpecError {
+            file: self.display_root.clone(),
+            pointer: String::new(),
+            message: format!("cannot list the specs folder: {err}"),
+        })?;
+        let mut platforms = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.join(MODELS_FILE).is_file() && !path.join(OPERATIONS_FILE).is_file() {
+                platforms.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        platforms.sort();
+        Ok(platforms)
+    }
+
     /// Reads and checks one vendor folder.
     pub fn read_vendor(&self, vendor: &str) -> Result<VendorSpec, SpecError> {
-        let bundled_models = self.bundle_models(vendor)?;
+        let (bundled_models, imports) = self.bundle_models(vendor)?;
         let tables = self.read_tables(vendor)?;
         let operations = self.read_operations(vendor, &bundled_models, &tables)?;
         Ok(VendorSpec {
             vendor: vendor.to_owned(),
             bundled_models,
+            imports,
             tables,
             operations,
+        })
+    }
+
+    /// Reads and checks one shared platform folder.
+    pub fn read_platform(&self, name: &str) -> Result<PlatformSpec, SpecError> {
+        let (bundled_models, imports) = self.bundle_models(name)?;
+        if let Some(imported) = imports.keys().next() {
+            return Err(self.error(
+                &format!("{name}/{MODELS_FILE}"),
+                format!("/definitions/{}", escape_token(imported)),
+                "a shared platform spec cannot itself import types",
+            ));
+        }
+        Ok(PlatformSpec {
+            name: name.to_owned(),
+            bundled_models,
         })
     }
 
@@ -290,8 +337,9 @@ impl SpecReader {
         Ok(value)
     }
 
-    /// Builds the vendor's self-contained schema, importing shared-platform definitions.
-    fn bundle_models(&self, vendor: &str) -> Result<Value, SpecError> {
+    /// Builds the folder's self-contained schema, importing shared-platform definitions; also
+    /// returns which definitions were imported, and from which platform folder.
+    fn bundle_models(&self, vendor: &str) -> Result<(Value, BTreeMap<String, String>), SpecError> {
         let rel = format!("{vendor}/{MODELS_FILE}");
         let root = self.read_models_file(&rel)?;
         let mut sources: Vec<Value> = root["x-sources"].as_array().cloned().unwrap_or_default();
@@ -382,6 +430,15 @@ impl SpecReader {
             )),
         );
         out.insert("x-sources".into(), Value::Array(sources));
+        let imports = bundle
+            .definitions
+            .iter()
+            .filter(|(_, (origin, _))| *origin != rel)
+            .map(|(name, (origin, _))| {
+                let platform = origin.split('/').next().unwrap_or_default().to_owned();
+                (name.clone(), platform)
+            })
+            .collect();
         out.insert(
             "definitions".into(),
             Value::Object(
@@ -392,7 +449,7 @@ impl SpecReader {
                     .collect(),
             ),
         );
-        Ok(Value::Object(out))
+        Ok((Value::Object(out), imports))
     }
 
     fn import(

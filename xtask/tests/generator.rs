@@ -103,6 +103,12 @@ fn fixture_output_is_snapshotted() {
         }
         insta::assert_snapshot!(format!("acme__{}", f.name), f.contents);
     }
+    let platform = xtask::generate_platform(&specs(&dir), "acme-platform").unwrap();
+    let names: Vec<_> = platform.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["mod.rs", "models.rs", "models.schema.json"]);
+    for f in &platform {
+        insta::assert_snapshot!(format!("acme-platform__{}", f.name), f.contents);
+    }
 }
 
 #[test]
@@ -125,6 +131,16 @@ fn output_is_deterministic_and_stable_under_rustfmt() {
 fn shared_platform_types_are_inlined_and_rewordings_applied() {
     let dir = fixture_workspace();
     let files = generate(&dir).unwrap();
+    let models = file(&files, "models.rs");
+    assert!(
+        models.contains("pub use ::smsgate_acme_platform::models::{Recipients, SendRequest};"),
+        "{models}"
+    );
+    assert!(
+        !models.contains("pub struct SendRequest"),
+        "shared types are not generated twice"
+    );
+    assert!(models.contains("pub struct SendResponse"), "{models}");
     let bundled: Value = serde_json::from_str(file(&files, "models.schema.json")).unwrap();
     let defs = bundled["definitions"].as_object().unwrap();
     let names: Vec<_> = defs.keys().map(String::as_str).collect();
@@ -353,16 +369,18 @@ fn refuses_dangling_names() {
     assert!(refusal(&dir).starts_with("specs/acme/errors.json#/originalWording/Status/-99"));
 }
 
-/// A workspace with a crate for `acme`, as `generate`/`check`/`write` expect.
+/// A workspace with crates for `acme` and its platform, as `generate`/`check`/`write` expect.
 fn fixture_with_crate() -> TempDir {
     let dir = fixture_workspace();
-    let krate = dir.path().join("crates/smsgate-acme");
-    fs::create_dir_all(krate.join("src")).unwrap();
-    fs::write(
-        krate.join("Cargo.toml"),
-        "[package]\nname = \"smsgate-acme\"\n",
-    )
-    .unwrap();
+    for name in ["smsgate-acme", "smsgate-acme-platform"] {
+        let krate = dir.path().join("crates").join(name);
+        fs::create_dir_all(krate.join("src")).unwrap();
+        fs::write(
+            krate.join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\n"),
+        )
+        .unwrap();
+    }
     dir
 }
 
@@ -370,9 +388,18 @@ fn fixture_with_crate() -> TempDir {
 fn check_names_each_stale_file() {
     let dir = fixture_with_crate();
     let outputs = xtask::generate(dir.path()).unwrap();
+    let platform = Path::new("crates/smsgate-acme-platform/src/generated");
     let generated = Path::new("crates/smsgate-acme/src/generated");
     assert_eq!(
-        xtask::check(dir.path(), &outputs),
+        xtask::check(dir.path(), &outputs)[..3],
+        [
+            Stale::Missing(platform.join("mod.rs")),
+            Stale::Missing(platform.join("models.rs")),
+            Stale::Missing(platform.join("models.schema.json"))
+        ]
+    );
+    assert_eq!(
+        xtask::check(dir.path(), &outputs)[3..],
         [
             Stale::Missing(generated.join("mod.rs")),
             Stale::Missing(generated.join("models.rs")),
@@ -381,7 +408,7 @@ fn check_names_each_stale_file() {
             Stale::Missing(generated.join("models.schema.json"))
         ]
     );
-    assert_eq!(xtask::write(dir.path(), &outputs).unwrap().len(), 5);
+    assert_eq!(xtask::write(dir.path(), &outputs).unwrap().len(), 8);
     assert!(xtask::check(dir.path(), &outputs).is_empty());
     assert!(
         xtask::write(dir.path(), &outputs).unwrap().is_empty(),
@@ -425,7 +452,10 @@ fn check_names_each_stale_file() {
 fn a_vendor_without_a_crate_is_refused() {
     let dir = fixture_workspace();
     let err = xtask::generate(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("create crates/smsgate-acme"), "{err}");
+    assert!(
+        err.contains("specs/acme-platform has no crate: create crates/smsgate-acme-platform"),
+        "{err}"
+    );
 }
 
 /// The committed code of the real specs is what the generator writes (the same check as
@@ -440,36 +470,48 @@ fn committed_generated_code_matches_the_specs() {
     );
 }
 
-/// The fixture's generated code compiles as a crate of its own, against the real runtime.
+/// The fixture's generated code compiles as crates of their own (the platform and the vendor
+/// that re-exports its types), against the real runtime.
 #[test]
 fn fixture_output_compiles() {
     let dir = fixture_workspace();
-    let krate = dir.path().join("crates/smsgate-acme");
-    let generated = krate.join("src/generated");
-    fs::create_dir_all(&generated).unwrap();
-    for f in generate(&dir).unwrap() {
-        fs::write(generated.join(&f.name), f.contents).unwrap();
-    }
     let transport = workspace().join("crates/smsgate-transport");
-    fs::write(
-        krate.join("Cargo.toml"),
+    let manifest = |name: &str, extra: &str| {
         format!(
-            "[package]\nname = \"smsgate-acme\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
              regress = \"0.10\"\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             smsgate-transport = {{ path = {:?} }}\n\n[workspace]\n",
+             smsgate-transport = {{ path = {:?} }}\n{extra}\n[workspace]\n",
             transport.display().to_string()
-        ),
-    )
-    .unwrap();
-    fs::write(
-        krate.join("src/lib.rs"),
+        )
+    };
+    let write_crate = |name: &str, files: Vec<GeneratedFile>, extra: &str, lib: &str| {
+        let krate = dir.path().join("crates").join(name);
+        let generated = krate.join("src/generated");
+        fs::create_dir_all(&generated).unwrap();
+        for f in files {
+            fs::write(generated.join(&f.name), f.contents).unwrap();
+        }
+        fs::write(krate.join("Cargo.toml"), manifest(name, extra)).unwrap();
+        fs::write(krate.join("src/lib.rs"), lib).unwrap();
+        krate
+    };
+    write_crate(
+        "smsgate-acme-platform",
+        xtask::generate_platform(&specs(&dir), "acme-platform").unwrap(),
+        "",
+        "#![deny(warnings, missing_docs)]\n//! Fixture platform.\npub mod generated;\npub use generated::models;\n",
+    );
+    let krate = write_crate(
+        "smsgate-acme",
+        generate(&dir).unwrap(),
+        "smsgate-acme-platform = { path = \"../smsgate-acme-platform\" }\n",
         "#![deny(warnings, missing_docs)]\n//! Fixture crate.\npub mod generated;\n\n\
-         #[test]\nfn works() {\n    use generated::{codes::Status, models::SendRequest, operations::SEND};\n\
+         #[test]\nfn works() {\n    use generated::{codes::Status, models::{SendRequest, SendResponse}, operations::SEND};\n\
          \x20   assert_eq!(Status::from_code(\"-7\").class(), smsgate_transport::spec::ErrorClass::Number);\n\
          \x20   assert!(serde_json::from_str::<SendRequest>(r#\"{\"to\":\"1\",\"text\":\"longer than ten\"}\"#).is_err());\n\
+         \x20   assert!(serde_json::from_str::<SendResponse>(r#\"{\"status\":\"0\",\"id\":null}\"#).is_ok());\n\
          \x20   assert_eq!(SEND.default_url(), \"https://api.acme.test/v1/send\");\n}\n",
-    )
-    .unwrap();
+    );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .args(["test", "--offline", "--quiet", "--manifest-path"])

@@ -3,7 +3,7 @@
 //! Everything typed here is generated from `specs/itniotech` by `cargo xtask gen` (see
 //! [`generated`]): the wire models ([`models`]), the status-code tables ([`codes`]) and the
 //! endpoints with their documented limits ([`operations`]). itniotech runs on the same platform
-//! as laaffic; both take their bodies from `specs/onbuka-platform`.
+//! as laaffic; both take their bodies from `specs/onbuka`.
 //!
 //! ```
 //! use smsgate_itniotech::{codes::StatusCode, models::SendSmsRequest, operations};

@@ -3,7 +3,7 @@
 //! Everything typed here is generated from `specs/laaffic` by `cargo xtask gen` (see
 //! [`generated`]): the wire models ([`models`]), the status-code tables ([`codes`]) and the
 //! endpoints with their documented limits ([`operations`]). laaffic runs on the same platform
-//! as itniotech; both take their bodies from `specs/onbuka-platform`, and laaffic keeps its own
+//! as itniotech; both take their bodies from `specs/onbuka`, and laaffic keeps its own
 //! paths (`/v3/...`) and its own wording of each status code.
 //!
 //! ```
