@@ -1,15 +1,30 @@
-//! Shared runtime of the smsgate vendor crates.
+//! Shared runtime of the smsgate vendor clients.
 //!
-//! Today this crate holds the vocabulary that generated vendor code is written in: [`spec::Operation`]
-//! (one endpoint from a vendor's `operations.json`), [`spec::Limits`], and the normalised classes of
-//! vendor status codes ([`spec::ErrorClass`], [`spec::DeliveryClass`]). The HTTP client, signing
-//! schemes, clock and secret redaction build on it.
+//! - [`spec`]: the vocabulary generated vendor code is written in ([`spec::Operation`],
+//!   [`spec::Limits`], [`spec::CodeTable`], [`spec::ErrorClass`], [`spec::DeliveryClass`]).
+//! - [`wire::WireRequest`]: one request exactly as sent; the body is serialised once and those
+//!   bytes are signed ([`sign`]) and sent ([`http::HttpClient`]).
+//! - [`error::Error`]: invalid request, transport failure (and whether the vendor may have got the
+//!   request), unexpected HTTP status, undecodable body (raw bytes kept), typed vendor error.
+//! - [`secret::Secret`] and [`clock::Clock`]: secrets that never print, time that tests pin.
 //!
 //! ```
-//! use smsgate_transport::spec::{ErrorClass, HttpMethod};
+//! use smsgate_transport::{sign::{KeySecretTimestampMd5, Signer}, spec::HttpMethod, wire::WireRequest};
 //!
-//! assert!(ErrorClass::Auth.is_request_refused());
-//! assert_eq!(HttpMethod::Post.as_str(), "POST");
+//! let signer = KeySecretTimestampMd5::new("bDqJFiq9", "7bz1lzh9");
+//! let mut request = WireRequest::new(HttpMethod::Get, "https://api.itniotech.com/sms/getBalance?appId=4luaKsL2".into(), None);
+//! signer.sign(&mut request, &[], 1_630_468_800_000);
+//! assert_eq!(request.header("Sign"), Some("05d7a50893e22a5c4bb3216ae3396c7c"));
+//! assert!(!format!("{signer:?}").contains("7bz1lzh9"));
 //! ```
 
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod secret;
+pub mod sign;
 pub mod spec;
+pub mod validate;
+pub mod wire;
+
+pub use error::{ConfigError, Error, ValidationError, ValidationKind};

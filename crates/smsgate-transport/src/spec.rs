@@ -224,3 +224,25 @@ impl fmt::Display for DeliveryClass {
         f.write_str(self.as_str())
     }
 }
+
+/// A generated status-code table (one enum of `codes.rs`): every documented code a variant,
+/// anything else `Unknown(raw)`.
+pub trait CodeTable: Clone + fmt::Debug + fmt::Display + PartialEq + Send + Sync + 'static {
+    /// The class vocabulary of the table ([`ErrorClass`] or [`DeliveryClass`]).
+    type Class: Copy + fmt::Debug + PartialEq;
+
+    /// Reads a code as received; never fails.
+    fn from_code(code: &str) -> Self;
+
+    /// The code as the vendor writes it.
+    fn code(&self) -> &str;
+
+    /// What the code means, in English.
+    fn meaning(&self) -> &'static str;
+
+    /// Normalised class.
+    fn class(&self) -> Self::Class;
+
+    /// Whether the vendor documents this code.
+    fn is_documented(&self) -> bool;
+}

@@ -1,0 +1,245 @@
+//! One error type for every vendor call, in the spirit of progenitor-client: what went wrong,
+//! and — for sending — whether the request may have reached the vendor.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::spec::{CodeTable, ErrorClass};
+
+/// What client-side validation refused. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{vendor} {operation}: {field} {kind}")]
+pub struct ValidationError {
+    /// Vendor name.
+    pub vendor: &'static str,
+    /// Operation name.
+    pub operation: &'static str,
+    /// Field at fault, as the vendor names it (`content`, `numbers[3]`, `items[0].sysMessageId`).
+    pub field: String,
+    /// What is wrong, with the value's size and the limit.
+    pub kind: ValidationKind,
+}
+
+/// What is wrong with a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidationKind {
+    /// The value is empty but required.
+    Empty,
+    /// The value is longer than the vendor allows (characters = Unicode scalar values).
+    TooLong {
+        /// Characters in the value.
+        chars: usize,
+        /// Most characters allowed.
+        limit: usize,
+    },
+    /// A list has more entries than the vendor allows in one request.
+    TooMany {
+        /// Entries given.
+        count: usize,
+        /// Most entries allowed.
+        limit: usize,
+    },
+    /// Two lists must have the same length.
+    CountMismatch {
+        /// Entries in this field.
+        count: usize,
+        /// The field it must match.
+        other_field: &'static str,
+        /// Entries in that field.
+        other_count: usize,
+    },
+    /// The value breaks a format rule.
+    Malformed {
+        /// The rule, in words.
+        rule: &'static str,
+    },
+}
+
+impl fmt::Display for ValidationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("is empty"),
+            Self::TooLong { chars, limit } => {
+                write!(f, "is {chars} characters, the limit is {limit}")
+            }
+            Self::TooMany { count, limit } => {
+                write!(f, "has {count} entries, the limit is {limit} per request")
+            }
+            Self::CountMismatch {
+                count,
+                other_field,
+                other_count,
+            } => {
+                write!(
+                    f,
+                    "has {count} entries but {other_field} has {other_count}; the counts must match"
+                )
+            }
+            Self::Malformed { rule } => write!(f, "is malformed: {rule}"),
+        }
+    }
+}
+
+/// How a transport failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// No connection could be made (refused, DNS, TLS handshake, connect timeout).
+    Connect,
+    /// The request was sent (or partly) but no complete answer came in time.
+    Timeout,
+    /// The connection failed while sending or receiving.
+    Io,
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connection failed",
+            Self::Timeout => "timed out",
+            Self::Io => "connection broke",
+        })
+    }
+}
+
+/// Most bytes of an unexpected body kept in [`Error::UnexpectedStatus`].
+pub const BODY_EXCERPT_LIMIT: usize = 512;
+
+/// A failed vendor call. `C` is the vendor's generated status-code table.
+#[derive(Debug, thiserror::Error)]
+pub enum Error<C> {
+    /// Client-side validation refused the request; nothing was sent.
+    #[error(transparent)]
+    InvalidRequest(#[from] ValidationError),
+    /// The HTTP exchange failed.
+    #[error("{vendor} {operation}: {failure} ({}): {message}", if *may_have_reached_vendor { "the request may have reached the vendor" } else { "the request was not sent" })]
+    Transport {
+        /// Vendor name.
+        vendor: &'static str,
+        /// Operation name.
+        operation: &'static str,
+        /// How it failed.
+        failure: TransportFailure,
+        /// Whether the vendor may have received (and acted on) the request.
+        may_have_reached_vendor: bool,
+        /// The underlying error, without URL.
+        message: String,
+    },
+    /// The vendor answered with an HTTP status other than 2xx.
+    #[error("{vendor} {operation}: unexpected HTTP status {status}: {body_excerpt:?}")]
+    UnexpectedStatus {
+        /// Vendor name.
+        vendor: &'static str,
+        /// Operation name.
+        operation: &'static str,
+        /// HTTP status code.
+        status: u16,
+        /// The first bytes of the body (lossy UTF-8, at most [`BODY_EXCERPT_LIMIT`] bytes).
+        body_excerpt: String,
+    },
+    /// The vendor answered 2xx with a body that is not the documented shape.
+    #[error("{vendor} {operation}: undecodable response (HTTP {status}): {message}")]
+    Undecodable {
+        /// Vendor name.
+        vendor: &'static str,
+        /// Operation name.
+        operation: &'static str,
+        /// HTTP status code.
+        status: u16,
+        /// What the decoder said.
+        message: String,
+        /// The body as received.
+        raw: Bytes,
+    },
+    /// The vendor refused the request with a status code.
+    #[error("{vendor} {operation}: {code}: {reason:?}")]
+    Vendor {
+        /// Vendor name.
+        vendor: &'static str,
+        /// Operation name.
+        operation: &'static str,
+        /// The code, typed (`Unknown(raw)` when undocumented).
+        code: C,
+        /// The vendor's reason text.
+        reason: String,
+    },
+}
+
+impl<C: CodeTable<Class = ErrorClass>> Error<C> {
+    /// The normalised class of a vendor error (`None` for other errors).
+    pub fn vendor_class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::Vendor { code, .. } => Some(code.class()),
+            _ => None,
+        }
+    }
+
+    /// Whether the vendor may have received the request and acted on it. `false` means it
+    /// certainly did not (invalid request, connection never made); a vendor error means it
+    /// received it and answered.
+    pub fn may_have_reached_vendor(&self) -> bool {
+        match self {
+            Self::InvalidRequest(_) => false,
+            Self::Transport {
+                may_have_reached_vendor,
+                ..
+            } => *may_have_reached_vendor,
+            Self::UnexpectedStatus { .. } | Self::Undecodable { .. } | Self::Vendor { .. } => true,
+        }
+    }
+}
+
+/// A client could not be configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required setting is missing (a builder field or an environment variable).
+    #[error("{0} is not set")]
+    Missing(String),
+    /// A base URL is not an absolute http(s) URL.
+    #[error("invalid base URL {url:?}: {reason}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The HTTP client could not be built (proxy, TLS).
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_messages_name_field_size_and_limit() {
+        let err = ValidationError {
+            vendor: "itniotech",
+            operation: "sendSms",
+            field: "content".into(),
+            kind: ValidationKind::TooLong {
+                chars: 1031,
+                limit: 1024,
+            },
+        };
+        assert_eq!(
+            err.to_string(),
+            "itniotech sendSms: content is 1031 characters, the limit is 1024"
+        );
+        let err = ValidationError {
+            vendor: "itniotech",
+            operation: "sendSms",
+            field: "orderId".into(),
+            kind: ValidationKind::CountMismatch {
+                count: 3,
+                other_field: "numbers",
+                other_count: 2,
+            },
+        };
+        assert_eq!(
+            err.to_string(),
+            "itniotech sendSms: orderId has 3 entries but numbers has 2; the counts must match"
+        );
+    }
+}
