@@ -217,7 +217,7 @@ fn codes_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         .iter()
         .map(|table| table_tokens(table, specs_display, &spec.vendor));
     let doc = inner_docs(&doc);
-    let mut uses = Vec::new();
+    let mut uses = vec![quote!(CodeTable)];
     if spec.tables.iter().any(|t| t.kind == TableKind::Delivery) {
         uses.push(quote!(DeliveryClass));
     }
@@ -360,6 +360,30 @@ fn table_tokens(table: &Table, specs_display: &str, vendor: &str) -> TokenStream
         impl ::std::fmt::Display for #ident {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{} ({})", self.meaning(), self.code())
+            }
+        }
+
+        impl CodeTable for #ident {
+            type Class = #class_ty;
+
+            fn from_code(code: &str) -> Self {
+                Self::from_code(code)
+            }
+
+            fn code(&self) -> &str {
+                Self::code(self)
+            }
+
+            fn meaning(&self) -> &'static str {
+                Self::meaning(self)
+            }
+
+            fn class(&self) -> #class_ty {
+                Self::class(self)
+            }
+
+            fn is_documented(&self) -> bool {
+                Self::is_documented(self)
             }
         }
 

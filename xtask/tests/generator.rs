@@ -480,7 +480,7 @@ fn fixture_output_compiles() {
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
              regress = \"0.10\"\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             smsgate-transport = {{ path = {:?} }}\n{extra}\n[workspace]\n",
+             smsgate-transport = {{ path = {:?}, default-features = false }}\n{extra}\n[workspace]\n",
             transport.display().to_string()
         )
     };

@@ -20,6 +20,7 @@
 
 pub mod clock;
 pub mod error;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod secret;
 pub mod sign;

@@ -2,7 +2,7 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Status and error codes of laaffic (`specs/laaffic/errors.json`), one enum per table, each with an `Unknown(raw)` fallback so that an undocumented code is kept, never a panic.
-use smsgate_transport::spec::{DeliveryClass, ErrorClass};
+use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass};
 /// The `status` of every API response.
 ///
 /// Generated from `specs/laaffic/errors.json`, table `StatusCode`.
@@ -334,6 +334,24 @@ impl ::std::fmt::Display for StatusCode {
         write!(f, "{} ({})", self.meaning(), self.code())
     }
 }
+impl CodeTable for StatusCode {
+    type Class = ErrorClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> ErrorClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
+    }
+}
 impl From<&str> for StatusCode {
     fn from(code: &str) -> Self {
         Self::from_code(code)
@@ -426,6 +444,24 @@ impl ::std::fmt::Display for ReportStatus {
         write!(f, "{} ({})", self.meaning(), self.code())
     }
 }
+impl CodeTable for ReportStatus {
+    type Class = DeliveryClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> DeliveryClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
+    }
+}
 impl From<&str> for ReportStatus {
     fn from(code: &str) -> Self {
         Self::from_code(code)
@@ -500,6 +536,24 @@ impl PushStatus {
 impl ::std::fmt::Display for PushStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         write!(f, "{} ({})", self.meaning(), self.code())
+    }
+}
+impl CodeTable for PushStatus {
+    type Class = DeliveryClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> DeliveryClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
     }
 }
 impl From<&str> for PushStatus {

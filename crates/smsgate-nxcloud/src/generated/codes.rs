@@ -2,7 +2,7 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Status and error codes of nxcloud (`specs/nxcloud/errors.json`), one enum per table, each with an `Unknown(raw)` fallback so that an undocumented code is kept, never a panic.
-use smsgate_transport::spec::{DeliveryClass, ErrorClass};
+use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass};
 /// `code` of every response (an integer on multi/mt, a string on other endpoints).
 ///
 /// Generated from `specs/nxcloud/errors.json`, table `ResponseCode`.
@@ -241,6 +241,24 @@ impl ::std::fmt::Display for ResponseCode {
         write!(f, "{} ({})", self.meaning(), self.code())
     }
 }
+impl CodeTable for ResponseCode {
+    type Class = ErrorClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> ErrorClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
+    }
+}
 impl From<&str> for ResponseCode {
     fn from(code: &str) -> Self {
         Self::from_code(code)
@@ -323,6 +341,24 @@ impl ItemStatus {
 impl ::std::fmt::Display for ItemStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         write!(f, "{} ({})", self.meaning(), self.code())
+    }
+}
+impl CodeTable for ItemStatus {
+    type Class = ErrorClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> ErrorClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
     }
 }
 impl From<&str> for ItemStatus {
@@ -475,6 +511,24 @@ impl ::std::fmt::Display for DeliveryStatus {
         write!(f, "{} ({})", self.meaning(), self.code())
     }
 }
+impl CodeTable for DeliveryStatus {
+    type Class = DeliveryClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> DeliveryClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
+    }
+}
 impl From<&str> for DeliveryStatus {
     fn from(code: &str) -> Self {
         Self::from_code(code)
@@ -557,6 +611,24 @@ impl DeliveryResult {
 impl ::std::fmt::Display for DeliveryResult {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         write!(f, "{} ({})", self.meaning(), self.code())
+    }
+}
+impl CodeTable for DeliveryResult {
+    type Class = DeliveryClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> DeliveryClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
     }
 }
 impl From<&str> for DeliveryResult {
