@@ -21,3 +21,33 @@
 pub mod generated;
 
 pub use generated::{codes, models, operations};
+pub use smsgate_onbuka::{
+    AcceptedNumber, Balance, MessageStatus, PushError, SendReceipt, TextMessage,
+    parse_delivery_report,
+};
+
+/// The laaffic brand of the onbuka platform: its paths, environment prefix and status tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Laaffic;
+
+impl smsgate_onbuka::Brand for Laaffic {
+    const VENDOR: &'static str = operations::VENDOR;
+    const ENV_PREFIX: &'static str = "LAAFFIC";
+    const SEND_SMS: smsgate_transport::spec::Operation = operations::SEND_SMS;
+    const SEND_SMS_GET: smsgate_transport::spec::Operation = operations::SEND_SMS_GET;
+    const SEND_BATCH: smsgate_transport::spec::Operation = operations::SEND_BATCH;
+    const GET_BALANCE: smsgate_transport::spec::Operation = operations::GET_BALANCE;
+    const GET_REPORT: smsgate_transport::spec::Operation = operations::GET_REPORT;
+    type StatusCode = codes::StatusCode;
+    type ReportStatus = codes::ReportStatus;
+}
+
+/// The laaffic client. Build one with [`Client::builder`] or [`Client::from_env`]
+/// (`LAAFFIC_API_KEY`, `LAAFFIC_API_SECRET`, `LAAFFIC_APP_ID`, optional `LAAFFIC_BASE_URL`).
+pub type Client = smsgate_onbuka::Client<Laaffic>;
+/// Builder of a [`Client`].
+pub type ClientBuilder = smsgate_onbuka::ClientBuilder<Laaffic>;
+/// Error of a laaffic call: the transport error with laaffic's [`codes::StatusCode`].
+pub type Error = smsgate_transport::Error<codes::StatusCode>;
+/// A delivery-status query's answer with laaffic's [`codes::ReportStatus`].
+pub type DeliveryReport = smsgate_onbuka::DeliveryReport<codes::ReportStatus>;

@@ -17,6 +17,11 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+pub mod client;
 pub mod generated;
 
+pub use client::{
+    Client, ClientBuilder, Error, ItemResult, MessageOptions, MtMessage, MtReceipt, MultiItem,
+    MultiReceipt, PushError, parse_delivery_report,
+};
 pub use generated::{codes, models, operations};

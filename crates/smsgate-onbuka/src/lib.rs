@@ -16,6 +16,11 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+pub mod client;
 pub mod generated;
 
+pub use client::{
+    AcceptedNumber, Balance, Brand, Client, ClientBuilder, DeliveryReport, MessageStatus,
+    PushError, SendReceipt, TextMessage, parse_delivery_report,
+};
 pub use generated::models;

@@ -132,6 +132,25 @@ pub fn query_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error
     Ok(pairs.join("&"))
 }
 
+/// Checks an override base URL and drops a trailing slash.
+pub fn normalise_base_url(url: &str) -> Result<String, crate::ConfigError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let refuse = |reason: &str| crate::ConfigError::BaseUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| refuse("it must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(refuse(
+            "it must be scheme, host and optional path, without query",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +187,21 @@ mod tests {
             query_string(&q).unwrap(),
             "appId=a&content=50%25%20off%20%26%20%E7%9F%AD%E4%BF%A1%2B%E2%82%AC%20~ok&numbers=1&sender=x"
         );
+    }
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert_eq!(
+            normalise_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            normalise_base_url("https://proxy.example/sms-api").unwrap(),
+            "https://proxy.example/sms-api"
+        );
+        assert!(normalise_base_url("127.0.0.1:8080").is_err());
+        assert!(normalise_base_url("http://x/?a=b").is_err());
+        assert!(normalise_base_url("http://").is_err());
     }
 
     #[test]
