@@ -96,6 +96,20 @@ fn schema_errors(bundled_schema: &str, type_name: &str, value: &Value) -> Vec<St
         .collect()
 }
 
+/// `value` with every null object member removed.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
 fn roundtrip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
     let typed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
     serde_json::to_value(&typed).map_err(|e| e.to_string())
@@ -159,8 +173,11 @@ fn check_vendor(
         assert!(errors.is_empty(), "{name} breaks its schema: {errors:#?}");
         let back = roundtrip(&fixture.type_name, &fixture.value)
             .unwrap_or_else(|e| panic!("{name} does not decode into {}: {e}", fixture.type_name));
+        // An optional member that is null carries nothing an absent one does not: the generated
+        // types read both as `None` and write neither.
         assert_eq!(
-            back, fixture.value,
+            back,
+            without_nulls(&fixture.value),
             "{name}: a field was lost or changed in the round trip"
         );
         insta::assert_json_snapshot!(format!("{vendor}__{}", fixture.stem), back);

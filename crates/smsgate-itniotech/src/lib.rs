@@ -1,23 +1,53 @@
 //! itniotech SMS API for smsgate.
 //!
+//! [`Client`] sends every operation of the spec with typed, validated, signed requests: bad input
+//! is refused before any traffic, each request's body is serialised once and those bytes are
+//! signed and sent, and answers come back as typed receipts or a typed [`Error`].
+//!
 //! Everything typed here is generated from `specs/itniotech` by `cargo xtask gen` (see
 //! [`generated`]): the wire models ([`models`]), the status-code tables ([`codes`]) and the
 //! endpoints with their documented limits ([`operations`]). itniotech runs on the same platform
 //! as laaffic; both take their bodies from `specs/onbuka`.
 //!
 //! ```
-//! use smsgate_itniotech::{codes::StatusCode, models::SendSmsRequest, operations};
+//! use smsgate_itniotech::{Client, Error, TextMessage, codes::StatusCode};
 //! use smsgate_transport::spec::ErrorClass;
 //!
-//! let request: SendSmsRequest = serde_json::from_str(
-//!     r#"{"appId":"4luaKsL2","numbers":"91856321412,91856321413","content":"hello world"}"#,
-//! )?;
-//! assert_eq!(request.numbers.split(',').count(), 2);
-//! assert_eq!(operations::SEND_SMS.default_url(), "https://api.itniotech.com/sms/sendSms");
-//! assert_eq!(operations::SEND_SMS.limits.max_numbers, Some(1000));
-//! assert_eq!(StatusCode::from_code("-10").class(), ErrorClass::Account);
-//! assert_eq!(StatusCode::from_code("-99"), StatusCode::Unknown("-99".into()));
-//! # Ok::<(), serde_json::Error>(())
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Or Client::from_env(): ITNIOTECH_API_KEY, ITNIOTECH_API_SECRET, ITNIOTECH_APP_ID, ITNIOTECH_BASE_URL.
+//! let client = Client::builder().api_key("bDqJFiq9").api_secret("7bz1lzh9").app_id("4luaKsL2").build()?;
+//! let message = TextMessage::new(["8613800138000", "8613800138001"], "Your code is 4711").order_ids(["o-1", "o-2"]);
+//!
+//! // The exact signed request, without sending it (dry runs, logs, tests):
+//! let request = client.prepare_send_sms(&message)?;
+//! assert_eq!(request.url, "https://api.itniotech.com/sms/sendSms");
+//! assert!(request.header("Sign").is_some());
+//!
+//! // Bad input is refused before any traffic, naming the field and the limit:
+//! let too_long = TextMessage::new(["8613800138000"], "x".repeat(1025));
+//! assert!(matches!(client.prepare_send_sms(&too_long), Err(Error::InvalidRequest(_))));
+//! # Ok(()) }
+//!
+//! // Sending: one accepted entry per number, or a typed error.
+//! async fn send(client: &Client, message: &TextMessage) -> Result<(), Error> {
+//!     match client.send_sms(message).await {
+//!         Ok(receipt) => {
+//!             for number in &receipt.accepted {
+//!                 println!("{} accepted as {}", number.number, number.message_id);
+//!             }
+//!             Ok(())
+//!         }
+//!         Err(Error::Vendor { code: StatusCode::InsufficientBalance, .. }) => {
+//!             eprintln!("top up the account");
+//!             Ok(())
+//!         }
+//!         Err(err) if err.vendor_class() == Some(ErrorClass::RateLimit) => {
+//!             eprintln!("throttled, nothing was sent: {err}");
+//!             Err(err)
+//!         }
+//!         Err(err) => Err(err),
+//!     }
+//! }
 //! ```
 
 pub mod generated;

@@ -1,5 +1,9 @@
 //! laaffic SMS API (v3) for smsgate.
 //!
+//! [`Client`] sends every operation of the spec with typed, validated, signed requests: bad input
+//! is refused before any traffic, each request's body is serialised once and those bytes are
+//! signed and sent, and answers come back as typed receipts or a typed [`Error`].
+//!
 //! Everything typed here is generated from `specs/laaffic` by `cargo xtask gen` (see
 //! [`generated`]): the wire models ([`models`]), the status-code tables ([`codes`]) and the
 //! endpoints with their documented limits ([`operations`]). laaffic runs on the same platform
@@ -7,15 +11,44 @@
 //! paths (`/v3/...`) and its own wording of each status code.
 //!
 //! ```
-//! use smsgate_laaffic::{codes::StatusCode, models::SendBatchRequest, operations};
+//! use smsgate_laaffic::{Client, Error, TextMessage, codes::StatusCode};
+//! use smsgate_transport::spec::ErrorClass;
 //!
-//! let batch: SendBatchRequest = serde_json::from_str(
-//!     r#"{"appId":"4luaKsL2","array":[{"numbers":"91856321414","content":"test message1"}]}"#,
-//! )?;
-//! assert_eq!(batch.array.len(), 1);
-//! assert_eq!(operations::SEND_BATCH.default_url(), "https://api.laaffic.com/v3/sendSms/batch");
-//! assert_eq!(StatusCode::from_code("-1").original(), Some("認證錯誤"));
-//! # Ok::<(), serde_json::Error>(())
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Or Client::from_env(): LAAFFIC_API_KEY, LAAFFIC_API_SECRET, LAAFFIC_APP_ID, LAAFFIC_BASE_URL.
+//! let client = Client::builder().api_key("bDqJFiq9").api_secret("7bz1lzh9").app_id("4luaKsL2").build()?;
+//! let message = TextMessage::new(["8613800138000", "8613800138001"], "Your code is 4711").order_ids(["o-1", "o-2"]);
+//!
+//! // The exact signed request, without sending it (dry runs, logs, tests):
+//! let request = client.prepare_send_sms(&message)?;
+//! assert_eq!(request.url, "https://api.laaffic.com/v3/sendSms");
+//! assert!(request.header("Sign").is_some());
+//!
+//! // Bad input is refused before any traffic, naming the field and the limit:
+//! let too_long = TextMessage::new(["8613800138000"], "x".repeat(1025));
+//! assert!(matches!(client.prepare_send_sms(&too_long), Err(Error::InvalidRequest(_))));
+//! # Ok(()) }
+//!
+//! // Sending: one accepted entry per number, or a typed error.
+//! async fn send(client: &Client, message: &TextMessage) -> Result<(), Error> {
+//!     match client.send_sms(message).await {
+//!         Ok(receipt) => {
+//!             for number in &receipt.accepted {
+//!                 println!("{} accepted as {}", number.number, number.message_id);
+//!             }
+//!             Ok(())
+//!         }
+//!         Err(Error::Vendor { code: StatusCode::InsufficientBalance, .. }) => {
+//!             eprintln!("top up the account");
+//!             Ok(())
+//!         }
+//!         Err(err) if err.vendor_class() == Some(ErrorClass::RateLimit) => {
+//!             eprintln!("throttled, nothing was sent: {err}");
+//!             Err(err)
+//!         }
+//!         Err(err) => Err(err),
+//!     }
+//! }
 //! ```
 
 pub mod generated;

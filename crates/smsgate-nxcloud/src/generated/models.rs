@@ -298,7 +298,7 @@ impl<'de> ::serde::Deserialize<'de> for MultiMtRequestAppKey {
 pub struct MultiMtResponse {
     pub code: ResponseCodeValue,
     ///One result per item; null (or absent) when the whole request failed.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<::std::vec::Vec<MultiMtResult>>,
     ///Result text.
     pub message: ::std::string::String,

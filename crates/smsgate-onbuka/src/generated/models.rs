@@ -722,10 +722,10 @@ pub struct SubmittedNumber {
     pub msg_id: ::std::string::String,
     ///The number as submitted.
     pub number: ::std::string::String,
-    ///The customer message id given for this number, or null (also when absent on the wire).
+    ///The customer message id given for this number; null or absent when none was given.
     #[serde(
         rename = "orderId",
-        deserialize_with = "::std::option::Option::deserialize"
+        skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub order_id: ::std::option::Option<::std::string::String>,
 }
