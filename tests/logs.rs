@@ -1,0 +1,126 @@
+//! What the clients log: a `smsgate.request` span per call with vendor, operation, recipient
+//! count, status and latency — never a secret, never a phone number.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic by design
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use smsgate_itniotech::TextMessage;
+use smsgate_nxcloud::MultiItem;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A `MakeWriter` that appends to a shared buffer.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn logs_carry_counts_not_secrets_or_numbers() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"status":"-10","reason":"balance","code":1003,"message":"sign"}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let itniotech = smsgate_itniotech::Client::builder()
+        .api_key("key")
+        .api_secret("itniotech-secret-value")
+        .app_id("app")
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    let _ = itniotech
+        .send_sms(&TextMessage::new(
+            ["8613800138000", "8613800138001"],
+            "hello",
+        ))
+        .await
+        .unwrap_err();
+    let nxcloud = smsgate_nxcloud::Client::builder()
+        .access_key("key")
+        .access_secret("nxcloud-secret-value")
+        .app_key("app")
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    let _ = nxcloud
+        .send_multi(&[MultiItem::new("8613800138002", "hello")])
+        .await
+        .unwrap_err();
+
+    // A refused connection logs a warning too.
+    let refused = smsgate_nxcloud::Client::builder()
+        .access_key("key")
+        .access_secret("nxcloud-secret-value")
+        .app_key("app")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let _ = refused
+        .send_multi(&[MultiItem::new("8613800138003", "hello")])
+        .await
+        .unwrap_err();
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("smsgate.request"), "{logs}");
+    assert!(
+        logs.contains("vendor=\"itniotech\"")
+            && logs.contains("operation=\"sendSms\"")
+            && logs.contains("recipients=2"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("vendor=\"nxcloud\"") && logs.contains("operation=\"sendMulti\""),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("status=200") && logs.contains("latency_ms="),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("vendor call failed") && logs.contains("may_have_reached_vendor=false"),
+        "{logs}"
+    );
+    for forbidden in [
+        "itniotech-secret-value",
+        "nxcloud-secret-value",
+        "8613800138000",
+        "8613800138001",
+        "8613800138002",
+        "8613800138003",
+    ] {
+        assert!(!logs.contains(forbidden), "logs show {forbidden}:\n{logs}");
+    }
+}
