@@ -681,3 +681,120 @@ proptest! {
         }
     }
 }
+
+/// Accepts everything after a pause, counting requests in flight.
+struct Slow {
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    peak: Arc<std::sync::atomic::AtomicUsize>,
+    starts: Arc<Mutex<Vec<std::time::Instant>>>,
+}
+
+impl Provider for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn capacity(&self) -> Capacity {
+        Capacity {
+            uniform_recipients: 1,
+            mixed_recipients: 1,
+            max_content_chars: 1024,
+            max_sender_id_chars: None,
+        }
+    }
+
+    fn submit<'a>(&'a self, entries: &'a [Entry], _uniform: bool) -> BoxFuture<'a, Submission> {
+        use std::sync::atomic::Ordering;
+        Box::pin(async move {
+            self.starts.lock().unwrap().push(std::time::Instant::now());
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Submission::Answered {
+                verdicts: entries
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.reference.clone(),
+                            EntryVerdict::Accepted(e.reference.clone()),
+                        )
+                    })
+                    .collect(),
+                unlisted: EntryVerdict::Unknown("unlisted".into()),
+            }
+        })
+    }
+}
+
+fn slow() -> (
+    Slow,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<Mutex<Vec<std::time::Instant>>>,
+) {
+    let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let starts = Arc::new(Mutex::new(Vec::new()));
+    (
+        Slow {
+            in_flight: Arc::default(),
+            peak: Arc::clone(&peak),
+            starts: Arc::clone(&starts),
+        },
+        peak,
+        starts,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_is_capped_per_provider_and_overall() {
+    let (provider, peak, _) = slow();
+    let gate = SmsGate::builder()
+        .provider_with(
+            provider,
+            smsgate::ProviderOptions {
+                concurrency: 3,
+                requests_per_second: None,
+            },
+        )
+        .build();
+    assert_eq!(gate.send(&same_text(12)).await.accepted(), 12);
+    assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+    let (provider, peak, _) = slow();
+    let gate = SmsGate::builder()
+        .provider_with(
+            provider,
+            smsgate::ProviderOptions {
+                concurrency: 8,
+                requests_per_second: None,
+            },
+        )
+        .concurrency(2)
+        .build();
+    assert_eq!(gate.send(&same_text(8)).await.accepted(), 8);
+    assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn request_rate_is_limited_per_provider() {
+    let (provider, _, starts) = slow();
+    let gate = SmsGate::builder()
+        .provider_with(
+            provider,
+            smsgate::ProviderOptions {
+                concurrency: 8,
+                requests_per_second: Some(50.0),
+            },
+        )
+        .build();
+    assert_eq!(gate.send(&same_text(5)).await.accepted(), 5);
+    let mut starts = starts.lock().unwrap().clone();
+    starts.sort();
+    for pair in starts.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(19),
+            "requests start at least 20 ms apart: {:?}",
+            pair[1] - pair[0]
+        );
+    }
+}
