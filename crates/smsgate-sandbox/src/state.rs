@@ -1,0 +1,422 @@
+//! Accounts, faults, balances and accepted messages.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use smsgate_transport::secret::Secret;
+
+/// Credentials and balance of an itniotech or laaffic account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnbukaAccount {
+    /// `Api-Key`.
+    pub api_key: String,
+    /// Api secret.
+    pub api_secret: Secret,
+    /// `appId`.
+    pub app_id: String,
+    /// Starting balance.
+    pub balance: f64,
+}
+
+/// Credentials and balance of an nxcloud account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NxcloudAccount {
+    /// `accessKey`.
+    pub access_key: String,
+    /// Access secret.
+    pub access_secret: Secret,
+    /// `appKey`.
+    pub app_key: String,
+    /// Starting balance.
+    pub balance: f64,
+}
+
+/// Faults to inject. Rates are probabilities per request (per number for `reject_rate`),
+/// drawn from the seeded generator.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Faults {
+    /// Delay before every answer.
+    pub latency: Duration,
+    /// Share of requests answered with HTTP 500.
+    pub http_500_rate: f64,
+    /// Share of requests whose connection is dropped mid-answer.
+    pub drop_rate: f64,
+    /// Share of requests answered with a truncated (malformed) body.
+    pub malformed_rate: f64,
+    /// Share of numbers (items) refused individually.
+    pub reject_rate: f64,
+    /// Most requests per second per vendor before the vendor's throttle code.
+    pub rate_limit_per_second: Option<u32>,
+}
+
+/// Everything a sandbox runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxConfig {
+    /// The itniotech account.
+    pub itniotech: OnbukaAccount,
+    /// The laaffic account.
+    pub laaffic: OnbukaAccount,
+    /// The nxcloud account.
+    pub nxcloud: NxcloudAccount,
+    /// Price of one SMS part.
+    pub price_per_part: f64,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Share of accepted messages that end delivered (the rest undelivered).
+    pub delivery_rate: f64,
+    /// Where to push delivery reports (every vendor, in its own format), if anywhere.
+    pub push_url: Option<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            itniotech: OnbukaAccount {
+                api_key: "sandbox-itniotech-key".to_owned(),
+                api_secret: Secret::new("sandbox-itniotech-secret"),
+                app_id: "sandbox-itniotech-app".to_owned(),
+                balance: 1000.0,
+            },
+            laaffic: OnbukaAccount {
+                api_key: "sandbox-laaffic-key".to_owned(),
+                api_secret: Secret::new("sandbox-laaffic-secret"),
+                app_id: "sandbox-laaffic-app".to_owned(),
+                balance: 1000.0,
+            },
+            nxcloud: NxcloudAccount {
+                access_key: "sandbox-nxcloud-key".to_owned(),
+                access_secret: Secret::new("sandbox-nxcloud-secret"),
+                app_key: "sandbox-nxcloud-app".to_owned(),
+                balance: 1000.0,
+            },
+            price_per_part: 0.005,
+            faults: Faults::default(),
+            seed: 7,
+            delivery_rate: 0.95,
+            push_url: None,
+        }
+    }
+}
+
+/// A message the sandbox accepted.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub number: String,
+    pub delivered: bool,
+    pub at: String,
+}
+
+/// A fault drawn for one request.
+pub enum Fault {
+    None,
+    Http500,
+    Drop,
+    Malformed,
+}
+
+pub struct Mutable {
+    pub rng: fastrand::Rng,
+    pub balances: HashMap<&'static str, f64>,
+    pub messages: HashMap<(&'static str, String), Stored>,
+    pub sequence: u64,
+    pub window: HashMap<&'static str, (Instant, u32)>,
+}
+
+pub struct State {
+    pub config: SandboxConfig,
+    pub onbuka_schemas: Schemas,
+    pub nxcloud_schemas: Schemas,
+    pub inner: Mutex<Mutable>,
+    pub http: reqwest::Client,
+}
+
+impl State {
+    pub fn new(config: SandboxConfig) -> Self {
+        let balances = HashMap::from([
+            ("itniotech", config.itniotech.balance),
+            ("laaffic", config.laaffic.balance),
+            ("nxcloud", config.nxcloud.balance),
+        ]);
+        Self {
+            inner: Mutex::new(Mutable {
+                rng: fastrand::Rng::with_seed(config.seed),
+                balances,
+                messages: HashMap::new(),
+                sequence: 0,
+                window: HashMap::new(),
+            }),
+            config,
+            onbuka_schemas: Schemas::new(smsgate_itniotech::generated::MODELS_SCHEMA_JSON),
+            nxcloud_schemas: Schemas::new(smsgate_nxcloud::generated::MODELS_SCHEMA_JSON),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Mutable> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sleeps the configured latency, then draws this request's fault.
+    pub async fn fault(&self) -> Fault {
+        if !self.config.faults.latency.is_zero() {
+            tokio::time::sleep(self.config.faults.latency).await;
+        }
+        let faults = &self.config.faults;
+        let mut inner = self.lock();
+        let draw = inner.rng.f64();
+        if draw < faults.http_500_rate {
+            Fault::Http500
+        } else if draw < faults.http_500_rate + faults.drop_rate {
+            Fault::Drop
+        } else if draw < faults.http_500_rate + faults.drop_rate + faults.malformed_rate {
+            Fault::Malformed
+        } else {
+            Fault::None
+        }
+    }
+
+    /// Whether this request goes over the vendor's rate limit.
+    pub fn throttled(&self, vendor: &'static str) -> bool {
+        let Some(limit) = self.config.faults.rate_limit_per_second else {
+            return false;
+        };
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let entry = inner.window.entry(vendor).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(1) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 > limit
+    }
+
+    /// Whether one number (item) is refused individually.
+    pub fn reject_one(&self) -> bool {
+        let rate = self.config.faults.reject_rate;
+        rate > 0.0 && self.lock().rng.f64() < rate
+    }
+
+    /// Deducts `cost` if the balance covers it.
+    pub fn charge(&self, vendor: &'static str, cost: f64) -> bool {
+        let mut inner = self.lock();
+        let balance = inner.balances.entry(vendor).or_insert(0.0);
+        if *balance + 1e-9 < cost {
+            return false;
+        }
+        *balance -= cost;
+        true
+    }
+
+    pub fn balance(&self, vendor: &'static str) -> f64 {
+        self.lock().balances.get(vendor).copied().unwrap_or(0.0)
+    }
+
+    /// Stores an accepted message under `id`; draws whether it will be delivered.
+    pub fn store(&self, vendor: &'static str, id: &str, number: &str) -> bool {
+        let mut inner = self.lock();
+        let delivered = inner.rng.f64() < self.config.delivery_rate;
+        inner.messages.insert(
+            (vendor, id.to_owned()),
+            Stored {
+                number: number.to_owned(),
+                delivered,
+                at: iso_now(),
+            },
+        );
+        delivered
+    }
+
+    pub fn next_sequence(&self) -> u64 {
+        let mut inner = self.lock();
+        inner.sequence += 1;
+        inner.sequence
+    }
+
+    /// Posts a delivery report to the configured URL, in the background.
+    pub fn push(&self, body: PushBody) {
+        let Some(url) = self.config.push_url.clone() else {
+            return;
+        };
+        let http = self.http.clone();
+        tokio::spawn(async move {
+            let request = match body {
+                PushBody::Json(value) => http
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(&value).unwrap_or_default()),
+                PushBody::Form(text) => http
+                    .post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(text),
+            };
+            if let Err(err) = request.send().await {
+                tracing::warn!(error = %err.without_url(), "delivery-report push failed");
+            }
+        });
+    }
+}
+
+/// A delivery-report push body.
+pub enum PushBody {
+    Json(serde_json::Value),
+    Form(String),
+}
+
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Civil date and time (UTC) of epoch seconds.
+pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    (
+        year,
+        month,
+        day,
+        u32::try_from(h).unwrap_or(0),
+        u32::try_from(m).unwrap_or(0),
+        u32::try_from(s).unwrap_or(0),
+    )
+}
+
+pub fn iso_now() -> String {
+    let (y, mo, d, h, mi, s) = civil(now_millis() / 1000);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// `yyMMddHHmmss` now, the prefix of onbuka message ids.
+pub fn compact_now() -> String {
+    let (y, mo, d, h, mi, s) = civil(now_millis() / 1000);
+    format!("{:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}", y.rem_euclid(100))
+}
+
+/// The answer for an injected fault, if any.
+pub fn fault_response(fault: Fault, body: &[u8]) -> Option<Response> {
+    match fault {
+        Fault::None => None,
+        Fault::Http500 => {
+            Some((StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response())
+        }
+        Fault::Malformed => {
+            let cut = body.len() / 2;
+            Some(
+                Response::builder()
+                    .header("Content-Type", "application/json")
+                    .body(Body::from(body[..cut].to_vec()))
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+            )
+        }
+        Fault::Drop => {
+            // Send a few bytes, then fail the body: the connection is cut mid-answer.
+            let head = bytes::Bytes::copy_from_slice(&body[..body.len().min(8)]);
+            let stream = futures_util::stream::iter(vec![
+                Ok::<_, std::io::Error>(head),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "dropped by the sandbox",
+                )),
+            ]);
+            Some(
+                Response::builder()
+                    .header("Content-Type", "application/json")
+                    .header("Content-Length", body.len().to_string())
+                    .body(Body::from_stream(stream))
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+            )
+        }
+    }
+}
+
+/// A JSON answer (HTTP 200), or the injected fault applied to it.
+pub fn answer(fault: Fault, value: &serde_json::Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    fault_response(fault, &body).unwrap_or_else(|| {
+        Response::builder()
+            .header("Content-Type", "application/json;charset=UTF-8")
+            .body(Body::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    })
+}
+
+/// Validators of a vendor's bundled schema, one per definition, compiled once.
+pub struct Schemas {
+    validators: HashMap<String, jsonschema::Validator>,
+}
+
+impl Schemas {
+    pub fn new(bundled: &str) -> Self {
+        let value: serde_json::Value = serde_json::from_str(bundled).unwrap_or_default();
+        let definitions = value["definitions"].clone();
+        let validators = definitions
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, _)| {
+                let schema = serde_json::json!({
+                    "$schema": "http://json-schema.org/draft-07/schema#",
+                    "$ref": format!("#/definitions/{name}"),
+                    "definitions": definitions,
+                });
+                jsonschema::draft7::new(&schema)
+                    .ok()
+                    .map(|v| (name.clone(), v))
+            })
+            .collect();
+        Self { validators }
+    }
+
+    /// Violations of `value` against definition `name`: (instance pointer, keyword) pairs.
+    pub fn violations(&self, name: &str, value: &serde_json::Value) -> Vec<(String, String)> {
+        let Some(validator) = self.validators.get(name) else {
+            return vec![(String::new(), "schema".to_owned())];
+        };
+        validator
+            .iter_errors(value)
+            .map(|err| {
+                let keyword = err
+                    .schema_path()
+                    .as_str()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                (err.instance_path().as_str().to_owned(), keyword)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil(1_630_468_800), (2021, 9, 1, 4, 0, 0));
+        assert_eq!(civil(1_709_164_800), (2024, 2, 29, 0, 0, 0));
+    }
+}
