@@ -247,6 +247,17 @@ pub struct PlannedRequest {
     pub messages: Vec<usize>,
 }
 
+/// One request of [`SmsGate::dry_run`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DryRunRequest {
+    /// Provider it would go to.
+    pub provider: String,
+    /// Input indexes it would carry.
+    pub messages: Vec<usize>,
+    /// The signed request, or why the provider cannot show it.
+    pub request: Result<smsgate_transport::wire::WireRequest, String>,
+}
+
 /// What [`SmsGate::preview`] shows: segments per message, what is refused before sending,
 /// and the requests the first provider would get.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -477,6 +488,38 @@ impl SmsGate {
             })
             .collect();
         Preview { messages, requests }
+    }
+
+    /// The exact requests the first provider able to carry each message would get, without
+    /// sending anything (references are fresh, as a real send would use).
+    pub fn dry_run(&self, messages: &[Message]) -> Vec<DryRunRequest> {
+        let preview = self.preview(messages);
+        let pendings = self.prepare(messages);
+        preview
+            .requests
+            .iter()
+            .filter_map(|planned| {
+                let slot = self
+                    .slots
+                    .iter()
+                    .find(|s| s.provider.name() == planned.provider)?;
+                let entries: Vec<Entry> = planned
+                    .messages
+                    .iter()
+                    .map(|&i| Entry {
+                        reference: self.reference(),
+                        number: pendings[i].number.clone().unwrap_or_default(),
+                        content: pendings[i].content.clone(),
+                        sender_id: pendings[i].sender_id.clone(),
+                    })
+                    .collect();
+                Some(DryRunRequest {
+                    provider: planned.provider.clone(),
+                    messages: planned.messages.clone(),
+                    request: slot.provider.dry_run(&entries, planned.uniform),
+                })
+            })
+            .collect()
     }
 
     /// Sends `messages` and reports exactly one outcome per message, in input order.

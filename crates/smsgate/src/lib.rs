@@ -44,7 +44,8 @@ pub mod provider;
 mod status;
 
 pub use gate::{
-    Hop, PlannedRequest, Preview, PreviewMessage, ProviderOptions, SmsGate, SmsGateBuilder,
+    DryRunRequest, Hop, PlannedRequest, Preview, PreviewMessage, ProviderOptions, SmsGate,
+    SmsGateBuilder,
 };
 pub use message::{Encoding, Message, NumberProblem, Segments, normalize_number, segments};
 pub use outcome::{Delivery, Outcome, Reason, RejectKind, Report};

@@ -8,6 +8,7 @@ use smsgate_transport::spec::{CodeTable, ErrorClass};
 
 use crate::status::DeliveryStatus;
 use smsgate_transport::Error as TransportError;
+use smsgate_transport::wire::WireRequest;
 
 use crate::outcome::{Reason, RejectKind};
 
@@ -87,6 +88,13 @@ pub trait Provider: Send + Sync {
     /// Sends `entries` in one request. All entries fit [`Provider::capacity`]; `uniform` is true
     /// when they share content and sender id.
     fn submit<'a>(&'a self, entries: &'a [Entry], uniform: bool) -> BoxFuture<'a, Submission>;
+
+    /// The exact request [`Provider::submit`] would send for `entries`, without sending it
+    /// (for dry runs).
+    fn dry_run(&self, entries: &[Entry], uniform: bool) -> Result<WireRequest, String> {
+        let _ = (entries, uniform);
+        Err(format!("{} cannot show its requests", self.name()))
+    }
 
     /// Most message ids one status query takes (`None`: the provider cannot be polled, its
     /// delivery reports only come as pushes).
@@ -198,11 +206,41 @@ mod onbuka {
     use smsgate_onbuka::{Brand, Client, TextMessage};
     use smsgate_transport::spec::ErrorClass;
 
+    use smsgate_transport::wire::WireRequest;
+
     use super::{
         BoxFuture, Capacity, Entry, EntryVerdict, Provider, Submission, submission_from_error,
     };
     use crate::outcome::{Reason, RejectKind};
     use crate::status::DeliveryStatus;
+
+    /// One platform message per (content, sender id), in first-seen order, with the entries'
+    /// references as order ids.
+    fn text_messages(entries: &[Entry]) -> Vec<TextMessage> {
+        let mut groups: Vec<Vec<&Entry>> = Vec::new();
+        for entry in entries {
+            match groups
+                .iter_mut()
+                .find(|g| g[0].content == entry.content && g[0].sender_id == entry.sender_id)
+            {
+                Some(group) => group.push(entry),
+                None => groups.push(vec![entry]),
+            }
+        }
+        groups
+            .iter()
+            .map(|group| {
+                let first = group[0];
+                let mut message = TextMessage::new(
+                    group.iter().map(|e| e.number.clone()),
+                    first.content.clone(),
+                )
+                .order_ids(group.iter().map(|e| e.reference.clone()));
+                message.sender_id = first.sender_id.clone();
+                message
+            })
+            .collect()
+    }
 
     impl<B: Brand> Provider for Client<B> {
         fn name(&self) -> &str {
@@ -239,34 +277,21 @@ mod onbuka {
             }
         }
 
+        fn dry_run(&self, entries: &[Entry], uniform: bool) -> Result<WireRequest, String> {
+            let messages = text_messages(entries);
+            let request = match (uniform, messages.as_slice()) {
+                (true, [message]) => self.prepare_send_sms(message),
+                _ => self.prepare_send_batch(&messages),
+            };
+            request.map_err(|err| err.to_string())
+        }
+
         fn submit<'a>(&'a self, entries: &'a [Entry], uniform: bool) -> BoxFuture<'a, Submission> {
             Box::pin(async move {
-                let to_message = |group: &[&Entry]| {
-                    let first = group[0];
-                    let mut message = TextMessage::new(
-                        group.iter().map(|e| e.number.clone()),
-                        first.content.clone(),
-                    )
-                    .order_ids(group.iter().map(|e| e.reference.clone()));
-                    message.sender_id = first.sender_id.clone();
-                    message
-                };
-                let result = if uniform {
-                    let group: Vec<&Entry> = entries.iter().collect();
-                    self.send_sms(&to_message(&group)).await
-                } else {
-                    // One batch item per (content, sender id), in first-seen order.
-                    let mut groups: Vec<Vec<&Entry>> = Vec::new();
-                    for entry in entries {
-                        match groups.iter_mut().find(|g| {
-                            g[0].content == entry.content && g[0].sender_id == entry.sender_id
-                        }) {
-                            Some(group) => group.push(entry),
-                            None => groups.push(vec![entry]),
-                        }
-                    }
-                    let messages: Vec<TextMessage> = groups.iter().map(|g| to_message(g)).collect();
-                    self.send_batch(&messages).await
+                let messages = text_messages(entries);
+                let result = match (uniform, messages.as_slice()) {
+                    (true, [message]) => self.send_sms(message).await,
+                    _ => self.send_batch(&messages).await,
                 };
                 match result {
                     Ok(receipt) => {
@@ -312,10 +337,25 @@ mod nxcloud {
     use smsgate_nxcloud::{Client, MultiItem};
     use smsgate_transport::spec::ErrorClass;
 
+    use smsgate_transport::wire::WireRequest;
+
     use super::{
         BoxFuture, Capacity, Entry, EntryVerdict, Provider, Submission, submission_from_error,
     };
     use crate::outcome::{Reason, RejectKind};
+
+    /// One multi/mt item per entry: its reference as sysMessageId, its sender id as sourceAddress.
+    fn multi_items(entries: &[Entry]) -> Vec<MultiItem> {
+        entries
+            .iter()
+            .map(|e| {
+                let mut item = MultiItem::new(e.number.clone(), e.content.clone())
+                    .sys_message_id(e.reference.clone());
+                item.options.source_address = e.sender_id.clone();
+                item
+            })
+            .collect()
+    }
 
     impl Provider for Client {
         fn name(&self) -> &str {
@@ -335,17 +375,14 @@ mod nxcloud {
             }
         }
 
+        fn dry_run(&self, entries: &[Entry], _uniform: bool) -> Result<WireRequest, String> {
+            self.prepare_send_multi(&multi_items(entries))
+                .map_err(|err| err.to_string())
+        }
+
         fn submit<'a>(&'a self, entries: &'a [Entry], _uniform: bool) -> BoxFuture<'a, Submission> {
             Box::pin(async move {
-                let items: Vec<MultiItem> = entries
-                    .iter()
-                    .map(|e| {
-                        let mut item = MultiItem::new(e.number.clone(), e.content.clone())
-                            .sys_message_id(e.reference.clone());
-                        item.options.source_address = e.sender_id.clone();
-                        item
-                    })
-                    .collect();
+                let items = multi_items(entries);
                 match self.send_multi(&items).await {
                     Ok(receipt) => {
                         let mut verdicts = Vec::with_capacity(receipt.results.len());
