@@ -1,0 +1,113 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Send SMS through itniotech, laaffic and nxcloud — or through the built-in simulator.
+#[derive(Debug, Parser)]
+#[command(name = "smsgate", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML): credentials, provider order, base URLs. See smsgate.example.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send messages and print one outcome per message.
+    Send(SendArgs),
+    /// Show segments, numbers as sent and the planned requests, without sending.
+    Preview(SendArgs),
+    /// Show each provider's account balance.
+    Balance(TargetArgs),
+    /// Show the delivery status of provider message ids.
+    Report(ReportArgs),
+    /// Run the simulator of every vendor until Ctrl-C.
+    Sandbox(SandboxArgs),
+}
+
+/// Where messages come from and how they are sent.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Recipients, comma separated (E.164 such as +8613800138000, or digits with country code).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "csv",
+        conflicts_with = "csv"
+    )]
+    pub to: Vec<String>,
+    /// The text (with --to).
+    #[arg(long, required_unless_present = "csv", conflicts_with = "csv")]
+    pub content: Option<String>,
+    /// Sender id (with --to).
+    #[arg(long)]
+    pub sender_id: Option<String>,
+    /// CSV file with columns to,content[,sender_id,client_ref]; read as a stream, any size.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write one JSON outcome per line to FILE, in input order.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print one JSON outcome per line on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the requests that would be sent (secrets and signatures redacted), send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send every repeated (number, content) pair instead of flagging repeats.
+    #[arg(long)]
+    pub allow_duplicates: bool,
+    /// Requests in flight at once, over all providers.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Which providers, and whether to use the simulator.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Providers in priority order (itniotech, laaffic, nxcloud), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub provider: Vec<String>,
+    /// Start the simulator in-process and use it with its own credentials (no account, no network).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// With --sandbox: a fault to inject (see `smsgate sandbox --help`).
+    #[arg(long = "fault", value_name = "NAME=VALUE", requires = "sandbox")]
+    pub faults: Vec<String>,
+}
+
+/// `smsgate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Provider message ids.
+    #[arg(required = true)]
+    pub message_ids: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `smsgate sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Seed of every random draw (faults, delivery results).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Push delivery reports to this URL.
+    #[arg(long, value_name = "URL")]
+    pub push_url: Option<String>,
+    /// Faults: latency=200ms, http500=0.1, drop=0.05, malformed=0.05, reject=0.2, rate-limit=5 (per second).
+    #[arg(long = "fault", value_name = "NAME=VALUE")]
+    pub faults: Vec<String>,
+}

@@ -1,0 +1,281 @@
+//! Credentials and provider order from the config file and the environment.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use smsgate_sandbox::{Faults, Sandbox};
+
+use crate::CliError;
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Provider order.
+    pub providers: Option<Vec<String>>,
+    /// itniotech settings.
+    pub itniotech: Option<BTreeMap<String, String>>,
+    /// laaffic settings.
+    pub laaffic: Option<BTreeMap<String, String>>,
+    /// nxcloud settings.
+    pub nxcloud: Option<BTreeMap<String, String>>,
+}
+
+impl ConfigFile {
+    /// Reads `path`, or an empty config without one.
+    pub fn load(path: Option<&Path>) -> Result<Self, CliError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| CliError::Config(format!("cannot read {}: {err}", path.display())))?;
+        toml::from_str(&text).map_err(|err| CliError::Config(format!("{}: {err}", path.display())))
+    }
+
+    fn section(&self, vendor: &str) -> Option<&BTreeMap<String, String>> {
+        match vendor {
+            "itniotech" => self.itniotech.as_ref(),
+            "laaffic" => self.laaffic.as_ref(),
+            "nxcloud" => self.nxcloud.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// A setting: the file's `[vendor] key`, else the environment variable.
+    fn value(&self, vendor: &str, key: &str) -> Option<String> {
+        self.section(vendor)
+            .and_then(|s| s.get(key).cloned())
+            .or_else(|| std::env::var(env_name(vendor, key)).ok())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, vendor: &str, key: &str) -> Result<String, CliError> {
+        self.value(vendor, key).ok_or_else(|| {
+            CliError::Config(format!(
+                "{vendor}: {key} is not set: set {} or `{key}` under [{vendor}] in the config file",
+                env_name(vendor, key)
+            ))
+        })
+    }
+
+    /// Whether any credential of `vendor` is present.
+    fn mentions(&self, vendor: &str) -> bool {
+        self.section(vendor).is_some()
+            || KEYS
+                .iter()
+                .any(|(v, key)| *v == vendor && std::env::var(env_name(vendor, key)).is_ok())
+    }
+}
+
+const VENDORS: [&str; 3] = ["nxcloud", "itniotech", "laaffic"];
+const KEYS: [(&str, &str); 6] = [
+    ("itniotech", "api_key"),
+    ("laaffic", "api_key"),
+    ("nxcloud", "access_key"),
+    ("itniotech", "app_id"),
+    ("laaffic", "app_id"),
+    ("nxcloud", "app_key"),
+];
+
+fn env_name(vendor: &str, key: &str) -> String {
+    format!("{}_{}", vendor.to_uppercase(), key.to_uppercase())
+}
+
+/// A vendor client.
+#[derive(Debug, Clone)]
+pub enum VendorClient {
+    /// itniotech.
+    Itniotech(smsgate::itniotech::Client),
+    /// laaffic.
+    Laaffic(smsgate::laaffic::Client),
+    /// nxcloud.
+    Nxcloud(smsgate::nxcloud::Client),
+}
+
+impl VendorClient {
+    /// Vendor name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Itniotech(_) => "itniotech",
+            Self::Laaffic(_) => "laaffic",
+            Self::Nxcloud(_) => "nxcloud",
+        }
+    }
+}
+
+/// Parses `--fault name=value` options.
+pub fn parse_faults(specs: &[String]) -> Result<Faults, CliError> {
+    let mut faults = Faults::default();
+    for spec in specs {
+        let (name, value) = spec
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--fault {spec:?}: expected NAME=VALUE")))?;
+        let rate = || -> Result<f64, CliError> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "--fault {name}: {value:?} is not a rate between 0 and 1"
+                    ))
+                })
+        };
+        match name {
+            "latency" => {
+                let ms = value.trim_end_matches("ms");
+                faults.latency = Duration::from_millis(ms.parse().map_err(|_| {
+                    CliError::Usage(format!(
+                        "--fault latency: {value:?} is not a number of milliseconds"
+                    ))
+                })?);
+            }
+            "http500" => faults.http_500_rate = rate()?,
+            "drop" => faults.drop_rate = rate()?,
+            "malformed" => faults.malformed_rate = rate()?,
+            "reject" => faults.reject_rate = rate()?,
+            "rate-limit" => {
+                faults.rate_limit_per_second = Some(value.parse().map_err(|_| {
+                    CliError::Usage(format!(
+                        "--fault rate-limit: {value:?} is not a number of requests per second"
+                    ))
+                })?);
+            }
+            other => {
+                return Err(CliError::Usage(format!(
+                    "unknown fault {other:?} (latency, http500, drop, malformed, reject, rate-limit)"
+                )));
+            }
+        }
+    }
+    Ok(faults)
+}
+
+/// The providers to use, in order, built from the config file and environment, or from the
+/// sandbox's own credentials.
+pub fn clients(
+    config: &ConfigFile,
+    requested: &[String],
+    sandbox: Option<&Sandbox>,
+) -> Result<Vec<VendorClient>, CliError> {
+    let order: Vec<String> = if !requested.is_empty() {
+        requested.to_vec()
+    } else if let Some(order) = &config.providers {
+        order.clone()
+    } else if sandbox.is_some() {
+        VENDORS.iter().map(|v| (*v).to_owned()).collect()
+    } else {
+        let present: Vec<String> = VENDORS
+            .iter()
+            .filter(|v| config.mentions(v))
+            .map(|v| (*v).to_owned())
+            .collect();
+        if present.is_empty() {
+            return Err(CliError::Config(
+                "no provider is configured: set credentials in the environment (e.g. ITNIOTECH_API_KEY, ITNIOTECH_API_SECRET, ITNIOTECH_APP_ID) or in a --config file, or try --sandbox".to_owned(),
+            ));
+        }
+        present
+    };
+    order
+        .iter()
+        .map(|name| client(config, name, sandbox))
+        .collect()
+}
+
+fn client(
+    config: &ConfigFile,
+    name: &str,
+    sandbox: Option<&Sandbox>,
+) -> Result<VendorClient, CliError> {
+    let built = |err: smsgate_transport::ConfigError| CliError::Config(format!("{name}: {err}"));
+    match (name, sandbox) {
+        ("itniotech" | "laaffic", Some(sandbox)) => {
+            let account = if name == "itniotech" {
+                &sandbox.config().itniotech
+            } else {
+                &sandbox.config().laaffic
+            };
+            Ok(onbuka(
+                name,
+                &account.api_key,
+                account.api_secret.clone(),
+                &account.app_id,
+                Some(sandbox.url().to_owned()),
+            )
+            .map_err(built)?)
+        }
+        ("nxcloud", Some(sandbox)) => {
+            let account = &sandbox.config().nxcloud;
+            let client = smsgate::nxcloud::Client::builder()
+                .access_key(&account.access_key)
+                .access_secret(account.access_secret.clone())
+                .app_key(&account.app_key)
+                .base_url(sandbox.url())
+                .build()
+                .map_err(built)?;
+            Ok(VendorClient::Nxcloud(client))
+        }
+        ("itniotech" | "laaffic", None) => {
+            let (key, secret, app) = (
+                config.required(name, "api_key")?,
+                config.required(name, "api_secret")?,
+                config.required(name, "app_id")?,
+            );
+            Ok(onbuka(
+                name,
+                &key,
+                secret.into(),
+                &app,
+                config.value(name, "base_url"),
+            )
+            .map_err(built)?)
+        }
+        ("nxcloud", None) => {
+            let mut builder = smsgate::nxcloud::Client::builder()
+                .access_key(config.required(name, "access_key")?)
+                .access_secret(config.required(name, "access_secret")?)
+                .app_key(config.required(name, "app_key")?);
+            if let Some(url) = config.value(name, "base_url") {
+                builder = builder.base_url(url);
+            }
+            if let Some(path) = config.value(name, "multi_mt_path") {
+                builder = builder.multi_mt_path(path);
+            }
+            Ok(VendorClient::Nxcloud(builder.build().map_err(built)?))
+        }
+        (other, _) => Err(CliError::Usage(format!(
+            "unknown provider {other:?} (itniotech, laaffic, nxcloud)"
+        ))),
+    }
+}
+
+fn onbuka(
+    name: &str,
+    key: &str,
+    secret: smsgate_transport::secret::Secret,
+    app: &str,
+    base_url: Option<String>,
+) -> Result<VendorClient, smsgate_transport::ConfigError> {
+    if name == "itniotech" {
+        let mut builder = smsgate::itniotech::Client::builder()
+            .api_key(key)
+            .api_secret(secret)
+            .app_id(app);
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        Ok(VendorClient::Itniotech(builder.build()?))
+    } else {
+        let mut builder = smsgate::laaffic::Client::builder()
+            .api_key(key)
+            .api_secret(secret)
+            .app_id(app);
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        Ok(VendorClient::Laaffic(builder.build()?))
+    }
+}

@@ -1,0 +1,560 @@
+//! `smsgate`: send SMS through itniotech, laaffic and nxcloud — or through the built-in
+//! simulator (`--sandbox`) with no account and no network.
+//!
+//! Exit codes: 0 all accepted, 1 some rejected, 2 usage or configuration error, 3 some
+//! outcomes unknown.
+
+mod cli;
+mod config;
+mod output;
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use smsgate::{Message, SmsGate};
+use smsgate_sandbox::{Sandbox, SandboxConfig};
+
+use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, TargetArgs};
+use crate::config::{ConfigFile, VendorClient, clients, parse_faults};
+use crate::output::{Row, Summary};
+
+/// Messages sent per call of the gate while streaming a CSV file.
+const CHUNK: usize = 1000;
+
+/// What stops the command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// Missing or invalid configuration.
+    #[error("{0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, CliError> {
+    let config = ConfigFile::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Send(args) => send(&config, args, false).await,
+        Command::Preview(args) => send(&config, args, true).await,
+        Command::Balance(target) => balance(&config, &target).await,
+        Command::Report(args) => report(&config, &args).await,
+        Command::Sandbox(args) => sandbox(&args).await,
+    }
+}
+
+/// Starts the in-process simulator when `--sandbox` is given.
+async fn maybe_sandbox(target: &TargetArgs) -> Result<Option<Sandbox>, CliError> {
+    if !target.sandbox {
+        return Ok(None);
+    }
+    let config = SandboxConfig {
+        faults: parse_faults(&target.faults)?,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(config)
+        .await
+        .map_err(|err| CliError::Io(format!("cannot start the sandbox: {err}")))?;
+    Ok(Some(sandbox))
+}
+
+fn gate(clients: &[VendorClient], args: &SendArgs) -> SmsGate {
+    let mut builder = SmsGate::builder()
+        .concurrency(args.concurrency)
+        .allow_duplicates(true);
+    for client in clients {
+        builder = match client.clone() {
+            VendorClient::Itniotech(c) => builder.provider(c),
+            VendorClient::Laaffic(c) => builder.provider(c),
+            VendorClient::Nxcloud(c) => builder.provider(c),
+        };
+    }
+    builder.build()
+}
+
+/// One input row: a message to send, or a row that could not be read.
+enum Slot {
+    Message {
+        line: Option<u64>,
+        message: Message,
+    },
+    Unreadable {
+        line: Option<u64>,
+        to: String,
+        reason: String,
+    },
+}
+
+/// Reads the messages: `--to`/`--content`, or the CSV file row by row.
+fn input(args: &SendArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
+    if let Some(path) = &args.csv {
+        let reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|err| CliError::Io(format!("cannot read {}: {err}", path.display())))?;
+        return csv_rows(reader, path);
+    }
+    let content = args.content.clone().unwrap_or_default();
+    let sender = args.sender_id.clone();
+    let to = args.to.clone();
+    Ok(Box::new(to.into_iter().map(move |to| {
+        let mut message = Message::new(to, content.clone());
+        message.sender_id = sender.clone();
+        Slot::Message {
+            line: None,
+            message,
+        }
+    })))
+}
+
+fn csv_rows(
+    mut reader: csv::Reader<File>,
+    path: &std::path::Path,
+) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
+    let headers = reader
+        .headers()
+        .map_err(|err| {
+            CliError::Io(format!(
+                "{}: cannot read the header row: {err}",
+                path.display()
+            ))
+        })?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(to), Some(content)) = (column("to"), column("content")) else {
+        return Err(CliError::Usage(format!(
+            "{}: the header row must name the columns to,content[,sender_id,client_ref]",
+            path.display()
+        )));
+    };
+    let (sender, client_ref) = (column("sender_id"), column("client_ref"));
+    Ok(Box::new(reader.into_records().map(move |record| {
+        let record = match record {
+            Ok(record) => record,
+            Err(err) => {
+                let line = err.position().map(csv::Position::line);
+                return Slot::Unreadable {
+                    line,
+                    to: String::new(),
+                    reason: format!("line {}: {err}", line.unwrap_or(0)),
+                };
+            }
+        };
+        let line = record.position().map(csv::Position::line);
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        match (field(Some(to)), field(Some(content))) {
+            (Some(to), Some(content)) => {
+                let mut message = Message::new(to, content);
+                message.sender_id = field(sender);
+                message.client_ref = field(client_ref);
+                Slot::Message { line, message }
+            }
+            (to, _) => Slot::Unreadable {
+                line,
+                to: to.unwrap_or_default(),
+                reason: format!(
+                    "line {}: the row needs both `to` and `content`",
+                    line.unwrap_or(0)
+                ),
+            },
+        }
+    })))
+}
+
+/// Progress on a terminal, plain lines otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    done: u64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} {pos} messages sent ({per_sec}) {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self { bar, done: 0 }
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.done += n;
+        match &self.bar {
+            Some(bar) => bar.set_position(self.done),
+            None => eprintln!("smsgate: {} messages processed", self.done),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result<u8, CliError> {
+    let sandbox = maybe_sandbox(&args.target).await?;
+    let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
+    let gate = gate(&clients, &args);
+    let mut rows = input(&args)?;
+
+    let mut file = match &args.output {
+        Some(path) => Some(BufWriter::new(File::create(path).map_err(|err| {
+            CliError::Io(format!("cannot write {}: {err}", path.display()))
+        })?)),
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    let mut summary = Summary::default();
+    let mut progress = (!preview_only && !args.dry_run).then(Progress::new);
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    let mut index = 0usize;
+    let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
+
+    loop {
+        // One chunk of rows; repeated (number, content) pairs are flagged across the whole input.
+        let mut chunk: Vec<(usize, Slot)> = Vec::with_capacity(CHUNK);
+        for slot in rows.by_ref().take(CHUNK) {
+            let slot = match slot {
+                Slot::Message { line, message } if !args.allow_duplicates => {
+                    match duplicate_of(&mut seen, &message, index) {
+                        Some(first) => Slot::Unreadable {
+                            line,
+                            to: message.to.clone(),
+                            reason: format!(
+                                "duplicate of message {first} (same number and content); not sent twice"
+                            ),
+                        },
+                        None => Slot::Message { line, message },
+                    }
+                }
+                other => other,
+            };
+            chunk.push((index, slot));
+            index += 1;
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let messages: Vec<Message> = chunk
+            .iter()
+            .filter_map(|(_, slot)| match slot {
+                Slot::Message { message, .. } => Some(message.clone()),
+                Slot::Unreadable { .. } => None,
+            })
+            .collect();
+
+        if args.dry_run {
+            for planned in gate.dry_run(&messages) {
+                writeln!(
+                    stdout,
+                    "# {} — {} message(s)",
+                    planned.provider,
+                    planned.messages.len()
+                )
+                .map_err(io)?;
+                match planned.request {
+                    Ok(request) => writeln!(stdout, "{}\n", redact(&request)).map_err(io)?,
+                    Err(reason) => writeln!(stdout, "(cannot show: {reason})\n").map_err(io)?,
+                }
+            }
+            continue;
+        }
+        if preview_only {
+            preview(&gate, &chunk, &messages, &mut stdout).map_err(io)?;
+            continue;
+        }
+
+        let report = gate.send(&messages).await;
+        let mut deliveries = report.deliveries.into_iter();
+        for (index, slot) in chunk {
+            let row = match slot {
+                Slot::Message { line, message } => Row {
+                    index,
+                    line,
+                    to: message.to,
+                    client_ref: message.client_ref,
+                    delivery: deliveries.next(),
+                    unreadable: None,
+                },
+                Slot::Unreadable { line, to, reason } => Row {
+                    index,
+                    line,
+                    to,
+                    client_ref: None,
+                    delivery: None,
+                    unreadable: Some(reason),
+                },
+            };
+            summary.add(&row);
+            if let Some(file) = &mut file {
+                writeln!(file, "{}", row.to_json()).map_err(io)?;
+            }
+            if args.json {
+                writeln!(stdout, "{}", row.to_json()).map_err(io)?;
+            } else if file.is_none() {
+                writeln!(stdout, "{}", row.to_text()).map_err(io)?;
+            }
+        }
+        if let Some(progress) = &mut progress {
+            progress.advance(u64::try_from(messages.len()).unwrap_or(u64::MAX));
+        }
+    }
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
+    if let Some(mut file) = file {
+        file.flush().map_err(io)?;
+    }
+    if !preview_only && !args.dry_run {
+        if args.json {
+            summary.write(&mut std::io::stderr()).map_err(io)?;
+        } else {
+            writeln!(stdout).map_err(io)?;
+            summary.write(&mut stdout).map_err(io)?;
+        }
+    }
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    Ok(if preview_only || args.dry_run {
+        0
+    } else {
+        summary.exit_code()
+    })
+}
+
+/// The first index of the same (number, content), remembering this one if new.
+fn duplicate_of(seen: &mut HashMap<u64, usize>, message: &Message, index: usize) -> Option<usize> {
+    let number = smsgate::normalize_number(&message.to).ok()?;
+    let mut hasher = DefaultHasher::new();
+    (number, &message.content).hash(&mut hasher);
+    match seen.entry(hasher.finish()) {
+        std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(index);
+            None
+        }
+    }
+}
+
+/// The request as text, with signature headers redacted.
+fn redact(request: &smsgate_transport::wire::WireRequest) -> String {
+    let mut request = request.clone();
+    for (name, value) in &mut request.headers {
+        if name.eq_ignore_ascii_case("sign") {
+            *value = "[redacted]".to_owned();
+        }
+    }
+    request.to_string()
+}
+
+fn preview(
+    gate: &SmsGate,
+    chunk: &[(usize, Slot)],
+    messages: &[Message],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let preview = gate.preview(messages);
+    let mut planned = preview.messages.iter();
+    for (index, slot) in chunk {
+        match slot {
+            Slot::Unreadable { reason, .. } => writeln!(out, "{index:>6}  not sent: {reason}")?,
+            Slot::Message { message, .. } => {
+                let Some(p) = planned.next() else { continue };
+                let encoding = match p.segments.encoding {
+                    smsgate::Encoding::Gsm7 => "GSM-7",
+                    smsgate::Encoding::Ucs2 => "UCS-2",
+                };
+                let verdict = match &p.rejected {
+                    Some(reason) => format!("not sent: {reason}"),
+                    None => format!(
+                        "{} part(s), {encoding}, {} units",
+                        p.segments.parts, p.segments.units
+                    ),
+                };
+                writeln!(
+                    out,
+                    "{index:>6}  {:<20} {:<16} {verdict}",
+                    message.to,
+                    p.number.as_deref().unwrap_or("-")
+                )?;
+            }
+        }
+    }
+    for request in &preview.requests {
+        let kind = if request.uniform { "one text" } else { "batch" };
+        writeln!(
+            out,
+            "request: {} ({kind}), {} message(s)",
+            request.provider,
+            request.messages.len()
+        )?;
+    }
+    writeln!(out, "total: {} SMS part(s)", preview.total_parts())
+}
+
+async fn balance(config: &ConfigFile, target: &TargetArgs) -> Result<u8, CliError> {
+    let sandbox = maybe_sandbox(target).await?;
+    let mut code = 0;
+    for client in clients(config, &target.provider, sandbox.as_ref())? {
+        let result = match &client {
+            VendorClient::Itniotech(c) => c
+                .balance()
+                .await
+                .map(|b| b.balance)
+                .map_err(|e| e.to_string()),
+            VendorClient::Laaffic(c) => c
+                .balance()
+                .await
+                .map(|b| b.balance)
+                .map_err(|e| e.to_string()),
+            VendorClient::Nxcloud(_) => {
+                Err("nxcloud has no balance operation in its API".to_owned())
+            }
+        };
+        match result {
+            Ok(balance) => println!("{:<12} {balance}", client.name()),
+            Err(err) => {
+                println!("{:<12} unavailable: {err}", client.name());
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> {
+    let sandbox = maybe_sandbox(&args.target).await?;
+    let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
+    let mut statuses = Vec::new();
+    let mut polled = false;
+    for client in &clients {
+        let result = match client {
+            VendorClient::Itniotech(c) => c
+                .report(&args.message_ids)
+                .await
+                .map(|r| {
+                    r.messages
+                        .iter()
+                        .map(|m| smsgate::DeliveryStatus::from_report_entry(client.name(), m))
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| e.to_string()),
+            VendorClient::Laaffic(c) => c
+                .report(&args.message_ids)
+                .await
+                .map(|r| {
+                    r.messages
+                        .iter()
+                        .map(|m| smsgate::DeliveryStatus::from_report_entry(client.name(), m))
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| e.to_string()),
+            VendorClient::Nxcloud(_) => continue,
+        };
+        polled = true;
+        match result {
+            Ok(found) => statuses.extend(found),
+            Err(err) => eprintln!("{}: {err}", client.name()),
+        }
+    }
+    if !polled {
+        return Err(CliError::Usage(
+            "none of the providers can be polled for delivery status (nxcloud pushes its reports)"
+                .to_owned(),
+        ));
+    }
+    for status in &statuses {
+        println!(
+            "{:<10} {:<22} {:<16} {} (vendor status {})",
+            status.provider,
+            status.message_id,
+            status.number.as_deref().unwrap_or("-"),
+            status.state,
+            status.vendor_status
+        );
+    }
+    Ok(if statuses.is_empty() { 1 } else { 0 })
+}
+
+async fn sandbox(args: &SandboxArgs) -> Result<u8, CliError> {
+    let config = SandboxConfig {
+        faults: parse_faults(&args.faults)?,
+        seed: args.seed,
+        push_url: args.push_url.clone(),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::bind(
+        std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        config,
+    )
+    .await
+    .map_err(|err| CliError::Io(format!("cannot listen on 127.0.0.1:{}: {err}", args.port)))?;
+    let c = sandbox.config();
+    let url = sandbox.url();
+    println!(
+        "smsgate sandbox listening on {url} (itniotech /sms/..., laaffic /v3/..., nxcloud /v1/sms/...)"
+    );
+    println!("credentials (sandbox only):");
+    for (name, account) in [("ITNIOTECH", &c.itniotech), ("LAAFFIC", &c.laaffic)] {
+        println!(
+            "  export {name}_API_KEY={} {name}_API_SECRET={} {name}_APP_ID={} {name}_BASE_URL={url}",
+            account.api_key,
+            account.api_secret.expose(),
+            account.app_id
+        );
+    }
+    println!(
+        "  export NXCLOUD_ACCESS_KEY={} NXCLOUD_ACCESS_SECRET={} NXCLOUD_APP_KEY={} NXCLOUD_BASE_URL={url}",
+        c.nxcloud.access_key,
+        c.nxcloud.access_secret.expose(),
+        c.nxcloud.app_key
+    );
+    println!("press Ctrl-C to stop");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = sandbox.serve_forever() => {}
+    }
+    Ok(0)
+}

@@ -1,0 +1,337 @@
+//! The real `smsgate` binary against the simulator: happy path, a 10 000-row CSV, a bad CSV
+//! row, missing credentials, exit codes, a config file, and a snapshot of the dry-run output.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic by design
+
+use std::io::Write;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The binary with no vendor credentials in its environment.
+fn smsgate() -> Command {
+    let mut cmd = Command::cargo_bin("smsgate").unwrap();
+    for (key, _) in std::env::vars() {
+        if ["ITNIOTECH_", "LAAFFIC_", "NXCLOUD_"]
+            .iter()
+            .any(|p| key.starts_with(p))
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn jsonl(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sends_to_the_sandbox_and_prints_every_outcome() {
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--to",
+            "+8613800138000,+8613800138001",
+            "--content",
+            "Hello from smsgate",
+        ])
+        .assert()
+        .success()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout.matches("accepted by").count(), 2, "{stdout}");
+    assert!(stdout.contains("+8613800138000") && stdout.contains("+8613800138001"));
+    assert!(stdout.contains("total"), "summary table: {stdout}");
+}
+
+#[test]
+fn json_output_has_one_object_per_message_in_order() {
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--json",
+            "--provider",
+            "itniotech",
+            "--to",
+            "+8613800138000,nonsense,+8613800138001",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["index"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert_eq!(rows[0]["status"], "accepted");
+    assert_eq!(rows[0]["provider"], "itniotech");
+    assert_eq!(rows[1]["status"], "rejected");
+    assert_eq!(rows[1]["class"], "invalid-number");
+    assert_eq!(rows[2]["number"], "8613800138001");
+}
+
+#[test]
+fn streams_a_csv_of_ten_thousand_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("recipients.csv");
+    let mut file = std::fs::File::create(&csv).unwrap();
+    writeln!(file, "to,content,sender_id,client_ref").unwrap();
+    for i in 0..10_000 {
+        writeln!(
+            file,
+            "+86 138{i:08},\"Hello {}, your code is {i}\",,ref-{i}",
+            i % 7
+        )
+        .unwrap();
+    }
+    drop(file);
+    let output = dir.path().join("results.jsonl");
+    smsgate()
+        .args(["send", "--sandbox", "--csv"])
+        .arg(&csv)
+        .arg("--output")
+        .arg(&output)
+        .assert()
+        .code(0);
+    let rows = jsonl(&output);
+    assert_eq!(rows.len(), 10_000);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["index"], i as u64);
+        assert_eq!(row["line"], (i + 2) as u64);
+        assert_eq!(row["client_ref"], format!("ref-{i}"));
+        assert_eq!(row["status"], "accepted", "{row}");
+    }
+}
+
+#[test]
+fn a_bad_csv_row_is_reported_with_its_line_and_the_rest_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("recipients.csv");
+    std::fs::write(&csv, "to,content\n+8613800138000,first\n+8613800138001,\n+8613800138002,third\n+8613800138000,first\n").unwrap();
+    let output = dir.path().join("results.jsonl");
+    smsgate()
+        .args(["send", "--sandbox", "--csv"])
+        .arg(&csv)
+        .arg("--output")
+        .arg(&output)
+        .assert()
+        .code(1);
+    let rows = jsonl(&output);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[2]["status"].as_str()),
+        (Some("accepted"), Some("accepted"))
+    );
+    assert_eq!(rows[1]["status"], "rejected");
+    assert_eq!(rows[1]["line"], 3);
+    assert!(
+        rows[1]["reason"].as_str().unwrap().starts_with("line 3:"),
+        "{}",
+        rows[1]
+    );
+    assert_eq!(
+        rows[3]["status"], "rejected",
+        "a repeated number and content is flagged"
+    );
+    assert!(
+        rows[3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate of message 0")
+    );
+}
+
+#[test]
+fn missing_credentials_are_named_with_exit_code_2() {
+    let out = smsgate()
+        .args([
+            "send",
+            "--provider",
+            "itniotech",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("ITNIOTECH_API_KEY"), "{stderr}");
+    let out = smsgate()
+        .args(["send", "--to", "+8613800138000", "--content", "hi"])
+        .assert()
+        .code(2);
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr).contains("no provider is configured")
+    );
+    smsgate()
+        .args(["send", "--to", "+8613800138000"])
+        .assert()
+        .code(2);
+    smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--provider",
+            "acme",
+            "--to",
+            "1",
+            "--content",
+            "x",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn unknown_and_rejected_outcomes_set_the_exit_code() {
+    smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--fault",
+            "http500=1",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(3);
+    smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--fault",
+            "reject=1",
+            "--provider",
+            "nxcloud",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn a_config_file_selects_providers_and_base_urls() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(smsgate_sandbox::Sandbox::start(
+            smsgate_sandbox::SandboxConfig::default(),
+        ))
+        .unwrap();
+    let c = sandbox.config();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "providers = [\"laaffic\"]\n[laaffic]\napi_key = \"{}\"\napi_secret = \"{}\"\napp_id = \"{}\"\nbase_url = \"{}\"\n",
+            c.laaffic.api_key,
+            c.laaffic.api_secret.expose(),
+            c.laaffic.app_id,
+            sandbox.url()
+        ),
+    )
+    .unwrap();
+    let out = smsgate()
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "send",
+            "--json",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(0);
+    let row: Value = serde_json::from_slice(
+        out.get_output()
+            .stdout
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(row["provider"], "laaffic");
+    let message_id = row["message_id"].as_str().unwrap().to_owned();
+    let out = smsgate()
+        .arg("--config")
+        .arg(&config)
+        .args(["report", &message_id])
+        .assert();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains(&message_id), "{stdout}");
+    let out = smsgate()
+        .arg("--config")
+        .arg(&config)
+        .arg("balance")
+        .assert()
+        .code(0);
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).starts_with("laaffic"));
+    std::fs::write(
+        &config,
+        "providers = [\"laaffic\"]\n[laaffic]\napi_key = \"k\"\n",
+    )
+    .unwrap();
+    let out = smsgate()
+        .arg("--config")
+        .arg(&config)
+        .args(["send", "--to", "1", "--content", "x"])
+        .assert()
+        .code(2);
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .contains("laaffic: api_secret is not set")
+    );
+    runtime.block_on(sandbox.shutdown());
+}
+
+#[test]
+fn dry_run_prints_the_requests_without_sending() {
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--dry-run",
+            "--provider",
+            "itniotech,nxcloud",
+            "--to",
+            "+8613800138000,+86 138-0013-8001",
+            "--content",
+            "Your code is 4711",
+        ])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        !stdout.contains("sandbox-itniotech-secret") && !stdout.contains("sandbox-nxcloud-secret")
+    );
+    insta::with_settings!({filters => vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"Timestamp: \d+", "Timestamp: [timestamp]"),
+        (r"\b\d{20}\b", "[reference]"),
+    ]}, {
+        insta::assert_snapshot!(stdout);
+    });
+}
