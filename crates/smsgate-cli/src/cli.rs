@@ -49,7 +49,7 @@ pub struct SendArgs {
     /// Sender id (with --to).
     #[arg(long)]
     pub sender_id: Option<String>,
-    /// CSV file with columns to,content[,sender_id,client_ref]; read as a stream, any size.
+    /// CSV file with columns to,content and optionally sender_id,client_ref; read as a stream, any size.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
     /// Write one JSON outcome per line to FILE, in input order.
