@@ -335,3 +335,48 @@ fn dry_run_prints_the_requests_without_sending() {
         insta::assert_snapshot!(stdout);
     });
 }
+
+#[test]
+fn sandbox_command_serves_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+        .args(["sandbox", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_owned();
+    let exports: Vec<String> = lines.by_ref().take(4).map(Result::unwrap).collect();
+    assert!(
+        exports
+            .iter()
+            .any(|l| l.contains("NXCLOUD_ACCESS_SECRET=sandbox-nxcloud-secret")),
+        "{exports:?}"
+    );
+    // The printed credentials work against the printed URL.
+    let out = smsgate()
+        .env("ITNIOTECH_API_KEY", "sandbox-itniotech-key")
+        .env("ITNIOTECH_API_SECRET", "sandbox-itniotech-secret")
+        .env("ITNIOTECH_APP_ID", "sandbox-itniotech-app")
+        .env("ITNIOTECH_BASE_URL", &url)
+        .args([
+            "send",
+            "--json",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(0);
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stdout).contains("\"provider\":\"itniotech\"")
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
