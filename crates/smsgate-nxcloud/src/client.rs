@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smsgate_transport::clock::{Clock, SystemClock};
-use smsgate_transport::http::{HttpClient, HttpConfig, decode_json};
+use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json};
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{NxcloudHeaderBodyMd5, Signer};
 use smsgate_transport::spec::{ErrorClass, Operation};
@@ -461,7 +461,14 @@ impl Client {
             .http
             .execute(operation, request, items.len())
             .await?;
-        let response: MultiMtResponse = decode_json(operation, &raw)?;
+        Self::decode_multi(&raw)
+    }
+
+    /// Decodes a `multi/mt` answer (status check, code, per-item results) without I/O: what
+    /// [`Client::send_multi`] does with the bytes it receives.
+    pub fn decode_multi(raw: &RawResponse) -> Result<MultiReceipt, Error> {
+        let operation = &operations::SEND_MULTI;
+        let response: MultiMtResponse = decode_json(operation, raw)?;
         check_code(operation, &response.code, &response.message)?;
         let results = response
             .data

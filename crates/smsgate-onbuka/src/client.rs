@@ -604,6 +604,12 @@ impl<B: Brand> Client<B> {
         decode_send::<B>(&B::SEND_BATCH, &raw)
     }
 
+    /// Decodes a `sendSms` / `sendSms/batch` answer (status check, counts, accepted numbers)
+    /// without I/O: what the send methods do with the bytes they receive.
+    pub fn decode_send(raw: &RawResponse) -> Result<SendReceipt, Error<B::StatusCode>> {
+        decode_send::<B>(&B::SEND_SMS, raw)
+    }
+
     /// The account balance.
     pub async fn balance(&self) -> Result<Balance, Error<B::StatusCode>> {
         let request = self.prepare_balance()?;
