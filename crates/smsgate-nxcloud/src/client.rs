@@ -10,7 +10,7 @@ use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json};
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{NxcloudHeaderBodyMd5, Signer};
 use smsgate_transport::spec::{ErrorClass, Operation};
-use smsgate_transport::validate::Checker;
+use smsgate_transport::validate::{Checker, Field};
 use smsgate_transport::wire::WireRequest;
 use smsgate_transport::{ConfigError, ValidationError, ValidationKind};
 
@@ -383,21 +383,21 @@ impl Client {
         check.count("items", items.len(), operation.limits.max_items)?;
         let mut wire_items = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let field = |name: &str| format!("items[{i}].{name}");
-            check.numbers(&field("phone"), std::slice::from_ref(&item.phone), Some(1))?;
-            check.content(&field("content"), &item.content)?;
-            let options = check_options(&check, &|name| field(name), &item.options)?;
+            let field = |name| Field::item("items", i, name);
+            check.numbers(field("phone"), std::slice::from_ref(&item.phone), Some(1))?;
+            check.content(field("content"), &item.content)?;
+            let options = check_options(&check, field("options"), &item.options)?;
             wire_items.push(MultiMtItem {
                 phone: item
                     .phone
                     .as_str()
                     .try_into()
-                    .map_err(|e| invalid_err(operation, &field("phone"), e))?,
+                    .map_err(|e| invalid_err(operation, &field("phone").to_string(), e))?,
                 content: item
                     .content
                     .as_str()
                     .try_into()
-                    .map_err(|e| invalid_err(operation, &field("content"), e))?,
+                    .map_err(|e| invalid_err(operation, &field("content").to_string(), e))?,
                 source_address: options.source_address,
                 sys_message_id: options.sys_message_id,
                 short_link: item.options.short_link.clone(),
@@ -424,7 +424,7 @@ impl Client {
         let check = Checker::new(operation);
         check.numbers("phone", &message.phones, operation.limits.max_numbers)?;
         check.content("content", &message.content)?;
-        let options = check_options(&check, &|name| name.to_owned(), &message.options)?;
+        let options = check_options(&check, Field::new("options"), &message.options)?;
         let body = MtRequest {
             app_key: self
                 .inner
@@ -514,7 +514,7 @@ struct CheckedOptions {
 
 fn check_options(
     check: &Checker<'_>,
-    field: &dyn Fn(&str) -> String,
+    at: Field<'_>,
     options: &MessageOptions,
 ) -> Result<CheckedOptions, ValidationError> {
     let mut checked = CheckedOptions {
@@ -525,11 +525,12 @@ fn check_options(
             .map(|on| if on { LinkVerbose::X1 } else { LinkVerbose::X0 }),
     };
     if let Some(address) = &options.source_address {
-        let name = field("sourceAddress");
-        check.format(&name, valid_source_address(address), SOURCE_ADDRESS_RULE)?;
-        checked.source_address = Some(address.as_str().try_into().map_err(|_| {
+        let field = at.sibling("sourceAddress");
+        check.format(field, valid_source_address(address), SOURCE_ADDRESS_RULE)?;
+        let typed = address.as_str().try_into();
+        checked.source_address = Some(typed.map_err(|_| {
             check.error(
-                &name,
+                field,
                 ValidationKind::Malformed {
                     rule: SOURCE_ADDRESS_RULE,
                 },
@@ -537,11 +538,12 @@ fn check_options(
         })?);
     }
     if let Some(id) = &options.sys_message_id {
-        let name = field("sysMessageId");
-        check.format(&name, valid_sys_message_id(id), SYS_MESSAGE_ID_RULE)?;
-        checked.sys_message_id = Some(id.as_str().try_into().map_err(|_| {
+        let field = at.sibling("sysMessageId");
+        check.format(field, valid_sys_message_id(id), SYS_MESSAGE_ID_RULE)?;
+        let typed = id.as_str().try_into();
+        checked.sys_message_id = Some(typed.map_err(|_| {
             check.error(
-                &name,
+                field,
                 ValidationKind::Malformed {
                     rule: SYS_MESSAGE_ID_RULE,
                 },

@@ -11,7 +11,7 @@ use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json, 
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{KeySecretTimestampMd5, Signer};
 use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass, Operation};
-use smsgate_transport::validate::{Checker, contains_separator};
+use smsgate_transport::validate::{Checker, Field, contains_separator};
 use smsgate_transport::wire::{WireRequest, normalise_base_url};
 use smsgate_transport::{ConfigError, Error, ValidationError, ValidationKind};
 
@@ -370,28 +370,39 @@ impl<B: Brand> Client<B> {
         )
     }
 
-    /// Validates one message against `operation`'s limits; `field` prefixes field names.
+    /// Validates one message against `operation`'s limits; `item` is its index in a batch.
     fn check_message(
         operation: &Operation,
-        prefix: &str,
+        item: Option<usize>,
         message: &TextMessage,
         max_numbers: Option<usize>,
     ) -> Result<(), ValidationError> {
         let check = Checker::new(operation);
-        check.numbers(&format!("{prefix}numbers"), &message.numbers, max_numbers)?;
-        check.content(&format!("{prefix}content"), &message.content)?;
+        let field = |name| match item {
+            Some(index) => Field::item("array", index, name),
+            None => Field::new(name),
+        };
+        check.numbers(field("numbers"), &message.numbers, max_numbers)?;
+        check.content(field("content"), &message.content)?;
         if let Some(sender_id) = &message.sender_id {
-            check.sender_id(&format!("{prefix}senderId"), sender_id)?;
+            check.sender_id(field("senderId"), sender_id)?;
         }
         if let Some(order_ids) = &message.order_ids {
-            let field = format!("{prefix}orderId");
-            check.same_count(&field, order_ids.len(), "numbers", message.numbers.len())?;
+            check.same_count(
+                field("orderId"),
+                order_ids.len(),
+                "numbers",
+                message.numbers.len(),
+            )?;
             for (i, id) in order_ids.iter().enumerate() {
-                check.format(
-                    &format!("{field}[{i}]"),
-                    !id.is_empty() && !contains_separator(id),
-                    "non-empty, without commas (ids are joined with commas)",
-                )?;
+                if id.is_empty() || contains_separator(id) {
+                    return Err(check.error(
+                        format_args!("{}[{i}]", field("orderId")),
+                        ValidationKind::Malformed {
+                            rule: "non-empty, without commas (ids are joined with commas)",
+                        },
+                    ));
+                }
             }
         }
         Ok(())
@@ -402,7 +413,7 @@ impl<B: Brand> Client<B> {
         operation: &Operation,
         message: &TextMessage,
     ) -> Result<SendSmsRequest, ValidationError> {
-        Self::check_message(operation, "", message, operation.limits.max_numbers)?;
+        Self::check_message(operation, None, message, operation.limits.max_numbers)?;
         Ok(SendSmsRequest {
             app_id: self
                 .inner
@@ -466,7 +477,7 @@ impl<B: Brand> Client<B> {
         }
         let mut array = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
-            Self::check_message(operation, &format!("array[{i}]."), message, None)?;
+            Self::check_message(operation, Some(i), message, None)?;
             let field = |name: &str| format!("array[{i}].{name}");
             array.push(BatchMessage {
                 numbers: message

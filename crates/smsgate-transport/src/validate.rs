@@ -1,8 +1,62 @@
 //! Client-side checks against an operation's documented limits, run before any traffic.
 //! Each failure is a [`ValidationError`] naming the field, the value's size and the limit.
 
+use std::fmt;
+
 use crate::error::{ValidationError, ValidationKind};
 use crate::spec::Operation;
+
+/// A field name as the vendor names it, formatted only when an error needs it (validation
+/// runs per item on large requests; formatting every name up front costs more than the checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
+    item: Option<(&'a str, usize)>,
+    name: &'a str,
+}
+
+impl<'a> Field<'a> {
+    /// A top-level field (`content`).
+    pub const fn new(name: &'a str) -> Self {
+        Self { item: None, name }
+    }
+
+    /// A field of an item of a list (`items[3].phone`).
+    pub const fn item(list: &'a str, index: usize, name: &'a str) -> Self {
+        Self {
+            item: Some((list, index)),
+            name,
+        }
+    }
+
+    /// `name` at this field's position: a field of the same item, or a top-level field.
+    pub const fn sibling(self, name: &'a str) -> Self {
+        Self {
+            item: self.item,
+            name,
+        }
+    }
+}
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.item {
+            Some((list, index)) => write!(f, "{list}[{index}].{}", self.name),
+            None => f.write_str(self.name),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(name: &'a str) -> Self {
+        Self::new(name)
+    }
+}
+
+impl<'a> From<&'a String> for Field<'a> {
+    fn from(name: &'a String) -> Self {
+        Self::new(name)
+    }
+}
 
 /// Builds validation errors for one operation.
 #[derive(Debug, Clone, Copy)]
@@ -17,17 +71,22 @@ impl<'a> Checker<'a> {
     }
 
     /// A validation error for `field`.
-    pub fn error(&self, field: impl Into<String>, kind: ValidationKind) -> ValidationError {
+    pub fn error(&self, field: impl fmt::Display, kind: ValidationKind) -> ValidationError {
         ValidationError {
             vendor: self.operation.vendor,
             operation: self.operation.name,
-            field: field.into(),
+            field: field.to_string(),
             kind,
         }
     }
 
     /// Message content: not empty, at most the documented characters (Unicode scalar values).
-    pub fn content(&self, field: &str, content: &str) -> Result<(), ValidationError> {
+    pub fn content<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        content: &str,
+    ) -> Result<(), ValidationError> {
+        let field = field.into();
         if content.is_empty() {
             return Err(self.error(field, ValidationKind::Empty));
         }
@@ -35,40 +94,43 @@ impl<'a> Checker<'a> {
     }
 
     /// A sender id: at most the documented characters.
-    pub fn sender_id(&self, field: &str, sender_id: &str) -> Result<(), ValidationError> {
+    pub fn sender_id<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        sender_id: &str,
+    ) -> Result<(), ValidationError> {
         self.max_chars(field, sender_id, self.operation.limits.max_sender_id_chars)
     }
 
     /// At most `limit` characters (no limit when `None`).
-    pub fn max_chars(
+    pub fn max_chars<'f>(
         &self,
-        field: &str,
+        field: impl Into<Field<'f>>,
         value: &str,
         limit: Option<usize>,
     ) -> Result<(), ValidationError> {
         let Some(limit) = limit else { return Ok(()) };
+        // A value of at most `limit` bytes has at most `limit` characters: nothing to count.
+        if value.len() <= limit {
+            return Ok(());
+        }
         // Count only as far as needed: a huge value costs no more than the limit.
-        let chars = value.chars().take(limit + 1).count();
-        if chars > limit {
-            return Err(self.error(
-                field,
-                ValidationKind::TooLong {
-                    chars: value.chars().count(),
-                    limit,
-                },
-            ));
+        if value.chars().take(limit + 1).count() > limit {
+            let chars = value.chars().count();
+            return Err(self.error(field.into(), ValidationKind::TooLong { chars, limit }));
         }
         Ok(())
     }
 
     /// Phone numbers: at least one, each digits only (country code first, no `+`), no more
     /// than `limit`.
-    pub fn numbers<S: AsRef<str>>(
+    pub fn numbers<'f, S: AsRef<str>>(
         &self,
-        field: &str,
+        field: impl Into<Field<'f>>,
         numbers: &[S],
         limit: Option<usize>,
     ) -> Result<(), ValidationError> {
+        let field = field.into();
         if numbers.is_empty() {
             return Err(self.error(field, ValidationKind::Empty));
         }
@@ -76,11 +138,11 @@ impl<'a> Checker<'a> {
         for (i, number) in numbers.iter().enumerate() {
             let number = number.as_ref();
             if number.is_empty() {
-                return Err(self.error(format!("{field}[{i}]"), ValidationKind::Empty));
+                return Err(self.error(format_args!("{field}[{i}]"), ValidationKind::Empty));
             }
             if !number.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(self.error(
-                    format!("{field}[{i}]"),
+                    format_args!("{field}[{i}]"),
                     ValidationKind::Malformed {
                         rule: "digits only: country code and number, no `+`, spaces or dashes",
                     },
@@ -91,24 +153,24 @@ impl<'a> Checker<'a> {
     }
 
     /// A list length against a limit.
-    pub fn count(
+    pub fn count<'f>(
         &self,
-        field: &str,
+        field: impl Into<Field<'f>>,
         count: usize,
         limit: Option<usize>,
     ) -> Result<(), ValidationError> {
         match limit {
             Some(limit) if count > limit => {
-                Err(self.error(field, ValidationKind::TooMany { count, limit }))
+                Err(self.error(field.into(), ValidationKind::TooMany { count, limit }))
             }
             _ => Ok(()),
         }
     }
 
     /// Two lists that must be the same length.
-    pub fn same_count(
+    pub fn same_count<'f>(
         &self,
-        field: &str,
+        field: impl Into<Field<'f>>,
         count: usize,
         other_field: &'static str,
         other_count: usize,
@@ -117,7 +179,7 @@ impl<'a> Checker<'a> {
             return Ok(());
         }
         Err(self.error(
-            field,
+            field.into(),
             ValidationKind::CountMismatch {
                 count,
                 other_field,
@@ -127,20 +189,74 @@ impl<'a> Checker<'a> {
     }
 
     /// A value that must satisfy `valid`, described by `rule`.
-    pub fn format(
+    pub fn format<'f>(
         &self,
-        field: &str,
+        field: impl Into<Field<'f>>,
         valid: bool,
         rule: &'static str,
     ) -> Result<(), ValidationError> {
         if valid {
             return Ok(());
         }
-        Err(self.error(field, ValidationKind::Malformed { rule }))
+        Err(self.error(field.into(), ValidationKind::Malformed { rule }))
     }
 }
 
 /// Whether a list item contains the separator the vendor joins lists with.
 pub fn contains_separator(value: &str) -> bool {
     value.contains(',')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_format_lazily_and_exactly() {
+        assert_eq!(Field::new("content").to_string(), "content");
+        assert_eq!(
+            Field::item("items", 3, "phone").to_string(),
+            "items[3].phone"
+        );
+        assert_eq!(
+            Field::item("array", 0, "content")
+                .sibling("orderId")
+                .to_string(),
+            "array[0].orderId"
+        );
+    }
+
+    #[test]
+    fn char_limits_count_characters_not_bytes() {
+        let op = crate::spec::Operation {
+            vendor: "v",
+            name: "op",
+            method: crate::spec::HttpMethod::Post,
+            base_url: "http://x",
+            path: "/",
+            encoding: crate::spec::RequestEncoding::Json,
+            auth: crate::spec::AuthScheme::KeySecretTimestampMd5,
+            fixed_headers: &[],
+            request_type: "R",
+            response_type: "S",
+            limits: crate::spec::Limits {
+                max_content_chars: Some(3),
+                ..crate::spec::Limits::default()
+            },
+        };
+        let check = Checker::new(&op);
+        assert!(check.content("content", "€€€").is_ok());
+        let err = check
+            .content(Field::item("items", 2, "content"), "€€€€")
+            .unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.kind),
+            (
+                "items[2].content",
+                ValidationKind::TooLong { chars: 4, limit: 3 }
+            )
+        );
+        let err = check.numbers("numbers", &["1", "+2"], None).unwrap_err();
+        assert_eq!(err.field, "numbers[1]");
+    }
 }
