@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smsgate_transport::clock::{Clock, SystemClock};
+use smsgate_transport::error::env_var;
 use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json};
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{NxcloudHeaderBodyMd5, Signer};
@@ -307,13 +308,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-fn env_var(name: &str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ConfigError::Missing(name.to_owned()))
 }
 
 const SOURCE_ADDRESS_RULE: &str = "1 to 20 letters or digits";

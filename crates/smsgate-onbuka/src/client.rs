@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smsgate_transport::clock::{Clock, SystemClock};
+use smsgate_transport::error::env_var;
 use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json, undecodable};
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{KeySecretTimestampMd5, Signer};
@@ -320,13 +321,6 @@ impl<B: Brand> ClientBuilder<B> {
     }
 }
 
-fn env_var(name: &str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ConfigError::Missing(name.to_owned()))
-}
-
 impl<B: Brand> Client<B> {
     /// A builder.
     pub fn builder() -> ClientBuilder<B> {
@@ -352,13 +346,20 @@ impl<B: Brand> Client<B> {
         format!("{base}{}", operation.path)
     }
 
-    fn sign(&self, operation: &Operation, mut request: WireRequest) -> WireRequest {
+    /// `body` encoded as `operation` says (JSON or query), signed.
+    fn signed<T: serde::Serialize>(
+        &self,
+        operation: &Operation,
+        body: &T,
+    ) -> Result<WireRequest, Error<B::StatusCode>> {
+        let mut request = WireRequest::for_operation(operation, self.url(operation), body)
+            .map_err(|e| Self::invalid(operation, "body", e))?;
         self.inner.signer.sign(
             &mut request,
             operation.fixed_headers,
             self.inner.clock.now_millis(),
         );
-        request
+        Ok(request)
     }
 
     fn invalid(operation: &Operation, field: &str, err: impl fmt::Display) -> ValidationError {
@@ -448,9 +449,7 @@ impl<B: Brand> Client<B> {
     ) -> Result<WireRequest, Error<B::StatusCode>> {
         let operation = &B::SEND_SMS;
         let body = self.send_sms_body(operation, message)?;
-        let request = WireRequest::json(self.url(operation), &body)
-            .map_err(|e| Self::invalid(operation, "body", e))?;
-        Ok(self.sign(operation, request))
+        self.signed(operation, &body)
     }
 
     /// The signed `sendSms` GET request for `message` (content URL-encoded), without sending it.
@@ -460,9 +459,7 @@ impl<B: Brand> Client<B> {
     ) -> Result<WireRequest, Error<B::StatusCode>> {
         let operation = &B::SEND_SMS_GET;
         let body = self.send_sms_body(operation, message)?;
-        let request = WireRequest::query(self.url(operation), &body)
-            .map_err(|e| Self::invalid(operation, "query", e))?;
-        Ok(self.sign(operation, request))
+        self.signed(operation, &body)
     }
 
     /// The signed `sendSms/batch` request for `messages`, without sending it.
@@ -510,9 +507,7 @@ impl<B: Brand> Client<B> {
                 .map_err(|e| Self::invalid(operation, "appId", e))?,
             array,
         };
-        let request = WireRequest::json(self.url(operation), &body)
-            .map_err(|e| Self::invalid(operation, "body", e))?;
-        Ok(self.sign(operation, request))
+        self.signed(operation, &body)
     }
 
     /// The signed `getBalance` request, without sending it.
@@ -526,9 +521,7 @@ impl<B: Brand> Client<B> {
                 .try_into()
                 .map_err(|e| Self::invalid(operation, "appId", e))?,
         };
-        let request = WireRequest::query(self.url(operation), &body)
-            .map_err(|e| Self::invalid(operation, "query", e))?;
-        Ok(self.sign(operation, request))
+        self.signed(operation, &body)
     }
 
     /// The signed `getReport` request for `message_ids`, without sending it.
@@ -563,9 +556,7 @@ impl<B: Brand> Client<B> {
                 .try_into()
                 .map_err(|e| Self::invalid(operation, "msgIds", e))?,
         };
-        let request = WireRequest::query(self.url(operation), &body)
-            .map_err(|e| Self::invalid(operation, "query", e))?;
-        Ok(self.sign(operation, request))
+        self.signed(operation, &body)
     }
 
     async fn call(

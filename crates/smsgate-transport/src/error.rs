@@ -208,6 +208,14 @@ pub enum ConfigError {
     Http(String),
 }
 
+/// A required environment variable, non-empty; [`ConfigError::Missing`] names it otherwise.
+pub fn env_var(name: &str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConfigError::Missing(name.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,19 @@ impl WireRequest {
         Ok(Self::new(HttpMethod::Get, url, None))
     }
 
+    /// A request for `operation` at `url`, `value` encoded as the operation's spec says (a
+    /// JSON body for POST operations, a query string for GET ones).
+    pub fn for_operation<T: Serialize>(
+        operation: &crate::spec::Operation,
+        url: String,
+        value: &T,
+    ) -> Result<Self, serde_json::Error> {
+        match operation.encoding {
+            crate::spec::RequestEncoding::Json => Self::json(url, value),
+            crate::spec::RequestEncoding::Query => Self::query(url, value),
+        }
+    }
+
     /// Sets a header, replacing one of the same name (case-insensitive).
     pub fn set_header(&mut self, name: &str, value: &str) {
         match self
