@@ -13,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   gen [--check]   regenerate crates/smsgate-<vendor>/src/generated/ from specs/
                   (--check: change nothing, fail if any generated file is stale)
-  ci              run every CI step: gen --check, fmt --check, clippy, test, doc";
+  ci              run every CI step: gen --check, fmt --check, clippy, test, doc
+  bench           run the benchmarks (codec micro benchmarks, loopback throughput); see BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         ["gen"] => gen_command(&workspace, false),
         ["gen", "--check"] => gen_command(&workspace, true),
         ["ci"] => ci(&workspace),
+        ["bench"] => bench(&workspace),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -137,6 +139,45 @@ fn ci(workspace: &Path) -> ExitCode {
     }
     println!("==> ci: all steps passed ({:.1?})", started.elapsed());
     println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+    ExitCode::SUCCESS
+}
+
+/// Runs the benchmark suite: criterion micro benchmarks, then the end-to-end throughput binary.
+fn bench(workspace: &Path) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let runs: [&[&str]; 2] = [
+        &[
+            "bench",
+            "-p",
+            "smsgate-tests",
+            "--bench",
+            "codec",
+            "--",
+            "--warm-up-time",
+            "2",
+            "--measurement-time",
+            "5",
+        ],
+        &["bench", "-p", "smsgate-tests", "--bench", "e2e"],
+    ];
+    for args in runs {
+        println!("==> cargo {}", args.join(" "));
+        match Command::new(&cargo)
+            .args(args)
+            .current_dir(workspace)
+            .status()
+        {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                eprintln!("==> benchmark failed ({status})");
+                return ExitCode::FAILURE;
+            }
+            Err(err) => {
+                eprintln!("==> cannot run cargo: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     ExitCode::SUCCESS
 }
 

@@ -331,11 +331,15 @@ impl SmsGate {
 
     /// Normalises, counts segments and refuses what cannot be sent (no I/O).
     fn prepare(&self, messages: &[Message]) -> Vec<Pending> {
-        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        let numbers: Vec<Result<String, crate::message::NumberProblem>> =
+            messages.iter().map(|m| normalize_number(&m.to)).collect();
+        // First occurrence of each (number, content), borrowed from the input: no copies.
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
         messages
             .iter()
+            .zip(&numbers)
             .enumerate()
-            .map(|(index, message)| {
+            .map(|(index, (message, number))| {
                 let mut pending = Pending {
                     to: message.to.clone(),
                     number: None,
@@ -347,41 +351,26 @@ impl SmsGate {
                     tried: Vec::new(),
                     outcome: None,
                 };
-                match normalize_number(&message.to) {
-                    Err(problem) => {
-                        pending.outcome =
-                            Some(local_reject(RejectKind::InvalidNumber, problem.to_string()))
-                    }
+                match number {
+                    Err(problem) => pending.outcome = Some(local_reject(RejectKind::InvalidNumber, problem.to_string())),
                     Ok(number) => {
                         pending.number = Some(number.clone());
                         if message.content.is_empty() {
-                            pending.outcome = Some(local_reject(
-                                RejectKind::InvalidContent,
-                                "the content is empty".to_owned(),
-                            ));
+                            pending.outcome = Some(local_reject(RejectKind::InvalidContent, "the content is empty".to_owned()));
                         } else if self.slots.is_empty() {
                             pending.outcome = Some(Outcome::Rejected {
                                 provider: None,
-                                reason: Reason {
-                                    code: None,
-                                    text: "no provider is configured".to_owned(),
-                                    kind: RejectKind::NoProvider,
-                                },
+                                reason: Reason { code: None, text: "no provider is configured".to_owned(), kind: RejectKind::NoProvider },
                                 retry_safe: true,
                             });
-                        } else if let Some(first) = seen
-                            .get(&(number.clone(), message.content.clone()))
-                            .filter(|_| !self.allow_duplicates)
-                        {
-                            pending.outcome = Some(local_reject(
-                                RejectKind::Duplicate { of: *first },
-                                format!(
-                                    "the same number and content as message {first}; not sent twice"
-                                ),
-                            ));
-                        } else {
-                            seen.entry((number, message.content.clone()))
-                                .or_insert(index);
+                        } else if !self.allow_duplicates {
+                            let first = *seen.entry((number.as_str(), message.content.as_str())).or_insert(index);
+                            if first != index {
+                                pending.outcome = Some(local_reject(
+                                    RejectKind::Duplicate { of: first },
+                                    format!("the same number and content as message {first}; not sent twice"),
+                                ));
+                            }
                         }
                     }
                 }

@@ -128,13 +128,44 @@ pub struct Segments {
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{c}";
 
+/// Septets of each ASCII character in GSM-7 (0: not in the alphabet), so that the common case
+/// is a table look-up rather than a search of the alphabet.
+const ASCII_SEPTETS: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let basic = GSM7_BASIC.as_bytes();
+    let mut i = 0;
+    while i < basic.len() {
+        if basic[i] < 128 {
+            table[basic[i] as usize] = 1;
+        }
+        i += 1;
+    }
+    let extension = GSM7_EXTENSION.as_bytes();
+    let mut i = 0;
+    while i < extension.len() {
+        if extension[i] < 128 {
+            table[extension[i] as usize] = 2;
+        }
+        i += 1;
+    }
+    table
+};
+
 /// Counts the segments of `text` (GSM-7 when every character is in the GSM 03.38 alphabet or
 /// its extension table, UCS-2 otherwise).
 pub fn segments(text: &str) -> Segments {
     let mut septets = 0usize;
     let mut gsm = true;
     for c in text.chars() {
-        if GSM7_BASIC.contains(c) {
+        if c.is_ascii() {
+            match ASCII_SEPTETS[c as usize] {
+                0 => {
+                    gsm = false;
+                    break;
+                }
+                n => septets += usize::from(n),
+            }
+        } else if GSM7_BASIC.contains(c) {
             septets += 1;
         } else if GSM7_EXTENSION.contains(c) {
             septets += 2;
