@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod bench;
+
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
@@ -176,6 +178,49 @@ fn bench(workspace: &Path) -> ExitCode {
                 eprintln!("==> cannot run cargo: {err}");
                 return ExitCode::FAILURE;
             }
+        }
+    }
+    println!(
+        "==> memory: peak RSS of `smsgate send --csv` (release) against a simulator in its own process"
+    );
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "smsgate-cli"])
+        .current_dir(workspace)
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("==> cannot build smsgate-cli");
+        return ExitCode::FAILURE;
+    }
+    let mut peaks = Vec::new();
+    for rows in [100_000usize, 1_000_000] {
+        match bench::csv_peak_rss(workspace, rows) {
+            Ok(kib) => {
+                println!("{rows:>9} rows  peak RSS {:>8.1} MiB", kib as f64 / 1024.0);
+                peaks.push(kib as f64);
+            }
+            Err(err) => {
+                eprintln!("==> memory benchmark failed: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let [small, large] = peaks[..] {
+        println!(
+            "ratio 1M / 100k rows: {:.2}x (target <= 1.2x, and under 100 MiB)",
+            large / small
+        );
+    }
+    println!(
+        "==> compile cost: clean debug build of smsgate-nxcloud vs reqwest + tokio + serde_json + md-5"
+    );
+    match bench::compile_cost(workspace) {
+        Ok((sdk, floor)) => println!(
+            "smsgate-nxcloud {sdk:.1} s, floor {floor:.1} s, ratio {:.2}x (target <= 1.3x)",
+            sdk / floor
+        ),
+        Err(err) => {
+            eprintln!("==> compile benchmark failed: {err}");
+            return ExitCode::FAILURE;
         }
     }
     ExitCode::SUCCESS
