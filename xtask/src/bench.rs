@@ -22,17 +22,19 @@ pub fn csv_peak_rss(workspace: &Path, rows: usize) -> Result<u64, String> {
         }
     }
     let mut sandbox = Command::new(&binary)
-        .args(["sandbox", "--port", "0"])
+        .args(["sandbox", "--port", "0", "--balance", "1000000000"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let url = {
         let stdout = sandbox.stdout.take().ok_or("no sandbox output")?;
-        let first = BufReader::new(stdout)
-            .lines()
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
             .next()
             .ok_or("sandbox printed nothing")?
             .map_err(|e| e.to_string())?;
+        // Keep reading what it prints, so that it never writes into a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
         first
             .split_whitespace()
             .find(|w| w.starts_with("http://"))

@@ -104,6 +104,9 @@ pub struct SandboxArgs {
     /// Seed of every random draw (faults, delivery results).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Starting balance of every sandbox account (a send costs 0.005 per SMS part).
+    #[arg(long, default_value_t = 1000.0)]
+    pub balance: f64,
     /// Push delivery reports to this URL.
     #[arg(long, value_name = "URL")]
     pub push_url: Option<String>,

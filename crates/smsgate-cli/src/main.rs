@@ -519,12 +519,15 @@ async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> 
 }
 
 async fn sandbox(args: &SandboxArgs) -> Result<u8, CliError> {
-    let config = SandboxConfig {
+    let mut config = SandboxConfig {
         faults: parse_faults(&args.faults)?,
         seed: args.seed,
         push_url: args.push_url.clone(),
         ..SandboxConfig::default()
     };
+    config.itniotech.balance = args.balance;
+    config.laaffic.balance = args.balance;
+    config.nxcloud.balance = args.balance;
     let sandbox = Sandbox::bind(
         std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         config,
@@ -533,25 +536,32 @@ async fn sandbox(args: &SandboxArgs) -> Result<u8, CliError> {
     .map_err(|err| CliError::Io(format!("cannot listen on 127.0.0.1:{}: {err}", args.port)))?;
     let c = sandbox.config();
     let url = sandbox.url();
-    println!(
+    // The banner is best effort: a closed stdout (a pipe whose reader went away) must not stop
+    // the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
         "smsgate sandbox listening on {url} (itniotech /sms/..., laaffic /v3/..., nxcloud /v1/sms/...)"
     );
-    println!("credentials (sandbox only):");
+    let _ = writeln!(out, "credentials (sandbox only):");
     for (name, account) in [("ITNIOTECH", &c.itniotech), ("LAAFFIC", &c.laaffic)] {
-        println!(
+        let _ = writeln!(
+            out,
             "  export {name}_API_KEY={} {name}_API_SECRET={} {name}_APP_ID={} {name}_BASE_URL={url}",
             account.api_key,
             account.api_secret.expose(),
             account.app_id
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "  export NXCLOUD_ACCESS_KEY={} NXCLOUD_ACCESS_SECRET={} NXCLOUD_APP_KEY={} NXCLOUD_BASE_URL={url}",
         c.nxcloud.access_key,
         c.nxcloud.access_secret.expose(),
         c.nxcloud.app_key
     );
-    println!("press Ctrl-C to stop");
+    let _ = writeln!(out, "press Ctrl-C to stop");
+    let _ = out.flush();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = sandbox.serve_forever() => {}
