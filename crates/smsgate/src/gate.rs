@@ -596,12 +596,8 @@ impl SmsGate {
                 }
                 match result {
                     RequestResult::Verdicts(verdicts) => {
-                        for &i in &indexes {
-                            let reference = pendings[i].reference.clone().unwrap_or_default();
-                            let verdict = verdicts
-                                .get(&reference)
-                                .cloned()
-                                .unwrap_or_else(|| EntryVerdict::Unknown("no verdict".to_owned()));
+                        // One verdict per entry, in the request's order.
+                        for (&i, verdict) in indexes.iter().zip(verdicts) {
                             pendings[i].outcome = Some(match verdict {
                                 EntryVerdict::Accepted(message_id) => Outcome::Accepted {
                                     provider: name.clone(),
@@ -811,8 +807,12 @@ impl SmsGate {
 
 /// The result of one request after throttle retries.
 enum RequestResult {
-    Verdicts(HashMap<String, EntryVerdict>),
-    Refused { reason: Reason, retry_safe: bool },
+    /// One verdict per entry, in the request's order.
+    Verdicts(Vec<EntryVerdict>),
+    Refused {
+        reason: Reason,
+        retry_safe: bool,
+    },
     Unknown(String),
     Deadline,
 }
@@ -870,15 +870,27 @@ async fn run_request(
         };
         match submission {
             Submission::Answered { verdicts, unlisted } => {
-                let mut map: HashMap<String, EntryVerdict> = HashMap::with_capacity(entries.len());
+                // Match by reference without copying: the provider may omit or reorder entries,
+                // and the first verdict for a reference wins.
+                let position: HashMap<&str, usize> = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| (e.reference.as_str(), k))
+                    .collect();
+                let mut slots: Vec<Option<EntryVerdict>> = vec![None; entries.len()];
                 for (reference, verdict) in verdicts {
-                    map.entry(reference).or_insert(verdict);
+                    if let Some(slot) = position
+                        .get(reference.as_str())
+                        .and_then(|&k| slots.get_mut(k))
+                    {
+                        slot.get_or_insert(verdict);
+                    }
                 }
-                for entry in entries {
-                    map.entry(entry.reference.clone())
-                        .or_insert_with(|| unlisted.clone());
-                }
-                return (attempts, RequestResult::Verdicts(map));
+                let verdicts = slots
+                    .into_iter()
+                    .map(|slot| slot.unwrap_or_else(|| unlisted.clone()))
+                    .collect();
+                return (attempts, RequestResult::Verdicts(verdicts));
             }
             Submission::Refused {
                 throttled: true, ..

@@ -295,21 +295,23 @@ mod onbuka {
                 };
                 match result {
                     Ok(receipt) => {
+                        let (accepted_count, failed_count) =
+                            (receipt.accepted_count, receipt.failed_count);
                         let verdicts: Vec<(String, EntryVerdict)> = receipt
                             .accepted
-                            .iter()
+                            .into_iter()
                             .filter_map(|a| {
                                 a.order_id
-                                    .clone()
-                                    .map(|id| (id, EntryVerdict::Accepted(a.message_id.clone())))
+                                    .map(|id| (id, EntryVerdict::Accepted(a.message_id)))
                             })
                             .collect();
+
                         // The platform lists accepted numbers only. When its counts agree with
                         // that list, an unlisted number was refused; otherwise nobody knows.
                         let listed = u32::try_from(verdicts.len()).unwrap_or(u32::MAX);
                         let total = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-                        let unlisted = if receipt.accepted_count == listed
-                            && receipt.accepted_count + receipt.failed_count == total
+                        let unlisted = if accepted_count == listed
+                            && accepted_count + failed_count == total
                         {
                             EntryVerdict::Rejected(Reason {
                                 code: None,
@@ -319,7 +321,7 @@ mod onbuka {
                         } else {
                             EntryVerdict::Unknown(format!(
                                 "the answer lists {listed} numbers but counts {} accepted and {} failed of {total}",
-                                receipt.accepted_count, receipt.failed_count
+                                accepted_count, failed_count
                             ))
                         };
                         Submission::Answered { verdicts, unlisted }
