@@ -95,7 +95,8 @@ pub struct ReportArgs {
     pub target: TargetArgs,
 }
 
-/// `smsgate sandbox`.
+/// `smsgate sandbox`. Credentials are the defaults it prints, or those of the `--config` file's
+/// `[itniotech]`, `[laaffic]` and `[nxcloud]` sections.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one).

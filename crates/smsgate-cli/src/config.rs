@@ -105,6 +105,42 @@ impl VendorClient {
     }
 }
 
+/// Sets the simulator's accounts from the config file's `[itniotech]`, `[laaffic]` and
+/// `[nxcloud]` sections (file only, not the environment), so that one file serves both the
+/// simulator and the clients pointed at it.
+pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut smsgate_sandbox::SandboxConfig) {
+    let file = |vendor: &str, key: &str| {
+        config
+            .section(vendor)
+            .and_then(|s| s.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    for (vendor, account) in [
+        ("itniotech", &mut sandbox.itniotech),
+        ("laaffic", &mut sandbox.laaffic),
+    ] {
+        if let Some(key) = file(vendor, "api_key") {
+            account.api_key = key;
+        }
+        if let Some(secret) = file(vendor, "api_secret") {
+            account.api_secret = secret.into();
+        }
+        if let Some(app) = file(vendor, "app_id") {
+            account.app_id = app;
+        }
+    }
+    if let Some(key) = file("nxcloud", "access_key") {
+        sandbox.nxcloud.access_key = key;
+    }
+    if let Some(secret) = file("nxcloud", "access_secret") {
+        sandbox.nxcloud.access_secret = secret.into();
+    }
+    if let Some(app) = file("nxcloud", "app_key") {
+        sandbox.nxcloud.app_key = app;
+    }
+}
+
 /// Parses `--fault name=value` options.
 pub fn parse_faults(specs: &[String]) -> Result<Faults, CliError> {
     let mut faults = Faults::default();

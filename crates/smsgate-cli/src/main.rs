@@ -21,7 +21,7 @@ use smsgate::{Message, SmsGate};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
 use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, TargetArgs};
-use crate::config::{ConfigFile, VendorClient, clients, parse_faults};
+use crate::config::{ConfigFile, VendorClient, clients, parse_faults, sandbox_accounts};
 use crate::output::{Row, Summary};
 
 /// Messages sent per call of the gate while streaming a CSV file.
@@ -69,7 +69,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Preview(args) => send(&config, args, true).await,
         Command::Balance(target) => balance(&config, &target).await,
         Command::Report(args) => report(&config, &args).await,
-        Command::Sandbox(args) => sandbox(&args).await,
+        Command::Sandbox(args) => sandbox(&config, &args).await,
     }
 }
 
@@ -518,7 +518,7 @@ async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> 
     Ok(if statuses.is_empty() { 1 } else { 0 })
 }
 
-async fn sandbox(args: &SandboxArgs) -> Result<u8, CliError> {
+async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> {
     let mut config = SandboxConfig {
         faults: parse_faults(&args.faults)?,
         seed: args.seed,
@@ -528,6 +528,7 @@ async fn sandbox(args: &SandboxArgs) -> Result<u8, CliError> {
     config.itniotech.balance = args.balance;
     config.laaffic.balance = args.balance;
     config.nxcloud.balance = args.balance;
+    sandbox_accounts(file, &mut config);
     let sandbox = Sandbox::bind(
         std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         config,

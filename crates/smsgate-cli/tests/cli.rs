@@ -380,3 +380,45 @@ fn sandbox_command_serves_until_stopped() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn sandbox_takes_its_credentials_from_the_config_file() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(
+        &config,
+        "[nxcloud]\naccess_key = \"my-key\"\naccess_secret = \"my-secret\"\napp_key = \"my-app\"\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+        .arg("--config")
+        .arg(&config)
+        .args(["sandbox", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_owned();
+    let banner: Vec<String> = lines.by_ref().take(4).map(Result::unwrap).collect();
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("NXCLOUD_ACCESS_KEY=my-key")),
+        "{banner:?}"
+    );
+    std::fs::write(&config, format!("[nxcloud]\naccess_key = \"my-key\"\naccess_secret = \"my-secret\"\napp_key = \"my-app\"\nbase_url = \"{url}\"\n")).unwrap();
+    smsgate()
+        .arg("--config")
+        .arg(&config)
+        .args(["send", "--to", "+8613800138000", "--content", "hi"])
+        .assert()
+        .code(0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
