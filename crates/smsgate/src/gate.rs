@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use smsgate_transport::spec::DeliveryClass;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::message::{Message, Segments, normalize_number, segments};
 use crate::outcome::{Delivery, Outcome, Reason, RejectKind, Report};
@@ -518,7 +519,10 @@ impl SmsGate {
             messages = messages.len(),
             providers = self.slots.len()
         );
-        let _enter = span.enter();
+        self.send_in_span(messages).instrument(span).await
+    }
+
+    async fn send_in_span(&self, messages: &[Message]) -> Report {
         let started = Instant::now();
         let deadline = self.deadline.map(|d| started + d);
         let mut pendings = self.prepare(messages);
@@ -561,21 +565,24 @@ impl SmsGate {
                 let global = Arc::clone(&self.global);
                 let pacer = slot.pacer.clone();
                 let (retries, backoff) = (self.throttle_retries, self.throttle_backoff);
-                tasks.spawn(async move {
-                    let result = run_request(
-                        provider,
-                        provider_permits,
-                        global,
-                        pacer,
-                        &entries,
-                        request.uniform,
-                        retries,
-                        backoff,
-                        deadline,
-                    )
-                    .await;
-                    (request.messages, result)
-                });
+                tasks.spawn(
+                    async move {
+                        let result = run_request(
+                            provider,
+                            provider_permits,
+                            global,
+                            pacer,
+                            &entries,
+                            request.uniform,
+                            retries,
+                            backoff,
+                            deadline,
+                        )
+                        .await;
+                        (request.messages, result)
+                    }
+                    .in_current_span(),
+                );
             }
 
             let mut refused: Vec<usize> = Vec::new();
@@ -725,6 +732,18 @@ impl SmsGate {
             })
             .collect();
         let report = Report { deliveries };
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            for d in &report.deliveries {
+                let number =
+                    smsgate_transport::secret::mask_number(d.number.as_deref().unwrap_or(&d.to));
+                let (verdict, provider) = match &d.outcome {
+                    Outcome::Accepted { provider, .. } => ("accepted", Some(provider.as_str())),
+                    Outcome::Rejected { provider, .. } => ("rejected", provider.as_deref()),
+                    Outcome::Unknown { provider, .. } => ("unknown", Some(provider.as_str())),
+                };
+                tracing::debug!(index = d.index, number = %number, verdict, provider, hops = d.tried.len(), "outcome");
+            }
+        }
         tracing::info!(
             accepted = report.accepted(),
             rejected = report.rejected(),
@@ -856,9 +875,8 @@ async fn run_request(
                 recipients = entries.len(),
                 attempt = attempts
             );
-            let _enter = span.enter();
-            let future = provider.submit(entries, uniform);
-            match deadline {
+            let future = provider.submit(entries, uniform).instrument(span.clone());
+            let submission = match deadline {
                 Some(d) => match tokio::time::timeout_at(d.into(), future).await {
                     Ok(submission) => submission,
                     Err(_) => Submission::Unknown(
@@ -866,7 +884,20 @@ async fn run_request(
                     ),
                 },
                 None => future.await,
-            }
+            };
+            let verdict = match &submission {
+                Submission::Answered { .. } => "answered",
+                Submission::Refused {
+                    throttled: true, ..
+                } => "throttled",
+                Submission::Refused {
+                    retry_safe: true, ..
+                } => "refused, retry-safe",
+                Submission::Refused { .. } => "refused",
+                Submission::Unknown(_) => "unknown",
+            };
+            span.in_scope(|| tracing::debug!(verdict, "attempt finished"));
+            submission
         };
         match submission {
             Submission::Answered { verdicts, unlisted } => {
