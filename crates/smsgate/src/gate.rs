@@ -443,21 +443,7 @@ impl SmsGate {
     /// able to carry each message would get.
     pub fn preview(&self, messages: &[Message]) -> Preview {
         let pendings = self.prepare(messages);
-        let mut requests = Vec::new();
-        let mut remaining: Vec<usize> = (0..pendings.len())
-            .filter(|&i| pendings[i].outcome.is_none())
-            .collect();
-        for slot in &self.slots {
-            let capacity = slot.provider.capacity();
-            let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
-                .iter()
-                .partition(|&&i| Self::fits(&capacity, &pendings[i]));
-            for mut request in Self::plan(&capacity, &pendings, &fit) {
-                request.provider = slot.provider.name().to_owned();
-                requests.push(request);
-            }
-            remaining = rest;
-        }
+        let (planned, unplaceable) = self.plan_all(&pendings);
         let messages = pendings
             .iter()
             .enumerate()
@@ -467,7 +453,7 @@ impl SmsGate {
                 segments: p.segments,
                 rejected: match &p.outcome {
                     Some(Outcome::Rejected { reason, .. }) => Some(reason.clone()),
-                    _ if remaining.contains(&index) => Some(Reason {
+                    _ if unplaceable[index] => Some(Reason {
                         code: None,
                         text: "the content or sender id is longer than every provider allows"
                             .to_owned(),
@@ -477,22 +463,43 @@ impl SmsGate {
                 },
             })
             .collect();
+        let requests = planned.into_iter().map(|(_, request)| request).collect();
         Preview { messages, requests }
+    }
+
+    /// Plans every sendable message onto the first provider that can carry it: the requests
+    /// (with the index of their provider's slot), and which messages no provider can carry.
+    fn plan_all(&self, pendings: &[Pending]) -> (Vec<(usize, PlannedRequest)>, Vec<bool>) {
+        let mut requests = Vec::new();
+        let mut remaining: Vec<usize> = (0..pendings.len())
+            .filter(|&i| pendings[i].outcome.is_none())
+            .collect();
+        for (position, slot) in self.slots.iter().enumerate() {
+            let capacity = slot.provider.capacity();
+            let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
+                .iter()
+                .partition(|&&i| Self::fits(&capacity, &pendings[i]));
+            for mut request in Self::plan(&capacity, pendings, &fit) {
+                request.provider = slot.provider.name().to_owned();
+                requests.push((position, request));
+            }
+            remaining = rest;
+        }
+        let mut unplaceable = vec![false; pendings.len()];
+        for i in remaining {
+            unplaceable[i] = true;
+        }
+        (requests, unplaceable)
     }
 
     /// The exact requests the first provider able to carry each message would get, without
     /// sending anything (references are fresh, as a real send would use).
     pub fn dry_run(&self, messages: &[Message]) -> Vec<DryRunRequest> {
-        let preview = self.preview(messages);
         let pendings = self.prepare(messages);
-        preview
-            .requests
-            .iter()
-            .filter_map(|planned| {
-                let slot = self
-                    .slots
-                    .iter()
-                    .find(|s| s.provider.name() == planned.provider)?;
+        let (planned, _) = self.plan_all(&pendings);
+        planned
+            .into_iter()
+            .map(|(position, planned)| {
                 let entries: Vec<Entry> = planned
                     .messages
                     .iter()
@@ -503,11 +510,14 @@ impl SmsGate {
                         sender_id: pendings[i].sender_id.clone(),
                     })
                     .collect();
-                Some(DryRunRequest {
-                    provider: planned.provider.clone(),
-                    messages: planned.messages.clone(),
-                    request: slot.provider.dry_run(&entries, planned.uniform),
-                })
+                let request = self.slots[position]
+                    .provider
+                    .dry_run(&entries, planned.uniform);
+                DryRunRequest {
+                    provider: planned.provider,
+                    messages: planned.messages,
+                    request,
+                }
             })
             .collect()
     }
