@@ -17,8 +17,7 @@ use smsgate_transport::{ConfigError, ValidationError, ValidationKind};
 
 use crate::codes::{ItemStatus, ResponseCode};
 use crate::models::{
-    DeliveryReport, LinkVerbose, MtRequest, MtResponse, MultiMtItem, MultiMtRequest,
-    MultiMtResponse, ResponseCodeValue,
+    DeliveryReport, LinkVerbose, MtRequest, MtResponse, MultiMtResponse, ResponseCodeValue,
 };
 use crate::operations;
 
@@ -378,35 +377,24 @@ impl Client {
         let mut wire_items = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let field = |name| Field::item("items", i, name);
+            // These checks cover every constraint the schema puts on an item (`phone` digits,
+            // `content` 1–1000 characters, `sourceAddress` and `sysMessageId` patterns), so the
+            // item is serialised from the caller's data as it is: no copies, no second check.
             check.numbers(field("phone"), std::slice::from_ref(&item.phone), Some(1))?;
             check.content(field("content"), &item.content)?;
-            let options = check_options(&check, field("options"), &item.options)?;
-            wire_items.push(MultiMtItem {
-                phone: item
-                    .phone
-                    .as_str()
-                    .try_into()
-                    .map_err(|e| invalid_err(operation, &field("phone").to_string(), e))?,
-                content: item
-                    .content
-                    .as_str()
-                    .try_into()
-                    .map_err(|e| invalid_err(operation, &field("content").to_string(), e))?,
-                source_address: options.source_address,
-                sys_message_id: options.sys_message_id,
-                short_link: item.options.short_link.clone(),
-                link_verbose: options.link_verbose,
-                dr_url: item.options.dr_url.clone(),
-                ext: item.options.ext.clone(),
-            });
+            check_options_format(&check, field("options"), &item.options)?;
+            wire_items.push(MultiMtItemView::new(
+                &item.phone,
+                &item.content,
+                &item.options,
+            ));
         }
-        let body = MultiMtRequest {
-            app_key: self
-                .inner
-                .app_key
-                .as_str()
-                .try_into()
-                .map_err(|e| invalid_err(operation, "appKey", e))?,
+        let app_key = self.inner.app_key.as_str();
+        if app_key.is_empty() {
+            return Err(check.error("appKey", ValidationKind::Empty).into());
+        }
+        let body = MultiMtRequestView {
+            app_key,
             items: wire_items,
         };
         self.signed_json(operation, &self.inner.multi_path, &body)
@@ -506,6 +494,75 @@ struct CheckedOptions {
     link_verbose: Option<LinkVerbose>,
 }
 
+/// Checks the formats of `options` (sender address, message id) without building anything.
+fn check_options_format(
+    check: &Checker<'_>,
+    at: Field<'_>,
+    options: &MessageOptions,
+) -> Result<(), ValidationError> {
+    if let Some(address) = &options.source_address {
+        check.format(
+            at.sibling("sourceAddress"),
+            valid_source_address(address),
+            SOURCE_ADDRESS_RULE,
+        )?;
+    }
+    if let Some(id) = &options.sys_message_id {
+        check.format(
+            at.sibling("sysMessageId"),
+            valid_sys_message_id(id),
+            SYS_MESSAGE_ID_RULE,
+        )?;
+    }
+    Ok(())
+}
+
+/// [`crate::models::MultiMtRequest`] borrowed from already checked data: the same field names in the same
+/// (generated, alphabetical) order, so the bytes are those the generated type would produce —
+/// `tests::multi_view_serialises_as_the_generated_model` holds them to that.
+#[derive(serde::Serialize)]
+struct MultiMtRequestView<'a> {
+    #[serde(rename = "appKey")]
+    app_key: &'a str,
+    items: Vec<MultiMtItemView<'a>>,
+}
+
+/// [`crate::models::MultiMtItem`] borrowed from a checked [`MultiItem`].
+#[derive(serde::Serialize)]
+struct MultiMtItemView<'a> {
+    content: &'a str,
+    #[serde(rename = "drUrl", skip_serializing_if = "Option::is_none")]
+    dr_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ext: Option<&'a str>,
+    #[serde(rename = "linkVerbose", skip_serializing_if = "Option::is_none")]
+    link_verbose: Option<LinkVerbose>,
+    phone: &'a str,
+    #[serde(rename = "shortLink", skip_serializing_if = "Option::is_none")]
+    short_link: Option<&'a str>,
+    #[serde(rename = "sourceAddress", skip_serializing_if = "Option::is_none")]
+    source_address: Option<&'a str>,
+    #[serde(rename = "sysMessageId", skip_serializing_if = "Option::is_none")]
+    sys_message_id: Option<&'a str>,
+}
+
+impl<'a> MultiMtItemView<'a> {
+    fn new(phone: &'a str, content: &'a str, options: &'a MessageOptions) -> Self {
+        Self {
+            content,
+            dr_url: options.dr_url.as_deref(),
+            ext: options.ext.as_deref(),
+            link_verbose: options
+                .link_verbose
+                .map(|on| if on { LinkVerbose::X1 } else { LinkVerbose::X0 }),
+            phone,
+            short_link: options.short_link.as_deref(),
+            source_address: options.source_address.as_deref(),
+            sys_message_id: options.sys_message_id.as_deref(),
+        }
+    }
+}
+
 fn check_options(
     check: &Checker<'_>,
     at: Field<'_>,
@@ -592,5 +649,97 @@ fn message_ids(data: Option<&serde_json::Value>) -> Vec<String> {
         Some(Value::Array(items)) => items.iter().filter_map(id_of).collect(),
         Some(other) => id_of(other).into_iter().collect(),
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::models::{MultiMtItem, MultiMtRequest};
+
+    /// The body the generated model makes of `items` (the reference the borrowed view must match).
+    fn generated_body(app_key: &str, items: &[MultiItem]) -> Vec<u8> {
+        let items = items
+            .iter()
+            .map(|item| MultiMtItem {
+                phone: item.phone.as_str().try_into().unwrap(),
+                content: item.content.as_str().try_into().unwrap(),
+                source_address: item
+                    .options
+                    .source_address
+                    .as_deref()
+                    .map(|s| s.try_into().unwrap()),
+                sys_message_id: item
+                    .options
+                    .sys_message_id
+                    .as_deref()
+                    .map(|s| s.try_into().unwrap()),
+                short_link: item.options.short_link.clone(),
+                link_verbose: item
+                    .options
+                    .link_verbose
+                    .map(|on| if on { LinkVerbose::X1 } else { LinkVerbose::X0 }),
+                dr_url: item.options.dr_url.clone(),
+                ext: item.options.ext.clone(),
+            })
+            .collect();
+        let request = MultiMtRequest {
+            app_key: app_key.try_into().unwrap(),
+            items,
+        };
+        serde_json::to_vec(&request).unwrap()
+    }
+
+    #[test]
+    fn multi_view_serialises_as_the_generated_model() {
+        let client = Client::builder()
+            .access_key("key")
+            .access_secret("secret")
+            .app_key("app-key")
+            .build()
+            .unwrap();
+        // Every combination of present/absent options, with content that needs escaping.
+        let contents = [
+            "plain",
+            "quote \" backslash \\ newline \n tab \t",
+            "ünïcödé 你好 🎉",
+            "\u{1}",
+        ];
+        let items: Vec<MultiItem> = (0..128u32)
+            .map(|mask| {
+                let on = |bit: u32| mask & (1 << bit) != 0;
+                let mut item = MultiItem::new(
+                    format!("86150{mask:08}"),
+                    contents[mask as usize % contents.len()],
+                );
+                let options = &mut item.options;
+                options.source_address = on(0).then(|| "Sender1".to_owned());
+                options.sys_message_id = on(1).then(|| format!("ref-{mask:010}"));
+                options.short_link = on(2).then(|| "https://s.example/#1#".to_owned());
+                options.link_verbose = on(3).then_some(on(4));
+                options.dr_url = on(5).then(|| "https://dr.example/\"x\"".to_owned());
+                options.ext = on(6).then(|| "pass-through é".to_owned());
+                item
+            })
+            .collect();
+        for chunk in items.chunks(operations::SEND_MULTI.limits.max_items.unwrap_or(200)) {
+            let request = client.prepare_send_multi(chunk).unwrap();
+            assert_eq!(
+                request.body.as_deref().unwrap(),
+                generated_body("app-key", chunk).as_slice()
+            );
+        }
+        // One item at a time too (each option set alone, and none).
+        for item in items.iter().take(8) {
+            let request = client
+                .prepare_send_multi(std::slice::from_ref(item))
+                .unwrap();
+            assert_eq!(
+                request.body.as_deref().unwrap(),
+                generated_body("app-key", std::slice::from_ref(item)).as_slice()
+            );
+        }
     }
 }
