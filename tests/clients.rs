@@ -438,7 +438,7 @@ async fn itniotech_validation_sends_nothing() {
         },
     );
     check(
-        client.send_batch(&[]).await.unwrap_err(),
+        client.send_batch::<String>(&[]).await.unwrap_err(),
         "array",
         ValidationKind::Empty,
     );
@@ -638,7 +638,7 @@ async fn nxcloud_validation_sends_nothing() {
     );
     assert!(client.prepare_send_multi(&items[..200]).is_ok());
     assert_eq!(
-        field_of(client.send_multi(&[]).await.unwrap_err()).0,
+        field_of(client.send_multi::<String>(&[]).await.unwrap_err()).0,
         "items"
     );
     assert_eq!(

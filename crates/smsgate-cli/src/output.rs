@@ -74,14 +74,20 @@ impl Row {
         };
         out["number"] = json!(delivery.number);
         out["segments"] = json!(delivery.segments.parts);
-        out["tried"] = json!(delivery.tried);
+        out["tried"] = json!(
+            delivery
+                .tried
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+        );
         match &delivery.outcome {
             Outcome::Accepted {
                 provider,
                 message_id,
             } => {
                 out["status"] = json!("accepted");
-                out["provider"] = json!(provider);
+                out["provider"] = json!(provider.as_str());
                 out["message_id"] = json!(message_id);
             }
             Outcome::Rejected {
@@ -90,7 +96,7 @@ impl Row {
                 retry_safe,
             } => {
                 out["status"] = json!("rejected");
-                out["provider"] = json!(provider);
+                out["provider"] = json!(provider.as_ref().map(|p| p.as_str()));
                 out["code"] = json!(reason.code);
                 out["reason"] = json!(reason.text);
                 out["class"] = json!(kind_name(&reason.kind));
@@ -98,7 +104,7 @@ impl Row {
             }
             Outcome::Unknown { provider, cause } => {
                 out["status"] = json!("unknown");
-                out["provider"] = json!(provider);
+                out["provider"] = json!(provider.as_str());
                 out["cause"] = json!(cause);
             }
         }

@@ -24,32 +24,35 @@ use crate::operations;
 /// Error of an nxcloud call: the transport error with nxcloud's [`ResponseCode`].
 pub type Error = smsgate_transport::Error<ResponseCode>;
 
-/// Options every nxcloud message may carry.
+/// Options every nxcloud message may carry (owned strings by default, `&str` to borrow).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MessageOptions {
+pub struct MessageOptions<S = String> {
     /// Sender address: 1 to 20 letters or digits.
-    pub source_address: Option<String>,
+    pub source_address: Option<S>,
     /// Your message id, 10 to 50 of `[0-9a-zA-Z-]`; nxcloud answers with it as `messageid`.
-    pub sys_message_id: Option<String>,
+    pub sys_message_id: Option<S>,
     /// Short link (the content must contain `#1#`).
-    pub short_link: Option<String>,
+    pub short_link: Option<S>,
     /// Whether to record clicks on the short link (nxcloud's default: yes).
     pub link_verbose: Option<bool>,
     /// Delivery-report URL for this message.
-    pub dr_url: Option<String>,
+    pub dr_url: Option<S>,
     /// Pass-through value returned in the delivery report.
-    pub ext: Option<String>,
+    pub ext: Option<S>,
 }
 
 /// One item of a batch send: one number, one text.
+///
+/// Owns its strings by default; `MultiItem<&str>` borrows them instead ([`Client::send_multi`]
+/// takes any `S: AsRef<str>`), so a caller holding the data elsewhere sends it without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MultiItem {
+pub struct MultiItem<S = String> {
     /// Recipient: country code and number, digits only.
-    pub phone: String,
+    pub phone: S,
     /// The text (at most 1000 characters).
-    pub content: String,
+    pub content: S,
     /// Optional fields.
-    pub options: MessageOptions,
+    pub options: MessageOptions<S>,
 }
 
 impl MultiItem {
@@ -367,7 +370,10 @@ impl Client {
     }
 
     /// The signed `multi/mt` request for `items`, without sending it.
-    pub fn prepare_send_multi(&self, items: &[MultiItem]) -> Result<WireRequest, Error> {
+    pub fn prepare_send_multi<S: AsRef<str>>(
+        &self,
+        items: &[MultiItem<S>],
+    ) -> Result<WireRequest, Error> {
         let operation = &operations::SEND_MULTI;
         let check = Checker::new(operation);
         if items.is_empty() {
@@ -381,13 +387,9 @@ impl Client {
             // `content` 1–1000 characters, `sourceAddress` and `sysMessageId` patterns), so the
             // item is serialised from the caller's data as it is: no copies, no second check.
             check.numbers(field("phone"), std::slice::from_ref(&item.phone), Some(1))?;
-            check.content(field("content"), &item.content)?;
+            check.content(field("content"), item.content.as_ref())?;
             check_options_format(&check, field("options"), &item.options)?;
-            wire_items.push(MultiMtItemView::new(
-                &item.phone,
-                &item.content,
-                &item.options,
-            ));
+            wire_items.push(MultiMtItemView::new(item));
         }
         let app_key = self.inner.app_key.as_str();
         if app_key.is_empty() {
@@ -435,7 +437,10 @@ impl Client {
     }
 
     /// Sends up to 200 items (each its own number and text) in one call.
-    pub async fn send_multi(&self, items: &[MultiItem]) -> Result<MultiReceipt, Error> {
+    pub async fn send_multi<S: AsRef<str>>(
+        &self,
+        items: &[MultiItem<S>],
+    ) -> Result<MultiReceipt, Error> {
         let operation = &operations::SEND_MULTI;
         let request = self.prepare_send_multi(items)?;
         let raw = self
@@ -498,19 +503,19 @@ struct CheckedOptions {
 fn check_options_format(
     check: &Checker<'_>,
     at: Field<'_>,
-    options: &MessageOptions,
+    options: &MessageOptions<impl AsRef<str>>,
 ) -> Result<(), ValidationError> {
     if let Some(address) = &options.source_address {
         check.format(
             at.sibling("sourceAddress"),
-            valid_source_address(address),
+            valid_source_address(address.as_ref()),
             SOURCE_ADDRESS_RULE,
         )?;
     }
     if let Some(id) = &options.sys_message_id {
         check.format(
             at.sibling("sysMessageId"),
-            valid_sys_message_id(id),
+            valid_sys_message_id(id.as_ref()),
             SYS_MESSAGE_ID_RULE,
         )?;
     }
@@ -547,18 +552,20 @@ struct MultiMtItemView<'a> {
 }
 
 impl<'a> MultiMtItemView<'a> {
-    fn new(phone: &'a str, content: &'a str, options: &'a MessageOptions) -> Self {
+    fn new<S: AsRef<str>>(item: &'a MultiItem<S>) -> Self {
+        let options = &item.options;
+        let text = |value: &'a Option<S>| value.as_ref().map(AsRef::as_ref);
         Self {
-            content,
-            dr_url: options.dr_url.as_deref(),
-            ext: options.ext.as_deref(),
+            content: item.content.as_ref(),
+            dr_url: text(&options.dr_url),
+            ext: text(&options.ext),
             link_verbose: options
                 .link_verbose
                 .map(|on| if on { LinkVerbose::X1 } else { LinkVerbose::X0 }),
-            phone,
-            short_link: options.short_link.as_deref(),
-            source_address: options.source_address.as_deref(),
-            sys_message_id: options.sys_message_id.as_deref(),
+            phone: item.phone.as_ref(),
+            short_link: text(&options.short_link),
+            source_address: text(&options.source_address),
+            sys_message_id: text(&options.sys_message_id),
         }
     }
 }

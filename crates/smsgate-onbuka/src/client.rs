@@ -44,16 +44,19 @@ pub trait Brand: Send + Sync + 'static {
 }
 
 /// One text to one or more numbers (`sendSms`), or one entry of a batch (`sendSms/batch`).
+///
+/// Owns its strings by default; `TextMessage<&str>` borrows them instead (every method takes
+/// any `S: AsRef<str>`), so a caller holding the data elsewhere sends it without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextMessage {
+pub struct TextMessage<S = String> {
     /// Recipients: country code and number, digits only.
-    pub numbers: Vec<String>,
+    pub numbers: Vec<S>,
     /// The text.
-    pub content: String,
+    pub content: S,
     /// Sender number or name.
-    pub sender_id: Option<String>,
+    pub sender_id: Option<S>,
     /// Your own id per number (same count and order as `numbers`), echoed back per number.
-    pub order_ids: Option<Vec<String>>,
+    pub order_ids: Option<Vec<S>>,
 }
 
 impl TextMessage {
@@ -375,7 +378,7 @@ impl<B: Brand> Client<B> {
     fn check_message(
         operation: &Operation,
         item: Option<usize>,
-        message: &TextMessage,
+        message: &TextMessage<impl AsRef<str>>,
         max_numbers: Option<usize>,
     ) -> Result<(), ValidationError> {
         let check = Checker::new(operation);
@@ -384,9 +387,9 @@ impl<B: Brand> Client<B> {
             None => Field::new(name),
         };
         check.numbers(field("numbers"), &message.numbers, max_numbers)?;
-        check.content(field("content"), &message.content)?;
+        check.content(field("content"), message.content.as_ref())?;
         if let Some(sender_id) = &message.sender_id {
-            check.sender_id(field("senderId"), sender_id)?;
+            check.sender_id(field("senderId"), sender_id.as_ref())?;
         }
         if let Some(order_ids) = &message.order_ids {
             check.same_count(
@@ -396,6 +399,7 @@ impl<B: Brand> Client<B> {
                 message.numbers.len(),
             )?;
             for (i, id) in order_ids.iter().enumerate() {
+                let id = id.as_ref();
                 if id.is_empty() || contains_separator(id) {
                     return Err(check.error(
                         format_args!("{}[{i}]", field("orderId")),
@@ -412,7 +416,7 @@ impl<B: Brand> Client<B> {
     fn send_sms_body(
         &self,
         operation: &Operation,
-        message: &TextMessage,
+        message: &TextMessage<impl AsRef<str>>,
     ) -> Result<SendSmsRequest, ValidationError> {
         Self::check_message(operation, None, message, operation.limits.max_numbers)?;
         Ok(SendSmsRequest {
@@ -422,30 +426,28 @@ impl<B: Brand> Client<B> {
                 .as_str()
                 .try_into()
                 .map_err(|e| Self::invalid(operation, "appId", e))?,
-            numbers: message
-                .numbers
-                .join(",")
+            numbers: join_commas(&message.numbers)
                 .try_into()
                 .map_err(|e| Self::invalid(operation, "numbers", e))?,
             content: message
                 .content
-                .as_str()
+                .as_ref()
                 .try_into()
                 .map_err(|e| Self::invalid(operation, "content", e))?,
             sender_id: message
                 .sender_id
-                .as_deref()
-                .map(TryInto::try_into)
+                .as_ref()
+                .map(|s| s.as_ref().try_into())
                 .transpose()
                 .map_err(|e| Self::invalid(operation, "senderId", e))?,
-            order_id: message.order_ids.as_ref().map(|ids| ids.join(",")),
+            order_id: message.order_ids.as_deref().map(join_commas),
         })
     }
 
     /// The signed `sendSms` POST request for `message`, without sending it.
-    pub fn prepare_send_sms(
+    pub fn prepare_send_sms<S: AsRef<str>>(
         &self,
-        message: &TextMessage,
+        message: &TextMessage<S>,
     ) -> Result<WireRequest, Error<B::StatusCode>> {
         let operation = &B::SEND_SMS;
         let body = self.send_sms_body(operation, message)?;
@@ -453,9 +455,9 @@ impl<B: Brand> Client<B> {
     }
 
     /// The signed `sendSms` GET request for `message` (content URL-encoded), without sending it.
-    pub fn prepare_send_sms_get(
+    pub fn prepare_send_sms_get<S: AsRef<str>>(
         &self,
-        message: &TextMessage,
+        message: &TextMessage<S>,
     ) -> Result<WireRequest, Error<B::StatusCode>> {
         let operation = &B::SEND_SMS_GET;
         let body = self.send_sms_body(operation, message)?;
@@ -463,9 +465,9 @@ impl<B: Brand> Client<B> {
     }
 
     /// The signed `sendSms/batch` request for `messages`, without sending it.
-    pub fn prepare_send_batch(
+    pub fn prepare_send_batch<S: AsRef<str>>(
         &self,
-        messages: &[TextMessage],
+        messages: &[TextMessage<S>],
     ) -> Result<WireRequest, Error<B::StatusCode>> {
         let operation = &B::SEND_BATCH;
         let check = Checker::new(operation);
@@ -477,23 +479,21 @@ impl<B: Brand> Client<B> {
             Self::check_message(operation, Some(i), message, None)?;
             let field = |name: &str| format!("array[{i}].{name}");
             array.push(BatchMessage {
-                numbers: message
-                    .numbers
-                    .join(",")
+                numbers: join_commas(&message.numbers)
                     .try_into()
                     .map_err(|e| Self::invalid(operation, &field("numbers"), e))?,
                 content: message
                     .content
-                    .as_str()
+                    .as_ref()
                     .try_into()
                     .map_err(|e| Self::invalid(operation, &field("content"), e))?,
                 sender_id: message
                     .sender_id
-                    .as_deref()
-                    .map(TryInto::try_into)
+                    .as_ref()
+                    .map(|s| s.as_ref().try_into())
                     .transpose()
                     .map_err(|e| Self::invalid(operation, &field("senderId"), e))?,
-                order_id: message.order_ids.as_ref().map(|ids| ids.join(",")),
+                order_id: message.order_ids.as_deref().map(join_commas),
             });
         }
         let total: usize = messages.iter().map(|m| m.numbers.len()).sum();
@@ -572,9 +572,9 @@ impl<B: Brand> Client<B> {
     }
 
     /// Sends one text to up to 1000 numbers (POST).
-    pub async fn send_sms(
+    pub async fn send_sms<S: AsRef<str>>(
         &self,
-        message: &TextMessage,
+        message: &TextMessage<S>,
     ) -> Result<SendReceipt, Error<B::StatusCode>> {
         let request = self.prepare_send_sms(message)?;
         let raw = self
@@ -584,9 +584,9 @@ impl<B: Brand> Client<B> {
     }
 
     /// Sends one text to up to 100 numbers (GET, content URL-encoded).
-    pub async fn send_sms_get(
+    pub async fn send_sms_get<S: AsRef<str>>(
         &self,
-        message: &TextMessage,
+        message: &TextMessage<S>,
     ) -> Result<SendReceipt, Error<B::StatusCode>> {
         let request = self.prepare_send_sms_get(message)?;
         let raw = self
@@ -596,9 +596,9 @@ impl<B: Brand> Client<B> {
     }
 
     /// Sends different texts in one call (up to 1000 numbers in all).
-    pub async fn send_batch(
+    pub async fn send_batch<S: AsRef<str>>(
         &self,
-        messages: &[TextMessage],
+        messages: &[TextMessage<S>],
     ) -> Result<SendReceipt, Error<B::StatusCode>> {
         let request = self.prepare_send_batch(messages)?;
         let recipients = messages.iter().map(|m| m.numbers.len()).sum();
@@ -664,6 +664,19 @@ impl<B: Brand> Client<B> {
             raw: response,
         })
     }
+}
+
+/// `items` joined with commas, in one allocation.
+fn join_commas(items: &[impl AsRef<str>]) -> String {
+    let len = items.iter().map(|s| s.as_ref().len() + 1).sum::<usize>();
+    let mut joined = String::with_capacity(len);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            joined.push(',');
+        }
+        joined.push_str(item.as_ref());
+    }
+    joined
 }
 
 /// A vendor error unless `status` is `"0"`.

@@ -1,19 +1,22 @@
 //! [`SmsGate`]: providers in priority order, planning, bounded concurrency, throttle back-off,
 //! failover of refused messages, and a verdict for every message.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use smsgate_transport::spec::DeliveryClass;
 use tokio::sync::{Mutex, Semaphore};
-use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::message::{Message, Segments, normalize_number, segments};
-use crate::outcome::{Delivery, Outcome, Reason, RejectKind, Report};
+use crate::message::{Message, Segments, normalize_number_borrowed, segments};
+use crate::outcome::{Delivery, Outcome, ProviderName, Reason, RejectKind, Report, Tried};
 use crate::provider::{Capacity, Entry, EntryVerdict, Provider, Submission};
 use crate::status::DeliveryStatus;
 
@@ -52,9 +55,10 @@ impl Default for ProviderOptions {
 }
 
 struct Slot {
-    provider: Arc<dyn Provider>,
-    semaphore: Arc<Semaphore>,
-    pacer: Option<Arc<Pacer>>,
+    provider: Box<dyn Provider>,
+    name: ProviderName,
+    semaphore: Semaphore,
+    pacer: Option<Pacer>,
 }
 
 /// Spaces request starts at least `interval` apart.
@@ -118,15 +122,14 @@ impl SmsGateBuilder {
         let pacer = options
             .requests_per_second
             .filter(|rate| *rate > 0.0 && rate.is_finite())
-            .map(|rate| {
-                Arc::new(Pacer {
-                    interval: Duration::from_secs_f64(1.0 / rate),
-                    next: Mutex::new(Instant::now()),
-                })
+            .map(|rate| Pacer {
+                interval: Duration::from_secs_f64(1.0 / rate),
+                next: Mutex::new(Instant::now()),
             });
         self.slots.push(Slot {
-            provider: Arc::new(provider),
-            semaphore: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            name: ProviderName::from(provider.name()),
+            provider: Box::new(provider),
+            semaphore: Semaphore::new(options.concurrency.max(1)),
             pacer,
         });
         self
@@ -180,7 +183,7 @@ impl SmsGateBuilder {
             .unwrap_or(0);
         SmsGate {
             slots: self.slots,
-            global: Arc::new(Semaphore::new(self.concurrency)),
+            global: Semaphore::new(self.concurrency),
             throttle_retries: self.throttle_retries,
             throttle_backoff: self.throttle_backoff,
             deadline: self.deadline,
@@ -196,7 +199,7 @@ impl SmsGateBuilder {
 /// One API over every provider: a verdict for every message, failover that never double-sends.
 pub struct SmsGate {
     slots: Vec<Slot>,
-    global: Arc<Semaphore>,
+    global: Semaphore,
     throttle_retries: u32,
     throttle_backoff: Duration,
     deadline: Option<Duration>,
@@ -223,18 +226,36 @@ impl fmt::Debug for SmsGate {
     }
 }
 
-/// One message while it is being sent.
-#[derive(Debug, Clone)]
-struct Pending {
-    to: String,
-    number: Option<String>,
-    content: String,
-    sender_id: Option<String>,
-    client_ref: Option<String>,
+/// One input message as the gate sends it, borrowed from the input (the number too, when the
+/// input already is digits).
+#[derive(Debug)]
+struct Pending<'m> {
+    message: &'m Message,
+    number: Option<Cow<'m, str>>,
     reference: Option<String>,
     segments: Segments,
-    tried: Vec<String>,
-    outcome: Option<Outcome>,
+    /// Refused before sending (invalid number or content, duplicate, no provider).
+    rejected: Option<Outcome>,
+}
+
+impl<'m> Pending<'m> {
+    fn content(&self) -> &'m str {
+        &self.message.content
+    }
+
+    fn sender_id(&self) -> Option<&'m str> {
+        self.message.sender_id.as_deref()
+    }
+
+    /// The entry a provider gets for this message.
+    fn entry(&self) -> Entry<'_> {
+        Entry {
+            reference: self.reference.as_deref().unwrap_or_default(),
+            number: self.number.as_deref().unwrap_or_default(),
+            content: self.content(),
+            sender_id: self.sender_id(),
+        }
+    }
 }
 
 /// A request the gate plans to send.
@@ -327,64 +348,101 @@ impl SmsGate {
 
     fn reference(&self) -> String {
         let n = self.next_reference.fetch_add(1, Ordering::Relaxed);
-        format!("{}{n:07}", self.reference_prefix)
+        let mut reference = String::with_capacity(self.reference_prefix.len() + 7);
+        reference.push_str(&self.reference_prefix);
+        // Seven digits, zero-padded (`write!` would go through the formatting machinery).
+        let mut digits = [b'0'; 7];
+        let mut rest = n % 10_000_000;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        reference.extend(digits.iter().map(|&d| char::from(d)));
+        reference
     }
 
-    /// Normalises, counts segments and refuses what cannot be sent (no I/O).
-    fn prepare(&self, messages: &[Message]) -> Vec<Pending> {
-        let numbers: Vec<Result<String, crate::message::NumberProblem>> =
-            messages.iter().map(|m| normalize_number(&m.to)).collect();
-        // First occurrence of each (number, content), borrowed from the input: no copies.
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
-        messages
-            .iter()
-            .zip(&numbers)
-            .enumerate()
-            .map(|(index, (message, number))| {
-                let mut pending = Pending {
-                    to: message.to.clone(),
-                    number: None,
-                    content: message.content.clone(),
-                    sender_id: message.sender_id.clone(),
-                    client_ref: message.client_ref.clone(),
-                    reference: None,
-                    segments: segments(&message.content),
-                    tried: Vec::new(),
-                    outcome: None,
-                };
-                match number {
-                    Err(problem) => pending.outcome = Some(local_reject(RejectKind::InvalidNumber, problem.to_string())),
-                    Ok(number) => {
-                        pending.number = Some(number.clone());
-                        if message.content.is_empty() {
-                            pending.outcome = Some(local_reject(RejectKind::InvalidContent, "the content is empty".to_owned()));
-                        } else if self.slots.is_empty() {
-                            pending.outcome = Some(Outcome::Rejected {
-                                provider: None,
-                                reason: Reason { code: None, text: "no provider is configured".to_owned(), kind: RejectKind::NoProvider },
-                                retry_safe: true,
-                            });
-                        } else if !self.allow_duplicates {
-                            let first = *seen.entry((number.as_str(), message.content.as_str())).or_insert(index);
-                            if first != index {
-                                pending.outcome = Some(local_reject(
-                                    RejectKind::Duplicate { of: first },
-                                    format!("the same number and content as message {first}; not sent twice"),
-                                ));
-                            }
-                        }
-                    }
+    /// Normalises, counts segments and refuses what cannot be sent (no I/O). Borrows from
+    /// `messages`: nothing is copied for a message whose number already is digits.
+    fn prepare<'m>(&self, messages: &'m [Message]) -> Vec<Pending<'m>> {
+        // Consecutive messages often share their text: count its segments once.
+        let mut last_segments: Option<(&str, Segments)> = None;
+        let mut pendings: Vec<Pending<'m>> = Vec::with_capacity(messages.len());
+        for message in messages {
+            let content = message.content.as_str();
+            let segments = match last_segments {
+                Some((text, counted)) if text == content => counted,
+                _ => {
+                    let counted = segments(content);
+                    last_segments = Some((content, counted));
+                    counted
                 }
-                pending
-            })
-            .collect()
+            };
+            let mut pending = Pending {
+                message,
+                number: None,
+                reference: None,
+                segments,
+                rejected: None,
+            };
+            match normalize_number_borrowed(&message.to) {
+                Err(problem) => {
+                    pending.rejected =
+                        Some(local_reject(RejectKind::InvalidNumber, problem.to_string()));
+                }
+                Ok(number) => {
+                    if content.is_empty() {
+                        pending.rejected = Some(local_reject(
+                            RejectKind::InvalidContent,
+                            "the content is empty".to_owned(),
+                        ));
+                    } else if self.slots.is_empty() {
+                        pending.rejected = Some(Outcome::Rejected {
+                            provider: None,
+                            reason: Reason {
+                                code: None,
+                                text: "no provider is configured".to_owned(),
+                                kind: RejectKind::NoProvider,
+                            },
+                            retry_safe: true,
+                        });
+                    }
+                    pending.number = Some(number);
+                }
+            }
+            pendings.push(pending);
+        }
+        if !self.allow_duplicates {
+            // First occurrence of each (number, content), borrowed: no copies.
+            let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+            let mut repeats: Vec<(usize, usize)> = Vec::new();
+            for (index, pending) in pendings.iter().enumerate() {
+                let (Some(number), None) = (pending.number.as_deref(), &pending.rejected) else {
+                    continue;
+                };
+                let first = *seen.entry((number, pending.content())).or_insert(index);
+                if first != index {
+                    repeats.push((index, first));
+                }
+            }
+            drop(seen);
+            for (index, first) in repeats {
+                pendings[index].rejected = Some(local_reject(
+                    RejectKind::Duplicate { of: first },
+                    format!("the same number and content as message {first}; not sent twice"),
+                ));
+            }
+        }
+        pendings
     }
 
     /// Whether `pending` fits `capacity` (content and sender id lengths).
-    fn fits(capacity: &Capacity, pending: &Pending) -> bool {
-        let content_ok = pending.content.chars().count() <= capacity.max_content_chars;
-        let sender_ok = match (&pending.sender_id, capacity.max_sender_id_chars) {
-            (Some(sender), Some(limit)) => sender.chars().count() <= limit,
+    fn fits(capacity: &Capacity, pending: &Pending<'_>) -> bool {
+        // A text of at most `limit` bytes has at most `limit` characters: nothing to count.
+        let within =
+            |text: &str, limit: usize| text.len() <= limit || text.chars().count() <= limit;
+        let content_ok = within(pending.content(), capacity.max_content_chars);
+        let sender_ok = match (pending.sender_id(), capacity.max_sender_id_chars) {
+            (Some(sender), Some(limit)) => within(sender, limit),
             _ => true,
         };
         content_ok && sender_ok
@@ -392,18 +450,25 @@ impl SmsGate {
 
     /// Groups `indexes` into the fewest requests `capacity` allows: one request per
     /// (content, sender id) group when it fits, mixed batches for the rest.
-    fn plan(capacity: &Capacity, pendings: &[Pending], indexes: &[usize]) -> Vec<PlannedRequest> {
+    fn plan(
+        capacity: &Capacity,
+        pendings: &[Pending<'_>],
+        indexes: &[usize],
+    ) -> Vec<PlannedRequest> {
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut by_key: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+        // Consecutive messages usually share their text: skip the look-up for a run.
+        let mut last: Option<((&str, Option<&str>), usize)> = None;
         for &i in indexes {
-            let key = (
-                pendings[i].content.as_str(),
-                pendings[i].sender_id.as_deref(),
-            );
-            let slot = *by_key.entry(key).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
+            let key = (pendings[i].content(), pendings[i].sender_id());
+            let slot = match last {
+                Some((last_key, slot)) if last_key == key => slot,
+                _ => *by_key.entry(key).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                }),
+            };
+            last = Some((key, slot));
             groups[slot].push(i);
         }
         let uniform_cap = capacity.uniform_recipients.max(1);
@@ -425,7 +490,8 @@ impl SmsGate {
         for chunk in leftovers.chunks(mixed_cap) {
             let first = &pendings[chunk[0]];
             let uniform = chunk.iter().all(|&i| {
-                pendings[i].content == first.content && pendings[i].sender_id == first.sender_id
+                pendings[i].content() == first.content()
+                    && pendings[i].sender_id() == first.sender_id()
             });
             requests.push((uniform, chunk.to_vec()));
         }
@@ -449,9 +515,9 @@ impl SmsGate {
             .enumerate()
             .map(|(index, p)| PreviewMessage {
                 index,
-                number: p.number.clone(),
+                number: p.number.as_deref().map(str::to_owned),
                 segments: p.segments,
-                rejected: match &p.outcome {
+                rejected: match &p.rejected {
                     Some(Outcome::Rejected { reason, .. }) => Some(reason.clone()),
                     _ if unplaceable[index] => Some(Reason {
                         code: None,
@@ -469,10 +535,10 @@ impl SmsGate {
 
     /// Plans every sendable message onto the first provider that can carry it: the requests
     /// (with the index of their provider's slot), and which messages no provider can carry.
-    fn plan_all(&self, pendings: &[Pending]) -> (Vec<(usize, PlannedRequest)>, Vec<bool>) {
+    fn plan_all(&self, pendings: &[Pending<'_>]) -> (Vec<(usize, PlannedRequest)>, Vec<bool>) {
         let mut requests = Vec::new();
         let mut remaining: Vec<usize> = (0..pendings.len())
-            .filter(|&i| pendings[i].outcome.is_none())
+            .filter(|&i| pendings[i].rejected.is_none())
             .collect();
         for (position, slot) in self.slots.iter().enumerate() {
             let capacity = slot.provider.capacity();
@@ -495,20 +561,20 @@ impl SmsGate {
     /// The exact requests the first provider able to carry each message would get, without
     /// sending anything (references are fresh, as a real send would use).
     pub fn dry_run(&self, messages: &[Message]) -> Vec<DryRunRequest> {
-        let pendings = self.prepare(messages);
+        let mut pendings = self.prepare(messages);
         let (planned, _) = self.plan_all(&pendings);
+        for (_, request) in &planned {
+            for &i in &request.messages {
+                pendings[i].reference = Some(self.reference());
+            }
+        }
         planned
             .into_iter()
             .map(|(position, planned)| {
-                let entries: Vec<Entry> = planned
+                let entries: Vec<Entry<'_>> = planned
                     .messages
                     .iter()
-                    .map(|&i| Entry {
-                        reference: self.reference(),
-                        number: pendings[i].number.clone().unwrap_or_default(),
-                        content: pendings[i].content.clone(),
-                        sender_id: pendings[i].sender_id.clone(),
-                    })
+                    .map(|&i| pendings[i].entry())
                     .collect();
                 let request = self.slots[position]
                     .provider
@@ -536,86 +602,92 @@ impl SmsGate {
         let started = Instant::now();
         let deadline = self.deadline.map(|d| started + d);
         let mut pendings = self.prepare(messages);
-        for pending in pendings.iter_mut().filter(|p| p.outcome.is_none()) {
-            pending.reference = Some(self.reference());
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(pendings.len());
+        for pending in &mut pendings {
+            let rejected = pending.rejected.take();
+            if rejected.is_none() {
+                pending.reference = Some(self.reference());
+            }
+            outcomes.push(rejected);
         }
+        // Shared lists: messages that went through the same requests share one.
+        let mut tried: Vec<Tried> = vec![Tried::default(); pendings.len()];
         let mut remaining: Vec<usize> = (0..pendings.len())
-            .filter(|&i| pendings[i].outcome.is_none())
+            .filter(|&i| outcomes[i].is_none())
             .collect();
-        let mut last_refusal: HashMap<usize, (String, Reason)> = HashMap::new();
-        let mut too_big: Vec<usize> = Vec::new();
+        let mut last_refusal: HashMap<usize, (ProviderName, Reason)> = HashMap::new();
+        let mut too_big: Vec<bool> = vec![false; pendings.len()];
 
         for (position, slot) in self.slots.iter().enumerate() {
             if remaining.is_empty() {
                 break;
             }
-            let name = slot.provider.name().to_owned();
+            let name = &slot.name;
             let capacity = slot.provider.capacity();
             let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
                 .iter()
                 .partition(|&&i| Self::fits(&capacity, &pendings[i]));
-            too_big = rest.clone();
+            too_big.iter_mut().for_each(|big| *big = false);
+            for &i in &rest {
+                too_big[i] = true;
+            }
             let requests = Self::plan(&capacity, &pendings, &fit);
             tracing::info!(provider = %name, messages = fit.len(), requests = requests.len(), "plan");
 
-            let mut tasks = JoinSet::new();
-            for request in requests {
-                let entries: Vec<Entry> = request
-                    .messages
-                    .iter()
-                    .map(|&i| Entry {
-                        reference: pendings[i].reference.clone().unwrap_or_default(),
-                        number: pendings[i].number.clone().unwrap_or_default(),
-                        content: pendings[i].content.clone(),
-                        sender_id: pendings[i].sender_id.clone(),
-                    })
-                    .collect();
-                let provider = Arc::clone(&slot.provider);
-                let provider_permits = Arc::clone(&slot.semaphore);
-                let global = Arc::clone(&self.global);
-                let pacer = slot.pacer.clone();
-                let (retries, backoff) = (self.throttle_retries, self.throttle_backoff);
-                tasks.spawn(
-                    async move {
-                        let result = run_request(
-                            provider,
-                            provider_permits,
-                            global,
-                            pacer,
-                            &entries,
-                            request.uniform,
-                            retries,
-                            backoff,
-                            deadline,
-                        )
-                        .await;
-                        (request.messages, result)
-                    }
-                    .in_current_span(),
-                );
-            }
+            // The requests run concurrently inside this call (bounded by the semaphores), on
+            // entries borrowed from `pendings`: nothing is copied to hand them over.
+            let entries: Vec<Vec<Entry<'_>>> = requests
+                .iter()
+                .map(|request| {
+                    request
+                        .messages
+                        .iter()
+                        .map(|&i| pendings[i].entry())
+                        .collect()
+                })
+                .collect();
+            let mut in_flight: FuturesUnordered<_> = requests
+                .iter()
+                .zip(&entries)
+                .map(|(request, entries)| {
+                    let attempt = run_request(
+                        slot,
+                        &self.global,
+                        entries,
+                        request.uniform,
+                        (self.throttle_retries, self.throttle_backoff),
+                        deadline,
+                    );
+                    // A provider that panics fails its own request, not the whole call.
+                    AssertUnwindSafe(attempt)
+                        .catch_unwind()
+                        .map(move |result| (request.messages.as_slice(), result))
+                })
+                .collect();
 
+            let mut moving: Vec<bool> = vec![false; pendings.len()];
             let mut refused: Vec<usize> = Vec::new();
             let mut refusal: Option<Reason> = None;
-            while let Some(joined) = tasks.join_next().await {
-                let (indexes, (attempts, result)) = match joined {
-                    Ok(done) => done,
-                    // A provider panicked inside its task: nobody knows what it sent.
-                    Err(err) => {
-                        tracing::error!(provider = %name, error = %err, "request task failed");
-                        continue;
-                    }
+            while let Some((indexes, result)) = in_flight.next().await {
+                let Ok((attempts, result)) = result else {
+                    // Nobody knows what the provider sent: these messages end unknown below.
+                    tracing::error!(provider = %name, "a provider panicked while sending a request");
+                    continue;
                 };
-                for &i in &indexes {
-                    pendings[i]
-                        .tried
-                        .extend(std::iter::repeat_n(name.clone(), attempts));
+                // Every message of the request shares its history when it had none before.
+                let after_first = Tried::default().then(name, attempts);
+                for &i in indexes {
+                    tried[i] = if tried[i].is_empty() {
+                        after_first.clone()
+                    } else {
+                        tried[i].then(name, attempts)
+                    };
                 }
                 match result {
                     RequestResult::Verdicts(verdicts) => {
                         // One verdict per entry, in the request's order.
                         for (&i, verdict) in indexes.iter().zip(verdicts) {
-                            pendings[i].outcome = Some(match verdict {
+                            outcomes[i] = Some(match verdict {
                                 EntryVerdict::Accepted(message_id) => Outcome::Accepted {
                                     provider: name.clone(),
                                     message_id,
@@ -636,18 +708,19 @@ impl SmsGate {
                         reason,
                         retry_safe: true,
                     } => {
-                        for &i in &indexes {
+                        for &i in indexes {
                             last_refusal.insert(i, (name.clone(), reason.clone()));
+                            moving[i] = true;
                         }
-                        refused.extend(indexes);
+                        refused.extend_from_slice(indexes);
                         refusal = Some(reason);
                     }
                     RequestResult::Refused {
                         reason,
                         retry_safe: false,
                     } => {
-                        for &i in &indexes {
-                            pendings[i].outcome = Some(Outcome::Rejected {
+                        for &i in indexes {
+                            outcomes[i] = Some(Outcome::Rejected {
                                 provider: Some(name.clone()),
                                 reason: reason.clone(),
                                 retry_safe: false,
@@ -655,8 +728,8 @@ impl SmsGate {
                         }
                     }
                     RequestResult::Deadline => {
-                        for &i in &indexes {
-                            pendings[i].outcome = Some(Outcome::Rejected {
+                        for &i in indexes {
+                            outcomes[i] = Some(Outcome::Rejected {
                                 provider: None,
                                 reason: Reason {
                                     code: None,
@@ -668,8 +741,8 @@ impl SmsGate {
                         }
                     }
                     RequestResult::Unknown(cause) => {
-                        for &i in &indexes {
-                            pendings[i].outcome = Some(Outcome::Unknown {
+                        for &i in indexes {
+                            outcomes[i] = Some(Outcome::Unknown {
                                 provider: name.clone(),
                                 cause: cause.clone(),
                             });
@@ -677,23 +750,21 @@ impl SmsGate {
                     }
                 }
             }
-            // A task that panicked leaves its messages without outcome: they may have been
-            // sent, so they end unknown rather than move on.
+            drop(in_flight);
+            // A request whose provider panicked leaves its messages without outcome: they may
+            // have been sent, so they end unknown rather than move on.
             for &i in &fit {
-                if pendings[i].outcome.is_none() && !refused.contains(&i) {
-                    pendings[i].outcome = Some(Outcome::Unknown {
+                if outcomes[i].is_none() && !moving[i] {
+                    outcomes[i] = Some(Outcome::Unknown {
                         provider: name.clone(),
-                        cause: "the request task failed".to_owned(),
+                        cause: "the provider failed while sending the request".to_owned(),
                     });
                 }
             }
             if let Some(reason) = refusal {
                 let hop = Hop {
-                    from: name.clone(),
-                    to: self
-                        .slots
-                        .get(position + 1)
-                        .map(|s| s.provider.name().to_owned()),
+                    from: name.to_string(),
+                    to: self.slots.get(position + 1).map(|s| s.name.to_string()),
                     messages: refused.len(),
                     reason,
                 };
@@ -708,13 +779,13 @@ impl SmsGate {
         }
 
         for i in remaining {
-            pendings[i].outcome = Some(match last_refusal.remove(&i) {
+            outcomes[i] = Some(match last_refusal.remove(&i) {
                 Some((provider, reason)) => Outcome::Rejected {
                     provider: Some(provider),
                     reason,
                     retry_safe: true,
                 },
-                None if too_big.contains(&i) => local_reject(
+                None if too_big[i] => local_reject(
                     RejectKind::InvalidContent,
                     "the content or sender id is longer than every provider allows".to_owned(),
                 ),
@@ -727,17 +798,18 @@ impl SmsGate {
 
         let deliveries: Vec<Delivery> = pendings
             .into_iter()
+            .zip(outcomes)
+            .zip(tried)
             .enumerate()
-            .map(|(index, p)| Delivery {
+            .map(|(index, ((p, outcome), tried))| Delivery {
                 index,
-                to: p.to,
-                number: p.number,
-                client_ref: p.client_ref,
-                reference: p.reference.filter(|_| !p.tried.is_empty()),
+                to: p.message.to.clone(),
+                number: p.number.map(Cow::into_owned),
+                client_ref: p.message.client_ref.clone(),
+                reference: p.reference.filter(|_| !tried.is_empty()),
                 segments: p.segments,
-                tried: p.tried,
-                outcome: p
-                    .outcome
+                tried,
+                outcome: outcome
                     .unwrap_or_else(|| local_reject(RejectKind::NoProvider, "not sent".to_owned())),
             })
             .collect();
@@ -748,7 +820,9 @@ impl SmsGate {
                     smsgate_transport::secret::mask_number(d.number.as_deref().unwrap_or(&d.to));
                 let (verdict, provider) = match &d.outcome {
                     Outcome::Accepted { provider, .. } => ("accepted", Some(provider.as_str())),
-                    Outcome::Rejected { provider, .. } => ("rejected", provider.as_deref()),
+                    Outcome::Rejected { provider, .. } => {
+                        ("rejected", provider.as_ref().map(ProviderName::as_str))
+                    }
                     Outcome::Unknown { provider, .. } => ("unknown", Some(provider.as_str())),
                 };
                 tracing::debug!(index = d.index, number = %number, verdict, provider, hops = d.tried.len(), "outcome");
@@ -811,15 +885,13 @@ impl SmsGate {
                     provider,
                     message_id,
                 } => found
-                    .remove(&(provider.clone(), message_id.clone()))
+                    .remove(&(provider.to_string(), message_id.clone()))
                     .or_else(|| {
                         self.slots
                             .iter()
-                            .find(|s| {
-                                s.provider.name() == provider && s.provider.status_batch().is_some()
-                            })
+                            .find(|s| s.name == *provider && s.provider.status_batch().is_some())
                             .map(|_| DeliveryStatus {
-                                provider: provider.clone(),
+                                provider: provider.to_string(),
                                 message_id: message_id.clone(),
                                 number: d.number.clone(),
                                 state: DeliveryClass::Unknown,
@@ -848,18 +920,15 @@ enum RequestResult {
 
 /// Sends one request, retrying it on the same provider while the provider throttles it
 /// (nothing was sent) and retries remain. Returns the attempts made and the result.
-#[allow(clippy::too_many_arguments)]
 async fn run_request(
-    provider: Arc<dyn Provider>,
-    provider_permits: Arc<Semaphore>,
-    global: Arc<Semaphore>,
-    pacer: Option<Arc<Pacer>>,
-    entries: &[Entry],
+    slot: &Slot,
+    global: &Semaphore,
+    entries: &[Entry<'_>],
     uniform: bool,
-    retries: u32,
-    backoff: Duration,
+    (retries, backoff): (u32, Duration),
     deadline: Option<Instant>,
 ) -> (usize, RequestResult) {
+    let provider = &*slot.provider;
     let mut attempts = 0usize;
     let mut throttles = 0u32;
     loop {
@@ -867,12 +936,11 @@ async fn run_request(
             return (attempts, RequestResult::Deadline);
         }
         let submission = {
-            let (Ok(_global), Ok(_own)) =
-                (global.acquire().await, provider_permits.acquire().await)
+            let (Ok(_global), Ok(_own)) = (global.acquire().await, slot.semaphore.acquire().await)
             else {
                 return (attempts, RequestResult::Deadline);
             };
-            if let Some(pacer) = &pacer {
+            if let Some(pacer) = &slot.pacer {
                 pacer.wait().await;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -911,19 +979,10 @@ async fn run_request(
         };
         match submission {
             Submission::Answered { verdicts, unlisted } => {
-                // Match by reference without copying: the provider may omit or reorder entries,
-                // and the first verdict for a reference wins.
-                let position: HashMap<&str, usize> = entries
-                    .iter()
-                    .enumerate()
-                    .map(|(k, e)| (e.reference.as_str(), k))
-                    .collect();
+                // The provider placed each verdict by entry position; the first one wins.
                 let mut slots: Vec<Option<EntryVerdict>> = vec![None; entries.len()];
-                for (reference, verdict) in verdicts {
-                    if let Some(slot) = position
-                        .get(reference.as_str())
-                        .and_then(|&k| slots.get_mut(k))
-                    {
+                for (position, verdict) in verdicts {
+                    if let Some(slot) = slots.get_mut(position) {
                         slot.get_or_insert(verdict);
                     }
                 }

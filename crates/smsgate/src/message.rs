@@ -1,4 +1,5 @@
 //! Messages, phone-number normalisation and segment counting.
+use std::borrow::Cow;
 
 use std::fmt;
 
@@ -81,7 +82,23 @@ const MAX_DIGITS: usize = 15;
 /// Normalises a number to what every vendor wants: country code and subscriber number, digits
 /// only, no `+` (`+86 138-0013-8000` → `8613800138000`; a leading `00` is read as `+`).
 pub fn normalize_number(raw: &str) -> Result<String, NumberProblem> {
+    normalize_number_borrowed(raw).map(Cow::into_owned)
+}
+
+/// [`normalize_number`], borrowing from `raw` when it already is digits (with or without a
+/// leading `+`): the common case copies nothing.
+pub(crate) fn normalize_number_borrowed(raw: &str) -> Result<Cow<'_, str>, NumberProblem> {
     let trimmed = raw.trim();
+    let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let plain = body.bytes().all(|b| b.is_ascii_digit())
+        && (trimmed.starts_with('+') || !body.starts_with("00"));
+    if plain && (MIN_DIGITS..=MAX_DIGITS).contains(&body.len()) {
+        return Ok(Cow::Borrowed(body));
+    }
+    normalize_number_owned(trimmed).map(Cow::Owned)
+}
+
+fn normalize_number_owned(trimmed: &str) -> Result<String, NumberProblem> {
     let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
     let mut digits = String::with_capacity(body.len());
     for c in body.chars() {

@@ -1,10 +1,125 @@
 //! What happened to each message.
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use smsgate_transport::spec::ErrorClass;
 
 use crate::message::Segments;
+
+/// A provider's name as outcomes carry it: shared, so a report of a million messages holds
+/// one copy; compares with `&str` and derefs to `str`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderName(Arc<str>);
+
+impl ProviderName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for ProviderName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ProviderName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for ProviderName {
+    fn from(name: &str) -> Self {
+        Self(name.into())
+    }
+}
+
+impl From<String> for ProviderName {
+    fn from(name: String) -> Self {
+        Self(name.into())
+    }
+}
+
+impl fmt::Debug for ProviderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for ProviderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for ProviderName {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ProviderName {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for ProviderName {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+/// The providers a message was tried on, in order, once per request attempt. Messages that
+/// went through the same requests share one list.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Tried(Arc<[ProviderName]>);
+
+impl Tried {
+    /// This list followed by `provider` `attempts` times.
+    pub fn then(&self, provider: &ProviderName, attempts: usize) -> Self {
+        let mut list = Vec::with_capacity(self.0.len() + attempts);
+        list.extend_from_slice(&self.0);
+        list.extend(std::iter::repeat_n(provider.clone(), attempts));
+        Self(list.into())
+    }
+}
+
+impl Deref for Tried {
+    type Target = [ProviderName];
+    fn deref(&self) -> &[ProviderName] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Tried {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for Tried {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.0.len() == N && self.0.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+impl PartialEq<[&str]> for Tried {
+    fn eq(&self, other: &[&str]) -> bool {
+        self.0.len() == other.len() && self.0.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+impl FromIterator<ProviderName> for Tried {
+    fn from_iter<I: IntoIterator<Item = ProviderName>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
 
 /// Why a message was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +167,7 @@ pub enum Outcome {
     /// A provider accepted the message.
     Accepted {
         /// Provider that accepted it.
-        provider: String,
+        provider: ProviderName,
         /// The provider's message id (query delivery with it).
         message_id: String,
     },
@@ -61,7 +176,7 @@ pub enum Outcome {
     /// duplicate it.
     Rejected {
         /// Provider that rejected it (`None`: refused by smsgate before any provider).
-        provider: Option<String>,
+        provider: Option<ProviderName>,
         /// Why.
         reason: Reason,
         /// Whether sending it again is safe.
@@ -71,7 +186,7 @@ pub enum Outcome {
     /// sending, HTTP 5xx, undecodable answer). Never retried, never failed over.
     Unknown {
         /// Provider the request went to.
-        provider: String,
+        provider: ProviderName,
         /// What went wrong.
         cause: String,
     },
@@ -132,7 +247,7 @@ pub struct Delivery {
     /// Segments the content costs.
     pub segments: Segments,
     /// Providers tried, in order (a provider appears once per request attempt).
-    pub tried: Vec<String>,
+    pub tried: Tried,
     /// The verdict.
     pub outcome: Outcome,
 }

@@ -28,17 +28,18 @@ pub struct Capacity {
     pub max_sender_id_chars: Option<usize>,
 }
 
-/// One message inside a request, already normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+/// One message inside a request, already normalised; borrowed from the gate's own records, so
+/// handing a request to a provider copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
     /// Reference sent with the message (`orderId` / `sysMessageId`) and used to match the answer.
-    pub reference: String,
+    pub reference: &'a str,
     /// Digits with country code.
-    pub number: String,
+    pub number: &'a str,
     /// The text.
-    pub content: String,
+    pub content: &'a str,
     /// Sender id.
-    pub sender_id: Option<String>,
+    pub sender_id: Option<&'a str>,
 }
 
 /// The verdict on one entry of a request.
@@ -55,11 +56,12 @@ pub enum EntryVerdict {
 /// What a provider made of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submission {
-    /// The provider answered; one verdict per entry reference it speaks of. Entries it does not
-    /// mention are settled by the gate (see [`Submission::Answered::unlisted`]).
+    /// The provider answered; one verdict per entry it speaks of. Entries it does not mention
+    /// are settled by the gate (see [`Submission::Answered::unlisted`]).
     Answered {
-        /// Verdicts by entry reference.
-        verdicts: Vec<(String, EntryVerdict)>,
+        /// Verdicts by position in the submitted entries (an [`EntryMatcher`] finds it from an
+        /// answer line); the first verdict for a position wins, out-of-range ones are ignored.
+        verdicts: Vec<(usize, EntryVerdict)>,
         /// What an entry the answer does not list means.
         unlisted: EntryVerdict,
     },
@@ -87,11 +89,11 @@ pub trait Provider: Send + Sync {
 
     /// Sends `entries` in one request. All entries fit [`Provider::capacity`]; `uniform` is true
     /// when they share content and sender id.
-    fn submit<'a>(&'a self, entries: &'a [Entry], uniform: bool) -> BoxFuture<'a, Submission>;
+    fn submit<'a>(&'a self, entries: &'a [Entry<'a>], uniform: bool) -> BoxFuture<'a, Submission>;
 
     /// The exact request [`Provider::submit`] would send for `entries`, without sending it
     /// (for dry runs).
-    fn dry_run(&self, entries: &[Entry], uniform: bool) -> Result<WireRequest, String> {
+    fn dry_run(&self, entries: &[Entry<'_>], uniform: bool) -> Result<WireRequest, String> {
         let _ = (entries, uniform);
         Err(format!("{} cannot show its requests", self.name()))
     }
@@ -109,6 +111,85 @@ pub trait Provider: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, String>> {
         let _ = message_ids;
         Box::pin(async { Err("this provider cannot be polled for delivery status".to_owned()) })
+    }
+}
+
+/// Finds which submitted entry a line of a provider's answer speaks of: by the reference the
+/// provider echoed, else by number; each entry is claimed at most once (the first line wins).
+///
+/// Answers usually list entries in the order they were sent, so the line's own position is
+/// tried first; only a miss builds a lookup table. Matching a whole answer is linear.
+#[derive(Debug)]
+pub struct EntryMatcher<'e> {
+    entries: &'e [Entry<'e>],
+    /// Entry index in the order the request carried them (`sent[k]`: k-th sent entry).
+    sent: Vec<usize>,
+    claimed: Vec<bool>,
+    by_reference: Option<std::collections::HashMap<&'e str, usize>>,
+    same_number: fn(&str, &str) -> bool,
+}
+
+impl<'e> EntryMatcher<'e> {
+    /// A matcher for `entries`, sent in the order `sent` gives (entry indexes); numbers compare
+    /// equal when `same_number` says so.
+    pub fn new(
+        entries: &'e [Entry<'e>],
+        sent: Vec<usize>,
+        same_number: fn(&str, &str) -> bool,
+    ) -> Self {
+        Self {
+            entries,
+            sent,
+            claimed: vec![false; entries.len()],
+            by_reference: None,
+            same_number,
+        }
+    }
+
+    /// The entry the `position`-th line of the answer speaks of (`reference` echoed, `number`
+    /// as listed), claimed; `None` if no unclaimed entry matches.
+    pub fn find(
+        &mut self,
+        position: usize,
+        reference: Option<&str>,
+        number: Option<&str>,
+    ) -> Option<usize> {
+        let guess = self.sent.get(position).copied();
+        let by_reference = reference
+            .filter(|r| !r.is_empty())
+            .and_then(|reference| match guess {
+                Some(i) if self.entries[i].reference == reference => Some(i),
+                _ => {
+                    let entries = self.entries;
+                    self.by_reference
+                        .get_or_insert_with(|| {
+                            let mut map = std::collections::HashMap::with_capacity(entries.len());
+                            for (i, entry) in entries.iter().enumerate() {
+                                map.entry(entry.reference).or_insert(i);
+                            }
+                            map
+                        })
+                        .get(reference)
+                        .copied()
+                }
+            });
+        let found = match by_reference {
+            // A reference we sent: that entry, unless an earlier line already settled it.
+            Some(i) if !self.claimed[i] => i,
+            Some(_) => return None,
+            // No reference, or one we did not send: the first unclaimed entry with this number,
+            // the line's own position first.
+            None => {
+                let number = number.filter(|n| !n.is_empty())?;
+                let (entries, claimed, same) = (self.entries, &self.claimed, self.same_number);
+                let matches = |i: usize| !claimed[i] && same(entries[i].number, number);
+                guess
+                    .filter(|&i| matches(i))
+                    .or_else(|| self.sent.iter().copied().find(|&i| matches(i)))?
+            }
+        };
+        self.claimed[found] = true;
+        Some(found)
     }
 }
 
@@ -209,37 +290,46 @@ mod onbuka {
     use smsgate_transport::wire::WireRequest;
 
     use super::{
-        BoxFuture, Capacity, Entry, EntryVerdict, Provider, Submission, submission_from_error,
+        BoxFuture, Capacity, Entry, EntryMatcher, EntryVerdict, Provider, Submission,
+        submission_from_error,
     };
     use crate::outcome::{Reason, RejectKind};
     use crate::status::DeliveryStatus;
 
     /// One platform message per (content, sender id), in first-seen order, with the entries'
-    /// references as order ids.
-    fn text_messages(entries: &[Entry]) -> Vec<TextMessage> {
-        let mut groups: Vec<Vec<&Entry>> = Vec::new();
-        for entry in entries {
-            match groups
-                .iter_mut()
-                .find(|g| g[0].content == entry.content && g[0].sender_id == entry.sender_id)
-            {
-                Some(group) => group.push(entry),
-                None => groups.push(vec![entry]),
+    /// references as order ids, borrowed from the entries; and the entry indexes in the order
+    /// the request carries them.
+    fn text_messages<'e>(entries: &[Entry<'e>]) -> (Vec<TextMessage<&'e str>>, Vec<usize>) {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let same_text = |g: &Vec<usize>| {
+                let first = &entries[g[0]];
+                first.content == entry.content && first.sender_id == entry.sender_id
+            };
+            // Most requests are one text: the last group is the likely one.
+            match groups.iter_mut().rev().find(|g| same_text(g)) {
+                Some(group) => group.push(i),
+                None => groups.push(vec![i]),
             }
         }
-        groups
+        let messages = groups
             .iter()
             .map(|group| {
-                let first = group[0];
-                let mut message = TextMessage::new(
-                    group.iter().map(|e| e.number.clone()),
-                    first.content.clone(),
-                )
-                .order_ids(group.iter().map(|e| e.reference.clone()));
-                message.sender_id = first.sender_id.clone();
-                message
+                let first = &entries[group[0]];
+                TextMessage {
+                    numbers: group.iter().map(|&i| entries[i].number).collect(),
+                    content: first.content,
+                    sender_id: first.sender_id,
+                    order_ids: Some(group.iter().map(|&i| entries[i].reference).collect()),
+                }
             })
-            .collect()
+            .collect();
+        (messages, groups.concat())
+    }
+
+    /// The platform echoes numbers as sent (digits with country code).
+    fn same_number(sent: &str, echoed: &str) -> bool {
+        sent == echoed.strip_prefix('+').unwrap_or(echoed)
     }
 
     impl<B: Brand> Provider for Client<B> {
@@ -277,8 +367,8 @@ mod onbuka {
             }
         }
 
-        fn dry_run(&self, entries: &[Entry], uniform: bool) -> Result<WireRequest, String> {
-            let messages = text_messages(entries);
+        fn dry_run(&self, entries: &[Entry<'_>], uniform: bool) -> Result<WireRequest, String> {
+            let (messages, _) = text_messages(entries);
             let request = match (uniform, messages.as_slice()) {
                 (true, [message]) => self.prepare_send_sms(message),
                 _ => self.prepare_send_batch(&messages),
@@ -286,9 +376,13 @@ mod onbuka {
             request.map_err(|err| err.to_string())
         }
 
-        fn submit<'a>(&'a self, entries: &'a [Entry], uniform: bool) -> BoxFuture<'a, Submission> {
+        fn submit<'a>(
+            &'a self,
+            entries: &'a [Entry<'a>],
+            uniform: bool,
+        ) -> BoxFuture<'a, Submission> {
             Box::pin(async move {
-                let messages = text_messages(entries);
+                let (messages, sent) = text_messages(entries);
                 let result = match (uniform, messages.as_slice()) {
                     (true, [message]) => self.send_sms(message).await,
                     _ => self.send_batch(&messages).await,
@@ -297,12 +391,17 @@ mod onbuka {
                     Ok(receipt) => {
                         let (accepted_count, failed_count) =
                             (receipt.accepted_count, receipt.failed_count);
-                        let verdicts: Vec<(String, EntryVerdict)> = receipt
+                        // Match by the echoed order id, or by number when the platform leaves
+                        // the order id out.
+                        let mut matcher = EntryMatcher::new(entries, sent, same_number);
+                        let verdicts: Vec<(usize, EntryVerdict)> = receipt
                             .accepted
                             .into_iter()
-                            .filter_map(|a| {
-                                a.order_id
-                                    .map(|id| (id, EntryVerdict::Accepted(a.message_id)))
+                            .enumerate()
+                            .filter_map(|(k, a)| {
+                                matcher
+                                    .find(k, a.order_id.as_deref(), Some(&a.number))
+                                    .map(|i| (i, EntryVerdict::Accepted(a.message_id)))
                             })
                             .collect();
 
@@ -336,27 +435,37 @@ mod onbuka {
 #[cfg(feature = "nxcloud")]
 mod nxcloud {
     use smsgate_nxcloud::codes::ItemStatus;
-    use smsgate_nxcloud::{Client, MultiItem};
+    use smsgate_nxcloud::{Client, MessageOptions, MultiItem};
     use smsgate_transport::spec::ErrorClass;
 
     use smsgate_transport::wire::WireRequest;
 
     use super::{
-        BoxFuture, Capacity, Entry, EntryVerdict, Provider, Submission, submission_from_error,
+        BoxFuture, Capacity, Entry, EntryMatcher, EntryVerdict, Provider, Submission,
+        submission_from_error,
     };
     use crate::outcome::{Reason, RejectKind};
 
-    /// One multi/mt item per entry: its reference as sysMessageId, its sender id as sourceAddress.
-    fn multi_items(entries: &[Entry]) -> Vec<MultiItem> {
+    /// One multi/mt item per entry, borrowed: its reference as sysMessageId, its sender id as
+    /// sourceAddress.
+    fn multi_items<'e>(entries: &[Entry<'e>]) -> Vec<MultiItem<&'e str>> {
         entries
             .iter()
-            .map(|e| {
-                let mut item = MultiItem::new(e.number.clone(), e.content.clone())
-                    .sys_message_id(e.reference.clone());
-                item.options.source_address = e.sender_id.clone();
-                item
+            .map(|e| MultiItem {
+                phone: e.number,
+                content: e.content,
+                options: MessageOptions {
+                    source_address: e.sender_id,
+                    sys_message_id: Some(e.reference),
+                    ..MessageOptions::default()
+                },
             })
             .collect()
+    }
+
+    /// nxcloud may echo a phone with or without its country code.
+    fn same_number(sent: &str, echoed: &str) -> bool {
+        sent.ends_with(echoed) || echoed.ends_with(sent)
     }
 
     impl Provider for Client {
@@ -377,31 +486,31 @@ mod nxcloud {
             }
         }
 
-        fn dry_run(&self, entries: &[Entry], _uniform: bool) -> Result<WireRequest, String> {
+        fn dry_run(&self, entries: &[Entry<'_>], _uniform: bool) -> Result<WireRequest, String> {
             self.prepare_send_multi(&multi_items(entries))
                 .map_err(|err| err.to_string())
         }
 
-        fn submit<'a>(&'a self, entries: &'a [Entry], _uniform: bool) -> BoxFuture<'a, Submission> {
+        fn submit<'a>(
+            &'a self,
+            entries: &'a [Entry<'a>],
+            _uniform: bool,
+        ) -> BoxFuture<'a, Submission> {
             Box::pin(async move {
                 let items = multi_items(entries);
                 match self.send_multi(&items).await {
                     Ok(receipt) => {
                         let mut verdicts = Vec::with_capacity(receipt.results.len());
-                        for result in &receipt.results {
-                            // With sysMessageId given, messageid is that id; match on it, and on
-                            // the phone when a result comes back without it.
-                            let reference = entries
-                                .iter()
-                                .find(|e| e.reference == result.message_id)
-                                .or_else(|| {
-                                    entries.iter().find(|e| {
-                                        result.phone.ends_with(&e.number)
-                                            || e.number.ends_with(&result.phone)
-                                    })
-                                })
-                                .map(|e| e.reference.clone());
-                            let Some(reference) = reference else { continue };
+                        // With sysMessageId given, messageid is that id; match on it, and on
+                        // the phone when a result comes back without it.
+                        let mut matcher =
+                            EntryMatcher::new(entries, (0..entries.len()).collect(), same_number);
+                        for (k, result) in receipt.results.iter().enumerate() {
+                            let Some(index) =
+                                matcher.find(k, Some(&result.message_id), Some(&result.phone))
+                            else {
+                                continue;
+                            };
                             let verdict = match &result.status {
                                 ItemStatus::Success => {
                                     EntryVerdict::Accepted(result.message_id.clone())
@@ -418,7 +527,7 @@ mod nxcloud {
                                     EntryVerdict::Unknown(format!("item status {raw:?}"))
                                 }
                             };
-                            verdicts.push((reference, verdict));
+                            verdicts.push((index, verdict));
                         }
                         Submission::Answered {
                             verdicts,
