@@ -16,7 +16,9 @@ use tokio::sync::{Mutex, Semaphore};
 use tracing::Instrument;
 
 use crate::message::{Message, Segments, normalize_number_borrowed, segments};
-use crate::outcome::{Delivery, Outcome, ProviderName, Reason, RejectKind, Report, Tried};
+use crate::outcome::{
+    Delivery, Outcome, ProviderName, Reason, Reference, RejectKind, Report, Tried,
+};
 use crate::provider::{Capacity, Entry, EntryVerdict, Provider, Submission};
 use crate::status::DeliveryStatus;
 
@@ -127,7 +129,7 @@ impl SmsGateBuilder {
                 next: Mutex::new(Instant::now()),
             });
         self.slots.push(Slot {
-            name: ProviderName::from(provider.name()),
+            name: ProviderName::new(provider.name()),
             provider: Box::new(provider),
             semaphore: Semaphore::new(options.concurrency.max(1)),
             pacer,
@@ -190,7 +192,7 @@ impl SmsGateBuilder {
             allow_duplicates: self.allow_duplicates,
             on_outcome: self.on_outcome,
             on_hop: self.on_hop,
-            reference_prefix: format!("{seed:013}"),
+            reference_prefix: u64::try_from(seed).unwrap_or(0),
             next_reference: AtomicU64::new(0),
         }
     }
@@ -206,7 +208,7 @@ pub struct SmsGate {
     allow_duplicates: bool,
     on_outcome: Option<OutcomeHook>,
     on_hop: Option<HopHook>,
-    reference_prefix: String,
+    reference_prefix: u64,
     next_reference: AtomicU64,
 }
 
@@ -232,7 +234,7 @@ impl fmt::Debug for SmsGate {
 struct Pending<'m> {
     message: &'m Message,
     number: Option<Cow<'m, str>>,
-    reference: Option<String>,
+    reference: Option<Reference>,
     segments: Segments,
     /// Refused before sending (invalid number or content, duplicate, no provider).
     rejected: Option<Outcome>,
@@ -250,7 +252,7 @@ impl<'m> Pending<'m> {
     /// The entry a provider gets for this message.
     fn entry(&self) -> Entry<'_> {
         Entry {
-            reference: self.reference.as_deref().unwrap_or_default(),
+            reference: self.reference.as_ref().map_or("", Reference::as_str),
             number: self.number.as_deref().unwrap_or_default(),
             content: self.content(),
             sender_id: self.sender_id(),
@@ -346,19 +348,11 @@ impl SmsGate {
         self.slots.iter().map(|s| s.provider.name()).collect()
     }
 
-    fn reference(&self) -> String {
-        let n = self.next_reference.fetch_add(1, Ordering::Relaxed);
-        let mut reference = String::with_capacity(self.reference_prefix.len() + 7);
-        reference.push_str(&self.reference_prefix);
-        // Seven digits, zero-padded (`write!` would go through the formatting machinery).
-        let mut digits = [b'0'; 7];
-        let mut rest = n % 10_000_000;
-        for digit in digits.iter_mut().rev() {
-            *digit = b'0' + (rest % 10) as u8;
-            rest /= 10;
-        }
-        reference.extend(digits.iter().map(|&d| char::from(d)));
-        reference
+    fn reference(&self) -> Reference {
+        Reference::new(
+            self.reference_prefix,
+            self.next_reference.fetch_add(1, Ordering::Relaxed),
+        )
     }
 
     /// Normalises, counts segments and refuses what cannot be sent (no I/O). Borrows from
@@ -675,12 +669,12 @@ impl SmsGate {
                     continue;
                 };
                 // Every message of the request shares its history when it had none before.
-                let after_first = Tried::default().then(name, attempts);
+                let after_first = Tried::default().then(*name, attempts);
                 for &i in indexes {
                     tried[i] = if tried[i].is_empty() {
                         after_first.clone()
                     } else {
-                        tried[i].then(name, attempts)
+                        tried[i].then(*name, attempts)
                     };
                 }
                 match result {
@@ -689,16 +683,16 @@ impl SmsGate {
                         for (&i, verdict) in indexes.iter().zip(verdicts) {
                             outcomes[i] = Some(match verdict {
                                 EntryVerdict::Accepted(message_id) => Outcome::Accepted {
-                                    provider: name.clone(),
+                                    provider: *name,
                                     message_id,
                                 },
                                 EntryVerdict::Rejected(reason) => Outcome::Rejected {
-                                    provider: Some(name.clone()),
+                                    provider: Some(*name),
                                     reason,
                                     retry_safe: false,
                                 },
                                 EntryVerdict::Unknown(cause) => Outcome::Unknown {
-                                    provider: name.clone(),
+                                    provider: *name,
                                     cause,
                                 },
                             });
@@ -709,7 +703,7 @@ impl SmsGate {
                         retry_safe: true,
                     } => {
                         for &i in indexes {
-                            last_refusal.insert(i, (name.clone(), reason.clone()));
+                            last_refusal.insert(i, (*name, reason.clone()));
                             moving[i] = true;
                         }
                         refused.extend_from_slice(indexes);
@@ -721,7 +715,7 @@ impl SmsGate {
                     } => {
                         for &i in indexes {
                             outcomes[i] = Some(Outcome::Rejected {
-                                provider: Some(name.clone()),
+                                provider: Some(*name),
                                 reason: reason.clone(),
                                 retry_safe: false,
                             });
@@ -743,7 +737,7 @@ impl SmsGate {
                     RequestResult::Unknown(cause) => {
                         for &i in indexes {
                             outcomes[i] = Some(Outcome::Unknown {
-                                provider: name.clone(),
+                                provider: *name,
                                 cause: cause.clone(),
                             });
                         }
@@ -756,7 +750,7 @@ impl SmsGate {
             for &i in &fit {
                 if outcomes[i].is_none() && !moving[i] {
                     outcomes[i] = Some(Outcome::Unknown {
-                        provider: name.clone(),
+                        provider: *name,
                         cause: "the provider failed while sending the request".to_owned(),
                     });
                 }

@@ -2,122 +2,245 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 
 use smsgate_transport::spec::ErrorClass;
 
 use crate::message::Segments;
 
-/// A provider's name as outcomes carry it: shared, so a report of a million messages holds
-/// one copy; compares with `&str` and derefs to `str`.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProviderName(Arc<str>);
+/// A provider's name as outcomes carry it: `Copy`, compares with `&str`, derefs to `str`.
+///
+/// Each distinct name is stored once for the life of the process (names are few: one per
+/// provider), so a report of a million messages copies no string and touches no counter.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderName(&'static str);
 
 impl ProviderName {
+    /// The name `name`, stored on first use.
+    pub fn new(name: &str) -> Self {
+        static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+        let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&known) = names.iter().find(|known| **known == name) {
+            return Self(known);
+        }
+        let stored: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.push(stored);
+        Self(stored)
+    }
+
     /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'static str {
+        self.0
     }
 }
 
 impl Deref for ProviderName {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
 impl AsRef<str> for ProviderName {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.0
     }
 }
 
 impl From<&str> for ProviderName {
     fn from(name: &str) -> Self {
-        Self(name.into())
-    }
-}
-
-impl From<String> for ProviderName {
-    fn from(name: String) -> Self {
-        Self(name.into())
+        Self::new(name)
     }
 }
 
 impl fmt::Debug for ProviderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.0, f)
     }
 }
 
 impl fmt::Display for ProviderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
 impl PartialEq<str> for ProviderName {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.0 == other
     }
 }
 
 impl PartialEq<&str> for ProviderName {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.0 == *other
     }
 }
 
 impl PartialEq<String> for ProviderName {
     fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
+        self.0 == other.as_str()
     }
 }
 
-/// The providers a message was tried on, in order, once per request attempt. Messages that
-/// went through the same requests share one list.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Tried(Arc<[ProviderName]>);
+/// The providers a message was tried on, in order, once per request attempt. Up to two
+/// attempts (nearly every message) are held inline: no allocation.
+#[derive(Clone)]
+pub struct Tried(TriedList);
+
+#[derive(Clone)]
+enum TriedList {
+    Inline { len: u8, names: [ProviderName; 2] },
+    Spilled(Box<[ProviderName]>),
+}
+
+impl Default for Tried {
+    fn default() -> Self {
+        Self(TriedList::Inline {
+            len: 0,
+            names: [ProviderName(""); 2],
+        })
+    }
+}
 
 impl Tried {
     /// This list followed by `provider` `attempts` times.
-    pub fn then(&self, provider: &ProviderName, attempts: usize) -> Self {
-        let mut list = Vec::with_capacity(self.0.len() + attempts);
-        list.extend_from_slice(&self.0);
-        list.extend(std::iter::repeat_n(provider.clone(), attempts));
-        Self(list.into())
+    pub fn then(&self, provider: ProviderName, attempts: usize) -> Self {
+        let len = self.len() + attempts;
+        if len <= 2 {
+            let mut names = [ProviderName(""); 2];
+            names[..self.len()].copy_from_slice(self);
+            names[self.len()..len].fill(provider);
+            // `len` is at most 2.
+            return Self(TriedList::Inline {
+                len: len as u8,
+                names,
+            });
+        }
+        let mut list = Vec::with_capacity(len);
+        list.extend_from_slice(self);
+        list.extend(std::iter::repeat_n(provider, attempts));
+        Self(TriedList::Spilled(list.into_boxed_slice()))
     }
 }
 
 impl Deref for Tried {
     type Target = [ProviderName];
     fn deref(&self) -> &[ProviderName] {
-        &self.0
+        match &self.0 {
+            TriedList::Inline { len, names } => &names[..usize::from(*len)],
+            TriedList::Spilled(names) => names,
+        }
+    }
+}
+
+impl PartialEq for Tried {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Tried {}
+
+impl std::hash::Hash for Tried {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
     }
 }
 
 impl fmt::Debug for Tried {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
 impl<const N: usize> PartialEq<[&str; N]> for Tried {
     fn eq(&self, other: &[&str; N]) -> bool {
-        self.0.len() == N && self.0.iter().zip(other).all(|(a, b)| a == b)
+        self.len() == N && self.iter().zip(other).all(|(a, b)| a == b)
     }
 }
 
 impl PartialEq<[&str]> for Tried {
     fn eq(&self, other: &[&str]) -> bool {
-        self.0.len() == other.len() && self.0.iter().zip(other).all(|(a, b)| a == b)
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
     }
 }
 
 impl FromIterator<ProviderName> for Tried {
     fn from_iter<I: IntoIterator<Item = ProviderName>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        let names: Vec<ProviderName> = iter.into_iter().collect();
+        match names.as_slice() {
+            [] => Self::default(),
+            [one] => Self::default().then(*one, 1),
+            [one, two] => Self::default().then(*one, 1).then(*two, 1),
+            _ => Self(TriedList::Spilled(names.into_boxed_slice())),
+        }
+    }
+}
+
+/// The reference smsgate sends with a message (`orderId` / `sysMessageId`): 20 digits, held
+/// inline (no allocation); compares with `&str`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reference([u8; 20]);
+
+impl Reference {
+    /// The reference made of a 13-digit `prefix` and a 7-digit `counter` (both taken modulo
+    /// their width).
+    pub(crate) fn new(prefix: u64, counter: u64) -> Self {
+        let mut digits = [b'0'; 20];
+        let (mut high, mut low) = (prefix % 10_000_000_000_000, counter % 10_000_000);
+        for digit in digits[13..].iter_mut().rev() {
+            *digit = b'0' + (low % 10) as u8;
+            low /= 10;
+        }
+        for digit in digits[..13].iter_mut().rev() {
+            *digit = b'0' + (high % 10) as u8;
+            high /= 10;
+        }
+        Self(digits)
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Deref for Reference {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Reference {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Reference {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Reference {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
     }
 }
 
@@ -243,7 +366,7 @@ pub struct Delivery {
     /// Your reference, as given.
     pub client_ref: Option<String>,
     /// The reference smsgate sent with the message (`orderId` / `sysMessageId`), if it was sent.
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     /// Segments the content costs.
     pub segments: Segments,
     /// Providers tried, in order (a provider appears once per request attempt).

@@ -542,3 +542,52 @@ mod nxcloud {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{Entry, EntryMatcher};
+
+    fn entry<'a>(reference: &'a str, number: &'a str) -> Entry<'a> {
+        Entry {
+            reference,
+            number,
+            content: "hi",
+            sender_id: None,
+        }
+    }
+
+    fn exact(sent: &str, echoed: &str) -> bool {
+        sent == echoed
+    }
+
+    #[test]
+    fn matches_by_reference_in_any_order_and_claims_once() {
+        let entries = [entry("r0", "111"), entry("r1", "222"), entry("r2", "333")];
+        let mut matcher = EntryMatcher::new(&entries, vec![0, 1, 2], exact);
+        // In order, then out of order, then a repeat and an unknown reference without number.
+        assert_eq!(matcher.find(0, Some("r0"), Some("111")), Some(0));
+        assert_eq!(matcher.find(1, Some("r2"), Some("333")), Some(2));
+        assert_eq!(
+            matcher.find(2, Some("r2"), Some("333")),
+            None,
+            "first line wins"
+        );
+        assert_eq!(matcher.find(3, Some("zz"), None), None);
+        assert_eq!(matcher.find(4, Some("r1"), None), Some(1));
+    }
+
+    #[test]
+    fn falls_back_to_the_number_without_a_usable_reference() {
+        // The same number twice (duplicates allowed): each line settles one entry.
+        let entries = [entry("r0", "111"), entry("r1", "222"), entry("r2", "111")];
+        let mut matcher = EntryMatcher::new(&entries, vec![0, 2, 1], exact);
+        assert_eq!(matcher.find(0, None, Some("222")), Some(1));
+        // Line 1 speaks of the entry sent second (entry 2), line 2 of the one left.
+        assert_eq!(matcher.find(1, Some(""), Some("111")), Some(2));
+        assert_eq!(matcher.find(2, Some("unknown"), Some("111")), Some(0));
+        assert_eq!(matcher.find(3, None, Some("111")), None, "no entry left");
+        assert_eq!(matcher.find(4, None, None), None);
+    }
+}

@@ -355,7 +355,7 @@ async fn retry_safe_refusal_moves_exactly_the_refused_messages() {
         let Outcome::Accepted { provider, .. } = &d.outcome else {
             panic!()
         };
-        if refused.contains(d.reference.as_ref().unwrap()) {
+        if refused.contains(&d.reference.unwrap().to_string()) {
             assert_eq!(
                 (
                     provider.as_str(),
@@ -670,7 +670,7 @@ proptest! {
                 prop_assert!(d.tried.is_empty());
                 continue;
             };
-            let sends = history.get(reference).cloned().unwrap_or_default();
+            let sends = history.get(reference.as_str()).cloned().unwrap_or_default();
             prop_assert_eq!(sends.len(), d.tried.len());
             // Every send but the last was refused without sending (throttle or retry-safe).
             for (_, behaviour) in &sends[..sends.len().saturating_sub(1)] {
@@ -860,4 +860,54 @@ async fn plan_hops_and_outcomes_are_traced_with_numbers_masked() {
         !logs.contains("8613800138000") && !logs.contains("8613800138001"),
         "numbers must be masked:\n{logs}"
     );
+}
+
+/// Panics inside `submit`: nobody knows what it sent.
+struct Panicking;
+
+impl Provider for Panicking {
+    fn name(&self) -> &str {
+        "panicking"
+    }
+
+    fn capacity(&self) -> Capacity {
+        Capacity {
+            uniform_recipients: 2,
+            mixed_recipients: 2,
+            max_content_chars: 1024,
+            max_sender_id_chars: None,
+        }
+    }
+
+    fn submit<'a>(&'a self, entries: &'a [Entry<'a>], _uniform: bool) -> BoxFuture<'a, Submission> {
+        Box::pin(async move {
+            if entries.iter().any(|e| e.number.ends_with('3')) {
+                panic!("provider bug");
+            }
+            Submission::Answered {
+                verdicts: (0..entries.len())
+                    .map(|i| (i, EntryVerdict::Accepted(format!("id-{i}"))))
+                    .collect(),
+                unlisted: EntryVerdict::Unknown("unlisted".into()),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_provider_fails_its_request_only_and_its_messages_end_unknown() {
+    let gate = SmsGate::builder().provider(Panicking).build();
+    let input: Vec<Message> = ["+8613800138001", "+8613800138002", "+8613800138003"]
+        .iter()
+        .map(|n| Message::new(*n, "hello"))
+        .collect();
+    // Two requests: [1, 2] is answered, [3] panics.
+    let report = gate.send(&input).await;
+    assert_eq!(report.deliveries.len(), 3);
+    assert!(report.deliveries[0].outcome.is_accepted());
+    assert!(report.deliveries[1].outcome.is_accepted());
+    let Outcome::Unknown { provider, .. } = &report.deliveries[2].outcome else {
+        panic!("{:?}", report.deliveries[2].outcome)
+    };
+    assert_eq!(provider, "panicking");
 }

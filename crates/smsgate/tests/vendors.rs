@@ -193,6 +193,41 @@ async fn partial_acceptance_is_per_number() {
 }
 
 #[tokio::test]
+async fn an_answer_without_order_ids_is_matched_by_number() {
+    let it = MockServer::start().await;
+    // The platform lists accepted numbers, in another order, and leaves orderId out (null or
+    // absent); one number (…02) it does not list: refused, since its counts agree.
+    Mock::given(path("/sms/sendSms"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"status":"0","reason":"success","success":"2","fail":"1","array":[
+                {"msgId":"m3","number":"8613800000003","orderId":null},
+                {"msgId":"m1","number":"8613800000001"}
+            ]}),
+        ))
+        .expect(1)
+        .mount(&it)
+        .await;
+    let gate = SmsGate::builder().provider(itniotech(&it)).build();
+    let input =
+        ["+86 138 0000 0001", "8613800000002", "+8613800000003"].map(|n| Message::new(n, "same"));
+    let report = gate.send(&input).await;
+    let ids: Vec<Option<&str>> = report
+        .deliveries
+        .iter()
+        .map(|d| match &d.outcome {
+            Outcome::Accepted { message_id, .. } => Some(message_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, [Some("m1"), None, Some("m3")]);
+    assert!(
+        report.deliveries[1].outcome.is_rejected(),
+        "{:?}",
+        report.deliveries[1]
+    );
+}
+
+#[tokio::test]
 async fn partial_failure_items_of_nxcloud() {
     struct SecondFails;
     impl Respond for SecondFails {
