@@ -64,6 +64,11 @@ pub struct SendArgs {
     /// Send every repeated (number, content) pair instead of flagging repeats.
     #[arg(long)]
     pub allow_duplicates: bool,
+    /// How many distinct (number, content) pairs the repeat check remembers: a repeat within
+    /// that many earlier rows is flagged, one further back is sent again. Memory stays fixed
+    /// (about 50 bytes a pair), whatever the file's size; raise it to cover a bigger file whole.
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000)]
+    pub duplicate_window: usize,
     /// Requests in flight at once, over all providers.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,

@@ -8,8 +8,8 @@ mod cli;
 mod config;
 mod output;
 
-use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -247,17 +247,17 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     let mut stdout = stdout.lock();
     let mut summary = Summary::default();
     let mut progress = (!preview_only && !args.dry_run).then(Progress::new);
-    let mut seen: HashMap<u64, usize> = HashMap::new();
+    let mut seen = DuplicateWindow::new(args.duplicate_window);
     let mut index = 0usize;
     let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
 
     loop {
-        // One chunk of rows; repeated (number, content) pairs are flagged across the whole input.
+        // One chunk of rows; repeated (number, content) pairs are flagged within the window.
         let mut chunk: Vec<(usize, Slot)> = Vec::with_capacity(CHUNK);
         for slot in rows.by_ref().take(CHUNK) {
             let slot = match slot {
                 Slot::Message { line, message } if !args.allow_duplicates => {
-                    match duplicate_of(&mut seen, &message, index) {
+                    match seen.first_of(&message, index) {
                         Some(first) => Slot::Unreadable {
                             line,
                             to: message.to.clone(),
@@ -354,6 +354,15 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
             summary.write(&mut stdout).map_err(io)?;
         }
     }
+    if seen.overflowed {
+        writeln!(
+            std::io::stderr(),
+            "note: the repeat check covered the last {} distinct (number, content) pairs; \
+             repeats further apart were sent again (raise --duplicate-window to cover the file)",
+            seen.capacity
+        )
+        .map_err(io)?;
+    }
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
@@ -364,18 +373,65 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     })
 }
 
-/// The first index of the same (number, content), remembering this one if new.
-fn duplicate_of(seen: &mut HashMap<u64, usize>, message: &Message, index: usize) -> Option<usize> {
-    let number = smsgate::normalize_number(&message.to).ok()?;
-    let mut hasher = DefaultHasher::new();
-    (number, &message.content).hash(&mut hasher);
-    match seen.entry(hasher.finish()) {
-        std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
-        std::collections::hash_map::Entry::Vacant(slot) => {
-            slot.insert(index);
-            None
+/// The repeat check: the most recent `capacity` distinct (number, content) pairs and the index
+/// of each one's first occurrence. Memory is bounded by `capacity`, not by the input's size.
+#[derive(Debug)]
+struct DuplicateWindow {
+    capacity: usize,
+    first: HashMap<(u64, u64), usize>,
+    order: VecDeque<(u64, u64)>,
+    /// Whether a pair was ever forgotten to make room (the check then no longer covers the
+    /// whole input).
+    overflowed: bool,
+}
+
+impl DuplicateWindow {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            first: HashMap::new(),
+            order: VecDeque::new(),
+            overflowed: false,
         }
     }
+
+    /// The first index of the same (number, content) within the window, remembering this one
+    /// if new. The number is the key itself (its digits, exact); the content is hashed, so
+    /// two different texts to one number collide only with a 64-bit hash collision.
+    fn first_of(&mut self, message: &Message, index: usize) -> Option<usize> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let number = smsgate::normalize_number(&message.to).ok()?;
+        let key = (number_key(&number), content_hash(&message.content));
+        if let Some(&first) = self.first.get(&key) {
+            return Some(first);
+        }
+        if self.order.len() == self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.first.remove(&oldest);
+            }
+            self.overflowed = true;
+        }
+        self.order.push_back(key);
+        self.first.insert(key, index);
+        None
+    }
+}
+
+/// A normalised number (at most 15 digits) as an exact integer: its value and its length.
+fn number_key(digits: &str) -> u64 {
+    let value = digits.bytes().fold(0u64, |acc, d| {
+        acc.wrapping_mul(10)
+            .wrapping_add(u64::from(d.wrapping_sub(b'0')))
+    });
+    (value << 4) | (digits.len() as u64 & 0xf)
+}
+
+fn content_hash(content: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    content.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The request as text, with signature headers redacted.

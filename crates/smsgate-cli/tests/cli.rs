@@ -157,6 +157,44 @@ fn a_bad_csv_row_is_reported_with_its_line_and_the_rest_is_sent() {
 }
 
 #[test]
+fn the_repeat_check_remembers_a_bounded_window_of_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("recipients.csv");
+    // With a window of two pairs: row 2 repeats row 0 within the window (flagged, and the same
+    // number spelled differently still counts); row 5 repeats row 0 after rows 3 and 4 pushed it
+    // out (sent again, and the run says so).
+    std::fs::write(
+        &csv,
+        "to,content\n+8613800138000,a\n+8613800138001,a\n+86 138 0013 8000,a\n+8613800138002,a\n+8613800138003,a\n+8613800138000,a\n",
+    )
+    .unwrap();
+    let output = dir.path().join("results.jsonl");
+    let assert = smsgate()
+        .args(["send", "--sandbox", "--duplicate-window", "2", "--csv"])
+        .arg(&csv)
+        .arg("--output")
+        .arg(&output)
+        .assert()
+        .code(1);
+    let rows = jsonl(&output);
+    let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "accepted", "accepted", "rejected", "accepted", "accepted", "accepted"
+        ]
+    );
+    assert!(
+        rows[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate of message 0")
+    );
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("--duplicate-window"), "{stderr}");
+}
+
+#[test]
 fn missing_credentials_are_named_with_exit_code_2() {
     let out = smsgate()
         .args([
