@@ -8,7 +8,7 @@ use std::time::Instant;
 
 /// Peak RSS (KiB) of `smsgate send --csv` over `rows` rows, against a simulator running in its
 /// own process (so that the simulator's memory is not counted).
-pub fn csv_peak_rss(workspace: &Path, rows: usize) -> Result<u64, String> {
+pub fn csv_peak_rss(workspace: &Path, rows: usize, extra_args: &[&str]) -> Result<u64, String> {
     let binary = workspace.join("target/release/smsgate");
     let dir = std::env::temp_dir().join(format!("smsgate-bench-{rows}"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -53,6 +53,7 @@ pub fn csv_peak_rss(workspace: &Path, rows: usize) -> Result<u64, String> {
             "--csv",
         ])
         .arg(&csv)
+        .args(extra_args)
         .env("NXCLOUD_ACCESS_KEY", "sandbox-nxcloud-key")
         .env("NXCLOUD_ACCESS_SECRET", "sandbox-nxcloud-secret")
         .env("NXCLOUD_APP_KEY", "sandbox-nxcloud-app")

@@ -16,7 +16,8 @@ commands:
   gen [--check]   regenerate crates/smsgate-<vendor>/src/generated/ from specs/
                   (--check: change nothing, fail if any generated file is stale)
   ci              run every CI step: gen --check, fmt --check, clippy, test, doc
-  bench           run the benchmarks (codec micro benchmarks, loopback throughput); see BENCHMARKS.md";
+  bench [PART..]  run the benchmarks; PART is codec, e2e, memory or compile (default: all);
+                  see BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
         ["gen"] => gen_command(&workspace, false),
         ["gen", "--check"] => gen_command(&workspace, true),
         ["ci"] => ci(&workspace),
-        ["bench"] => bench(&workspace),
+        ["bench", parts @ ..] => bench(&workspace, parts),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -144,25 +145,43 @@ fn ci(workspace: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs the benchmark suite: criterion micro benchmarks, then the end-to-end throughput binary.
-fn bench(workspace: &Path) -> ExitCode {
+/// The parts of `cargo xtask bench`, in the order they run.
+const BENCH_PARTS: [&str; 4] = ["codec", "e2e", "memory", "compile"];
+
+/// Runs the benchmark suite, or the named parts of it: criterion micro benchmarks (codec), the
+/// end-to-end throughput binary (e2e), peak RSS of the CLI (memory), clean-build time (compile).
+fn bench(workspace: &Path, parts: &[&str]) -> ExitCode {
+    if let Some(unknown) = parts.iter().find(|p| !BENCH_PARTS.contains(p)) {
+        eprintln!(
+            "unknown benchmark part {unknown:?}; parts: {}",
+            BENCH_PARTS.join(", ")
+        );
+        return ExitCode::FAILURE;
+    }
+    let wanted = |part: &str| parts.is_empty() || parts.contains(&part);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let runs: [&[&str]; 2] = [
-        &[
-            "bench",
-            "-p",
-            "smsgate-tests",
-            "--bench",
+    let runs: [(&str, &[&str]); 2] = [
+        (
             "codec",
-            "--",
-            "--warm-up-time",
-            "2",
-            "--measurement-time",
-            "5",
-        ],
-        &["bench", "-p", "smsgate-tests", "--bench", "e2e"],
+            &[
+                "bench",
+                "-p",
+                "smsgate-tests",
+                "--bench",
+                "codec",
+                "--",
+                "--warm-up-time",
+                "2",
+                "--measurement-time",
+                "5",
+            ],
+        ),
+        ("e2e", &["bench", "-p", "smsgate-tests", "--bench", "e2e"]),
     ];
-    for args in runs {
+    for (part, args) in runs {
+        if !wanted(part) {
+            continue;
+        }
         println!("==> cargo {}", args.join(" "));
         match Command::new(&cargo)
             .args(args)
@@ -180,47 +199,58 @@ fn bench(workspace: &Path) -> ExitCode {
             }
         }
     }
-    println!(
-        "==> memory: peak RSS of `smsgate send --csv` (release) against a simulator in its own process"
-    );
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "smsgate-cli"])
-        .current_dir(workspace)
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        eprintln!("==> cannot build smsgate-cli");
-        return ExitCode::FAILURE;
-    }
-    let mut peaks = Vec::new();
-    for rows in [100_000usize, 1_000_000] {
-        match bench::csv_peak_rss(workspace, rows) {
-            Ok(kib) => {
-                println!("{rows:>9} rows  peak RSS {:>8.1} MiB", kib as f64 / 1024.0);
-                peaks.push(kib as f64);
+    if wanted("memory") {
+        println!(
+            "==> memory: peak RSS of `smsgate send --csv` (release) against a simulator in its own process"
+        );
+        let status = Command::new(&cargo)
+            .args(["build", "--release", "-p", "smsgate-cli"])
+            .current_dir(workspace)
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!("==> cannot build smsgate-cli");
+            return ExitCode::FAILURE;
+        }
+        for extra in [&[][..], &["--allow-duplicates"][..]] {
+            let mut peaks = Vec::new();
+            for rows in [100_000usize, 1_000_000] {
+                match bench::csv_peak_rss(workspace, rows, extra) {
+                    Ok(kib) => {
+                        println!(
+                            "{rows:>9} rows {:<20} peak RSS {:>8.1} MiB",
+                            extra.join(" "),
+                            kib as f64 / 1024.0
+                        );
+                        peaks.push(kib as f64);
+                    }
+                    Err(err) => {
+                        eprintln!("==> memory benchmark failed: {err}");
+                        return ExitCode::FAILURE;
+                    }
+                }
             }
-            Err(err) => {
-                eprintln!("==> memory benchmark failed: {err}");
-                return ExitCode::FAILURE;
+            if let [small, large] = peaks[..] {
+                println!(
+                    "ratio 1M / 100k rows {:<20} {:.2}x (target <= 1.2x, and under 100 MiB)",
+                    extra.join(" "),
+                    large / small
+                );
             }
         }
     }
-    if let [small, large] = peaks[..] {
+    if wanted("compile") {
         println!(
-            "ratio 1M / 100k rows: {:.2}x (target <= 1.2x, and under 100 MiB)",
-            large / small
+            "==> compile cost: clean debug build of smsgate-nxcloud vs reqwest + tokio + serde_json + md-5"
         );
-    }
-    println!(
-        "==> compile cost: clean debug build of smsgate-nxcloud vs reqwest + tokio + serde_json + md-5"
-    );
-    match bench::compile_cost(workspace) {
-        Ok((sdk, floor)) => println!(
-            "smsgate-nxcloud {sdk:.1} s, floor {floor:.1} s, ratio {:.2}x (target <= 1.3x)",
-            sdk / floor
-        ),
-        Err(err) => {
-            eprintln!("==> compile benchmark failed: {err}");
-            return ExitCode::FAILURE;
+        match bench::compile_cost(workspace) {
+            Ok((sdk, floor)) => println!(
+                "smsgate-nxcloud {sdk:.1} s, floor {floor:.1} s, ratio {:.2}x (target <= 1.3x)",
+                sdk / floor
+            ),
+            Err(err) => {
+                eprintln!("==> compile benchmark failed: {err}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     ExitCode::SUCCESS

@@ -247,7 +247,11 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     let mut stdout = stdout.lock();
     let mut summary = Summary::default();
     let mut progress = (!preview_only && !args.dry_run).then(Progress::new);
-    let mut seen = DuplicateWindow::new(args.duplicate_window);
+    let mut seen = DuplicateWindow::new(if args.allow_duplicates {
+        0
+    } else {
+        args.duplicate_window
+    });
     let mut index = 0usize;
     let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
 
@@ -387,10 +391,15 @@ struct DuplicateWindow {
 
 impl DuplicateWindow {
     fn new(capacity: usize) -> Self {
+        // Room for twice the window up front: a full window then forgets and remembers pairs
+        // without ever growing the table (removals leave tombstones; at most half-full, the
+        // table is cleaned in place instead of doubled), so memory is the same after 100 000
+        // rows as after 10 million. Beyond a few million pairs, the table grows as it fills.
+        let room = capacity.min(1 << 22).saturating_mul(2);
         Self {
             capacity,
-            first: HashMap::new(),
-            order: VecDeque::new(),
+            first: HashMap::with_capacity(room),
+            order: VecDeque::with_capacity(capacity.min(1 << 22)),
             overflowed: false,
         }
     }
