@@ -197,8 +197,16 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         println!("concurrency {CONCURRENCY}, loopback stub answering a fixed body");
-        scenario(1, 4000).await;
-        scenario(1000, 200).await;
+        // `E2E_NUMBERS=1` or `=1000` runs one scenario alone (for profiling it).
+        let numbers = std::env::var("E2E_NUMBERS").ok();
+        for (per_request, requests) in [(1, 4000), (1000, 200)] {
+            if numbers
+                .as_deref()
+                .is_none_or(|n| n == per_request.to_string())
+            {
+                scenario(per_request, requests).await;
+            }
+        }
     });
     let _ = Duration::ZERO;
 }

@@ -121,7 +121,7 @@ pub struct ItemResult {
 pub struct MultiReceipt {
     /// Per-item results, as nxcloud listed them.
     pub results: Vec<ItemResult>,
-    /// The response as received.
+    /// The response as received, but for `data`: its items moved into `results`.
     pub raw: MultiMtResponse,
 }
 
@@ -455,17 +455,19 @@ impl Client {
     /// [`Client::send_multi`] does with the bytes it receives.
     pub fn decode_multi(raw: &RawResponse) -> Result<MultiReceipt, Error> {
         let operation = &operations::SEND_MULTI;
-        let response: MultiMtResponse = decode_json(operation, raw)?;
+        let mut response: MultiMtResponse = decode_json(operation, raw)?;
         check_code(operation, &response.code, &response.message)?;
+        // The results move out of `data` (no copies); `raw` keeps the rest.
         let results = response
             .data
-            .iter()
+            .take()
+            .into_iter()
             .flatten()
             .map(|result| ItemResult {
-                phone: result.phone.clone(),
-                message_id: result.messageid.clone(),
                 status: ItemStatus::from_code(&result.status),
-                message: result.message.clone(),
+                phone: result.phone,
+                message_id: result.messageid,
+                message: result.message,
             })
             .collect();
         Ok(MultiReceipt {

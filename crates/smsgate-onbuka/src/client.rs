@@ -109,7 +109,7 @@ pub struct SendReceipt {
     pub failed_count: u32,
     /// The accepted numbers.
     pub accepted: Vec<AcceptedNumber>,
-    /// The response as received.
+    /// The response as received, but for `array`: its entries moved into `accepted`.
     pub raw: SendSmsResponse,
 }
 
@@ -716,15 +716,15 @@ fn decode_send<B: Brand>(
     operation: &Operation,
     raw: &RawResponse,
 ) -> Result<SendReceipt, Error<B::StatusCode>> {
-    let response: SendSmsResponse = decode_json(operation, raw)?;
+    let mut response: SendSmsResponse = decode_json(operation, raw)?;
     check_status::<B>(operation, &response.status, &response.reason)?;
-    let accepted: Vec<AcceptedNumber> = response
-        .array
-        .iter()
+    // The entries move into `accepted` (no copy of a thousand strings); `raw` keeps the rest.
+    let accepted: Vec<AcceptedNumber> = std::mem::take(&mut response.array)
+        .into_iter()
         .map(|entry| AcceptedNumber {
-            number: entry.number.clone(),
-            message_id: entry.msg_id.clone(),
-            order_id: entry.order_id.clone(),
+            number: entry.number,
+            message_id: entry.msg_id,
+            order_id: entry.order_id,
         })
         .collect();
     let listed = u32::try_from(accepted.len()).unwrap_or(u32::MAX);

@@ -505,22 +505,17 @@ mod nxcloud {
                         // the phone when a result comes back without it.
                         let mut matcher =
                             EntryMatcher::new(entries, (0..entries.len()).collect(), same_number);
-                        for (k, result) in receipt.results.iter().enumerate() {
+                        for (k, result) in receipt.results.into_iter().enumerate() {
                             let Some(index) =
                                 matcher.find(k, Some(&result.message_id), Some(&result.phone))
                             else {
                                 continue;
                             };
                             let verdict = match &result.status {
-                                ItemStatus::Success => {
-                                    EntryVerdict::Accepted(result.message_id.clone())
-                                }
+                                ItemStatus::Success => EntryVerdict::Accepted(result.message_id),
                                 ItemStatus::Failure => EntryVerdict::Rejected(Reason {
                                     code: Some("Failure".to_owned()),
-                                    text: result
-                                        .message
-                                        .clone()
-                                        .unwrap_or_else(|| "refused".to_owned()),
+                                    text: result.message.unwrap_or_else(|| "refused".to_owned()),
                                     kind: RejectKind::Vendor(ErrorClass::Number),
                                 }),
                                 ItemStatus::Unknown(raw) => {
