@@ -97,8 +97,10 @@ async fn scenario(per_request: usize, requests: usize) {
     );
     // Every contender sends the same request: numbers, text and one order id per number (the
     // facade always sends them: they are how it settles each number).
-    let message = TextMessage::new(numbers(per_request), "Your verification code is 471123.")
-        .order_ids(order_ids(per_request));
+    let message = Arc::new(
+        TextMessage::new(numbers(per_request), "Your verification code is 471123.")
+            .order_ids(order_ids(per_request)),
+    );
     let messages: Arc<Vec<smsgate::Message>> = Arc::new(
         numbers(per_request)
             .into_iter()
@@ -127,12 +129,12 @@ async fn scenario(per_request: usize, requests: usize) {
             })
             .await
         };
-        let (c, m) = (client.clone(), message.clone());
+        let (c, m) = (client.clone(), Arc::clone(&message));
         let direct = if !runs("client") {
             0.0
         } else {
             measure(requests, move || {
-                let (c, m) = (c.clone(), m.clone());
+                let (c, m) = (c.clone(), Arc::clone(&m));
                 async move {
                     std::hint::black_box(c.send_sms(&m).await.unwrap());
                 }

@@ -72,7 +72,7 @@ impl Row {
             out["retry_safe"] = json!(false);
             return out;
         };
-        out["number"] = json!(delivery.number);
+        out["number"] = json!(delivery.number.as_deref());
         out["segments"] = json!(delivery.segments.parts);
         out["tried"] = json!(
             delivery

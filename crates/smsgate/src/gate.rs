@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::message::{Message, Segments, normalize_number_borrowed, segments};
 use crate::outcome::{
-    Delivery, Outcome, ProviderName, Reason, Reference, RejectKind, Report, Tried,
+    Delivery, Outcome, PhoneNumber, ProviderName, Reason, Reference, RejectKind, Report, Tried,
 };
 use crate::provider::{Capacity, Entry, EntryVerdict, Provider, Submission};
 use crate::status::DeliveryStatus;
@@ -192,7 +192,7 @@ impl SmsGateBuilder {
             allow_duplicates: self.allow_duplicates,
             on_outcome: self.on_outcome,
             on_hop: self.on_hop,
-            reference_prefix: u64::try_from(seed).unwrap_or(0),
+            reference_prefix: Reference::prefix_digits(u64::try_from(seed).unwrap_or(0)),
             next_reference: AtomicU64::new(0),
         }
     }
@@ -208,7 +208,7 @@ pub struct SmsGate {
     allow_duplicates: bool,
     on_outcome: Option<OutcomeHook>,
     on_hop: Option<HopHook>,
-    reference_prefix: u64,
+    reference_prefix: [u8; 13],
     next_reference: AtomicU64,
 }
 
@@ -251,8 +251,13 @@ impl<'m> Pending<'m> {
 
     /// The entry a provider gets for this message.
     fn entry(&self) -> Entry<'_> {
+        self.entry_with(self.reference.as_ref().map_or("", Reference::as_str))
+    }
+
+    /// The entry, with `reference` (this message's reference, from a shared buffer).
+    fn entry_with<'e>(&'e self, reference: &'e str) -> Entry<'e> {
         Entry {
-            reference: self.reference.as_ref().map_or("", Reference::as_str),
+            reference,
             number: self.number.as_deref().unwrap_or_default(),
             content: self.content(),
             sender_id: self.sender_id(),
@@ -350,7 +355,7 @@ impl SmsGate {
 
     fn reference(&self) -> Reference {
         Reference::new(
-            self.reference_prefix,
+            &self.reference_prefix,
             self.next_reference.fetch_add(1, Ordering::Relaxed),
         )
     }
@@ -449,32 +454,65 @@ impl SmsGate {
         pendings: &[Pending<'_>],
         indexes: &[usize],
     ) -> Vec<PlannedRequest> {
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut by_key: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+        type Key<'k> = (&'k str, Option<&'k str>);
+        let mut groups: Vec<(Key<'_>, Vec<usize>)> = Vec::new();
+        // Few texts: found by a scan; many: by a table, built once the scan gets long.
+        let mut by_key: Option<HashMap<Key<'_>, usize>> = None;
         // Consecutive messages usually share their text: skip the look-up for a run.
-        let mut last: Option<((&str, Option<&str>), usize)> = None;
+        let mut last: Option<(Key<'_>, usize)> = None;
         for &i in indexes {
             let key = (pendings[i].content(), pendings[i].sender_id());
             let slot = match last {
-                Some((last_key, slot)) if last_key == key => slot,
-                _ => *by_key.entry(key).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                }),
+                Some((last_key, slot)) if last_key == key => Some(slot),
+                _ => match &by_key {
+                    Some(table) => table.get(&key).copied(),
+                    None => groups.iter().position(|(k, _)| *k == key),
+                },
             };
+            let slot = slot.unwrap_or_else(|| {
+                groups.push((key, Vec::new()));
+                let slot = groups.len() - 1;
+                match &mut by_key {
+                    Some(table) => {
+                        table.insert(key, slot);
+                    }
+                    None if groups.len() > 16 => {
+                        by_key = Some(
+                            groups
+                                .iter()
+                                .enumerate()
+                                .map(|(s, (k, _))| (*k, s))
+                                .collect(),
+                        );
+                    }
+                    None => {}
+                }
+                slot
+            });
             last = Some((key, slot));
-            groups[slot].push(i);
+            groups[slot].1.push(i);
         }
         let uniform_cap = capacity.uniform_recipients.max(1);
         let mixed_cap = capacity.mixed_recipients.max(1);
+        // The whole call is one text that fits one request: that request (most calls).
+        if let [(_, group)] = groups.as_mut_slice() {
+            if group.len() <= uniform_cap {
+                return vec![PlannedRequest {
+                    provider: String::new(),
+                    uniform: true,
+                    messages: std::mem::take(group),
+                }];
+            }
+        }
+        let single_group = groups.len() == 1;
         let mut requests = Vec::new();
         let mut leftovers = Vec::new();
-        for group in groups {
+        for (_, group) in groups {
             // Full uniform requests first; the remainder of a group joins the mixed batches
             // unless the whole call is this one group.
             let mut chunks = group.chunks(uniform_cap).peekable();
             while let Some(chunk) = chunks.next() {
-                if chunk.len() == uniform_cap || (chunks.peek().is_none() && by_key.len() == 1) {
+                if chunk.len() == uniform_cap || (chunks.peek().is_none() && single_group) {
                     requests.push((true, chunk.to_vec()));
                 } else {
                     leftovers.extend_from_slice(chunk);
@@ -596,161 +634,110 @@ impl SmsGate {
         let started = Instant::now();
         let deadline = self.deadline.map(|d| started + d);
         let mut pendings = self.prepare(messages);
-        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(pendings.len());
+        let mut progress: Vec<Progress> = Vec::with_capacity(pendings.len());
         for pending in &mut pendings {
             let rejected = pending.rejected.take();
             if rejected.is_none() {
                 pending.reference = Some(self.reference());
             }
-            outcomes.push(rejected);
+            progress.push(Progress {
+                outcome: rejected,
+                ..Progress::default()
+            });
         }
-        // Shared lists: messages that went through the same requests share one.
-        let mut tried: Vec<Tried> = vec![Tried::default(); pendings.len()];
         let mut remaining: Vec<usize> = (0..pendings.len())
-            .filter(|&i| outcomes[i].is_none())
+            .filter(|&i| progress[i].outcome.is_none())
             .collect();
         let mut last_refusal: HashMap<usize, (ProviderName, Reason)> = HashMap::new();
-        let mut too_big: Vec<bool> = vec![false; pendings.len()];
 
         for (position, slot) in self.slots.iter().enumerate() {
             if remaining.is_empty() {
                 break;
             }
-            let name = &slot.name;
+            let name = slot.name;
             let capacity = slot.provider.capacity();
             let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
                 .iter()
                 .partition(|&&i| Self::fits(&capacity, &pendings[i]));
-            too_big.iter_mut().for_each(|big| *big = false);
+            for state in &mut progress {
+                state.too_big = false;
+                state.moving = false;
+            }
             for &i in &rest {
-                too_big[i] = true;
+                progress[i].too_big = true;
             }
             let requests = Self::plan(&capacity, &pendings, &fit);
             tracing::info!(provider = %name, messages = fit.len(), requests = requests.len(), "plan");
 
-            // The requests run concurrently inside this call (bounded by the semaphores), on
-            // entries borrowed from `pendings`: nothing is copied to hand them over.
-            let entries: Vec<Vec<Entry<'_>>> = requests
-                .iter()
-                .map(|request| {
-                    request
-                        .messages
-                        .iter()
-                        .map(|&i| pendings[i].entry())
-                        .collect()
+            // Every request's entries in one buffer, borrowed from `pendings` (the references
+            // from one string of them all): handing them to the provider copies nothing.
+            let sent_order = || requests.iter().flat_map(|r| r.messages.iter().copied());
+            let references = reference_buffer(sent_order().map(|i| pendings[i].reference));
+            let entries: Vec<Entry<'_>> = sent_order()
+                .enumerate()
+                .map(|(k, i)| {
+                    let at = k * REFERENCE_LEN;
+                    pendings[i].entry_with(references.get(at..at + REFERENCE_LEN).unwrap_or(""))
                 })
                 .collect();
-            let mut in_flight: FuturesUnordered<_> = requests
-                .iter()
-                .zip(&entries)
-                .map(|(request, entries)| {
-                    let attempt = run_request(
-                        slot,
-                        &self.global,
-                        entries,
-                        request.uniform,
-                        (self.throttle_retries, self.throttle_backoff),
-                        deadline,
-                    );
-                    // A provider that panics fails its own request, not the whole call.
-                    AssertUnwindSafe(attempt)
-                        .catch_unwind()
-                        .map(move |result| (request.messages.as_slice(), result))
-                })
-                .collect();
+            let mut batches: Vec<(&[usize], &[Entry<'_>])> = Vec::with_capacity(requests.len());
+            let mut rest_of_entries = entries.as_slice();
+            for request in &requests {
+                let (these, others) = rest_of_entries.split_at(request.messages.len());
+                batches.push((&request.messages, these));
+                rest_of_entries = others;
+            }
+            let attempt = |entries, uniform| {
+                // A provider that panics fails its own request, not the whole call.
+                AssertUnwindSafe(run_request(
+                    slot,
+                    &self.global,
+                    entries,
+                    uniform,
+                    (self.throttle_retries, self.throttle_backoff),
+                    deadline,
+                ))
+                .catch_unwind()
+            };
 
-            let mut moving: Vec<bool> = vec![false; pendings.len()];
-            let mut refused: Vec<usize> = Vec::new();
-            let mut refusal: Option<Reason> = None;
-            while let Some((indexes, result)) = in_flight.next().await {
-                let Ok((attempts, result)) = result else {
-                    // Nobody knows what the provider sent: these messages end unknown below.
-                    tracing::error!(provider = %name, "a provider panicked while sending a request");
-                    continue;
-                };
-                // Every message of the request shares its history when it had none before.
-                let after_first = Tried::default().then(*name, attempts);
-                for &i in indexes {
-                    tried[i] = if tried[i].is_empty() {
-                        after_first.clone()
-                    } else {
-                        tried[i].then(*name, attempts)
-                    };
+            let mut round = Round {
+                name,
+                progress: &mut progress,
+                last_refusal: &mut last_refusal,
+                refused: Vec::new(),
+                refusal: None,
+            };
+            match batches.as_slice() {
+                // One request (most calls): awaited as it is.
+                [(indexes, entries)] => {
+                    let uniform = requests.first().is_some_and(|r| r.uniform);
+                    round.settle(indexes, attempt(entries, uniform).await);
                 }
-                match result {
-                    RequestResult::Verdicts(verdicts) => {
-                        // One verdict per entry, in the request's order.
-                        for (&i, verdict) in indexes.iter().zip(verdicts) {
-                            outcomes[i] = Some(match verdict {
-                                EntryVerdict::Accepted(message_id) => Outcome::Accepted {
-                                    provider: *name,
-                                    message_id,
-                                },
-                                EntryVerdict::Rejected(reason) => Outcome::Rejected {
-                                    provider: Some(*name),
-                                    reason,
-                                    retry_safe: false,
-                                },
-                                EntryVerdict::Unknown(cause) => Outcome::Unknown {
-                                    provider: *name,
-                                    cause,
-                                },
-                            });
-                        }
-                    }
-                    RequestResult::Refused {
-                        reason,
-                        retry_safe: true,
-                    } => {
-                        for &i in indexes {
-                            last_refusal.insert(i, (*name, reason.clone()));
-                            moving[i] = true;
-                        }
-                        refused.extend_from_slice(indexes);
-                        refusal = Some(reason);
-                    }
-                    RequestResult::Refused {
-                        reason,
-                        retry_safe: false,
-                    } => {
-                        for &i in indexes {
-                            outcomes[i] = Some(Outcome::Rejected {
-                                provider: Some(*name),
-                                reason: reason.clone(),
-                                retry_safe: false,
-                            });
-                        }
-                    }
-                    RequestResult::Deadline => {
-                        for &i in indexes {
-                            outcomes[i] = Some(Outcome::Rejected {
-                                provider: None,
-                                reason: Reason {
-                                    code: None,
-                                    text: "the deadline passed before sending".to_owned(),
-                                    kind: RejectKind::DeadlineExceeded,
-                                },
-                                retry_safe: true,
-                            });
-                        }
-                    }
-                    RequestResult::Unknown(cause) => {
-                        for &i in indexes {
-                            outcomes[i] = Some(Outcome::Unknown {
-                                provider: *name,
-                                cause: cause.clone(),
-                            });
-                        }
+                // Several: concurrently inside this call, bounded by the semaphores.
+                _ => {
+                    let mut in_flight: FuturesUnordered<_> = batches
+                        .iter()
+                        .zip(&requests)
+                        .map(|(&(indexes, entries), request)| {
+                            attempt(entries, request.uniform).map(move |result| (indexes, result))
+                        })
+                        .collect();
+                    while let Some((indexes, result)) = in_flight.next().await {
+                        round.settle(indexes, result);
                     }
                 }
             }
-            drop(in_flight);
+            let Round {
+                mut refused,
+                refusal,
+                ..
+            } = round;
             // A request whose provider panicked leaves its messages without outcome: they may
             // have been sent, so they end unknown rather than move on.
             for &i in &fit {
-                if outcomes[i].is_none() && !moving[i] {
-                    outcomes[i] = Some(Outcome::Unknown {
-                        provider: *name,
+                if progress[i].outcome.is_none() && !progress[i].moving {
+                    progress[i].outcome = Some(Outcome::Unknown {
+                        provider: name,
                         cause: "the provider failed while sending the request".to_owned(),
                     });
                 }
@@ -773,13 +760,13 @@ impl SmsGate {
         }
 
         for i in remaining {
-            outcomes[i] = Some(match last_refusal.remove(&i) {
+            progress[i].outcome = Some(match last_refusal.remove(&i) {
                 Some((provider, reason)) => Outcome::Rejected {
                     provider: Some(provider),
                     reason,
                     retry_safe: true,
                 },
-                None if too_big[i] => local_reject(
+                None if progress[i].too_big => local_reject(
                     RejectKind::InvalidContent,
                     "the content or sender id is longer than every provider allows".to_owned(),
                 ),
@@ -792,18 +779,18 @@ impl SmsGate {
 
         let deliveries: Vec<Delivery> = pendings
             .into_iter()
-            .zip(outcomes)
-            .zip(tried)
+            .zip(progress)
             .enumerate()
-            .map(|(index, ((p, outcome), tried))| Delivery {
+            .map(|(index, (p, state))| Delivery {
                 index,
                 to: p.message.to.clone(),
-                number: p.number.map(Cow::into_owned),
+                number: p.number.as_deref().and_then(PhoneNumber::from_digits),
                 client_ref: p.message.client_ref.clone(),
-                reference: p.reference.filter(|_| !tried.is_empty()),
+                reference: p.reference.filter(|_| !state.tried.is_empty()),
                 segments: p.segments,
-                tried,
-                outcome: outcome
+                tried: state.tried,
+                outcome: state
+                    .outcome
                     .unwrap_or_else(|| local_reject(RejectKind::NoProvider, "not sent".to_owned())),
             })
             .collect();
@@ -887,7 +874,7 @@ impl SmsGate {
                             .map(|_| DeliveryStatus {
                                 provider: provider.to_string(),
                                 message_id: message_id.clone(),
-                                number: d.number.clone(),
+                                number: d.number.as_deref().map(str::to_owned),
                                 state: DeliveryClass::Unknown,
                                 vendor_status: String::new(),
                                 detail: Some("the provider did not report this message".to_owned()),
@@ -900,10 +887,155 @@ impl SmsGate {
     }
 }
 
+/// Length of a [`Reference`].
+const REFERENCE_LEN: usize = 20;
+
+/// The references one after another in one string (a missing one as zeros), validated as text
+/// once rather than one by one.
+fn reference_buffer(references: impl Iterator<Item = Option<Reference>>) -> String {
+    let mut bytes = Vec::with_capacity(references.size_hint().0 * REFERENCE_LEN);
+    for reference in references {
+        let digits: &[u8; REFERENCE_LEN] = reference
+            .as_ref()
+            .map_or(&[b'0'; REFERENCE_LEN], Reference::as_bytes);
+        bytes.extend_from_slice(digits);
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Where one message stands while the gate sends it.
+#[derive(Default)]
+struct Progress {
+    outcome: Option<Outcome>,
+    tried: Tried,
+    /// Longer than the current provider allows.
+    too_big: bool,
+    /// Refused retry-safe, as a whole, by the current provider: moves to the next one.
+    moving: bool,
+}
+
+/// One provider's round of requests: settles each request's messages as it finishes.
+struct Round<'a> {
+    name: ProviderName,
+    progress: &'a mut [Progress],
+    last_refusal: &'a mut HashMap<usize, (ProviderName, Reason)>,
+    /// Messages refused retry-safe (they move on), and the last such refusal.
+    refused: Vec<usize>,
+    refusal: Option<Reason>,
+}
+
+impl Round<'_> {
+    /// Settles the messages at `indexes` (in the request's order) with what their request got;
+    /// `Err`: the provider panicked (they stay unsettled and end unknown).
+    fn settle(
+        &mut self,
+        indexes: &[usize],
+        result: Result<(usize, RequestResult), Box<dyn std::any::Any + Send>>,
+    ) {
+        let name = self.name;
+        let Ok((attempts, result)) = result else {
+            tracing::error!(provider = %name, "a provider panicked while sending a request");
+            return;
+        };
+        // Messages of one request share their history while it is one attempt or two.
+        let after_first = Tried::default().then(name, attempts);
+        for &i in indexes {
+            let tried = &mut self.progress[i].tried;
+            *tried = if tried.is_empty() {
+                after_first.clone()
+            } else {
+                tried.then(name, attempts)
+            };
+        }
+        match result {
+            RequestResult::Answered { verdicts, unlisted } => {
+                // Verdicts by entry position; the first one for a position wins.
+                for (position, verdict) in verdicts {
+                    if let Some(&i) = indexes.get(position) {
+                        let outcome = &mut self.progress[i].outcome;
+                        if outcome.is_none() {
+                            *outcome = Some(outcome_of(name, verdict));
+                        }
+                    }
+                }
+                for &i in indexes {
+                    let outcome = &mut self.progress[i].outcome;
+                    if outcome.is_none() {
+                        *outcome = Some(outcome_of(name, unlisted.clone()));
+                    }
+                }
+            }
+            RequestResult::Refused {
+                reason,
+                retry_safe: true,
+            } => {
+                for &i in indexes {
+                    self.last_refusal.insert(i, (name, reason.clone()));
+                    self.progress[i].moving = true;
+                }
+                self.refused.extend_from_slice(indexes);
+                self.refusal = Some(reason);
+            }
+            RequestResult::Refused {
+                reason,
+                retry_safe: false,
+            } => {
+                for &i in indexes {
+                    self.progress[i].outcome = Some(Outcome::Rejected {
+                        provider: Some(name),
+                        reason: reason.clone(),
+                        retry_safe: false,
+                    });
+                }
+            }
+            RequestResult::Deadline => {
+                for &i in indexes {
+                    self.progress[i].outcome = Some(Outcome::Rejected {
+                        provider: None,
+                        reason: Reason {
+                            code: None,
+                            text: "the deadline passed before sending".to_owned(),
+                            kind: RejectKind::DeadlineExceeded,
+                        },
+                        retry_safe: true,
+                    });
+                }
+            }
+            RequestResult::Unknown(cause) => {
+                for &i in indexes {
+                    self.progress[i].outcome = Some(Outcome::Unknown {
+                        provider: name,
+                        cause: cause.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of a verdict `provider` gave.
+fn outcome_of(provider: ProviderName, verdict: EntryVerdict) -> Outcome {
+    match verdict {
+        EntryVerdict::Accepted(message_id) => Outcome::Accepted {
+            provider,
+            message_id,
+        },
+        EntryVerdict::Rejected(reason) => Outcome::Rejected {
+            provider: Some(provider),
+            reason,
+            retry_safe: false,
+        },
+        EntryVerdict::Unknown(cause) => Outcome::Unknown { provider, cause },
+    }
+}
+
 /// The result of one request after throttle retries.
 enum RequestResult {
-    /// One verdict per entry, in the request's order.
-    Verdicts(Vec<EntryVerdict>),
+    /// The provider answered: verdicts by entry position, and what an unlisted entry means.
+    Answered {
+        verdicts: Vec<(usize, EntryVerdict)>,
+        unlisted: EntryVerdict,
+    },
     Refused {
         reason: Reason,
         retry_safe: bool,
@@ -973,18 +1105,7 @@ async fn run_request(
         };
         match submission {
             Submission::Answered { verdicts, unlisted } => {
-                // The provider placed each verdict by entry position; the first one wins.
-                let mut slots: Vec<Option<EntryVerdict>> = vec![None; entries.len()];
-                for (position, verdict) in verdicts {
-                    if let Some(slot) = slots.get_mut(position) {
-                        slot.get_or_insert(verdict);
-                    }
-                }
-                let verdicts = slots
-                    .into_iter()
-                    .map(|slot| slot.unwrap_or_else(|| unlisted.clone()))
-                    .collect();
-                return (attempts, RequestResult::Verdicts(verdicts));
+                return (attempts, RequestResult::Answered { verdicts, unlisted });
             }
             Submission::Refused {
                 throttled: true, ..

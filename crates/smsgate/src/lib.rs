@@ -48,7 +48,9 @@ pub use gate::{
     SmsGateBuilder,
 };
 pub use message::{Encoding, Message, NumberProblem, Segments, normalize_number, segments};
-pub use outcome::{Delivery, Outcome, ProviderName, Reason, Reference, RejectKind, Report, Tried};
+pub use outcome::{
+    Delivery, Outcome, PhoneNumber, ProviderName, Reason, Reference, RejectKind, Report, Tried,
+};
 pub use provider::Provider;
 pub use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 pub use status::DeliveryStatus;

@@ -178,26 +178,105 @@ impl FromIterator<ProviderName> for Tried {
     }
 }
 
+/// A normalised phone number (country code and number, at most 15 digits), held inline (no
+/// allocation); derefs to `str`, compares with `&str`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneNumber {
+    digits: [u8; 15],
+    len: u8,
+}
+
+impl PhoneNumber {
+    /// `digits` as a number, if it is 1 to 15 ASCII digits.
+    pub fn from_digits(digits: &str) -> Option<Self> {
+        let bytes = digits.as_bytes();
+        if bytes.is_empty() || bytes.len() > 15 || !bytes.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut number = Self {
+            digits: [b'0'; 15],
+            len: bytes.len() as u8,
+        };
+        number.digits[..bytes.len()].copy_from_slice(bytes);
+        Some(number)
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl Deref for PhoneNumber {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for PhoneNumber {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for PhoneNumber {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for PhoneNumber {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 /// The reference smsgate sends with a message (`orderId` / `sysMessageId`): 20 digits, held
 /// inline (no allocation); compares with `&str`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference([u8; 20]);
 
 impl Reference {
-    /// The reference made of a 13-digit `prefix` and a 7-digit `counter` (both taken modulo
-    /// their width).
-    pub(crate) fn new(prefix: u64, counter: u64) -> Self {
-        let mut digits = [b'0'; 20];
-        let (mut high, mut low) = (prefix % 10_000_000_000_000, counter % 10_000_000);
-        for digit in digits[13..].iter_mut().rev() {
-            *digit = b'0' + (low % 10) as u8;
-            low /= 10;
+    /// The 13 digits of `prefix` (modulo 10^13), to start references with.
+    pub(crate) fn prefix_digits(prefix: u64) -> [u8; 13] {
+        let mut digits = [b'0'; 13];
+        let mut rest = prefix % 10_000_000_000_000;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
         }
-        for digit in digits[..13].iter_mut().rev() {
-            *digit = b'0' + (high % 10) as u8;
-            high /= 10;
+        digits
+    }
+
+    /// The reference made of 13 `prefix` digits and a 7-digit `counter` (modulo 10^7).
+    pub(crate) fn new(prefix: &[u8; 13], counter: u64) -> Self {
+        let mut digits = [b'0'; 20];
+        digits[..13].copy_from_slice(prefix);
+        let mut rest = counter % 10_000_000;
+        for digit in digits[13..].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
         }
         Self(digits)
+    }
+
+    /// The digits as bytes (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
     }
 
     /// The digits.
@@ -362,7 +441,7 @@ pub struct Delivery {
     /// The recipient as given.
     pub to: String,
     /// The recipient as sent (digits with country code), if it could be read.
-    pub number: Option<String>,
+    pub number: Option<PhoneNumber>,
     /// Your reference, as given.
     pub client_ref: Option<String>,
     /// The reference smsgate sent with the message (`orderId` / `sysMessageId`), if it was sent.

@@ -122,8 +122,9 @@ pub trait Provider: Send + Sync {
 #[derive(Debug)]
 pub struct EntryMatcher<'e> {
     entries: &'e [Entry<'e>],
-    /// Entry index in the order the request carried them (`sent[k]`: k-th sent entry).
-    sent: Vec<usize>,
+    /// Entry index in the order the request carried them (`sent[k]`: k-th sent entry); `None`:
+    /// in the entries' own order.
+    sent: Option<Vec<usize>>,
     claimed: Vec<bool>,
     by_reference: Option<std::collections::HashMap<&'e str, usize>>,
     same_number: fn(&str, &str) -> bool,
@@ -139,10 +140,29 @@ impl<'e> EntryMatcher<'e> {
     ) -> Self {
         Self {
             entries,
-            sent,
+            sent: Some(sent),
             claimed: vec![false; entries.len()],
             by_reference: None,
             same_number,
+        }
+    }
+
+    /// A matcher for `entries`, sent in their own order.
+    pub fn in_order(entries: &'e [Entry<'e>], same_number: fn(&str, &str) -> bool) -> Self {
+        Self {
+            entries,
+            sent: None,
+            claimed: vec![false; entries.len()],
+            by_reference: None,
+            same_number,
+        }
+    }
+
+    /// The entry sent `position`-th.
+    fn sent_at(&self, position: usize) -> Option<usize> {
+        match &self.sent {
+            Some(sent) => sent.get(position).copied(),
+            None => (position < self.entries.len()).then_some(position),
         }
     }
 
@@ -154,7 +174,7 @@ impl<'e> EntryMatcher<'e> {
         reference: Option<&str>,
         number: Option<&str>,
     ) -> Option<usize> {
-        let guess = self.sent.get(position).copied();
+        let guess = self.sent_at(position);
         let by_reference = reference
             .filter(|r| !r.is_empty())
             .and_then(|reference| match guess {
@@ -183,9 +203,10 @@ impl<'e> EntryMatcher<'e> {
                 let number = number.filter(|n| !n.is_empty())?;
                 let (entries, claimed, same) = (self.entries, &self.claimed, self.same_number);
                 let matches = |i: usize| !claimed[i] && same(entries[i].number, number);
-                guess
-                    .filter(|&i| matches(i))
-                    .or_else(|| self.sent.iter().copied().find(|&i| matches(i)))?
+                guess.filter(|&i| matches(i)).or_else(|| match &self.sent {
+                    Some(sent) => sent.iter().copied().find(|&i| matches(i)),
+                    None => (0..entries.len()).find(|&i| matches(i)),
+                })?
             }
         };
         self.claimed[found] = true;
@@ -299,7 +320,22 @@ mod onbuka {
     /// One platform message per (content, sender id), in first-seen order, with the entries'
     /// references as order ids, borrowed from the entries; and the entry indexes in the order
     /// the request carries them.
-    fn text_messages<'e>(entries: &[Entry<'e>]) -> (Vec<TextMessage<&'e str>>, Vec<usize>) {
+    fn text_messages<'e>(entries: &[Entry<'e>]) -> (Vec<TextMessage<&'e str>>, Option<Vec<usize>>) {
+        // One text (most requests): one message, the entries in their own order.
+        if let Some(first) = entries.first() {
+            if entries
+                .iter()
+                .all(|e| e.content == first.content && e.sender_id == first.sender_id)
+            {
+                let message = TextMessage {
+                    numbers: entries.iter().map(|e| e.number).collect(),
+                    content: first.content,
+                    sender_id: first.sender_id,
+                    order_ids: Some(entries.iter().map(|e| e.reference).collect()),
+                };
+                return (vec![message], None);
+            }
+        }
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let same_text = |g: &Vec<usize>| {
@@ -324,7 +360,7 @@ mod onbuka {
                 }
             })
             .collect();
-        (messages, groups.concat())
+        (messages, Some(groups.concat()))
     }
 
     /// The platform echoes numbers as sent (digits with country code).
@@ -393,7 +429,10 @@ mod onbuka {
                             (receipt.accepted_count, receipt.failed_count);
                         // Match by the echoed order id, or by number when the platform leaves
                         // the order id out.
-                        let mut matcher = EntryMatcher::new(entries, sent, same_number);
+                        let mut matcher = match sent {
+                            Some(sent) => EntryMatcher::new(entries, sent, same_number),
+                            None => EntryMatcher::in_order(entries, same_number),
+                        };
                         let verdicts: Vec<(usize, EntryVerdict)> = receipt
                             .accepted
                             .into_iter()
@@ -503,8 +542,7 @@ mod nxcloud {
                         let mut verdicts = Vec::with_capacity(receipt.results.len());
                         // With sysMessageId given, messageid is that id; match on it, and on
                         // the phone when a result comes back without it.
-                        let mut matcher =
-                            EntryMatcher::new(entries, (0..entries.len()).collect(), same_number);
+                        let mut matcher = EntryMatcher::in_order(entries, same_number);
                         for (k, result) in receipt.results.into_iter().enumerate() {
                             let Some(index) =
                                 matcher.find(k, Some(&result.message_id), Some(&result.phone))
@@ -571,6 +609,23 @@ mod tests {
         );
         assert_eq!(matcher.find(3, Some("zz"), None), None);
         assert_eq!(matcher.find(4, Some("r1"), None), Some(1));
+    }
+
+    #[test]
+    fn in_order_guesses_each_line_s_own_position() {
+        let entries = [entry("r0", "111"), entry("r1", "222")];
+        let mut matcher = EntryMatcher::in_order(&entries, exact);
+        assert_eq!(
+            matcher.find(0, None, Some("222")),
+            Some(1),
+            "scans past a wrong guess"
+        );
+        assert_eq!(matcher.find(1, Some("r0"), None), Some(0));
+        assert_eq!(
+            matcher.find(2, None, Some("111")),
+            None,
+            "past the end, all claimed"
+        );
     }
 
     #[test]
