@@ -17,8 +17,8 @@ use smsgate_transport::wire::{WireRequest, normalise_base_url};
 use smsgate_transport::{ConfigError, Error, ValidationError, ValidationKind};
 
 use crate::models::{
-    BatchMessage, DeliveryReportPush, GetBalanceRequest, GetBalanceResponse, GetReportRequest,
-    GetReportResponse, SendBatchRequest, SendSmsRequest, SendSmsResponse,
+    DeliveryReportPush, GetBalanceRequest, GetBalanceResponse, GetReportRequest, GetReportResponse,
+    SendSmsResponse,
 };
 
 /// What distinguishes one brand of the platform from another.
@@ -413,34 +413,32 @@ impl<B: Brand> Client<B> {
         Ok(())
     }
 
-    fn send_sms_body(
-        &self,
+    /// The application id, which the schema wants non-empty.
+    fn app_id(&self, operation: &Operation) -> Result<&str, ValidationError> {
+        let app_id = self.inner.app_id.as_str();
+        if app_id.is_empty() {
+            return Err(Checker::new(operation).error("appId", ValidationKind::Empty));
+        }
+        Ok(app_id)
+    }
+
+    /// The checked body of a `sendSms` call, borrowed from `message`.
+    ///
+    /// [`Self::check_message`] covers every constraint the schema puts on these fields
+    /// (digits-only numbers, content and sender id lengths, order ids), so the body is
+    /// serialised from the caller's data with no second check.
+    fn send_sms_body<'m>(
+        &'m self,
         operation: &Operation,
-        message: &TextMessage<impl AsRef<str>>,
-    ) -> Result<SendSmsRequest, ValidationError> {
+        message: &'m TextMessage<impl AsRef<str>>,
+    ) -> Result<SendSmsRequestView<'m>, ValidationError> {
         Self::check_message(operation, None, message, operation.limits.max_numbers)?;
-        Ok(SendSmsRequest {
-            app_id: self
-                .inner
-                .app_id
-                .as_str()
-                .try_into()
-                .map_err(|e| Self::invalid(operation, "appId", e))?,
-            numbers: join_commas(&message.numbers)
-                .try_into()
-                .map_err(|e| Self::invalid(operation, "numbers", e))?,
-            content: message
-                .content
-                .as_ref()
-                .try_into()
-                .map_err(|e| Self::invalid(operation, "content", e))?,
-            sender_id: message
-                .sender_id
-                .as_ref()
-                .map(|s| s.as_ref().try_into())
-                .transpose()
-                .map_err(|e| Self::invalid(operation, "senderId", e))?,
+        Ok(SendSmsRequestView {
+            app_id: self.app_id(operation)?,
+            content: message.content.as_ref(),
+            numbers: join_commas(&message.numbers),
             order_id: message.order_ids.as_deref().map(join_commas),
+            sender_id: message.sender_id.as_ref().map(AsRef::as_ref),
         })
     }
 
@@ -476,35 +474,19 @@ impl<B: Brand> Client<B> {
         }
         let mut array = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
+            // As for `sendSms`: these checks cover the schema, the body borrows the data.
             Self::check_message(operation, Some(i), message, None)?;
-            let field = |name: &str| format!("array[{i}].{name}");
-            array.push(BatchMessage {
-                numbers: join_commas(&message.numbers)
-                    .try_into()
-                    .map_err(|e| Self::invalid(operation, &field("numbers"), e))?,
-                content: message
-                    .content
-                    .as_ref()
-                    .try_into()
-                    .map_err(|e| Self::invalid(operation, &field("content"), e))?,
-                sender_id: message
-                    .sender_id
-                    .as_ref()
-                    .map(|s| s.as_ref().try_into())
-                    .transpose()
-                    .map_err(|e| Self::invalid(operation, &field("senderId"), e))?,
+            array.push(BatchMessageView {
+                content: message.content.as_ref(),
+                numbers: join_commas(&message.numbers),
                 order_id: message.order_ids.as_deref().map(join_commas),
+                sender_id: message.sender_id.as_ref().map(AsRef::as_ref),
             });
         }
         let total: usize = messages.iter().map(|m| m.numbers.len()).sum();
         check.count("array[].numbers", total, operation.limits.max_numbers)?;
-        let body = SendBatchRequest {
-            app_id: self
-                .inner
-                .app_id
-                .as_str()
-                .try_into()
-                .map_err(|e| Self::invalid(operation, "appId", e))?,
+        let body = SendBatchRequestView {
+            app_id: self.app_id(operation)?,
             array,
         };
         self.signed(operation, &body)
@@ -664,6 +646,40 @@ impl<B: Brand> Client<B> {
             raw: response,
         })
     }
+}
+
+/// [`crate::models::SendSmsRequest`] borrowed from checked data: the same field names in the
+/// same (generated, alphabetical) order, so the bytes are those the generated type would make
+/// — `tests::views_serialise_as_the_generated_models` holds them to that.
+#[derive(serde::Serialize)]
+struct SendSmsRequestView<'a> {
+    #[serde(rename = "appId")]
+    app_id: &'a str,
+    content: &'a str,
+    numbers: String,
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    order_id: Option<String>,
+    #[serde(rename = "senderId", skip_serializing_if = "Option::is_none")]
+    sender_id: Option<&'a str>,
+}
+
+/// [`crate::models::SendBatchRequest`] borrowed from checked data.
+#[derive(serde::Serialize)]
+struct SendBatchRequestView<'a> {
+    #[serde(rename = "appId")]
+    app_id: &'a str,
+    array: Vec<BatchMessageView<'a>>,
+}
+
+/// [`crate::models::BatchMessage`] borrowed from checked data.
+#[derive(serde::Serialize)]
+struct BatchMessageView<'a> {
+    content: &'a str,
+    numbers: String,
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    order_id: Option<String>,
+    #[serde(rename = "senderId", skip_serializing_if = "Option::is_none")]
+    sender_id: Option<&'a str>,
 }
 
 /// `items` joined with commas, in one allocation.
