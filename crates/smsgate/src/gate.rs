@@ -452,15 +452,31 @@ impl SmsGate {
     fn plan(
         capacity: &Capacity,
         pendings: &[Pending<'_>],
-        indexes: &[usize],
+        indexes: Vec<usize>,
     ) -> Vec<PlannedRequest> {
+        let uniform_cap = capacity.uniform_recipients.max(1);
+        // One text that fits one request (most calls): that request, no grouping.
+        if let Some(&first) = indexes.first() {
+            let key = (pendings[first].content(), pendings[first].sender_id());
+            if indexes.len() <= uniform_cap
+                && indexes
+                    .iter()
+                    .all(|&i| (pendings[i].content(), pendings[i].sender_id()) == key)
+            {
+                return vec![PlannedRequest {
+                    provider: String::new(),
+                    uniform: true,
+                    messages: indexes,
+                }];
+            }
+        }
         type Key<'k> = (&'k str, Option<&'k str>);
         let mut groups: Vec<(Key<'_>, Vec<usize>)> = Vec::new();
         // Few texts: found by a scan; many: by a table, built once the scan gets long.
         let mut by_key: Option<HashMap<Key<'_>, usize>> = None;
         // Consecutive messages usually share their text: skip the look-up for a run.
         let mut last: Option<(Key<'_>, usize)> = None;
-        for &i in indexes {
+        for &i in &indexes {
             let key = (pendings[i].content(), pendings[i].sender_id());
             let slot = match last {
                 Some((last_key, slot)) if last_key == key => Some(slot),
@@ -492,18 +508,7 @@ impl SmsGate {
             last = Some((key, slot));
             groups[slot].1.push(i);
         }
-        let uniform_cap = capacity.uniform_recipients.max(1);
         let mixed_cap = capacity.mixed_recipients.max(1);
-        // The whole call is one text that fits one request: that request (most calls).
-        if let [(_, group)] = groups.as_mut_slice() {
-            if group.len() <= uniform_cap {
-                return vec![PlannedRequest {
-                    provider: String::new(),
-                    uniform: true,
-                    messages: std::mem::take(group),
-                }];
-            }
-        }
         let single_group = groups.len() == 1;
         let mut requests = Vec::new();
         let mut leftovers = Vec::new();
@@ -577,7 +582,7 @@ impl SmsGate {
             let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
                 .iter()
                 .partition(|&&i| Self::fits(&capacity, &pendings[i]));
-            for mut request in Self::plan(&capacity, pendings, &fit) {
+            for mut request in Self::plan(&capacity, pendings, fit) {
                 request.provider = slot.provider.name().to_owned();
                 requests.push((position, request));
             }
@@ -656,9 +661,16 @@ impl SmsGate {
             }
             let name = slot.name;
             let capacity = slot.provider.capacity();
-            let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
+            let (fit, rest): (Vec<usize>, Vec<usize>) = if remaining
                 .iter()
-                .partition(|&&i| Self::fits(&capacity, &pendings[i]));
+                .all(|&i| Self::fits(&capacity, &pendings[i]))
+            {
+                (remaining, Vec::new())
+            } else {
+                remaining
+                    .iter()
+                    .partition(|&&i| Self::fits(&capacity, &pendings[i]))
+            };
             for state in &mut progress {
                 state.too_big = false;
                 state.moving = false;
@@ -666,27 +678,28 @@ impl SmsGate {
             for &i in &rest {
                 progress[i].too_big = true;
             }
-            let requests = Self::plan(&capacity, &pendings, &fit);
-            tracing::info!(provider = %name, messages = fit.len(), requests = requests.len(), "plan");
+            let fit_count = fit.len();
+            let requests = Self::plan(&capacity, &pendings, fit);
+            tracing::info!(provider = %name, messages = fit_count, requests = requests.len(), "plan");
 
-            // Every request's entries in one buffer, borrowed from `pendings` (the references
-            // from one string of them all): handing them to the provider copies nothing.
+            // Every request's entries in one buffer, borrowed from `pendings` (for many, the
+            // references from one string of them all): handing them over copies nothing.
             let sent_order = || requests.iter().flat_map(|r| r.messages.iter().copied());
-            let references = reference_buffer(sent_order().map(|i| pendings[i].reference));
+            let references = if fit_count > 16 {
+                reference_buffer(sent_order().map(|i| pendings[i].reference))
+            } else {
+                String::new()
+            };
             let entries: Vec<Entry<'_>> = sent_order()
                 .enumerate()
                 .map(|(k, i)| {
                     let at = k * REFERENCE_LEN;
-                    pendings[i].entry_with(references.get(at..at + REFERENCE_LEN).unwrap_or(""))
+                    match references.get(at..at + REFERENCE_LEN) {
+                        Some(reference) => pendings[i].entry_with(reference),
+                        None => pendings[i].entry(),
+                    }
                 })
                 .collect();
-            let mut batches: Vec<(&[usize], &[Entry<'_>])> = Vec::with_capacity(requests.len());
-            let mut rest_of_entries = entries.as_slice();
-            for request in &requests {
-                let (these, others) = rest_of_entries.split_at(request.messages.len());
-                batches.push((&request.messages, these));
-                rest_of_entries = others;
-            }
             let attempt = |entries, uniform| {
                 // A provider that panics fails its own request, not the whole call.
                 AssertUnwindSafe(run_request(
@@ -707,19 +720,22 @@ impl SmsGate {
                 refused: Vec::new(),
                 refusal: None,
             };
-            match batches.as_slice() {
+            match requests.as_slice() {
                 // One request (most calls): awaited as it is.
-                [(indexes, entries)] => {
-                    let uniform = requests.first().is_some_and(|r| r.uniform);
-                    round.settle(indexes, attempt(entries, uniform).await);
+                [request] => {
+                    let result = attempt(&entries, request.uniform).await;
+                    round.settle(&request.messages, result);
                 }
                 // Several: concurrently inside this call, bounded by the semaphores.
                 _ => {
-                    let mut in_flight: FuturesUnordered<_> = batches
+                    let mut rest_of_entries = entries.as_slice();
+                    let mut in_flight: FuturesUnordered<_> = requests
                         .iter()
-                        .zip(&requests)
-                        .map(|(&(indexes, entries), request)| {
-                            attempt(entries, request.uniform).map(move |result| (indexes, result))
+                        .map(|request| {
+                            let (these, others) = rest_of_entries.split_at(request.messages.len());
+                            rest_of_entries = others;
+                            let indexes = request.messages.as_slice();
+                            attempt(these, request.uniform).map(move |result| (indexes, result))
                         })
                         .collect();
                     while let Some((indexes, result)) = in_flight.next().await {
@@ -734,7 +750,7 @@ impl SmsGate {
             } = round;
             // A request whose provider panicked leaves its messages without outcome: they may
             // have been sent, so they end unknown rather than move on.
-            for &i in &fit {
+            for &i in requests.iter().flat_map(|r| &r.messages) {
                 if progress[i].outcome.is_none() && !progress[i].moving {
                     progress[i].outcome = Some(Outcome::Unknown {
                         provider: name,
@@ -784,7 +800,7 @@ impl SmsGate {
             .map(|(index, (p, state))| Delivery {
                 index,
                 to: p.message.to.clone(),
-                number: p.number.as_deref().and_then(PhoneNumber::from_digits),
+                number: p.number.as_deref().map(PhoneNumber::from_normalized),
                 client_ref: p.message.client_ref.clone(),
                 reference: p.reference.filter(|_| !state.tried.is_empty()),
                 segments: p.segments,

@@ -201,6 +201,18 @@ impl PhoneNumber {
         Some(number)
     }
 
+    /// A number [`normalize_number`](crate::normalize_number) produced (1 to 15 digits, already
+    /// checked): copied without checking again.
+    pub(crate) fn from_normalized(digits: &str) -> Self {
+        let bytes = &digits.as_bytes()[..digits.len().min(15)];
+        let mut number = Self {
+            digits: [b'0'; 15],
+            len: bytes.len() as u8,
+        };
+        number.digits[..bytes.len()].copy_from_slice(bytes);
+        number
+    }
+
     /// The digits.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits are ever stored.
