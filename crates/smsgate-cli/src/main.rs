@@ -14,6 +14,7 @@ use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -110,7 +111,7 @@ enum Slot {
     },
     Unreadable {
         line: Option<u64>,
-        to: String,
+        to: Arc<str>,
         reason: String,
     },
 }
@@ -125,11 +126,12 @@ fn input(args: &SendArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
             .map_err(|err| CliError::Io(format!("cannot read {}: {err}", path.display())))?;
         return csv_rows(reader, path);
     }
-    let content = args.content.clone().unwrap_or_default();
-    let sender = args.sender_id.clone();
+    // One text shared by every message.
+    let content: Arc<str> = args.content.as_deref().unwrap_or_default().into();
+    let sender: Option<Arc<str>> = args.sender_id.as_deref().map(Into::into);
     let to = args.to.clone();
     Ok(Box::new(to.into_iter().map(move |to| {
-        let mut message = Message::new(to, content.clone());
+        let mut message = Message::new(to, Arc::clone(&content));
         message.sender_id = sender.clone();
         Slot::Message {
             line: None,
@@ -166,7 +168,7 @@ fn csv_rows(
                 let line = err.position().map(csv::Position::line);
                 return Slot::Unreadable {
                     line,
-                    to: String::new(),
+                    to: "".into(),
                     reason: format!("line {}: {err}", line.unwrap_or(0)),
                 };
             }
@@ -180,13 +182,13 @@ fn csv_rows(
         match (field(Some(to)), field(Some(content))) {
             (Some(to), Some(content)) => {
                 let mut message = Message::new(to, content);
-                message.sender_id = field(sender);
-                message.client_ref = field(client_ref);
+                message.sender_id = field(sender).map(Into::into);
+                message.client_ref = field(client_ref).map(Into::into);
                 Slot::Message { line, message }
             }
             (to, _) => Slot::Unreadable {
                 line,
-                to: to.unwrap_or_default(),
+                to: to.unwrap_or_default().into(),
                 reason: format!(
                     "line {}: the row needs both `to` and `content`",
                     line.unwrap_or(0)

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use smsgate::{Delivery, Outcome, RejectKind};
@@ -13,9 +14,9 @@ pub struct Row {
     /// CSV line, when the message came from a CSV file.
     pub line: Option<u64>,
     /// The recipient as given.
-    pub to: String,
+    pub to: Arc<str>,
     /// Your reference.
-    pub client_ref: Option<String>,
+    pub client_ref: Option<Arc<str>>,
     /// The verdict (`None` number when the row could not be read).
     pub delivery: Option<Delivery>,
     /// Why the row could not be read.
@@ -59,12 +60,12 @@ impl Row {
 
     /// The row as one JSON object.
     pub fn to_json(&self) -> Value {
-        let mut out = json!({"index": self.index, "to": self.to});
+        let mut out = json!({"index": self.index, "to": &*self.to});
         if let Some(line) = self.line {
             out["line"] = json!(line);
         }
         if let Some(client_ref) = &self.client_ref {
-            out["client_ref"] = json!(client_ref);
+            out["client_ref"] = json!(&**client_ref);
         }
         let Some(delivery) = &self.delivery else {
             out["status"] = json!("rejected");

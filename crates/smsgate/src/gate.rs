@@ -367,7 +367,7 @@ impl SmsGate {
         let mut last_segments: Option<(&str, Segments)> = None;
         let mut pendings: Vec<Pending<'m>> = Vec::with_capacity(messages.len());
         for message in messages {
-            let content = message.content.as_str();
+            let content: &str = &message.content;
             let segments = match last_segments {
                 Some((text, counted)) if text == content => counted,
                 _ => {

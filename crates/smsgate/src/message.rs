@@ -1,24 +1,29 @@
 //! Messages, phone-number normalisation and segment counting.
-use std::borrow::Cow;
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// One SMS to one recipient.
+///
+/// The strings are shared (`Arc<str>`): cloning a message copies no text, many messages can
+/// share one text (`Message::new(number, Arc::clone(&text))`), and its outcome hands `to` and
+/// `client_ref` back without copying them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// Recipient: E.164 (`+86 138-0013-8000`, `+8613800138000`) or digits with the country code.
-    pub to: String,
+    pub to: Arc<str>,
     /// The text.
-    pub content: String,
+    pub content: Arc<str>,
     /// Sender id or number, if the provider supports one.
-    pub sender_id: Option<String>,
+    pub sender_id: Option<Arc<str>>,
     /// Your own reference, returned with the outcome.
-    pub client_ref: Option<String>,
+    pub client_ref: Option<Arc<str>>,
 }
 
 impl Message {
-    /// A message of `content` to `to`.
-    pub fn new(to: impl Into<String>, content: impl Into<String>) -> Self {
+    /// A message of `content` to `to` (each a `&str`, a `String` or an `Arc<str>`).
+    pub fn new(to: impl Into<Arc<str>>, content: impl Into<Arc<str>>) -> Self {
         Self {
             to: to.into(),
             content: content.into(),
@@ -28,13 +33,13 @@ impl Message {
     }
 
     /// Sets the sender id.
-    pub fn sender_id(mut self, sender_id: impl Into<String>) -> Self {
+    pub fn sender_id(mut self, sender_id: impl Into<Arc<str>>) -> Self {
         self.sender_id = Some(sender_id.into());
         self
     }
 
     /// Sets your reference.
-    pub fn client_ref(mut self, client_ref: impl Into<String>) -> Self {
+    pub fn client_ref(mut self, client_ref: impl Into<Arc<str>>) -> Self {
         self.client_ref = Some(client_ref.into());
         self
     }
@@ -88,6 +93,17 @@ pub fn normalize_number(raw: &str) -> Result<String, NumberProblem> {
 /// [`normalize_number`], borrowing from `raw` when it already is digits (with or without a
 /// leading `+`): the common case copies nothing.
 pub(crate) fn normalize_number_borrowed(raw: &str) -> Result<Cow<'_, str>, NumberProblem> {
+    // Already digits, with or without `+` (nearly every input): one pass, nothing copied.
+    let (plus, body) = match raw.strip_prefix('+') {
+        Some(body) => (true, body),
+        None => (false, raw),
+    };
+    if (MIN_DIGITS..=MAX_DIGITS).contains(&body.len())
+        && body.bytes().all(|b| b.is_ascii_digit())
+        && (plus || !body.starts_with("00"))
+    {
+        return Ok(Cow::Borrowed(body));
+    }
     let trimmed = raw.trim();
     let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
     let plain = body.bytes().all(|b| b.is_ascii_digit())

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use smsgate_transport::spec::ErrorClass;
 
@@ -450,12 +450,12 @@ impl fmt::Display for Outcome {
 pub struct Delivery {
     /// Position in the input.
     pub index: usize,
-    /// The recipient as given.
-    pub to: String,
+    /// The recipient as given (shared with the input message: not a copy).
+    pub to: Arc<str>,
     /// The recipient as sent (digits with country code), if it could be read.
     pub number: Option<PhoneNumber>,
-    /// Your reference, as given.
-    pub client_ref: Option<String>,
+    /// Your reference, as given (shared with the input message).
+    pub client_ref: Option<Arc<str>>,
     /// The reference smsgate sent with the message (`orderId` / `sysMessageId`), if it was sent.
     pub reference: Option<Reference>,
     /// Segments the content costs.
