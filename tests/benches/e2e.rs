@@ -116,7 +116,7 @@ async fn scenario(per_request: usize, requests: usize) {
     let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let mut best = [0f64; 3];
     // Interleave the contenders and keep each one's best round: the machine is shared.
-    for _round in 0..3 {
+    for _round in 0..5 {
         let (gate, messages) = (Arc::clone(&gate), Arc::clone(&messages));
         let facade = if !runs("facade") {
             0.0
