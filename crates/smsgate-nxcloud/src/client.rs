@@ -501,6 +501,11 @@ struct CheckedOptions {
     link_verbose: Option<LinkVerbose>,
 }
 
+/// The wire value of the `link_verbose` option.
+fn link_verbose(on: bool) -> LinkVerbose {
+    if on { LinkVerbose::X1 } else { LinkVerbose::X0 }
+}
+
 /// Checks the formats of `options` (sender address, message id) without building anything.
 fn check_options_format(
     check: &Checker<'_>,
@@ -561,9 +566,7 @@ impl<'a> MultiMtItemView<'a> {
             content: item.content.as_ref(),
             dr_url: text(&options.dr_url),
             ext: text(&options.ext),
-            link_verbose: options
-                .link_verbose
-                .map(|on| if on { LinkVerbose::X1 } else { LinkVerbose::X0 }),
+            link_verbose: options.link_verbose.map(link_verbose),
             phone: item.phone.as_ref(),
             short_link: text(&options.short_link),
             source_address: text(&options.source_address),
@@ -577,16 +580,14 @@ fn check_options(
     at: Field<'_>,
     options: &MessageOptions,
 ) -> Result<CheckedOptions, ValidationError> {
+    check_options_format(check, at, options)?;
     let mut checked = CheckedOptions {
         source_address: None,
         sys_message_id: None,
-        link_verbose: options
-            .link_verbose
-            .map(|on| if on { LinkVerbose::X1 } else { LinkVerbose::X0 }),
+        link_verbose: options.link_verbose.map(link_verbose),
     };
     if let Some(address) = &options.source_address {
         let field = at.sibling("sourceAddress");
-        check.format(field, valid_source_address(address), SOURCE_ADDRESS_RULE)?;
         let typed = address.as_str().try_into();
         checked.source_address = Some(typed.map_err(|_| {
             check.error(
@@ -599,7 +600,6 @@ fn check_options(
     }
     if let Some(id) = &options.sys_message_id {
         let field = at.sibling("sysMessageId");
-        check.format(field, valid_sys_message_id(id), SYS_MESSAGE_ID_RULE)?;
         let typed = id.as_str().try_into();
         checked.sys_message_id = Some(typed.map_err(|_| {
             check.error(
