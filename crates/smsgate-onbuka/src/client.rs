@@ -650,7 +650,7 @@ impl<B: Brand> Client<B> {
 
 /// [`crate::models::SendSmsRequest`] borrowed from checked data: the same field names in the
 /// same (generated, alphabetical) order, so the bytes are those the generated type would make
-/// — `tests::views_serialise_as_the_generated_models` holds them to that.
+/// — the workspace's `tests/views.rs` holds them to that, POST and GET.
 #[derive(serde::Serialize)]
 struct SendSmsRequestView<'a> {
     #[serde(rename = "appId")]

@@ -953,15 +953,9 @@ impl Round<'_> {
             tracing::error!(provider = %name, "a provider panicked while sending a request");
             return;
         };
-        // Messages of one request share their history while it is one attempt or two.
-        let after_first = Tried::default().then(name, attempts);
         for &i in indexes {
             let tried = &mut self.progress[i].tried;
-            *tried = if tried.is_empty() {
-                after_first.clone()
-            } else {
-                tried.then(name, attempts)
-            };
+            *tried = tried.then(name, attempts);
         }
         match result {
             RequestResult::Answered { verdicts, unlisted } => {
