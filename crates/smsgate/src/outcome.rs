@@ -8,6 +8,53 @@ use smsgate_transport::spec::ErrorClass;
 
 use crate::message::Segments;
 
+/// `Deref<Target = str>`, `Debug` and `Display` as the text, and comparison with `str`, `&str`
+/// and `String`, for a type with an `as_str` method.
+macro_rules! str_like {
+    ($type:ty) => {
+        impl Deref for $type {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl fmt::Debug for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $type {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $type {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<String> for $type {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+    };
+}
+
+str_like!(ProviderName);
+str_like!(PhoneNumber);
+str_like!(Reference);
+
 /// A provider's name as outcomes carry it: `Copy`, compares with `&str`, derefs to `str`.
 ///
 /// Each distinct name is stored once for the life of the process (names are few: one per
@@ -34,13 +81,6 @@ impl ProviderName {
     }
 }
 
-impl Deref for ProviderName {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.0
-    }
-}
-
 impl AsRef<str> for ProviderName {
     fn as_ref(&self) -> &str {
         self.0
@@ -50,36 +90,6 @@ impl AsRef<str> for ProviderName {
 impl From<&str> for ProviderName {
     fn from(name: &str) -> Self {
         Self::new(name)
-    }
-}
-
-impl fmt::Debug for ProviderName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
-    }
-}
-
-impl fmt::Display for ProviderName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl PartialEq<str> for ProviderName {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for ProviderName {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl PartialEq<String> for ProviderName {
-    fn eq(&self, other: &String) -> bool {
-        self.0 == other.as_str()
     }
 }
 
@@ -220,43 +230,6 @@ impl PhoneNumber {
     }
 }
 
-impl Deref for PhoneNumber {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Debug for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<str> for PhoneNumber {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for PhoneNumber {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for PhoneNumber {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
 /// The reference smsgate sends with a message (`orderId` / `sysMessageId`): 20 digits, held
 /// inline (no allocation); compares with `&str`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -295,43 +268,6 @@ impl Reference {
     pub fn as_str(&self) -> &str {
         // Only ASCII digits are ever stored.
         std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-impl Deref for Reference {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Debug for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<str> for Reference {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Reference {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for Reference {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other.as_str()
     }
 }
 
