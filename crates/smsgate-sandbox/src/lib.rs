@@ -7,7 +7,15 @@
 //! answers in the vendor's exact response shape, keeps an account balance that sends deduct
 //! from, serves balance and delivery-status queries from what it accepted, and can push
 //! delivery reports. Faults (latency, HTTP 500, dropped connections, malformed bodies,
-//! per-number rejections, rate limits) are injected from a seed, so a run is repeatable.
+//! per-number rejections, rate limits) are injected from a seed, so a run is repeatable: each
+//! draw depends on the seed and the request itself, not on arrival order (see [`Faults`]).
+//!
+//! Delivery reports go through a bounded queue ([`PushSettings::queue_capacity`]) drained by
+//! a fixed pool of workers ([`PushSettings::concurrency`]); each push has connect and total
+//! timeouts and is retried with exponential back-off; redirects are never followed. A report
+//! that finds the queue full, or fails every attempt, is dropped and counted
+//! ([`Sandbox::push_stats`]); drops are logged as a `warn` at most every 10 s and at
+//! shutdown. Request bodies over [`SandboxConfig::max_body_bytes`] are answered HTTP 413.
 //!
 //! ```
 //! use smsgate_itniotech::TextMessage;
@@ -30,8 +38,10 @@
 //! # Ok(()) }
 //! ```
 
+mod draw;
 mod nxcloud;
 mod onbuka;
+mod push;
 mod state;
 
 use std::net::SocketAddr;
@@ -39,10 +49,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use push::{PushSettings, PushStats};
 pub use state::{Faults, NxcloudAccount, OnbukaAccount, SandboxConfig};
 
 /// A running simulator.
@@ -51,6 +63,7 @@ pub struct Sandbox {
     url: String,
     addr: SocketAddr,
     config: SandboxConfig,
+    pusher: Option<Arc<push::Pusher>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -61,11 +74,19 @@ impl Sandbox {
         Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
     }
 
-    /// Starts on `addr` (port 0 picks a free port).
+    /// Starts on `addr` (port 0 picks a free port). Fails if the address cannot be bound or
+    /// the push client cannot be built.
     pub async fn bind(addr: SocketAddr, config: SandboxConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = router(Arc::new(state::State::new(config.clone())));
+        let pusher = match &config.push_url {
+            Some(url) => Some(Arc::new(
+                push::Pusher::start(url.clone(), &config.push).map_err(std::io::Error::other)?,
+            )),
+            None => None,
+        };
+        let app = router(Arc::new(state::State::new(config.clone(), pusher.clone())))
+            .layer(DefaultBodyLimit::max(config.max_body_bytes));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -80,6 +101,7 @@ impl Sandbox {
             url: format!("http://{addr}"),
             addr,
             config,
+            pusher,
             stop: Some(stop),
             task,
         })
@@ -100,12 +122,27 @@ impl Sandbox {
         &self.config
     }
 
-    /// Stops accepting connections and waits (at most a few seconds) for the server to end.
-    pub async fn shutdown(mut self) {
+    /// What became of delivery-report pushes so far: queued, delivered, retried and dropped
+    /// (all zero without a push URL).
+    pub fn push_stats(&self) -> PushStats {
+        self.pusher
+            .as_ref()
+            .map(|pusher| pusher.stats())
+            .unwrap_or_default()
+    }
+
+    /// Stops accepting connections and waits (at most 5 s) for the server to end, then lets
+    /// queued pushes finish for at most [`PushSettings::shutdown_grace`] and drops the rest.
+    /// Returns the final push counts: `delivered + dropped() == total()`.
+    pub async fn shutdown(mut self) -> PushStats {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+        match &self.pusher {
+            Some(pusher) => pusher.shutdown().await,
+            None => PushStats::default(),
+        }
     }
 
     /// Runs until the server ends (for `smsgate sandbox`).

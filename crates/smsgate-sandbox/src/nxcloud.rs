@@ -84,7 +84,12 @@ async fn send(
     body: Bytes,
     multi: bool,
 ) -> Response {
-    let fault = state.fault().await;
+    let operation = if multi {
+        "nxcloud/multiMt"
+    } else {
+        "nxcloud/mt"
+    };
+    let fault = state.fault(operation, b"", &body).await;
     if let Err(code) = authenticate(&state, &headers, &body) {
         return answer(fault, &refusal(code));
     }
@@ -167,10 +172,17 @@ async fn send(
             if !valid_phone(&phone) {
                 return json!({"phone": phone, "messageid": id, "status": "Failure", "message": "Incorrect phone number format"});
             }
-            if state.reject_one() {
+            let content = item["content"].as_str().unwrap_or_default();
+            let reference = item["sysMessageId"].as_str().filter(|_| honour_sys_id);
+            let draw = state.draw_message("nxcloud", &phone, content, reference);
+            if draw.rejected {
                 return json!({"phone": phone, "messageid": id, "status": "Failure", "message": "Rejected by the sandbox"});
             }
-            let delivered = state.store("nxcloud", &id, &phone);
+            let delivered = draw.delivered;
+            state.store("nxcloud", &id, &phone, delivered);
+            if !state.pushes() {
+                return json!({"phone": phone, "messageid": id, "status": "Success"});
+            }
             let report = [
                 ("phone", phone.clone()),
                 ("status", if delivered { "2" } else { "5" }.to_owned()),

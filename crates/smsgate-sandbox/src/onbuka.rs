@@ -194,13 +194,16 @@ fn accept(state: &State, brand: Brand, items: &[(Vec<String>, &Value)]) -> Value
             Some(orders) => orders.split(',').map(|o| Some(o.to_owned())).collect(),
             None => vec![None; numbers.len()],
         };
+        let content = item["content"].as_str().unwrap_or_default();
         for (number, order) in numbers.iter().zip(orders) {
-            if state.reject_one() {
+            let draw = state.draw_message(brand.vendor, number, content, order.as_deref());
+            if draw.rejected {
                 failed += 1;
                 continue;
             }
+            let delivered = draw.delivered;
             let msg_id = format!("{stamp}{:07}", state.next_sequence() % 10_000_000);
-            let delivered = state.store(brand.vendor, &msg_id, number);
+            state.store(brand.vendor, &msg_id, number, delivered);
             let mut push = json!({
                 "appId": account(state, brand).app_id, "msgid": msg_id, "mobile": number,
                 "status": if delivered { 0 } else { 1 }, "reason": if delivered { "success" } else { "UNDELIV" },
@@ -210,7 +213,9 @@ fn accept(state: &State, brand: Brand, items: &[(Vec<String>, &Value)]) -> Value
             if let Some(order) = &order {
                 push["orderId"] = json!(order);
             }
-            state.push(PushBody::Json(push));
+            if state.pushes() {
+                state.push(PushBody::Json(push));
+            }
             accepted.push(json!({"msgId": msg_id, "number": number, "orderId": order}));
         }
     }
@@ -225,7 +230,18 @@ async fn send(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let fault = state.fault().await;
+    let name = if method == Method::GET {
+        "sendSmsGet"
+    } else {
+        "sendSms"
+    };
+    let fault = state
+        .fault(
+            &format!("{}/{name}", brand.vendor),
+            query.as_deref().unwrap_or_default().as_bytes(),
+            &body,
+        )
+        .await;
     let (operation, value) = if method == Method::GET {
         (brand.send_sms_get, query_object(query.as_deref()))
     } else {
@@ -260,7 +276,9 @@ async fn batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let fault = state.fault().await;
+    let fault = state
+        .fault(&format!("{}/sendBatch", brand.vendor), b"", &body)
+        .await;
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
         return answer(fault, &refusal(brand, "-22"));
     };
@@ -307,7 +325,13 @@ async fn balance(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let fault = state.fault().await;
+    let fault = state
+        .fault(
+            &format!("{}/getBalance", brand.vendor),
+            query.as_deref().unwrap_or_default().as_bytes(),
+            b"",
+        )
+        .await;
     let value = query_object(query.as_deref());
     if let Err(code) = authenticate(&state, brand, &headers) {
         return answer(fault, &refusal(brand, code));
@@ -328,7 +352,13 @@ async fn report(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let fault = state.fault().await;
+    let fault = state
+        .fault(
+            &format!("{}/getReport", brand.vendor),
+            query.as_deref().unwrap_or_default().as_bytes(),
+            b"",
+        )
+        .await;
     let value = query_object(query.as_deref());
     if let Err(code) = authenticate(&state, brand, &headers) {
         return answer(fault, &refusal(brand, code));

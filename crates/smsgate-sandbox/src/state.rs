@@ -1,13 +1,16 @@
 //! Accounts, faults, balances and accepted messages.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use smsgate_transport::secret::Secret;
+
+use crate::draw::{Key, unit};
+use crate::push::{PushSettings, Pusher};
 
 /// Credentials and balance of an itniotech or laaffic account.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +38,13 @@ pub struct NxcloudAccount {
     pub balance: f64,
 }
 
-/// Faults to inject. Rates are probabilities per request (per number for `reject_rate`),
-/// drawn from the seeded generator.
+/// Faults to inject. Rates are probabilities per request (per number for `reject_rate`).
+///
+/// Every draw depends only on the seed and what it is about, never on arrival order: a
+/// request's fault on its operation, query and body (and on how many identical requests came
+/// before it, so a repeated request draws afresh); a number's rejection and delivery on the
+/// vendor, the number, the text and the caller's id for it (`orderId`, `sysMessageId`). The
+/// same seed and the same requests give the same faults, sent one by one or concurrently.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Faults {
     /// Delay before every answer.
@@ -66,12 +74,19 @@ pub struct SandboxConfig {
     pub price_per_part: f64,
     /// Faults to inject.
     pub faults: Faults,
-    /// Seed of every random draw.
+    /// Seed of every random draw (faults, rejections, delivery outcomes, nxcloud ids).
     pub seed: u64,
     /// Share of accepted messages that end delivered (the rest undelivered).
     pub delivery_rate: f64,
     /// Where to push delivery reports (every vendor, in its own format), if anywhere.
+    /// Redirects are never followed.
     pub push_url: Option<String>,
+    /// Queue, concurrency, timeouts and retries of the pushes to `push_url`.
+    pub push: PushSettings,
+    /// Largest request body accepted, in bytes; a larger one is answered HTTP 413. Default
+    /// 8 MiB: the largest legal request is about 4.3 MB (an itniotech batch of 1000 texts of
+    /// 1024 four-byte characters), an nxcloud batch of 200 such texts about 0.9 MB.
+    pub max_body_bytes: usize,
 }
 
 impl Default for SandboxConfig {
@@ -100,6 +115,8 @@ impl Default for SandboxConfig {
             seed: 7,
             delivery_rate: 0.95,
             push_url: None,
+            push: PushSettings::default(),
+            max_body_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -120,8 +137,19 @@ pub enum Fault {
     Malformed,
 }
 
+/// What the draws decided about one number (item).
+pub struct MessageDraw {
+    /// Refused individually.
+    pub rejected: bool,
+    /// Will end delivered (else undelivered).
+    pub delivered: bool,
+}
+
 pub struct Mutable {
+    /// Only for nxcloud message ids; faults never draw from it.
     pub rng: fastrand::Rng,
+    /// How many times each request (by its hash) arrived.
+    pub seen: HashMap<u64, u32>,
     pub balances: HashMap<&'static str, f64>,
     pub messages: HashMap<(&'static str, String), Stored>,
     pub sequence: u64,
@@ -133,11 +161,11 @@ pub struct State {
     pub onbuka_schemas: Schemas,
     pub nxcloud_schemas: Schemas,
     pub inner: Mutex<Mutable>,
-    pub http: reqwest::Client,
+    pub pusher: Option<Arc<Pusher>>,
 }
 
 impl State {
-    pub fn new(config: SandboxConfig) -> Self {
+    pub fn new(config: SandboxConfig, pusher: Option<Arc<Pusher>>) -> Self {
         let balances = HashMap::from([
             ("itniotech", config.itniotech.balance),
             ("laaffic", config.laaffic.balance),
@@ -146,6 +174,7 @@ impl State {
         Self {
             inner: Mutex::new(Mutable {
                 rng: fastrand::Rng::with_seed(config.seed),
+                seen: HashMap::new(),
                 balances,
                 messages: HashMap::new(),
                 sequence: 0,
@@ -154,7 +183,7 @@ impl State {
             config,
             onbuka_schemas: Schemas::new(smsgate_itniotech::generated::MODELS_SCHEMA_JSON),
             nxcloud_schemas: Schemas::new(smsgate_nxcloud::generated::MODELS_SCHEMA_JSON),
-            http: reqwest::Client::new(),
+            pusher,
         }
     }
 
@@ -164,14 +193,33 @@ impl State {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Sleeps the configured latency, then draws this request's fault.
-    pub async fn fault(&self) -> Fault {
+    /// Sleeps the configured latency, then draws this request's fault from the seed, the
+    /// request (`operation`, query, body) and how many identical requests came before.
+    pub async fn fault(&self, operation: &str, query: &[u8], body: &[u8]) -> Fault {
         if !self.config.faults.latency.is_zero() {
             tokio::time::sleep(self.config.faults.latency).await;
         }
         let faults = &self.config.faults;
-        let mut inner = self.lock();
-        let draw = inner.rng.f64();
+        if faults.http_500_rate <= 0.0 && faults.drop_rate <= 0.0 && faults.malformed_rate <= 0.0 {
+            return Fault::None;
+        }
+        let request = Key::new("request")
+            .field(operation.as_bytes())
+            .field(query)
+            .field(body)
+            .finish();
+        let occurrence = {
+            let mut inner = self.lock();
+            let seen = inner.seen.entry(request).or_insert(0);
+            let occurrence = *seen;
+            *seen = seen.saturating_add(1);
+            occurrence
+        };
+        let id = Key::new("occurrence")
+            .number(request)
+            .number(u64::from(occurrence))
+            .finish();
+        let draw = unit(self.config.seed, "fault", id);
         if draw < faults.http_500_rate {
             Fault::Http500
         } else if draw < faults.http_500_rate + faults.drop_rate {
@@ -198,10 +246,27 @@ impl State {
         entry.1 > limit
     }
 
-    /// Whether one number (item) is refused individually.
-    pub fn reject_one(&self) -> bool {
+    /// Whether one number (item) is refused individually and whether it will be delivered,
+    /// drawn from the seed, the vendor, the number, the text and the caller's id for it.
+    pub fn draw_message(
+        &self,
+        vendor: &str,
+        number: &str,
+        content: &str,
+        reference: Option<&str>,
+    ) -> MessageDraw {
+        let id = Key::new("message")
+            .field(vendor.as_bytes())
+            .field(number.as_bytes())
+            .field(content.as_bytes())
+            .field(reference.unwrap_or_default().as_bytes())
+            .number(u64::from(reference.is_some()))
+            .finish();
         let rate = self.config.faults.reject_rate;
-        rate > 0.0 && self.lock().rng.f64() < rate
+        MessageDraw {
+            rejected: rate > 0.0 && unit(self.config.seed, "reject", id) < rate,
+            delivered: unit(self.config.seed, "deliver", id) < self.config.delivery_rate,
+        }
     }
 
     /// Deducts `cost` if the balance covers it.
@@ -219,10 +284,9 @@ impl State {
         self.lock().balances.get(vendor).copied().unwrap_or(0.0)
     }
 
-    /// Stores an accepted message under `id`; draws whether it will be delivered.
-    pub fn store(&self, vendor: &'static str, id: &str, number: &str) -> bool {
+    /// Stores an accepted message under `id`.
+    pub fn store(&self, vendor: &'static str, id: &str, number: &str, delivered: bool) {
         let mut inner = self.lock();
-        let delivered = inner.rng.f64() < self.config.delivery_rate;
         inner.messages.insert(
             (vendor, id.to_owned()),
             Stored {
@@ -231,7 +295,6 @@ impl State {
                 at: iso_now(),
             },
         );
-        delivered
     }
 
     pub fn next_sequence(&self) -> u64 {
@@ -240,27 +303,24 @@ impl State {
         inner.sequence
     }
 
-    /// Posts a delivery report to the configured URL, in the background.
+    /// Whether delivery reports are pushed anywhere.
+    pub fn pushes(&self) -> bool {
+        self.pusher.is_some()
+    }
+
+    /// Queues a delivery report for the push workers (dropped and counted if the queue is
+    /// full).
     pub fn push(&self, body: PushBody) {
-        let Some(url) = self.config.push_url.clone() else {
+        let Some(pusher) = &self.pusher else {
             return;
         };
-        let http = self.http.clone();
-        tokio::spawn(async move {
-            let request = match body {
-                PushBody::Json(value) => http
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .body(serde_json::to_vec(&value).unwrap_or_default()),
-                PushBody::Form(text) => http
-                    .post(&url)
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(text),
-            };
-            if let Err(err) = request.send().await {
-                tracing::warn!(error = %err.without_url(), "delivery-report push failed");
-            }
-        });
+        match body {
+            PushBody::Json(value) => pusher.push(
+                "application/json",
+                serde_json::to_vec(&value).unwrap_or_default().into(),
+            ),
+            PushBody::Form(text) => pusher.push("application/x-www-form-urlencoded", text.into()),
+        }
     }
 }
 
