@@ -15,12 +15,14 @@ use smsgate_transport::spec::DeliveryClass;
 use tokio::sync::{Mutex, Semaphore};
 use tracing::Instrument;
 
-use crate::message::{Message, Segments, normalize_number_borrowed, segments};
+use crate::message::{Message, Segments, control_character, segments};
+use crate::number::NumberPolicy;
 use crate::outcome::{
     Delivery, Outcome, PhoneNumber, ProviderName, Reason, Reference, RejectKind, Report, Tried,
 };
 use crate::provider::{Capacity, Entry, EntryVerdict, Provider, Submission};
 use crate::status::DeliveryStatus;
+use crate::stop::StopSignal;
 
 /// A failover hop: messages one provider refused as a whole, moving to the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub struct SmsGateBuilder {
     throttle_backoff: Duration,
     deadline: Option<Duration>,
     allow_duplicates: bool,
+    numbers: NumberPolicy,
     on_outcome: Option<OutcomeHook>,
     on_hop: Option<HopHook>,
 }
@@ -165,6 +168,13 @@ impl SmsGateBuilder {
         self
     }
 
+    /// How numbers are read (default: strict, no default region — see [`NumberPolicy`]).
+    /// [`SmsGate::send`], [`SmsGate::preview`] and [`SmsGate::dry_run`] all read them so.
+    pub fn number_policy(mut self, policy: NumberPolicy) -> Self {
+        self.numbers = policy;
+        self
+    }
+
     /// Calls `hook` with each message's final delivery, in input order.
     pub fn on_outcome(mut self, hook: impl Fn(&Delivery) + Send + Sync + 'static) -> Self {
         self.on_outcome = Some(Arc::new(hook));
@@ -190,6 +200,7 @@ impl SmsGateBuilder {
             throttle_backoff: self.throttle_backoff,
             deadline: self.deadline,
             allow_duplicates: self.allow_duplicates,
+            numbers: self.numbers,
             on_outcome: self.on_outcome,
             on_hop: self.on_hop,
             reference_prefix: Reference::prefix_digits(u64::try_from(seed).unwrap_or(0)),
@@ -206,6 +217,7 @@ pub struct SmsGate {
     throttle_backoff: Duration,
     deadline: Option<Duration>,
     allow_duplicates: bool,
+    numbers: NumberPolicy,
     on_outcome: Option<OutcomeHook>,
     on_hop: Option<HopHook>,
     reference_prefix: [u8; 13],
@@ -343,6 +355,7 @@ impl SmsGate {
             throttle_backoff: Duration::from_millis(500),
             deadline: None,
             allow_duplicates: false,
+            numbers: NumberPolicy::default(),
             on_outcome: None,
             on_hop: None,
         }
@@ -363,17 +376,19 @@ impl SmsGate {
     /// Normalises, counts segments and refuses what cannot be sent (no I/O). Borrows from
     /// `messages`: nothing is copied for a message whose number already is digits.
     fn prepare<'m>(&self, messages: &'m [Message]) -> Vec<Pending<'m>> {
-        // Consecutive messages often share their text: count its segments once.
-        let mut last_segments: Option<(&str, Segments)> = None;
+        // Consecutive messages often share their text: count its segments (and look for
+        // control characters) once.
+        let mut last_segments: Option<(&str, Segments, Option<(usize, char)>)> = None;
         let mut pendings: Vec<Pending<'m>> = Vec::with_capacity(messages.len());
         for message in messages {
             let content: &str = &message.content;
-            let segments = match last_segments {
-                Some((text, counted)) if text == content => counted,
+            let (segments, control) = match last_segments {
+                Some((text, counted, control)) if text == content => (counted, control),
                 _ => {
                     let counted = segments(content);
-                    last_segments = Some((content, counted));
-                    counted
+                    let control = control_character(content);
+                    last_segments = Some((content, counted, control));
+                    (counted, control)
                 }
             };
             let mut pending = Pending {
@@ -383,7 +398,7 @@ impl SmsGate {
                 segments,
                 rejected: None,
             };
-            match normalize_number_borrowed(&message.to) {
+            match self.numbers.normalize_borrowed(&message.to) {
                 Err(problem) => {
                     pending.rejected =
                         Some(local_reject(RejectKind::InvalidNumber, problem.to_string()));
@@ -393,6 +408,14 @@ impl SmsGate {
                         pending.rejected = Some(local_reject(
                             RejectKind::InvalidContent,
                             "the content is empty".to_owned(),
+                        ));
+                    } else if let Some((position, c)) = control {
+                        pending.rejected = Some(local_reject(
+                            RejectKind::InvalidContent,
+                            format!(
+                                "the text contains U+{:04X} at character {position}; control characters other than tab, CR and LF are not sent",
+                                u32::from(c)
+                            ),
                         ));
                     } else if self.slots.is_empty() {
                         pending.rejected = Some(Outcome::Rejected {
@@ -632,10 +655,58 @@ impl SmsGate {
             messages = messages.len(),
             providers = self.slots.len()
         );
-        self.send_in_span(messages).instrument(span).await
+        self.send_in_span(messages, None, None)
+            .instrument(span)
+            .await
     }
 
-    async fn send_in_span(&self, messages: &[Message]) -> Report {
+    /// [`send`](Self::send) that can be stopped and that hands over outcomes as they settle.
+    ///
+    /// `on_settled` gets each message's final [`Delivery`] once, as soon as it is final: a
+    /// request's messages together when it settles (messages refused before sending first).
+    /// Messages a failover moves on are handed over when the next provider settles them.
+    /// After `stop` is stopped, no new request starts and the messages not yet sent end
+    /// [`Outcome::NotSent`]; after it is abandoned, in-flight requests end
+    /// [`Outcome::Unknown`]. The returned report holds the same deliveries, in input order.
+    ///
+    /// ```
+    /// # async fn run(gate: smsgate::SmsGate, messages: Vec<smsgate::Message>) {
+    /// let stop = smsgate::StopSignal::new();
+    /// let report = gate
+    ///     .send_streaming(&messages, &stop, |settled| {
+    ///         for delivery in settled {
+    ///             println!("{} {}", delivery.index, delivery.outcome);
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert_eq!(report.deliveries.len(), messages.len());
+    /// # }
+    /// ```
+    pub async fn send_streaming<F>(
+        &self,
+        messages: &[Message],
+        stop: &StopSignal,
+        mut on_settled: F,
+    ) -> Report
+    where
+        F: FnMut(&[Delivery]) + Send,
+    {
+        let span = tracing::info_span!(
+            "smsgate.send",
+            messages = messages.len(),
+            providers = self.slots.len()
+        );
+        self.send_in_span(messages, Some(stop), Some(&mut on_settled))
+            .instrument(span)
+            .await
+    }
+
+    async fn send_in_span(
+        &self,
+        messages: &[Message],
+        stop: Option<&StopSignal>,
+        mut sink: Option<&mut SettledSink<'_>>,
+    ) -> Report {
         let started = Instant::now();
         let deadline = self.deadline.map(|d| started + d);
         let mut pendings = self.prepare(messages);
@@ -653,6 +724,11 @@ impl SmsGate {
         let mut remaining: Vec<usize> = (0..pendings.len())
             .filter(|&i| progress[i].outcome.is_none())
             .collect();
+        if let Some(sink) = sink.as_deref_mut() {
+            if remaining.len() < pendings.len() {
+                hand_over(sink, &pendings, &progress, 0..pendings.len());
+            }
+        }
         let mut last_refusal: HashMap<usize, (ProviderName, Reason)> = HashMap::new();
 
         for (position, slot) in self.slots.iter().enumerate() {
@@ -709,6 +785,7 @@ impl SmsGate {
                     uniform,
                     (self.throttle_retries, self.throttle_backoff),
                     deadline,
+                    stop,
                 ))
                 .catch_unwind()
             };
@@ -725,6 +802,14 @@ impl SmsGate {
                 [request] => {
                     let result = attempt(&entries, request.uniform).await;
                     round.settle(&request.messages, result);
+                    if let Some(sink) = sink.as_deref_mut() {
+                        hand_over(
+                            sink,
+                            &pendings,
+                            round.progress,
+                            request.messages.iter().copied(),
+                        );
+                    }
                 }
                 // Several: concurrently inside this call, bounded by the semaphores.
                 _ => {
@@ -740,6 +825,9 @@ impl SmsGate {
                         .collect();
                     while let Some((indexes, result)) = in_flight.next().await {
                         round.settle(indexes, result);
+                        if let Some(sink) = sink.as_deref_mut() {
+                            hand_over(sink, &pendings, round.progress, indexes.iter().copied());
+                        }
                     }
                 }
             }
@@ -750,12 +838,19 @@ impl SmsGate {
             } = round;
             // A request whose provider panicked leaves its messages without outcome: they may
             // have been sent, so they end unknown rather than move on.
+            let mut panicked = Vec::new();
             for &i in requests.iter().flat_map(|r| &r.messages) {
                 if progress[i].outcome.is_none() && !progress[i].moving {
                     progress[i].outcome = Some(Outcome::Unknown {
                         provider: name,
                         cause: "the provider failed while sending the request".to_owned(),
                     });
+                    panicked.push(i);
+                }
+            }
+            if let Some(sink) = sink.as_deref_mut() {
+                if !panicked.is_empty() {
+                    hand_over(sink, &pendings, &progress, panicked.into_iter());
                 }
             }
             if let Some(reason) = refusal {
@@ -775,7 +870,7 @@ impl SmsGate {
             remaining = refused;
         }
 
-        for i in remaining {
+        for &i in &remaining {
             progress[i].outcome = Some(match last_refusal.remove(&i) {
                 Some((provider, reason)) => Outcome::Rejected {
                     provider: Some(provider),
@@ -786,11 +881,19 @@ impl SmsGate {
                     RejectKind::InvalidContent,
                     "the content or sender id is longer than every provider allows".to_owned(),
                 ),
+                None if stop.is_some_and(StopSignal::is_stopped) => Outcome::NotSent {
+                    reason: NOT_SENT.to_owned(),
+                },
                 None => local_reject(
                     RejectKind::NoProvider,
                     "no provider could take the message".to_owned(),
                 ),
             });
+        }
+        if let Some(sink) = sink {
+            if !remaining.is_empty() {
+                hand_over(sink, &pendings, &progress, remaining.into_iter());
+            }
         }
 
         let deliveries: Vec<Delivery> = pendings
@@ -805,9 +908,7 @@ impl SmsGate {
                 reference: p.reference.filter(|_| !state.tried.is_empty()),
                 segments: p.segments,
                 tried: state.tried,
-                outcome: state
-                    .outcome
-                    .unwrap_or_else(|| local_reject(RejectKind::NoProvider, "not sent".to_owned())),
+                outcome: state.outcome.unwrap_or_else(unsettled),
             })
             .collect();
         let report = Report { deliveries };
@@ -821,6 +922,7 @@ impl SmsGate {
                         ("rejected", provider.as_ref().map(ProviderName::as_str))
                     }
                     Outcome::Unknown { provider, .. } => ("unknown", Some(provider.as_str())),
+                    Outcome::NotSent { .. } => ("not sent", None),
                 };
                 tracing::debug!(index = d.index, number = %number, verdict, provider, hops = d.tried.len(), "outcome");
             }
@@ -829,6 +931,7 @@ impl SmsGate {
             accepted = report.accepted(),
             rejected = report.rejected(),
             unknown = report.unknown(),
+            not_sent = report.not_sent(),
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "sent"
         );
@@ -900,6 +1003,47 @@ impl SmsGate {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// What [`SmsGate::send_streaming`] hands settled deliveries to.
+type SettledSink<'a> = dyn FnMut(&[Delivery]) + Send + 'a;
+
+/// Why a message of a stopped send was not sent.
+const NOT_SENT: &str = "the send was stopped before this message's request started";
+
+/// The outcome of a message the gate somehow left without one (never expected: every path
+/// settles every message); a rejection that is safe to retry, since nothing was sent for it.
+fn unsettled() -> Outcome {
+    local_reject(RejectKind::NoProvider, "not sent".to_owned())
+}
+
+/// Hands the deliveries of the settled messages among `indexes` to `sink` (a message moving to
+/// the next provider is not settled yet).
+fn hand_over(
+    sink: &mut SettledSink<'_>,
+    pendings: &[Pending<'_>],
+    progress: &[Progress],
+    indexes: impl Iterator<Item = usize>,
+) {
+    let settled: Vec<Delivery> = indexes
+        .filter_map(|index| {
+            let (p, state) = (&pendings[index], &progress[index]);
+            let outcome = state.outcome.clone()?;
+            Some(Delivery {
+                index,
+                to: p.message.to.clone(),
+                number: p.number.as_deref().map(PhoneNumber::from_normalized),
+                client_ref: p.message.client_ref.clone(),
+                reference: p.reference.filter(|_| !state.tried.is_empty()),
+                segments: p.segments,
+                tried: state.tried.clone(),
+                outcome,
+            })
+        })
+        .collect();
+    if !settled.is_empty() {
+        sink(&settled);
     }
 }
 
@@ -1019,6 +1163,13 @@ impl Round<'_> {
                     });
                 }
             }
+            RequestResult::NotSent => {
+                for &i in indexes {
+                    self.progress[i].outcome = Some(Outcome::NotSent {
+                        reason: NOT_SENT.to_owned(),
+                    });
+                }
+            }
         }
     }
 }
@@ -1052,6 +1203,8 @@ enum RequestResult {
     },
     Unknown(String),
     Deadline,
+    /// The send was stopped before this request went out.
+    NotSent,
 }
 
 /// Sends one request, retrying it on the same provider while the provider throttles it
@@ -1063,24 +1216,47 @@ async fn run_request(
     uniform: bool,
     (retries, backoff): (u32, Duration),
     deadline: Option<Instant>,
+    stop: Option<&StopSignal>,
 ) -> (usize, RequestResult) {
     let provider = &*slot.provider;
     let mut attempts = 0usize;
     let mut throttles = 0u32;
+    let stopped = || stop.is_some_and(StopSignal::is_stopped);
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return (attempts, RequestResult::Deadline);
         }
+        if stopped() {
+            return (attempts, RequestResult::NotSent);
+        }
         let submission = {
-            let (Ok(_global), Ok(_own)) = (global.acquire().await, slot.semaphore.acquire().await)
-            else {
-                return (attempts, RequestResult::Deadline);
+            // Waiting for a free slot (and for the pacer) ends when the send is stopped.
+            let permits = async {
+                let permits = (global.acquire().await, slot.semaphore.acquire().await);
+                if let Some(pacer) = &slot.pacer {
+                    pacer.wait().await;
+                }
+                permits
             };
-            if let Some(pacer) = &slot.pacer {
-                pacer.wait().await;
-            }
+            let permits = match stop {
+                Some(stop) => unless(permits, stop.stopped()).await,
+                None => Some(permits.await),
+            };
+            let Some((Ok(_global), Ok(_own))) = permits else {
+                return (
+                    attempts,
+                    if stopped() {
+                        RequestResult::NotSent
+                    } else {
+                        RequestResult::Deadline
+                    },
+                );
+            };
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return (attempts, RequestResult::Deadline);
+            }
+            if stopped() {
+                return (attempts, RequestResult::NotSent);
             }
             attempts += 1;
             let span = tracing::info_span!(
@@ -1090,13 +1266,25 @@ async fn run_request(
                 attempt = attempts
             );
             let future = provider.submit(entries, uniform).instrument(span.clone());
-            let submission = match deadline {
-                Some(d) => match tokio::time::timeout_at(d.into(), future).await {
-                    Ok(submission) => submission,
-                    Err(_) => Submission::Unknown(
-                        "the deadline passed while the request was in flight".to_owned(),
-                    ),
-                },
+            let future = async {
+                match deadline {
+                    Some(d) => match tokio::time::timeout_at(d.into(), future).await {
+                        Ok(submission) => submission,
+                        Err(_) => Submission::Unknown(
+                            "the deadline passed while the request was in flight".to_owned(),
+                        ),
+                    },
+                    None => future.await,
+                }
+            };
+            let submission = match stop {
+                // A second stop gives up requests in flight: they may have reached the vendor.
+                Some(stop) => unless(future, stop.abandoned()).await.unwrap_or_else(|| {
+                    Submission::Unknown(
+                        "abandoned in flight after the send was stopped; the request may have reached the provider"
+                            .to_owned(),
+                    )
+                }),
                 None => future.await,
             };
             let verdict = match &submission {
@@ -1131,7 +1319,17 @@ async fn run_request(
                     Some(d) if Instant::now() + wait >= d => {
                         return (attempts, RequestResult::Deadline);
                     }
-                    _ => tokio::time::sleep(wait).await,
+                    _ => match stop {
+                        Some(stop) => {
+                            if unless(tokio::time::sleep(wait), stop.stopped())
+                                .await
+                                .is_none()
+                            {
+                                return (attempts, RequestResult::NotSent);
+                            }
+                        }
+                        None => tokio::time::sleep(wait).await,
+                    },
                 }
             }
             Submission::Refused {
@@ -1139,5 +1337,15 @@ async fn run_request(
             } => return (attempts, RequestResult::Refused { reason, retry_safe }),
             Submission::Unknown(cause) => return (attempts, RequestResult::Unknown(cause)),
         }
+    }
+}
+
+/// `future`'s output, or `None` when `cancel` resolves first (then `future` is dropped).
+async fn unless<F: Future>(future: F, cancel: impl Future<Output = ()>) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    let cancel = std::pin::pin!(cancel);
+    match futures_util::future::select(future, cancel).await {
+        futures_util::future::Either::Left((output, _)) => Some(output),
+        futures_util::future::Either::Right(((), _)) => None,
     }
 }

@@ -42,6 +42,7 @@ mod message;
 mod outcome;
 pub mod provider;
 mod status;
+mod stop;
 
 pub use gate::{
     DryRunRequest, Hop, PlannedRequest, Preview, PreviewMessage, ProviderOptions, SmsGate,
@@ -54,6 +55,7 @@ pub use outcome::{
 pub use provider::Provider;
 pub use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 pub use status::DeliveryStatus;
+pub use stop::StopSignal;
 
 #[cfg(feature = "itniotech")]
 pub use smsgate_itniotech as itniotech;

@@ -340,6 +340,12 @@ pub enum Outcome {
         /// What went wrong.
         cause: String,
     },
+    /// The message was never handed to a provider because the send was stopped
+    /// ([`StopSignal`](crate::StopSignal)) first. Nothing was sent: sending it again is safe.
+    NotSent {
+        /// Why it was not sent.
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -356,6 +362,11 @@ impl Outcome {
     /// Whether the verdict is unknown.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Self::Unknown { .. })
+    }
+
+    /// Whether the message was never sent because the send was stopped.
+    pub fn is_not_sent(&self) -> bool {
+        matches!(self, Self::NotSent { .. })
     }
 }
 
@@ -377,6 +388,7 @@ impl fmt::Display for Outcome {
                 ..
             } => write!(f, "rejected: {reason}"),
             Self::Unknown { provider, cause } => write!(f, "unknown at {provider}: {cause}"),
+            Self::NotSent { reason } => write!(f, "not sent: {reason}"),
         }
     }
 }
@@ -432,6 +444,14 @@ impl Report {
         self.deliveries
             .iter()
             .filter(|d| d.outcome.is_unknown())
+            .count()
+    }
+
+    /// Count of messages never sent because the send was stopped.
+    pub fn not_sent(&self) -> usize {
+        self.deliveries
+            .iter()
+            .filter(|d| d.outcome.is_not_sent())
             .count()
     }
 }

@@ -684,6 +684,7 @@ proptest! {
                 }
                 Outcome::Unknown { provider, .. } => prop_assert_eq!(sends.last().unwrap().0.as_str(), provider.as_str()),
                 Outcome::Rejected { .. } => {}
+                Outcome::NotSent { .. } => prop_assert!(false, "nothing stopped this send"),
             }
         }
     }
