@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use tokio::time::MissedTickBehavior;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// How often at most a warning about dropped pushes is logged while running.
+/// How often the drop counts are logged while running (when they grew), besides once at
+/// shutdown.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// How much of a push answer's body is read (so a small answer keeps its connection alive);
@@ -122,7 +125,6 @@ struct Counters {
     dropped_queue_full: AtomicU64,
     dropped_failed: AtomicU64,
     dropped_at_shutdown: AtomicU64,
-    last_warning: Mutex<Option<Instant>>,
 }
 
 impl Counters {
@@ -136,27 +138,28 @@ impl Counters {
             dropped_at_shutdown: self.dropped_at_shutdown.load(Ordering::SeqCst),
         }
     }
+}
 
-    /// Logs the drop counts, at most once per [`WARN_EVERY`].
-    fn warn_dropped(&self) {
-        let mut last = self
-            .last_warning
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if last.is_some_and(|at| now.duration_since(at) < WARN_EVERY) {
-            return;
+/// Logs the drop counts every [`WARN_EVERY`] in which they grew.
+async fn report_drops(counters: Arc<Counters>) {
+    let mut ticks = tokio::time::interval(WARN_EVERY);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks.tick().await;
+    let mut logged = 0;
+    loop {
+        ticks.tick().await;
+        let stats = counters.stats();
+        let dropped = stats.dropped_queue_full + stats.dropped_failed;
+        if dropped > logged {
+            tracing::warn!(
+                dropped_queue_full = stats.dropped_queue_full,
+                dropped_failed = stats.dropped_failed,
+                delivered = stats.delivered,
+                retried = stats.retried,
+                "delivery-report pushes dropped (counts so far)"
+            );
+            logged = dropped;
         }
-        *last = Some(now);
-        drop(last);
-        let stats = self.stats();
-        tracing::warn!(
-            dropped_queue_full = stats.dropped_queue_full,
-            dropped_failed = stats.dropped_failed,
-            delivered = stats.delivered,
-            "delivery-report pushes dropped (counts so far; logged at most every {}s)",
-            WARN_EVERY.as_secs()
-        );
     }
 }
 
@@ -193,7 +196,7 @@ impl Pusher {
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let counters = Arc::new(Counters::default());
         let url: Arc<str> = url.into();
-        let workers = (0..concurrency)
+        let mut workers: Vec<JoinHandle<()>> = (0..concurrency)
             .map(|_| {
                 let worker = Worker {
                     receiver: Arc::clone(&receiver),
@@ -206,6 +209,7 @@ impl Pusher {
                 tokio::spawn(worker.run())
             })
             .collect();
+        workers.push(tokio::spawn(report_drops(Arc::clone(&counters))));
         Ok(Self {
             sender,
             receiver,
@@ -233,7 +237,6 @@ impl Pusher {
                 self.counters
                     .dropped_queue_full
                     .fetch_add(1, Ordering::SeqCst);
-                self.counters.warn_dropped();
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 self.counters
@@ -350,7 +353,6 @@ impl Worker {
             }
         }
         self.counters.dropped_failed.fetch_add(1, Ordering::SeqCst);
-        self.counters.warn_dropped();
     }
 
     async fn attempt(&self, job: &Job) -> Result<(), PushError> {
