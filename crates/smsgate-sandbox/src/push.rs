@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::time::MissedTickBehavior;
-
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
 
 /// How often the drop counts are logged while running (when they grew), besides once at
 /// shutdown.
@@ -26,10 +25,10 @@ const MAX_ANSWER_BYTES: usize = 4 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushSettings {
     /// Most reports waiting to be pushed; a report that finds the queue full is dropped and
-    /// counted in [`PushStats::dropped_queue_full`]. Default 10 000.
+    /// counted in [`PushStats::dropped_queue_full`]. Default 10 000 (0 counts as 1).
     pub queue_capacity: usize,
     /// Pushes in flight at once (the worker pool's size, so also the most connections open to
-    /// the push URL). Default 8.
+    /// the push URL). Default 8 (0 counts as 1).
     pub concurrency: usize,
     /// Longest wait for a connection to the push URL. Default 2 s.
     pub connect_timeout: Duration,
@@ -68,7 +67,8 @@ impl Default for PushSettings {
 /// `delivered + dropped() == total()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PushStats {
-    /// Reports accepted into the queue.
+    /// Reports accepted into the queue (and reports produced after shutdown, which are
+    /// dropped at once and counted in `dropped_at_shutdown` too).
     pub queued: u64,
     /// Reports the push URL answered with a 2xx status.
     pub delivered: u64,
@@ -128,6 +128,12 @@ struct Counters {
 }
 
 impl Counters {
+    /// Counts a report produced after shutdown: queued and dropped at once.
+    fn drop_late(&self) {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.dropped_at_shutdown.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn stats(&self) -> PushStats {
         PushStats {
             queued: self.queued.load(Ordering::SeqCst),
@@ -224,9 +230,7 @@ impl Pusher {
     pub fn push(&self, content_type: &'static str, body: Bytes) {
         let closed = self.closed.read().unwrap_or_else(PoisonError::into_inner);
         if *closed {
-            self.counters
-                .dropped_at_shutdown
-                .fetch_add(1, Ordering::SeqCst);
+            self.counters.drop_late();
             return;
         }
         match self.sender.try_send(Job { content_type, body }) {
@@ -238,11 +242,7 @@ impl Pusher {
                     .dropped_queue_full
                     .fetch_add(1, Ordering::SeqCst);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.counters
-                    .dropped_at_shutdown
-                    .fetch_add(1, Ordering::SeqCst);
-            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.counters.drop_late(),
         }
     }
 
@@ -302,7 +302,24 @@ impl Pusher {
 }
 
 impl Drop for Pusher {
+    /// Without [`Pusher::shutdown`] (the sandbox was dropped), stops the workers and logs
+    /// what was dropped or left queued.
     fn drop(&mut self) {
+        let closed = *self
+            .closed
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let stats = self.counters.stats();
+        if !closed && stats.dropped() + stats.pending() > 0 {
+            tracing::warn!(
+                delivered = stats.delivered,
+                retried = stats.retried,
+                dropped_queue_full = stats.dropped_queue_full,
+                dropped_failed = stats.dropped_failed,
+                left_queued = stats.pending(),
+                "delivery-report pushes dropped (sandbox dropped without shutdown)"
+            );
+        }
         for worker in self
             .workers
             .get_mut()
