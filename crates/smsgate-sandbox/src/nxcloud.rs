@@ -172,7 +172,7 @@ async fn send(
             if !valid_phone(&phone) {
                 return json!({"phone": phone, "messageid": id, "status": "Failure", "message": "Incorrect phone number format"});
             }
-            let content = item["content"].as_str().unwrap_or_default();
+            let content = State::content_id(item["content"].as_str().unwrap_or_default());
             let reference = item["sysMessageId"].as_str().filter(|_| honour_sys_id);
             let draw = state.draw_message("nxcloud", &phone, content, reference);
             if draw.rejected {

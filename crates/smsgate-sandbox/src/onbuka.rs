@@ -194,7 +194,7 @@ fn accept(state: &State, brand: Brand, items: &[(Vec<String>, &Value)]) -> Value
             Some(orders) => orders.split(',').map(|o| Some(o.to_owned())).collect(),
             None => vec![None; numbers.len()],
         };
-        let content = item["content"].as_str().unwrap_or_default();
+        let content = State::content_id(item["content"].as_str().unwrap_or_default());
         for (number, order) in numbers.iter().zip(orders) {
             let draw = state.draw_message(brand.vendor, number, content, order.as_deref());
             if draw.rejected {

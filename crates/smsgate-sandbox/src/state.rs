@@ -246,19 +246,25 @@ impl State {
         entry.1 > limit
     }
 
+    /// The hash of a text, for [`State::draw_message`] (computed once for all its numbers).
+    pub fn content_id(content: &str) -> u64 {
+        Key::new("content").field(content.as_bytes()).finish()
+    }
+
     /// Whether one number (item) is refused individually and whether it will be delivered,
-    /// drawn from the seed, the vendor, the number, the text and the caller's id for it.
+    /// drawn from the seed, the vendor, the number, the text ([`State::content_id`]) and the
+    /// caller's id for it.
     pub fn draw_message(
         &self,
         vendor: &str,
         number: &str,
-        content: &str,
+        content_id: u64,
         reference: Option<&str>,
     ) -> MessageDraw {
         let id = Key::new("message")
             .field(vendor.as_bytes())
             .field(number.as_bytes())
-            .field(content.as_bytes())
+            .number(content_id)
             .field(reference.unwrap_or_default().as_bytes())
             .number(u64::from(reference.is_some()))
             .finish();
