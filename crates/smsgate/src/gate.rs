@@ -15,7 +15,7 @@ use smsgate_transport::spec::DeliveryClass;
 use tokio::sync::{Mutex, Semaphore};
 use tracing::Instrument;
 
-use crate::message::{Message, Segments, control_character, segments};
+use crate::message::{ControlCharacter, Message, Segments, control_character, segments};
 use crate::number::NumberPolicy;
 use crate::outcome::{
     Delivery, Outcome, PhoneNumber, ProviderName, Reason, Reference, RejectKind, Report, Tried,
@@ -187,8 +187,10 @@ impl SmsGateBuilder {
         self
     }
 
-    /// The gate.
+    /// The gate. Loads the numbering-plan metadata the first time in the process (tens of
+    /// milliseconds), so that the first send does not.
     pub fn build(self) -> SmsGate {
+        self.numbers.load_metadata();
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() % 10_000_000_000_000)
@@ -378,7 +380,7 @@ impl SmsGate {
     fn prepare<'m>(&self, messages: &'m [Message]) -> Vec<Pending<'m>> {
         // Consecutive messages often share their text: count its segments (and look for
         // control characters) once.
-        let mut last_segments: Option<(&str, Segments, Option<(usize, char)>)> = None;
+        let mut last_segments: Option<(&str, Segments, Option<ControlCharacter>)> = None;
         let mut pendings: Vec<Pending<'m>> = Vec::with_capacity(messages.len());
         for message in messages {
             let content: &str = &message.content;
@@ -409,13 +411,10 @@ impl SmsGate {
                             RejectKind::InvalidContent,
                             "the content is empty".to_owned(),
                         ));
-                    } else if let Some((position, c)) = control {
+                    } else if let Some(control) = control {
                         pending.rejected = Some(local_reject(
                             RejectKind::InvalidContent,
-                            format!(
-                                "the text contains U+{:04X} at character {position}; control characters other than tab, CR and LF are not sent",
-                                u32::from(c)
-                            ),
+                            control.to_string(),
                         ));
                     } else if self.slots.is_empty() {
                         pending.rejected = Some(Outcome::Rejected {

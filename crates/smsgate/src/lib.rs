@@ -39,6 +39,7 @@
 
 mod gate;
 mod message;
+mod number;
 mod outcome;
 pub mod provider;
 mod status;
@@ -49,6 +50,7 @@ pub use gate::{
     SmsGateBuilder,
 };
 pub use message::{Encoding, Message, NumberProblem, Segments, normalize_number, segments};
+pub use number::{NumberPolicy, NumberPolicyError};
 pub use outcome::{
     Delivery, Outcome, PhoneNumber, ProviderName, Reason, Reference, RejectKind, Report, Tried,
 };

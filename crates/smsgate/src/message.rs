@@ -1,6 +1,5 @@
-//! Messages, phone-number normalisation and segment counting.
+//! Messages, control characters and segment counting (phone numbers: `crate::number`).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,7 +10,9 @@ use std::sync::Arc;
 /// `client_ref` back without copying them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// Recipient: E.164 (`+86 138-0013-8000`, `+8613800138000`) or digits with the country code.
+    /// Recipient: `+` and the country code (`+86 138-0013-8000`), digits with the country code
+    /// (`8613800138000`), or a national number when a default region is set (see
+    /// [`NumberPolicy`](crate::NumberPolicy)).
     pub to: Arc<str>,
     /// The text.
     pub content: Arc<str>,
@@ -45,96 +46,39 @@ impl Message {
     }
 }
 
-/// Why a phone number cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NumberProblem {
-    /// Nothing but separators.
-    Empty,
-    /// A character that is not a digit or a separator (` `, `-`, `.`, `(`, `)`), or a `+` not at the start.
-    InvalidCharacter(char),
-    /// Fewer digits than any international number has.
-    TooShort {
-        /// Digits found.
-        digits: usize,
-    },
-    /// More digits than E.164 allows (15).
-    TooLong {
-        /// Digits found.
-        digits: usize,
-    },
+pub use crate::number::{NumberProblem, normalize_number};
+
+/// A control character that is not sent — a C0 control other than tab, CR and LF, or DEL — and
+/// where it is; displays as the rejection reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ControlCharacter {
+    /// Position in characters, 1 for the first.
+    pub(crate) position: usize,
+    /// The character.
+    pub(crate) character: char,
 }
 
-impl fmt::Display for NumberProblem {
+impl fmt::Display for ControlCharacter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("the number is empty"),
-            Self::InvalidCharacter(c) => write!(f, "the number contains {c:?}"),
-            Self::TooShort { digits } => write!(
-                f,
-                "the number has {digits} digits; with its country code it needs at least {MIN_DIGITS}"
-            ),
-            Self::TooLong { digits } => write!(
-                f,
-                "the number has {digits} digits; E.164 allows at most {MAX_DIGITS}"
-            ),
-        }
+        write!(
+            f,
+            "the text contains U+{:04X} at character {}; control characters other than tab, CR and LF are not sent",
+            u32::from(self.character),
+            self.position
+        )
     }
 }
 
-const MIN_DIGITS: usize = 7;
-const MAX_DIGITS: usize = 15;
-
-/// Normalises a number to what every vendor wants: country code and subscriber number, digits
-/// only, no `+` (`+86 138-0013-8000` → `8613800138000`; a leading `00` is read as `+`).
-pub fn normalize_number(raw: &str) -> Result<String, NumberProblem> {
-    normalize_number_borrowed(raw).map(Cow::into_owned)
-}
-
-/// [`normalize_number`], borrowing from `raw` when it already is digits (with or without a
-/// leading `+`): the common case copies nothing.
-pub(crate) fn normalize_number_borrowed(raw: &str) -> Result<Cow<'_, str>, NumberProblem> {
-    // Already digits, with or without `+` (nearly every input): one pass, nothing copied.
-    let (plus, body) = match raw.strip_prefix('+') {
-        Some(body) => (true, body),
-        None => (false, raw),
-    };
-    if (MIN_DIGITS..=MAX_DIGITS).contains(&body.len())
-        && body.bytes().all(|b| b.is_ascii_digit())
-        && (plus || !body.starts_with("00"))
-    {
-        return Ok(Cow::Borrowed(body));
-    }
-    let trimmed = raw.trim();
-    let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
-    let plain = body.bytes().all(|b| b.is_ascii_digit())
-        && (trimmed.starts_with('+') || !body.starts_with("00"));
-    if plain && (MIN_DIGITS..=MAX_DIGITS).contains(&body.len()) {
-        return Ok(Cow::Borrowed(body));
-    }
-    normalize_number_owned(trimmed).map(Cow::Owned)
-}
-
-fn normalize_number_owned(trimmed: &str) -> Result<String, NumberProblem> {
-    let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
-    let mut digits = String::with_capacity(body.len());
-    for c in body.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
-            other => return Err(NumberProblem::InvalidCharacter(other)),
-        }
-    }
-    if !trimmed.starts_with('+') {
-        if let Some(rest) = digits.strip_prefix("00") {
-            digits = rest.to_owned();
-        }
-    }
-    match digits.len() {
-        0 => Err(NumberProblem::Empty),
-        n if n < MIN_DIGITS => Err(NumberProblem::TooShort { digits: n }),
-        n if n > MAX_DIGITS => Err(NumberProblem::TooLong { digits: n }),
-        _ => Ok(digits),
-    }
+/// The first control character of `text` that is not sent.
+pub(crate) fn control_character(text: &str) -> Option<ControlCharacter> {
+    let is_refused = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || *b == 0x7f;
+    // One pass over the bytes (these are all ASCII: no UTF-8 sequence contains them); the
+    // position in characters is counted only when one is found.
+    let at = text.bytes().position(|b| is_refused(&b))?;
+    Some(ControlCharacter {
+        position: text[..at].chars().count() + 1,
+        character: char::from(text.as_bytes()[at]),
+    })
 }
 
 /// How a text is encoded on the air.
@@ -234,7 +178,6 @@ mod tests {
             "+86 138-0013-8000",
             "+8613800138000",
             "8613800138000",
-            "0086 138 0013 8000",
             " +86 (138) 0013.8000 ",
         ] {
             assert_eq!(
@@ -245,25 +188,43 @@ mod tests {
         }
         assert_eq!(
             normalize_number("+86 138x"),
-            Err(NumberProblem::InvalidCharacter('x'))
+            Err(NumberProblem::Letter {
+                letter: 'x',
+                position: 8
+            })
         );
         assert_eq!(
             normalize_number("86+138"),
-            Err(NumberProblem::InvalidCharacter('+'))
+            Err(NumberProblem::InvalidCharacter {
+                character: '+',
+                position: 3
+            })
         );
         assert_eq!(normalize_number(" - "), Err(NumberProblem::Empty));
+        // Without a default region, a leading 00 is not read as an international prefix.
+        assert!(matches!(
+            normalize_number("0086 138 0013 8000"),
+            Err(NumberProblem::NoCountryCode {
+                read_as_international: None
+            })
+        ));
+    }
+
+    #[test]
+    fn control_characters_are_found_with_their_position() {
+        let found = |text: &str| control_character(text).map(|c| (c.position, c.character));
+        assert_eq!(found("hello"), None);
+        assert_eq!(found("tab\there\r\nnew line"), None);
+        assert_eq!(found("code\0"), Some((5, '\0')));
+        assert_eq!(found("短信\u{1b}[0m"), Some((3, '\u{1b}')));
+        assert_eq!(found("del\u{7f}"), Some((4, '\u{7f}')));
         assert_eq!(
-            normalize_number("12345"),
-            Err(NumberProblem::TooShort { digits: 5 })
-        );
-        assert_eq!(
-            normalize_number("1234567890123456"),
-            Err(NumberProblem::TooLong { digits: 16 })
-        );
-        assert!(
-            NumberProblem::TooShort { digits: 5 }
-                .to_string()
-                .contains("at least 7")
+            control_character("abcd\0")
+                .map(|c| c.to_string())
+                .as_deref(),
+            Some(
+                "the text contains U+0000 at character 5; control characters other than tab, CR and LF are not sent"
+            )
         );
     }
 

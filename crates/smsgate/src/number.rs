@@ -1,0 +1,739 @@
+//! Phone numbers as the numbering plan reads them.
+//!
+//! libphonenumber's metadata (the `phonenumber` crate) decides what a number is; a number is
+//! sent only when it is a valid number of its country (or, in lenient mode, has a possible
+//! length there), as E.164 digits without `+` — what every vendor wants.
+//!
+//! Reading `raw`:
+//!
+//! - `+` and the country code (`+86 138-0013-8000`, `+44 (0)7400 123456`): international,
+//!   whatever the default region.
+//! - No `+`, with a default region: as libphonenumber reads a number dialled in that region —
+//!   national (`13800138000` in `CN`), after its international prefix (`0086 138…` in `CN`,
+//!   `011 86 138…` in `US`), or starting with the region's own country code (`8613800138000`).
+//! - No `+`, no default region: the digits are read country code first (`8613800138000`, the
+//!   form vendors use), and must then be a *valid* international number; a number starting with
+//!   0 (a trunk or international prefix) is refused. Lenient mode does not apply to this guess.
+//!
+//! The slow path is libphonenumber's own parser; digits with an optional `+` (and spaces or
+//! hyphens between them) — nearly every input — take a fast path that reads the same metadata
+//! with regular expressions compiled once per country code, and falls back to the parser
+//! whenever the number is anything but a plain valid number (a test holds the two to the same
+//! answers).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use phonenumber::country::Id;
+use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use regex::{Regex, RegexBuilder};
+
+use crate::outcome::PhoneNumber;
+
+/// Most digits E.164 allows in a number, country code included.
+const E164_MAX_DIGITS: usize = 15;
+
+/// How the facade reads phone numbers: strict (valid numbers only) by default, with an optional
+/// default region for numbers written without `+` and a lenient mode.
+///
+/// ```
+/// use smsgate::NumberPolicy;
+///
+/// let strict = NumberPolicy::default();
+/// assert_eq!(strict.normalize("+86 138-0013-8000").unwrap(), "8613800138000");
+/// assert!(strict.normalize("13800138000").is_err()); // no country code, no region
+///
+/// let china = NumberPolicy::default().with_default_region("CN")?;
+/// assert_eq!(china.normalize("13800138000").unwrap(), "8613800138000");
+/// # Ok::<(), smsgate::NumberPolicyError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberPolicy {
+    region: Option<DefaultRegion>,
+    lenient: bool,
+}
+
+/// The default region, resolved once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DefaultRegion {
+    id: Id,
+    code: u16,
+    /// The region's country code as digits.
+    code_digits: Box<str>,
+}
+
+/// Why a [`NumberPolicy`] cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberPolicyError {
+    /// The default region is not a region of the numbering-plan metadata.
+    #[error(
+        "unknown region {region:?}: give an ISO 3166-1 alpha-2 region code such as CN, GB or US"
+    )]
+    UnknownRegion {
+        /// The region as given.
+        region: String,
+    },
+}
+
+/// Why a phone number cannot be used. Every one is a local rejection: the number is never sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberProblem {
+    /// Nothing but separators.
+    #[error("the number is empty")]
+    Empty,
+    /// A letter (a vanity number such as `1-800-FLOWERS`, an extension such as `x12`): not sent.
+    #[error(
+        "the number contains the letter {letter:?} at character {position}; letters (vanity numbers, extensions) are not sent"
+    )]
+    Letter {
+        /// The letter.
+        letter: char,
+        /// Its position in characters, 1 for the first.
+        position: usize,
+    },
+    /// A character that is neither a digit, a leading `+`, nor a separator (space, `-`, `.`,
+    /// `(`, `)`, `/`); a `+` anywhere but at the start is one too.
+    #[error(
+        "the number contains {character:?} at character {position}; a number is digits, a leading +, and spaces or - . ( ) /"
+    )]
+    InvalidCharacter {
+        /// The character.
+        character: char,
+        /// Its position in characters, 1 for the first.
+        position: usize,
+    },
+    /// No `+`, no default region, and the digits are not a valid number read country code
+    /// first (`read_as_international` says why), or they start with 0 (`None`): a national
+    /// number needs its country code or a default region.
+    #[error("{}", no_country_code(.read_as_international.as_deref()))]
+    NoCountryCode {
+        /// What is wrong with the digits read country code first (`None`: they start with 0,
+        /// a trunk or international prefix, so they were not read so).
+        read_as_international: Option<Box<NumberProblem>>,
+    },
+    /// The digits after `+` (or the international prefix) do not start with an assigned
+    /// country code (`+0…`, `+999…`).
+    #[error("the number does not start with an assigned country code")]
+    InvalidCountryCode,
+    /// Fewer digits than any number of its country has.
+    #[error("the number is too short: {}", digits_in(*.digits, *.country_code, .region.as_deref()))]
+    TooShort {
+        /// Digits after the country code (all digits when `country_code` is `None`).
+        digits: usize,
+        /// The country code, when one was read.
+        country_code: Option<u16>,
+        /// The region the number belongs to, when one is known.
+        region: Option<String>,
+    },
+    /// More digits than any number of its country has, or more than E.164's 15.
+    #[error("the number is too long: {}", digits_in(*.digits, *.country_code, .region.as_deref()))]
+    TooLong {
+        /// Digits after the country code (all digits when `country_code` is `None`).
+        digits: usize,
+        /// The country code, when one was read.
+        country_code: Option<u16>,
+        /// The region the number belongs to, when one is known.
+        region: Option<String>,
+    },
+    /// Not a number of any range of its country's numbering plan (a length between the
+    /// shortest and longest, or an unassigned range). The region is the number's, else the
+    /// main region of its country code (`US` for +1, `GB` for +44).
+    #[error("the number is not a valid number for {}", region_of(*.country_code, .region.as_deref()))]
+    NotValid {
+        /// The country code.
+        country_code: u16,
+        /// The region (`None`: a non-geographic country code such as +800).
+        region: Option<String>,
+    },
+}
+
+fn no_country_code(read_as_international: Option<&NumberProblem>) -> String {
+    match read_as_international {
+        None => "the number starts with 0 (a trunk or international prefix) and has no country code, and no default region is set: write + and the country code, or set a default region".to_owned(),
+        Some(problem) => format!(
+            "the number has no + and no default region is set, so its digits were read country code first, and so read {problem}; for a national number write + and the country code, or set a default region"
+        ),
+    }
+}
+
+fn digits_in(digits: usize, country_code: Option<u16>, region: Option<&str>) -> String {
+    match country_code {
+        Some(code) => format!(
+            "{digits} digits after the country code, for {}",
+            region_of(code, region)
+        ),
+        None => format!("{digits} digits"),
+    }
+}
+
+fn region_of(country_code: u16, region: Option<&str>) -> String {
+    match region {
+        Some(region) => format!("region {region} (+{country_code})"),
+        None => format!("country code +{country_code}"),
+    }
+}
+
+/// Normalises a number the strict way with no default region ([`NumberPolicy::default`]):
+/// `+86 138-0013-8000` → `8613800138000`; digits without `+` are read country code first.
+pub fn normalize_number(raw: &str) -> Result<String, NumberProblem> {
+    NumberPolicy::default()
+        .normalize_borrowed(raw)
+        .map(Cow::into_owned)
+}
+
+impl NumberPolicy {
+    /// Reads numbers written without `+` as numbers dialled in `region` (an ISO 3166-1 alpha-2
+    /// code, any case: `CN`, `gb`).
+    pub fn with_default_region(mut self, region: &str) -> Result<Self, NumberPolicyError> {
+        let unknown = || NumberPolicyError::UnknownRegion {
+            region: region.to_owned(),
+        };
+        let id: Id = region.to_ascii_uppercase().parse().map_err(|_| unknown())?;
+        let meta = DATABASE.by_id(id.as_ref()).ok_or_else(unknown)?;
+        self.region = Some(DefaultRegion {
+            id,
+            code: meta.country_code(),
+            code_digits: meta.country_code().to_string().into_boxed_str(),
+        });
+        Ok(self)
+    }
+
+    /// Lenient mode (default off): a number that is not valid per the metadata is still sent
+    /// when its length is possible for its country — for number ranges newer than the
+    /// metadata. Digits without `+` and without a default region must still be valid.
+    pub fn lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
+        self
+    }
+
+    /// The default region, if one is set (`CN`).
+    pub fn default_region(&self) -> Option<&str> {
+        self.region.as_ref().map(|region| region.id.as_ref())
+    }
+
+    /// Whether lenient mode is on.
+    pub fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+
+    /// Loads the numbering-plan metadata now (once per process: tens of milliseconds in a
+    /// release build) rather than in the first send, and compiles the default region's patterns.
+    pub(crate) fn load_metadata(&self) {
+        match &self.region {
+            Some(region) => {
+                code_table(region.code);
+            }
+            None => {
+                DATABASE.by_id("US");
+            }
+        }
+    }
+
+    /// The number as sent: E.164 digits without `+` (`+44 (0)7400 123456` → `447400123456`),
+    /// or why it cannot be sent.
+    pub fn normalize(&self, raw: &str) -> Result<PhoneNumber, NumberProblem> {
+        self.normalize_borrowed(raw)
+            .map(|digits| PhoneNumber::from_normalized(&digits))
+    }
+
+    /// [`normalize`](Self::normalize), borrowing from `raw` when it already is the digits
+    /// (with or without `+`): the common case copies nothing.
+    pub(crate) fn normalize_borrowed<'a>(
+        &self,
+        raw: &'a str,
+    ) -> Result<Cow<'a, str>, NumberProblem> {
+        let trimmed = raw.trim();
+        if let Some(digits) = self.fast(trimmed) {
+            return Ok(digits);
+        }
+        self.slow(raw).map(Cow::Owned)
+    }
+
+    /// The fast path: `Some` only for a number libphonenumber's parser would read to the same
+    /// valid digits; `None` sends it to [`slow`](Self::slow).
+    fn fast<'a>(&self, trimmed: &'a str) -> Option<Cow<'a, str>> {
+        let (plus, body) = match trimmed.strip_prefix('+') {
+            Some(body) => (true, body),
+            None => (false, trimmed),
+        };
+        let bytes = body.as_bytes();
+        let digits: Cow<'a, str> = if bytes.iter().all(u8::is_ascii_digit) {
+            Cow::Borrowed(body)
+        } else if bytes.first().is_some_and(u8::is_ascii_digit)
+            && bytes.last().is_some_and(u8::is_ascii_digit)
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-'))
+        {
+            Cow::Owned(body.chars().filter(char::is_ascii_digit).collect())
+        } else {
+            return None;
+        };
+        if !(3..=E164_MAX_DIGITS).contains(&digits.len()) || digits.starts_with('0') {
+            return None;
+        }
+        match &self.region {
+            Some(region) if !plus => {
+                // A national number of the default region.
+                if digits.starts_with(&*region.code_digits) {
+                    return None;
+                }
+                let table = code_table(region.code)?;
+                let own = table.region(region.id)?;
+                let after_prefix = own
+                    .international_prefix
+                    .as_ref()
+                    .is_some_and(|prefix| prefix.is_match(&digits));
+                if after_prefix || own.may_strip_prefix(&digits) {
+                    return None;
+                }
+                let valid = table.source_for(&digits)?.is_valid(&digits);
+                let sent = format!("{}{digits}", region.code);
+                (valid && sent.len() <= E164_MAX_DIGITS).then_some(Cow::Owned(sent))
+            }
+            // International: after `+`, or digits without a region (read country code first).
+            _ => {
+                let (table, national) = (1..=3).find_map(|len| {
+                    let code: u16 = digits.get(..len)?.parse().ok()?;
+                    match CODES
+                        .get(usize::from(code))?
+                        .get_or_init(|| CodeEntry::build(code))
+                    {
+                        CodeEntry::Unassigned => None,
+                        entry => Some((entry, &digits[len..])),
+                    }
+                })?;
+                let CodeEntry::Fast(table) = table else {
+                    return None;
+                };
+                if national.is_empty() || national.starts_with('0') {
+                    return None;
+                }
+                let region = table.source_for(national)?;
+                (!region.may_strip_prefix(national) && region.is_valid(national)).then_some(digits)
+            }
+        }
+    }
+
+    /// The slow path: the character check, then libphonenumber's parser and validity check,
+    /// and a reason for every refusal.
+    fn slow(&self, raw: &str) -> Result<String, NumberProblem> {
+        let mut plus = false;
+        let mut first_digit = None;
+        // Whether anything but blanks came before: a `+` is only allowed first.
+        let mut started = false;
+        for (index, c) in raw.chars().enumerate() {
+            let position = index + 1;
+            match c {
+                ' ' | '\u{a0}' | '\t' => continue,
+                '0'..='9' => {
+                    first_digit.get_or_insert(c);
+                }
+                '+' if !started => plus = true,
+                '-' | '.' | '(' | ')' | '/' => {}
+                c if c.is_alphabetic() => {
+                    return Err(NumberProblem::Letter {
+                        letter: c,
+                        position,
+                    });
+                }
+                c => {
+                    return Err(NumberProblem::InvalidCharacter {
+                        character: c,
+                        position,
+                    });
+                }
+            }
+            started = true;
+        }
+        let Some(first_digit) = first_digit else {
+            return Err(NumberProblem::Empty);
+        };
+        let trimmed = raw.trim();
+        match (&self.region, plus) {
+            (_, true) => read(trimmed, None, self.lenient),
+            (Some(region), false) => match after_international_prefix(region, raw) {
+                // The parser would read the rest with the default region's metadata, not its
+                // own country's: read it as what it is, `+` and the country code.
+                Some(rest) => read(&format!("+{rest}"), None, self.lenient),
+                None => read(trimmed, Some(region.id), self.lenient),
+            },
+            (None, false) if first_digit == '0' => Err(NumberProblem::NoCountryCode {
+                read_as_international: None,
+            }),
+            (None, false) => read(&format!("+{trimmed}"), None, false).map_err(|problem| {
+                NumberProblem::NoCountryCode {
+                    read_as_international: Some(Box::new(problem)),
+                }
+            }),
+        }
+    }
+}
+
+/// The digits of `raw` after `region`'s international prefix (`0086…` in `CN`, `011 86…` in
+/// `US`), if it starts with one that is not followed by 0.
+fn after_international_prefix(region: &DefaultRegion, raw: &str) -> Option<String> {
+    let prefix = code_table(region.code)?
+        .region(region.id)?
+        .international_prefix
+        .as_ref()?;
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let end = prefix.find(&digits)?.end();
+    let rest = &digits[end..];
+    (!rest.is_empty() && !rest.starts_with('0')).then(|| rest.to_owned())
+}
+
+/// The lengths of the national numbers of `meta`'s number types, shortest first.
+fn possible_lengths(meta: &Metadata) -> Vec<u16> {
+    let mut lengths: Vec<u16> = number_types(meta)
+        .into_iter()
+        .flatten()
+        .flat_map(|d| d.possible_length().iter().copied())
+        .collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    lengths
+}
+
+/// The number types libphonenumber knows a valid number by (mobile and fixed line first).
+fn number_types(meta: &Metadata) -> [Option<&Descriptor>; 10] {
+    let d = meta.descriptors();
+    [
+        d.mobile(),
+        d.fixed_line(),
+        d.premium_rate(),
+        d.toll_free(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+}
+
+/// libphonenumber's reading of `text` (for `region`, if given), the E.164 digits if valid (or,
+/// `lenient`, of a possible length), else why not.
+fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberProblem> {
+    use phonenumber::ParseError;
+    let total_digits = text.chars().filter(char::is_ascii_digit).count();
+    let number = phonenumber::parse(region, text).map_err(|error| match error {
+        ParseError::InvalidCountryCode => NumberProblem::InvalidCountryCode,
+        ParseError::TooLong => NumberProblem::TooLong {
+            digits: total_digits,
+            country_code: None,
+            region: None,
+        },
+        _ => NumberProblem::TooShort {
+            digits: total_digits,
+            country_code: None,
+            region: None,
+        },
+    })?;
+    let code = number.code().value();
+    let national = number.national().to_string();
+    // The region of the number, else the main region of its country code.
+    let meta = number
+        .metadata(&DATABASE)
+        .or_else(|| DATABASE.by_code(&code)?.into_iter().next());
+    let region_name = || {
+        meta.map(Metadata::id)
+            .filter(|id| *id != "001")
+            .map(str::to_owned)
+    };
+    let too_long = |digits: usize| NumberProblem::TooLong {
+        digits,
+        country_code: Some(code),
+        region: region_name(),
+    };
+    let sent = |national: &str| {
+        let sent = format!("{code}{national}");
+        if sent.len() > E164_MAX_DIGITS {
+            Err(too_long(national.len()))
+        } else {
+            Ok(sent)
+        }
+    };
+    if phonenumber::is_valid(&number) {
+        return sent(&national);
+    }
+    let lengths = meta.map(possible_lengths).unwrap_or_default();
+    let possible = |digits: &str| lengths.contains(&u16::try_from(digits.len()).unwrap_or(0));
+    // The parser keeps a trunk prefix (`+44 (0)7700 900123`) when it finds no range of the
+    // number: drop it as the numbering plan does, when the rest has a possible length.
+    let national = match meta
+        .and_then(Metadata::national_prefix)
+        .and_then(|prefix| national.strip_prefix(prefix))
+    {
+        Some(rest) if !possible(&national) && possible(rest) => rest,
+        _ => &national,
+    };
+    if lenient && possible(national) {
+        return sent(national);
+    }
+    let digits = national.len();
+    let too_short = lengths
+        .first()
+        .is_some_and(|&shortest| digits < usize::from(shortest));
+    let longer = lengths
+        .last()
+        .is_some_and(|&longest| digits > usize::from(longest));
+    Err(if too_short {
+        NumberProblem::TooShort {
+            digits,
+            country_code: Some(code),
+            region: region_name(),
+        }
+    } else if longer {
+        too_long(digits)
+    } else {
+        NumberProblem::NotValid {
+            country_code: code,
+            region: region_name(),
+        }
+    })
+}
+
+/// What the fast path knows of one country code.
+enum CodeEntry {
+    /// No region has this code.
+    Unassigned,
+    /// The code's regions, their patterns compiled.
+    Fast(CodeTable),
+    /// A pattern did not compile here: numbers with this code take the slow path.
+    SlowOnly,
+}
+
+/// One entry per possible country code (1 to 3 digits), filled on first use.
+static CODES: [OnceLock<CodeEntry>; 1000] = [const { OnceLock::new() }; 1000];
+
+/// The compiled table of `code`, if it has one.
+fn code_table(code: u16) -> Option<&'static CodeTable> {
+    match CODES
+        .get(usize::from(code))?
+        .get_or_init(|| CodeEntry::build(code))
+    {
+        CodeEntry::Fast(table) => Some(table),
+        _ => None,
+    }
+}
+
+impl CodeEntry {
+    fn build(code: u16) -> Self {
+        let Some(metas) = DATABASE.by_code(&code) else {
+            return Self::Unassigned;
+        };
+        match metas.into_iter().map(RegionTable::build).collect() {
+            Some(regions) => Self::Fast(CodeTable { regions }),
+            None => Self::SlowOnly,
+        }
+    }
+}
+
+/// The regions of one country code, in the metadata's order (the main region first).
+struct CodeTable {
+    regions: Vec<RegionTable>,
+}
+
+impl CodeTable {
+    /// The region `id`, if it has this code.
+    fn region(&self, id: Id) -> Option<&RegionTable> {
+        self.regions.iter().find(|r| &*r.id == id.as_ref())
+    }
+
+    /// The region `national` belongs to, as libphonenumber finds it (`validator::source_for`).
+    fn source_for(&self, national: &str) -> Option<&RegionTable> {
+        if let [only] = self.regions.as_slice() {
+            return Some(only);
+        }
+        self.regions
+            .iter()
+            .find(|region| match &region.leading_digits {
+                Some(leading) => leading.is_match(national),
+                None => region.is_valid(national),
+            })
+    }
+}
+
+/// One region's patterns, each anchored at the start as libphonenumber matches them.
+struct RegionTable {
+    id: Box<str>,
+    leading_digits: Option<Regex>,
+    general: Pattern,
+    /// The number types libphonenumber knows a valid number by (mobile and fixed line first).
+    types: Vec<Pattern>,
+    national_prefix: Option<Box<str>>,
+    prefix_for_parsing: Option<Regex>,
+    international_prefix: Option<Regex>,
+}
+
+impl RegionTable {
+    fn build(meta: &Metadata) -> Option<Self> {
+        let types = number_types(meta);
+        Some(Self {
+            id: meta.id().into(),
+            leading_digits: match meta.leading_digits() {
+                Some(leading) => Some(anchored(leading.as_str())?),
+                None => None,
+            },
+            general: Pattern::build(meta.descriptors().general())?,
+            types: types
+                .into_iter()
+                .flatten()
+                .map(Pattern::build)
+                .collect::<Option<_>>()?,
+            national_prefix: meta.national_prefix().map(Into::into),
+            prefix_for_parsing: match meta.national_prefix_for_parsing() {
+                Some(parsing) => Some(anchored(parsing.as_str())?),
+                None => None,
+            },
+            international_prefix: match meta.international_prefix() {
+                Some(prefix) => Some(anchored(prefix.as_str())?),
+                None => None,
+            },
+        })
+    }
+
+    /// Whether a number of this region has a type (libphonenumber's `number_type` is not
+    /// `Unknown`): valid.
+    fn is_valid(&self, national: &str) -> bool {
+        self.general.is_match(national) && self.types.iter().any(|t| t.is_match(national))
+    }
+
+    /// Whether the parser could take a national prefix (or carrier code) off `national`: then
+    /// only the parser itself says what the number is.
+    fn may_strip_prefix(&self, national: &str) -> bool {
+        self.prefix_for_parsing
+            .as_ref()
+            .is_some_and(|parsing| parsing.is_match(national))
+            || self
+                .national_prefix
+                .as_deref()
+                .is_some_and(|prefix| national.starts_with(prefix))
+    }
+}
+
+/// A number-type pattern with its possible lengths (`Descriptor::is_match`).
+struct Pattern {
+    pattern: Regex,
+    lengths: Box<[u16]>,
+}
+
+impl Pattern {
+    fn build(descriptor: &Descriptor) -> Option<Self> {
+        Some(Self {
+            pattern: anchored(descriptor.national_number().as_str())?,
+            lengths: descriptor.possible_length().into(),
+        })
+    }
+
+    fn is_match(&self, national: &str) -> bool {
+        (self.lengths.is_empty()
+            || u16::try_from(national.len()).is_ok_and(|len| self.lengths.contains(&len)))
+            && self.pattern.is_match(national)
+    }
+}
+
+/// `source` matching at the start of the text only, with the metadata's syntax (whitespace
+/// ignored): the same answer as libphonenumber's "a match that starts at 0" (leftmost search).
+fn anchored(source: &str) -> Option<Regex> {
+    RegexBuilder::new(&format!("^(?:{source}\n)"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slow path alone (libphonenumber's parser), for comparison with the fast path.
+    fn slow(policy: &NumberPolicy, raw: &str) -> Result<String, NumberProblem> {
+        policy.slow(raw)
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        let none = NumberPolicy::default();
+        let cn = NumberPolicy::default().with_default_region("CN").unwrap();
+        let us = NumberPolicy::default().with_default_region("US").unwrap();
+        let gb = NumberPolicy::default().with_default_region("GB").unwrap();
+        let mut inputs: Vec<String> = [
+            "+8613800138000",
+            "8613800138000",
+            "+86 138-0013-8000",
+            "13800138000",
+            "15012345678",
+            "+12015550123",
+            "12015550123",
+            "2015550123",
+            "+18765550123",
+            "+447400123456",
+            "7400123456",
+            "+4915123456789",
+            "+33612345678",
+            "+5511912345678",
+            "+919876543210",
+            "+390236618300",
+            "+79123456789",
+            "+5491123456789",
+            "+8617951138001",
+            "+861795113800",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // The example mobile and fixed-line numbers of every region, with and without `+`
+        // (read without a default region), and national in the default regions.
+        let mut national: Vec<String> = Vec::new();
+        for meta in DATABASE.iter() {
+            let d = meta.descriptors();
+            for example in [d.mobile(), d.fixed_line()]
+                .into_iter()
+                .flatten()
+                .filter_map(Descriptor::example)
+            {
+                inputs.push(format!("+{}{example}", meta.country_code()));
+                inputs.push(format!("{}{example}", meta.country_code()));
+                if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
+                    national.push(example.to_owned());
+                }
+            }
+        }
+        let mut fast_hits = 0;
+        let mut check = |policy: &NumberPolicy, raw: &str| {
+            if let Some(fast) = policy.fast(raw.trim()) {
+                fast_hits += 1;
+                assert_eq!(
+                    Ok(fast.to_string()),
+                    slow(policy, raw),
+                    "{raw} with {policy:?}"
+                );
+            }
+        };
+        for raw in &inputs {
+            check(&none, raw);
+        }
+        for policy in [&cn, &us, &gb] {
+            for raw in inputs.iter().take(20).chain(&national) {
+                check(policy, raw);
+            }
+        }
+        assert!(fast_hits > 400, "the fast path took only {fast_hits}");
+    }
+
+    #[test]
+    fn the_fast_path_borrows_plain_digits() {
+        let policy = NumberPolicy::default();
+        assert!(matches!(
+            policy.normalize_borrowed("+8613800138000"),
+            Ok(Cow::Borrowed("8613800138000"))
+        ));
+        assert!(matches!(
+            policy.normalize_borrowed("8613800138000"),
+            Ok(Cow::Borrowed("8613800138000"))
+        ));
+    }
+}
