@@ -8,6 +8,7 @@ use std::time::Duration;
 use smsgate_transport::clock::{Clock, SystemClock};
 use smsgate_transport::error::env_var;
 use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json};
+use smsgate_transport::redact::redact_url;
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{NxcloudHeaderBodyMd5, Signer};
 use smsgate_transport::spec::{ErrorClass, Operation};
@@ -167,7 +168,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("vendor", &operations::VENDOR)
             .field("app_key", &self.inner.app_key)
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.inner.base_url.as_deref().map(redact_url))
             .field("multi_path", &self.inner.multi_path)
             .field("signer", &self.inner.signer)
             .finish_non_exhaustive()
@@ -191,7 +192,7 @@ impl fmt::Debug for ClientBuilder {
             .field("access_key", &self.access_key)
             .field("access_secret", &self.access_secret)
             .field("app_key", &self.app_key)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
             .field("multi_path", &self.multi_path)
             .field("http", &self.http)
             .finish_non_exhaustive()
@@ -262,6 +263,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Most bytes of a response body read (default 1 MiB,
+    /// [`smsgate_transport::http::DEFAULT_MAX_BODY_BYTES`]). A longer answer is an
+    /// [`Error::Transport`] with [`TransportFailure::BodyTooLarge`]: reading stops at the limit
+    /// (or before, when `Content-Length` announces more), and the request may have reached the
+    /// vendor.
+    ///
+    /// [`TransportFailure::BodyTooLarge`]: smsgate_transport::error::TransportFailure::BodyTooLarge
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.http.max_body_bytes = limit;
+        self
+    }
+
     /// All HTTP settings at once.
     pub fn http_config(mut self, config: HttpConfig) -> Self {
         self.http = config;
@@ -295,7 +308,7 @@ impl ClientBuilder {
             .transpose()?;
         if !self.multi_path.starts_with('/') {
             return Err(ConfigError::BaseUrl {
-                url: self.multi_path,
+                url: redact_url(&self.multi_path).into_owned(),
                 reason: "the multi/mt path must start with /".to_owned(),
             });
         }
@@ -714,7 +727,8 @@ mod tests {
             "plain",
             "quote \" backslash \\ newline \n tab \t",
             "ünïcödé 你好 🎉",
-            "\u{1}",
+            // Control characters are refused before serialising; CR still needs escaping.
+            "carriage \r return",
         ];
         let items: Vec<MultiItem> = (0..128u32)
             .map(|mask| {

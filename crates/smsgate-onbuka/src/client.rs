@@ -9,6 +9,7 @@ use std::time::Duration;
 use smsgate_transport::clock::{Clock, SystemClock};
 use smsgate_transport::error::env_var;
 use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json, undecodable};
+use smsgate_transport::redact::redact_url;
 use smsgate_transport::secret::Secret;
 use smsgate_transport::sign::{KeySecretTimestampMd5, Signer};
 use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass, Operation};
@@ -194,7 +195,7 @@ impl<B: Brand> fmt::Debug for Client<B> {
         f.debug_struct("Client")
             .field("vendor", &B::VENDOR)
             .field("app_id", &self.inner.app_id)
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.inner.base_url.as_deref().map(redact_url))
             .field("signer", &self.inner.signer)
             .finish_non_exhaustive()
     }
@@ -218,7 +219,7 @@ impl<B: Brand> fmt::Debug for ClientBuilder<B> {
             .field("api_key", &self.api_key)
             .field("api_secret", &self.api_secret)
             .field("app_id", &self.app_id)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
             .field("http", &self.http)
             .finish_non_exhaustive()
     }
@@ -279,6 +280,18 @@ impl<B: Brand> ClientBuilder<B> {
     /// Sends every request through this proxy.
     pub fn proxy(mut self, proxy: impl Into<String>) -> Self {
         self.http.proxy = Some(proxy.into());
+        self
+    }
+
+    /// Most bytes of a response body read (default 1 MiB,
+    /// [`smsgate_transport::http::DEFAULT_MAX_BODY_BYTES`]). A longer answer is an
+    /// [`Error::Transport`] with [`TransportFailure::BodyTooLarge`]: reading stops at the limit
+    /// (or before, when `Content-Length` announces more), and the request may have reached the
+    /// vendor.
+    ///
+    /// [`TransportFailure::BodyTooLarge`]: smsgate_transport::error::TransportFailure::BodyTooLarge
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.http.max_body_bytes = limit;
         self
     }
 

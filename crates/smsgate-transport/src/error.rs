@@ -54,6 +54,16 @@ pub enum ValidationKind {
         /// The rule, in words.
         rule: &'static str,
     },
+    /// The value holds a control character: C0 (`U+0000`–`U+001F`) other than tab, line feed
+    /// and carriage return, or DEL (`U+007F`). Gateways and handsets treat them unpredictably
+    /// (a NUL may cut the text, an escape sequence may reach a terminal that logs it).
+    ControlCharacter {
+        /// Position of the first such character, counted in characters (Unicode scalar
+        /// values) from 0.
+        position: usize,
+        /// Its code point (`0x1b` for ESC).
+        code_point: u32,
+    },
 }
 
 impl fmt::Display for ValidationKind {
@@ -77,6 +87,14 @@ impl fmt::Display for ValidationKind {
                 )
             }
             Self::Malformed { rule } => write!(f, "is malformed: {rule}"),
+            Self::ControlCharacter {
+                position,
+                code_point,
+            } => write!(
+                f,
+                "holds control character U+{code_point:04X} at character {position}; only tab, \
+                 line feed and carriage return are allowed"
+            ),
         }
     }
 }
@@ -90,15 +108,25 @@ pub enum TransportFailure {
     Timeout,
     /// The connection failed while sending or receiving.
     Io,
+    /// The answer's body was larger than the configured limit
+    /// ([`crate::http::HttpConfig::max_body_bytes`]): announced so in `Content-Length`, or
+    /// passed the limit while being read. Reading stopped there; the request had been sent.
+    BodyTooLarge {
+        /// Most body bytes accepted.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for TransportFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Connect => "connection failed",
-            Self::Timeout => "timed out",
-            Self::Io => "connection broke",
-        })
+        match self {
+            Self::Connect => f.write_str("connection failed"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Io => f.write_str("connection broke"),
+            Self::BodyTooLarge { limit } => {
+                write!(f, "answer body larger than the limit of {limit} bytes")
+            }
+        }
     }
 }
 
@@ -126,7 +154,11 @@ pub enum Error<C> {
         message: String,
     },
     /// The vendor answered with an HTTP status other than 2xx.
-    #[error("{vendor} {operation}: unexpected HTTP status {status}: {body_excerpt:?}")]
+    ///
+    /// A 3xx is one of these too: smsgate never follows redirects (a redirect would re-send
+    /// the signed headers and the body to wherever `Location` points), so the message names
+    /// the redirect's origin and says it was refused.
+    #[error("{vendor} {operation}: {}", StatusMessage { status: *status, body_excerpt, redirect_origin: redirect_origin.as_deref() })]
     UnexpectedStatus {
         /// Vendor name.
         vendor: &'static str,
@@ -134,8 +166,12 @@ pub enum Error<C> {
         operation: &'static str,
         /// HTTP status code.
         status: u16,
-        /// The first bytes of the body (lossy UTF-8, at most [`BODY_EXCERPT_LIMIT`] bytes).
+        /// The first bytes of the body (lossy UTF-8, at most [`BODY_EXCERPT_LIMIT`] bytes;
+        /// empty for a 3xx, whose body is not read).
         body_excerpt: String,
+        /// For a 3xx with a usable `Location`: the origin it pointed to (`scheme://host:port`,
+        /// never path, query or userinfo). `None` otherwise.
+        redirect_origin: Option<String>,
     },
     /// The vendor answered 2xx with a body that is not the documented shape.
     #[error("{vendor} {operation}: undecodable response (HTTP {status}): {message}")]
@@ -163,6 +199,31 @@ pub enum Error<C> {
         /// The vendor's reason text.
         reason: String,
     },
+}
+
+/// The part of [`Error::UnexpectedStatus`]'s message after vendor and operation.
+struct StatusMessage<'a> {
+    status: u16,
+    body_excerpt: &'a str,
+    redirect_origin: Option<&'a str>,
+}
+
+impl fmt::Display for StatusMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.status;
+        if !(300..400).contains(&status) {
+            return write!(
+                f,
+                "unexpected HTTP status {status}: {:?}",
+                self.body_excerpt
+            );
+        }
+        match self.redirect_origin {
+            Some(origin) => write!(f, "HTTP {status} redirect to {origin} refused"),
+            None => write!(f, "HTTP {status} redirect refused"),
+        }?;
+        f.write_str(": smsgate never follows redirects")
+    }
 }
 
 impl<C: CodeTable<Class = ErrorClass>> Error<C> {
@@ -196,14 +257,16 @@ pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(String),
     /// A base URL is not an absolute http(s) URL.
-    #[error("invalid base URL {url:?}: {reason}")]
+    #[error("invalid base URL {:?}: {reason}", crate::redact::redact_url(url))]
     BaseUrl {
-        /// The URL given.
+        /// The URL given, its userinfo redacted ([`crate::redact::redact_url`]) by every
+        /// constructor in smsgate; the message redacts it again.
         url: String,
         /// Why it is refused.
         reason: String,
     },
-    /// The HTTP client could not be built (proxy, TLS).
+    /// The HTTP client could not be built (proxy, TLS). The text never holds a proxy's
+    /// userinfo.
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }

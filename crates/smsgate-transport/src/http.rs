@@ -1,12 +1,32 @@
 //! The HTTP client every vendor client shares: reqwest with rustls (certificate verification
 //! always on), connection pooling and keep-alive, timeouts, user agent, optional proxy.
+//!
+//! Hardened against a hostile or broken server:
+//!
+//! - **Redirects are never followed.** Following one would re-send the signed headers
+//!   (`Api-Key`, `Sign`, `Timestamp`, ...) and the body to wherever `Location` points. A 3xx
+//!   answer is [`Error::UnexpectedStatus`] with the `Location`'s origin
+//!   (`redirect_origin`, `scheme://host:port` only) and is never read further; like every
+//!   unexpected status it may have reached the vendor.
+//! - **Response bodies are capped** at [`HttpConfig::max_body_bytes`]
+//!   ([`DEFAULT_MAX_BODY_BYTES`], 1 MiB): a `Content-Length` above it is refused before reading,
+//!   and a body (chunked or endless) is read chunk by chunk and dropped as soon as it passes
+//!   the limit — [`TransportFailure::BodyTooLarge`], which may have reached the vendor. A
+//!   non-2xx answer is read only up to [`ERROR_BODY_PREFIX_LIMIT`] bytes (its excerpt is
+//!   shorter still).
+//! - The total timeout ([`HttpConfig::timeout`]) covers the body too: a server trickling bytes
+//!   ends in [`TransportFailure::Timeout`].
+//! - [`HttpConfig`]'s `Debug` and every error redact a proxy's userinfo
+//!   ([`crate::redact::redact_url`]).
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 
 use crate::error::{BODY_EXCERPT_LIMIT, ConfigError, Error, TransportFailure};
+use crate::redact::redact_url;
 use crate::spec::{HttpMethod, Operation};
 use crate::wire::WireRequest;
 
@@ -14,20 +34,30 @@ use crate::wire::WireRequest;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time allowed for a whole request, from connecting to the last body byte.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default most bytes of a response body read (1 MiB); a vendor answer is a few kilobytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most bytes read of the body of a non-2xx answer (only its excerpt is kept, at most
+/// [`BODY_EXCERPT_LIMIT`] bytes; the rest is never read).
+pub const ERROR_BODY_PREFIX_LIMIT: usize = 4 * 1024;
 /// User agent sent with every request.
 pub const USER_AGENT: &str = concat!("smsgate/", env!("CARGO_PKG_VERSION"));
 
 /// Settings of the HTTP client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` prints the proxy with its userinfo redacted.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// Time allowed to connect ([`DEFAULT_CONNECT_TIMEOUT`]).
     pub connect_timeout: Duration,
-    /// Time allowed for a whole request ([`DEFAULT_TIMEOUT`]).
+    /// Time allowed for a whole request, body included ([`DEFAULT_TIMEOUT`]).
     pub timeout: Duration,
     /// `User-Agent` header ([`USER_AGENT`]).
     pub user_agent: String,
     /// Proxy URL for every request (`http://…`, `https://…`), if any.
     pub proxy: Option<String>,
+    /// Most bytes of a response body read ([`DEFAULT_MAX_BODY_BYTES`]); a longer body is
+    /// [`TransportFailure::BodyTooLarge`].
+    pub max_body_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -37,7 +67,20 @@ impl Default for HttpConfig {
             timeout: DEFAULT_TIMEOUT,
             user_agent: USER_AGENT.to_owned(),
             proxy: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
+    }
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
     }
 }
 
@@ -54,34 +97,61 @@ pub struct RawResponse {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    max_body_bytes: usize,
+}
+
+/// Why [`HttpClient::execute`] got no usable answer.
+enum Failure {
+    Reqwest(reqwest::Error),
+    Redirect { status: u16, origin: Option<String> },
+    TooLarge { limit: usize, message: String },
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(err: reqwest::Error) -> Self {
+        Self::Reqwest(err)
+    }
 }
 
 impl HttpClient {
-    /// Builds a client from `config`.
+    /// Builds a client from `config`. It never follows redirects and uses no proxy but
+    /// `config.proxy` (environment proxies are ignored).
     pub fn new(config: &HttpConfig) -> Result<Self, ConfigError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .user_agent(config.user_agent.clone())
+            // A redirect would re-send the signed headers and the body elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_keepalive(Duration::from_secs(60));
         builder = match &config.proxy {
-            Some(proxy) => builder.proxy(
-                reqwest::Proxy::all(proxy)
-                    .map_err(|err| ConfigError::Http(format!("invalid proxy {proxy:?}: {err}")))?,
-            ),
+            Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).map_err(|err| {
+                ConfigError::Http(format!(
+                    "invalid proxy {:?}: {}",
+                    redact_url(proxy),
+                    redact_url(&err.without_url().to_string())
+                ))
+            })?),
             // Only an explicit proxy is used: environment proxies would send traffic (and the
             // vendor credentials) somewhere the user did not configure.
             None => builder.no_proxy(),
         };
         let client = builder
             .build()
-            .map_err(|err| ConfigError::Http(err.to_string()))?;
-        Ok(Self { client })
+            .map_err(|err| ConfigError::Http(redact_url(&err.without_url().to_string()).into()))?;
+        Ok(Self {
+            client,
+            max_body_bytes: config.max_body_bytes,
+        })
     }
 
     /// Sends `request` exactly as it is, inside a `smsgate.request` tracing span (vendor,
     /// operation, recipient count, HTTP status, latency; never a secret or a number).
+    ///
+    /// A 3xx answer is [`Error::UnexpectedStatus`] (redirects are never followed); a 2xx body
+    /// longer than [`HttpConfig::max_body_bytes`] is [`TransportFailure::BodyTooLarge`]; of
+    /// any other status at most [`ERROR_BODY_PREFIX_LIMIT`] body bytes are read and returned.
     pub async fn execute<C>(
         &self,
         operation: &Operation,
@@ -113,31 +183,131 @@ impl HttpClient {
         let result = async {
             let response = builder.send().await?;
             let status = response.status().as_u16();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>(RawResponse { status, body })
+            if response.status().is_redirection() {
+                return Err(Failure::Redirect {
+                    status,
+                    origin: redirect_origin(&response),
+                });
+            }
+            let body = read_body(response, self.max_body_bytes).await?;
+            Ok(RawResponse { status, body })
         }
         .await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
-        match result {
+        let (failure, may_have_reached_vendor, message) = match result {
             Ok(raw) => {
                 span.record("status", raw.status);
                 tracing::debug!(parent: &span, status = raw.status, latency_ms, bytes = raw.body.len(), "vendor answered");
-                Ok(raw)
+                return Ok(raw);
             }
-            Err(err) => {
-                let (failure, may_have_reached_vendor) = classify(&err);
-                tracing::warn!(parent: &span, %failure, may_have_reached_vendor, latency_ms, "vendor call failed");
-                Err(Error::Transport {
+            Err(Failure::Redirect { status, origin }) => {
+                span.record("status", status);
+                tracing::warn!(parent: &span, status, redirect_origin = origin.as_deref(), latency_ms, "redirect refused");
+                return Err(Error::UnexpectedStatus {
                     vendor: operation.vendor,
                     operation: operation.name,
+                    status,
+                    body_excerpt: String::new(),
+                    redirect_origin: origin,
+                });
+            }
+            Err(Failure::TooLarge { limit, message }) => {
+                (TransportFailure::BodyTooLarge { limit }, true, message)
+            }
+            Err(Failure::Reqwest(err)) => {
+                let (failure, may_have_reached_vendor) = classify(&err);
+                (
                     failure,
                     may_have_reached_vendor,
-                    message: err.without_url().to_string(),
-                })
+                    err.without_url().to_string(),
+                )
+            }
+        };
+        tracing::warn!(parent: &span, %failure, may_have_reached_vendor, latency_ms, "vendor call failed");
+        Err(Error::Transport {
+            vendor: operation.vendor,
+            operation: operation.name,
+            failure,
+            may_have_reached_vendor,
+            message,
+        })
+    }
+}
+
+/// The origin (`scheme://host[:port]`) a redirect's `Location` points to, resolved against
+/// the request URL; `None` without a usable `Location`. Never path, query or userinfo.
+fn redirect_origin(response: &reqwest::Response) -> Option<String> {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let target = response.url().join(location).ok()?;
+    let host = target.host_str()?;
+    Some(match target.port() {
+        Some(port) => format!("{}://{host}:{port}", target.scheme()),
+        None => format!("{}://{host}", target.scheme()),
+    })
+}
+
+/// The body of `response`: for a 2xx at most `limit` bytes (more is [`Failure::TooLarge`]),
+/// for any other status its first [`ERROR_BODY_PREFIX_LIMIT`] bytes. Reads chunk by chunk and
+/// stops (dropping the connection) as soon as it has enough, so memory stays bounded whatever
+/// the server sends.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, Failure> {
+    let status = response.status();
+    let success = status.is_success();
+    let too_large = |message: String| Failure::TooLarge { limit, message };
+    let keep = if success {
+        if let Some(announced) = response.content_length() {
+            if announced > u64::try_from(limit).unwrap_or(u64::MAX) {
+                return Err(too_large(format!(
+                    "HTTP {} answer announced {announced} body bytes; none were read",
+                    status.as_u16()
+                )));
             }
         }
+        limit
+    } else {
+        ERROR_BODY_PREFIX_LIMIT.min(limit)
+    };
+    // Most answers come in one chunk: keep it as it is, copy only when a second one comes.
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut received = 0usize;
+    while let Some(chunk) = response.chunk().await? {
+        if received.saturating_add(chunk.len()) > keep {
+            if success {
+                return Err(too_large(format!(
+                    "HTTP {} answer passed {limit} body bytes; reading stopped there",
+                    status.as_u16()
+                )));
+            }
+            // Not a 2xx: the prefix is all anyone reads.
+            let rest = keep - received;
+            append(&mut first, &mut joined, chunk.slice(..rest));
+            break;
+        }
+        received += chunk.len();
+        append(&mut first, &mut joined, chunk);
     }
+    Ok(match first {
+        Some(only) if joined.is_empty() => only,
+        _ => joined.freeze(),
+    })
+}
+
+/// Adds `chunk` to a body kept as one chunk (`first`) until a second one comes.
+fn append(first: &mut Option<Bytes>, joined: &mut BytesMut, chunk: Bytes) {
+    if joined.is_empty() && first.is_none() {
+        *first = Some(chunk);
+        return;
+    }
+    if let Some(head) = first.take() {
+        joined.extend_from_slice(&head);
+    }
+    joined.extend_from_slice(&chunk);
 }
 
 /// Whether a reqwest failure happened before the request could reach the vendor.
@@ -163,6 +333,7 @@ pub fn decode_json<T: DeserializeOwned, C>(
             operation: operation.name,
             status: raw.status,
             body_excerpt: excerpt(&raw.body),
+            redirect_origin: None,
         });
     }
     serde_json::from_slice(&raw.body).map_err(|err| undecodable(operation, raw, err.to_string()))
@@ -190,6 +361,9 @@ fn excerpt(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
     use super::*;
     use crate::spec::{AuthScheme, Limits, RequestEncoding};
 
@@ -291,6 +465,356 @@ mod tests {
         request.set_header("Sign", "s");
         let raw = client.execute::<()>(&OP, request, 1).await.unwrap();
         assert_eq!((raw.status, &raw.body[..]), (200, &b"ok"[..]));
+    }
+
+    /// A local server that accepts one connection, reads one request and hands the stream to
+    /// `respond`; the handle returns what `respond` returns.
+    fn hostile<T: Send + 'static>(
+        respond: impl FnOnce(&mut TcpStream) -> T + Send + 'static,
+    ) -> (String, std::thread::JoinHandle<T>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            read_request(&mut stream);
+            respond(&mut stream)
+        });
+        (url, handle)
+    }
+
+    /// Reads a request's head and its `Content-Length` body.
+    fn read_request(stream: &mut TcpStream) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).unwrap() == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).unwrap();
+    }
+
+    /// Writes 16 KiB chunks until the client goes away; returns the bytes written.
+    fn endless_chunks(stream: &mut TcpStream, status: &str) -> usize {
+        let head = format!("HTTP/1.1 {status}\r\nTransfer-Encoding: chunked\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut chunk = b"4000\r\n".to_vec();
+        chunk.extend(std::iter::repeat_n(b'x', 0x4000));
+        chunk.extend(b"\r\n");
+        let mut written = 0;
+        while stream.write_all(&chunk).is_ok() {
+            written += chunk.len();
+        }
+        written
+    }
+
+    /// Waits for a server thread without blocking the runtime (the client's connection task
+    /// must keep running to close the connection the server is waiting on).
+    async fn join<T: Send + 'static>(server: std::thread::JoinHandle<T>) -> T {
+        tokio::task::spawn_blocking(move || server.join().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn client_with(config: HttpConfig) -> HttpClient {
+        HttpClient::new(&config).unwrap()
+    }
+
+    fn post(url: &str) -> WireRequest {
+        let mut request = WireRequest::new(
+            HttpMethod::Post,
+            format!("{url}/x"),
+            Some(b"{\"content\":\"secret text\"}".to_vec()),
+        );
+        request.set_header("Api-Key", "the-api-key");
+        request.set_header("Sign", "the-signature");
+        request
+    }
+
+    /// A second listener that must never see a connection.
+    struct Bystander(TcpListener);
+
+    impl Bystander {
+        fn new() -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.set_nonblocking(true).unwrap();
+            Self(listener)
+        }
+
+        fn port(&self) -> u16 {
+            self.0.local_addr().unwrap().port()
+        }
+
+        fn assert_untouched(&self) {
+            std::thread::sleep(Duration::from_millis(50));
+            match self.0.accept() {
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                Ok(_) => panic!("the redirect target received a connection"),
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_refused_naming_the_origin_only_and_never_followed() {
+        for status in [301, 302, 303, 307, 308] {
+            let bystander = Bystander::new();
+            let location = format!(
+                "http://user:pw@127.0.0.1:{}/stolen?token=t0ken#frag",
+                bystander.port()
+            );
+            let (url, server) = hostile(move |stream| {
+                let answer = format!(
+                    "HTTP/1.1 {status} Moved\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+                );
+                stream.write_all(answer.as_bytes()).unwrap();
+            });
+            let config = HttpConfig {
+                timeout: Duration::from_secs(3),
+                ..HttpConfig::default()
+            };
+            let err = client_with(config)
+                .execute::<String>(&OP, post(&url), 1)
+                .await
+                .unwrap_err();
+            join(server).await;
+            bystander.assert_untouched();
+            let origin = format!("http://127.0.0.1:{}", bystander.port());
+            let message = err.to_string();
+            assert_eq!(
+                message,
+                format!(
+                    "test op: HTTP {status} redirect to {origin} refused: smsgate never follows redirects"
+                )
+            );
+            let Error::UnexpectedStatus {
+                status: got,
+                redirect_origin,
+                ..
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
+            assert_eq!((*got, redirect_origin.as_deref()), (status, Some(&*origin)));
+            for leak in ["stolen", "t0ken", "pw", "user", "frag"] {
+                assert!(!format!("{err:?}").contains(leak), "{leak} in {err:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_relative_or_missing_location_is_refused_too() {
+        let (url, server) = hostile(|stream| {
+            stream
+                .write_all(
+                    b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+                )
+                .unwrap();
+        });
+        let err = client_with(HttpConfig::default())
+            .execute::<String>(&OP, post(&url), 1)
+            .await
+            .unwrap_err();
+        join(server).await;
+        assert!(
+            matches!(&err, Error::UnexpectedStatus { status: 302, redirect_origin: Some(o), .. } if *o == url),
+            "{err:?}"
+        );
+        let (url, server) = hostile(|stream| {
+            stream
+                .write_all(b"HTTP/1.1 307 Temporary Redirect\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+        });
+        let err = client_with(HttpConfig::default())
+            .execute::<String>(&OP, post(&url), 1)
+            .await
+            .unwrap_err();
+        join(server).await;
+        assert_eq!(
+            err.to_string(),
+            "test op: HTTP 307 redirect refused: smsgate never follows redirects"
+        );
+    }
+
+    fn assert_too_large(err: &Error<String>, limit: usize) {
+        let Error::Transport {
+            failure,
+            may_have_reached_vendor,
+            ..
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*failure, TransportFailure::BodyTooLarge { limit });
+        assert!(may_have_reached_vendor, "the request was sent");
+    }
+
+    #[tokio::test]
+    async fn an_announced_huge_body_is_refused_without_reading() {
+        let (url, server) = hostile(|stream| {
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n{\"status\":")
+                .unwrap();
+            // Keep the connection open: a client that reads would wait here until its timeout.
+            let mut rest = Vec::new();
+            let _ = stream.read_to_end(&mut rest);
+        });
+        let config = HttpConfig {
+            timeout: Duration::from_secs(5),
+            ..HttpConfig::default()
+        };
+        let started = Instant::now();
+        let err = client_with(config)
+            .execute::<String>(&OP, post(&url), 1)
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert_too_large(&err, DEFAULT_MAX_BODY_BYTES);
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+        assert!(
+            err.to_string().contains("announced 1073741824 body bytes"),
+            "{err}"
+        );
+        // The client dropped the connection: the server's read ends.
+        join(server).await;
+    }
+
+    #[tokio::test]
+    async fn an_endless_chunked_body_stops_at_the_limit() {
+        let (url, server) = hostile(|stream| endless_chunks(stream, "200 OK"));
+        let started = Instant::now();
+        let err = client_with(HttpConfig::default())
+            .execute::<String>(&OP, post(&url), 1)
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert_too_large(&err, DEFAULT_MAX_BODY_BYTES);
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+        // The connection is gone: the server's writes fail soon, having sent a bounded amount.
+        let written = join(server).await;
+        assert!(written < 64 * 1024 * 1024, "{written} bytes written");
+    }
+
+    #[tokio::test]
+    async fn the_limit_is_exact_for_length_and_chunked_bodies() {
+        for (size, fits) in [(1000, true), (1001, false)] {
+            let body = "x".repeat(size);
+            let framed = [
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n{body}"),
+                format!(
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+                    &body[..500],
+                    size - 500,
+                    &body[500..]
+                ),
+            ];
+            for answer in framed {
+                let (url, server) = hostile(move |stream| {
+                    let _ = stream.write_all(answer.as_bytes());
+                });
+                let config = HttpConfig {
+                    max_body_bytes: 1000,
+                    ..HttpConfig::default()
+                };
+                let result = client_with(config)
+                    .execute::<String>(&OP, post(&url), 1)
+                    .await;
+                join(server).await;
+                match result {
+                    Ok(raw) if fits => assert_eq!(raw.body.len(), size),
+                    Err(err) if !fits => assert_too_large(&err, 1000),
+                    other => panic!("{size} bytes: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trickling_body_hits_the_total_timeout() {
+        let (url, server) = hostile(|stream| {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            while stream.write_all(b"x").is_ok() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let config = HttpConfig {
+            timeout: Duration::from_millis(500),
+            ..HttpConfig::default()
+        };
+        let started = Instant::now();
+        let err = client_with(config)
+            .execute::<String>(&OP, post(&url), 1)
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(
+                err,
+                Error::Transport {
+                    failure: TransportFailure::Timeout,
+                    may_have_reached_vendor: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+        join(server).await;
+    }
+
+    #[tokio::test]
+    async fn a_non_2xx_answer_is_read_only_as_far_as_its_excerpt() {
+        let (url, server) = hostile(|stream| endless_chunks(stream, "502 Bad Gateway"));
+        let started = Instant::now();
+        let raw = client_with(HttpConfig::default())
+            .execute::<String>(&OP, post(&url), 1)
+            .await
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!((raw.status, raw.body.len()), (502, ERROR_BODY_PREFIX_LIMIT));
+        let written = join(server).await;
+        assert!(written < 64 * 1024 * 1024, "{written} bytes written");
+        let Err(Error::<String>::UnexpectedStatus { body_excerpt, .. }) =
+            decode_json::<serde_json::Value, String>(&OP, &raw)
+        else {
+            panic!("expected an unexpected status");
+        };
+        assert_eq!(body_excerpt.len(), BODY_EXCERPT_LIMIT);
+    }
+
+    #[test]
+    fn proxy_credentials_never_print() {
+        let config = HttpConfig {
+            proxy: Some("http://u:pw@h:1".to_owned()),
+            ..HttpConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("pw"), "{debug}");
+        assert!(debug.contains("http://[redacted]@h:1"), "{debug}");
+        for proxy in [
+            "http://u:pw@[::1",
+            "http://u:pw@h:notaport",
+            "u:pw@h:99999999",
+            "ftp://u:pw@h:1",
+            "http://u:pw@exa mple:1",
+        ] {
+            let config = HttpConfig {
+                proxy: Some(proxy.to_owned()),
+                ..HttpConfig::default()
+            };
+            if let Err(err) = HttpClient::new(&config) {
+                for text in [err.to_string(), format!("{err:?}")] {
+                    assert!(!text.contains("pw"), "{proxy}: {text}");
+                }
+            }
+        }
     }
 
     #[tokio::test]

@@ -6,7 +6,8 @@
 //!   bytes are signed ([`sign`]) and sent ([`http::HttpClient`]).
 //! - [`error::Error`]: invalid request, transport failure (and whether the vendor may have got the
 //!   request), unexpected HTTP status, undecodable body (raw bytes kept), typed vendor error.
-//! - [`secret::Secret`] and [`clock::Clock`]: secrets that never print, time that tests pin.
+//! - [`secret::Secret`] and [`clock::Clock`]: secrets that never print, time that tests pin;
+//!   [`redact::redact_url`]: configured URLs print without their userinfo.
 //!
 //! ```
 //! use smsgate_transport::{sign::{KeySecretTimestampMd5, Signer}, spec::HttpMethod, wire::WireRequest};
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod redact;
 pub mod secret;
 pub mod sign;
 pub mod spec;

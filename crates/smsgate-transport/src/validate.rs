@@ -80,7 +80,8 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Message content: not empty, at most the documented characters (Unicode scalar values).
+    /// Message content: not empty, at most the documented characters (Unicode scalar values),
+    /// no control character ([`Checker::no_control_characters`]).
     pub fn content<'f>(
         &self,
         field: impl Into<Field<'f>>,
@@ -90,16 +91,40 @@ impl<'a> Checker<'a> {
         if content.is_empty() {
             return Err(self.error(field, ValidationKind::Empty));
         }
-        self.max_chars(field, content, self.operation.limits.max_content_chars)
+        self.max_chars(field, content, self.operation.limits.max_content_chars)?;
+        self.no_control_characters(field, content)
     }
 
-    /// A sender id: at most the documented characters.
+    /// A sender id: at most the documented characters, no control character.
     pub fn sender_id<'f>(
         &self,
         field: impl Into<Field<'f>>,
         sender_id: &str,
     ) -> Result<(), ValidationError> {
-        self.max_chars(field, sender_id, self.operation.limits.max_sender_id_chars)
+        let field = field.into();
+        self.max_chars(field, sender_id, self.operation.limits.max_sender_id_chars)?;
+        self.no_control_characters(field, sender_id)
+    }
+
+    /// No C0 control character but tab, line feed and carriage return, and no DEL
+    /// ([`ValidationKind::ControlCharacter`] names the first one's position and code point).
+    pub fn no_control_characters<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        value: &str,
+    ) -> Result<(), ValidationError> {
+        // Every character refused is ASCII, and an ASCII byte in UTF-8 is always a whole
+        // character: scanning bytes is exact and needs no decoding.
+        let Some(at) = value.bytes().position(is_refused_control) else {
+            return Ok(());
+        };
+        Err(self.error(
+            field.into(),
+            ValidationKind::ControlCharacter {
+                position: value[..at].chars().count(),
+                code_point: u32::from(value.as_bytes()[at]),
+            },
+        ))
     }
 
     /// At most `limit` characters (no limit when `None`).
@@ -202,6 +227,11 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// A C0 control character other than tab, line feed and carriage return, or DEL.
+fn is_refused_control(byte: u8) -> bool {
+    (byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r')) || byte == 0x7f
+}
+
 /// Whether a list item contains the separator the vendor joins lists with.
 pub fn contains_separator(value: &str) -> bool {
     value.contains(',')
@@ -258,5 +288,91 @@ mod tests {
         );
         let err = check.numbers("numbers", &["1", "+2"], None).unwrap_err();
         assert_eq!(err.field, "numbers[1]");
+    }
+
+    fn op() -> Operation {
+        Operation {
+            vendor: "v",
+            name: "op",
+            method: crate::spec::HttpMethod::Post,
+            base_url: "http://x",
+            path: "/",
+            encoding: crate::spec::RequestEncoding::Json,
+            auth: crate::spec::AuthScheme::KeySecretTimestampMd5,
+            fixed_headers: &[],
+            request_type: "R",
+            response_type: "S",
+            limits: crate::spec::Limits {
+                max_content_chars: Some(1000),
+                max_sender_id_chars: Some(20),
+                ..crate::spec::Limits::default()
+            },
+        }
+    }
+
+    #[test]
+    fn content_with_a_control_character_is_refused_naming_position_and_code_point() {
+        let op = op();
+        let check = Checker::new(&op);
+        let cases = [
+            ("\u{0}", 0, 0x00),
+            ("a\u{1b}[31mred", 1, 0x1b),
+            ("€€\u{7f}", 2, 0x7f),
+            ("ok\u{1}and\u{2}", 2, 0x01),
+            ("你好\u{8}", 2, 0x08),
+            ("\t\r\n\u{1f}", 3, 0x1f),
+        ];
+        for (content, position, code_point) in cases {
+            let err = check
+                .content(Field::item("items", 4, "content"), content)
+                .unwrap_err();
+            assert_eq!(err.field, "items[4].content", "{content:?}");
+            assert_eq!(
+                err.kind,
+                ValidationKind::ControlCharacter {
+                    position,
+                    code_point
+                },
+                "{content:?}"
+            );
+        }
+        let err = check.content("content", "a\u{1b}b").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v op: content holds control character U+001B at character 1; only tab, line feed \
+             and carriage return are allowed"
+        );
+    }
+
+    #[test]
+    fn tab_newlines_and_other_characters_pass() {
+        let op = op();
+        let check = Checker::new(&op);
+        for content in [
+            "line one\nline two\r\n\tindented",
+            "ünïcödé 你好 🎉",
+            // C1 controls and other format characters are not refused: only C0 and DEL.
+            "\u{80}\u{9f}\u{200b}\u{feff}",
+            " ~",
+        ] {
+            assert!(check.content("content", content).is_ok(), "{content:?}");
+        }
+    }
+
+    #[test]
+    fn sender_ids_refuse_control_characters_too() {
+        let op = op();
+        let check = Checker::new(&op);
+        let err = check.sender_id("senderId", "Shop\u{0}").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.kind),
+            (
+                "senderId",
+                ValidationKind::ControlCharacter {
+                    position: 4,
+                    code_point: 0
+                }
+            )
+        );
     }
 }

@@ -149,7 +149,7 @@ pub fn query_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error
 pub fn normalise_base_url(url: &str) -> Result<String, crate::ConfigError> {
     let trimmed = url.trim().trim_end_matches('/');
     let refuse = |reason: &str| crate::ConfigError::BaseUrl {
-        url: url.to_owned(),
+        url: crate::redact::redact_url(url).into_owned(),
         reason: reason.to_owned(),
     };
     let rest = trimmed

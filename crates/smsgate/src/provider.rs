@@ -261,6 +261,11 @@ pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
         TransportError::Transport {
             message, failure, ..
         } => Submission::Unknown(format!("{failure}: {message}")),
+        // A 3xx: smsgate never follows redirects, but the request reached whoever answered
+        // and may have been acted on, like any unexpected status. Never a failover.
+        err @ TransportError::UnexpectedStatus {
+            status: 300..=399, ..
+        } => Submission::Unknown(err.to_string()),
         TransportError::UnexpectedStatus {
             status: 429,
             body_excerpt,
