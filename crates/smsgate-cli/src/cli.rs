@@ -52,7 +52,8 @@ pub struct SendArgs {
     /// CSV file with columns to,content and optionally sender_id,client_ref; read as a stream, any size.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
-    /// Write one JSON outcome per line to FILE, in input order.
+    /// Write one JSON outcome per line to FILE, as each request settles (`index` and `line` give
+    /// the input position); flushed as they come, so a stopped run keeps every line.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print one JSON outcome per line on standard output instead of text.
@@ -67,7 +68,8 @@ pub struct SendArgs {
     /// How many distinct (number, content) pairs the repeat check remembers: a repeat within
     /// that many earlier rows is flagged, one further back is sent again. Memory stays fixed
     /// (about 50 bytes a pair), whatever the file's size; raise it to cover a bigger file whole.
-    #[arg(long, value_name = "ROWS", default_value_t = 100_000)]
+    /// At least 1 (use --allow-duplicates to switch the check off).
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000, value_parser = at_least_one_row)]
     pub duplicate_window: usize,
     /// Requests in flight at once, over all providers.
     #[arg(long, default_value_t = 8)]
@@ -119,4 +121,15 @@ pub struct SandboxArgs {
     /// Faults: latency=200ms, http500=0.1, drop=0.05, malformed=0.05, reject=0.2, rate-limit=5 (per second).
     #[arg(long = "fault", value_name = "NAME=VALUE")]
     pub faults: Vec<String>,
+}
+
+/// `--duplicate-window`: a number of rows, at least 1 (0 would switch the check off silently).
+fn at_least_one_row(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => {
+            Err("0 would switch the repeat check off; use --allow-duplicates for that".to_owned())
+        }
+        Ok(rows) => Ok(rows),
+        Err(err) => Err(format!("{value:?} is not a number of rows: {err}")),
+    }
 }

@@ -31,7 +31,30 @@ impl ConfigFile {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|err| CliError::Config(format!("cannot read {}: {err}", path.display())))?;
-        toml::from_str(&text).map_err(|err| CliError::Config(format!("{}: {err}", path.display())))
+        let config: Self =
+            toml::from_str(&text).map_err(|err| CliError::Config(toml_error(path, &text, &err)))?;
+        config.check_urls(path)?;
+        Ok(config)
+    }
+
+    /// Parses every URL setting of the file, naming the key of one that does not parse.
+    fn check_urls(&self, path: &Path) -> Result<(), CliError> {
+        for vendor in VENDORS {
+            let Some(section) = self.section(vendor) else {
+                continue;
+            };
+            for (key, value) in section {
+                if key.ends_with("_url") {
+                    check_url(value).map_err(|reason| {
+                        CliError::Config(format!(
+                            "{}: `{key}` under [{vendor}]: {reason}",
+                            path.display()
+                        ))
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn section(&self, vendor: &str) -> Option<&BTreeMap<String, String>> {
@@ -49,6 +72,22 @@ impl ConfigFile {
             .and_then(|s| s.get(key).cloned())
             .or_else(|| std::env::var(env_name(vendor, key)).ok())
             .filter(|v| !v.is_empty())
+    }
+
+    /// A URL setting, parsed: a value that is not an absolute http(s) URL names its key.
+    fn url(&self, vendor: &str, key: &str) -> Result<Option<String>, CliError> {
+        let Some(value) = self.value(vendor, key) else {
+            return Ok(None);
+        };
+        check_url(&value).map_err(|reason| {
+            let from_file = self.section(vendor).is_some_and(|s| s.contains_key(key));
+            CliError::Config(if from_file {
+                format!("`{key}` under [{vendor}]: {reason}")
+            } else {
+                format!("{}: {reason}", env_name(vendor, key))
+            })
+        })?;
+        Ok(Some(value))
     }
 
     fn required(&self, vendor: &str, key: &str) -> Result<String, CliError> {
@@ -79,6 +118,79 @@ const KEYS: [(&str, &str); 6] = [
     ("nxcloud", "app_key"),
 ];
 
+/// Checks that `value` is an absolute http(s) URL with a host; the reason, with the URL's
+/// credentials redacted, otherwise.
+pub fn check_url(value: &str) -> Result<(), String> {
+    let shown = smsgate_transport::redact::redact_url(value);
+    let url = url::Url::parse(value.trim())
+        .map_err(|err| format!("{shown:?} is not a valid URL: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{shown:?} is not an http:// or https:// URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{shown:?} has no host"));
+    }
+    Ok(())
+}
+
+/// A TOML error by file, line, column and key, without the text of the offending line (it may
+/// hold a secret) and without the value the parser quotes in a type error.
+fn toml_error(path: &Path, text: &str, err: &toml::de::Error) -> String {
+    let mut message = err.message().trim().replace('\n', "; ");
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        message = strip_quoted(&message);
+    }
+    let Some(span) = err.span() else {
+        return format!("{}: {message}", path.display());
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let mut located = format!("{}:{line}:{column}: {message}", path.display());
+    if let Some(key) = key_at(text, line_start) {
+        located.push_str(&format!(" (key `{key}`)"));
+    }
+    located
+}
+
+/// The dotted key defined on the line starting at `line_start`, with its table, if any.
+fn key_at(text: &str, line_start: usize) -> Option<String> {
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return None;
+    }
+    let table = text[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        (l.starts_with('[') && l.ends_with(']'))
+            .then(|| l.trim_matches(['[', ']']).trim().to_owned())
+    });
+    Some(match table {
+        Some(table) => format!("{table}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+/// `message` without its backtick- or double-quoted parts (the values a parser quotes).
+fn strip_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '`' || c == '"' => {
+                quote = Some(c);
+                out.push_str("(value not shown)");
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 fn env_name(vendor: &str, key: &str) -> String {
     format!("{}_{}", vendor.to_uppercase(), key.to_uppercase())
 }
@@ -107,8 +219,13 @@ impl VendorClient {
 
 /// Sets the simulator's accounts from the config file's `[itniotech]`, `[laaffic]` and
 /// `[nxcloud]` sections (file only, not the environment), so that one file serves both the
-/// simulator and the clients pointed at it.
-pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut smsgate_sandbox::SandboxConfig) {
+/// simulator and the clients pointed at it. Returns the vendors whose secret came from the file
+/// (the banner must not print those).
+pub fn sandbox_accounts(
+    config: &ConfigFile,
+    sandbox: &mut smsgate_sandbox::SandboxConfig,
+) -> Vec<&'static str> {
+    let mut secret_from_file = Vec::new();
     let file = |vendor: &str, key: &str| {
         config
             .section(vendor)
@@ -125,6 +242,7 @@ pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut smsgate_sandbox::Sand
         }
         if let Some(secret) = file(vendor, "api_secret") {
             account.api_secret = secret.into();
+            secret_from_file.push(vendor);
         }
         if let Some(app) = file(vendor, "app_id") {
             account.app_id = app;
@@ -135,10 +253,12 @@ pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut smsgate_sandbox::Sand
     }
     if let Some(secret) = file("nxcloud", "access_secret") {
         sandbox.nxcloud.access_secret = secret.into();
+        secret_from_file.push("nxcloud");
     }
     if let Some(app) = file("nxcloud", "app_key") {
         sandbox.nxcloud.app_key = app;
     }
+    secret_from_file
 }
 
 /// Parses `--fault name=value` options.
@@ -265,7 +385,7 @@ fn client(
                 &key,
                 secret.into(),
                 &app,
-                config.value(name, "base_url"),
+                config.url(name, "base_url")?,
             )
             .map_err(built)?)
         }
@@ -274,7 +394,7 @@ fn client(
                 .access_key(config.required(name, "access_key")?)
                 .access_secret(config.required(name, "access_secret")?)
                 .app_key(config.required(name, "app_key")?);
-            if let Some(url) = config.value(name, "base_url") {
+            if let Some(url) = config.url(name, "base_url")? {
                 builder = builder.base_url(url);
             }
             if let Some(path) = config.value(name, "multi_mt_path") {

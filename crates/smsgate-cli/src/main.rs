@@ -15,10 +15,11 @@ use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use smsgate::{Message, SmsGate};
+use smsgate::{Message, SmsGate, StopSignal};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
 use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, TargetArgs};
@@ -119,9 +120,11 @@ enum Slot {
 /// Reads the messages: `--to`/`--content`, or the CSV file row by row.
 fn input(args: &SendArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
     if let Some(path) = &args.csv {
+        // Only the headers are trimmed here: the number, sender id and client ref are trimmed
+        // per field below, and the content is sent byte-exact as the file holds it.
         let reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .trim(csv::Trim::All)
+            .trim(csv::Trim::Headers)
             .from_path(path)
             .map_err(|err| CliError::Io(format!("cannot read {}: {err}", path.display())))?;
         return csv_rows(reader, path);
@@ -176,10 +179,15 @@ fn csv_rows(
         let line = record.position().map(csv::Position::line);
         let field = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
+                .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
-        match (field(Some(to)), field(Some(content))) {
+        let text = record
+            .get(content)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        match (field(Some(to)), text) {
             (Some(to), Some(content)) => {
                 let mut message = Message::new(to, content);
                 message.sender_id = field(sender).map(Into::into);
@@ -198,7 +206,7 @@ fn csv_rows(
     })))
 }
 
-/// Progress on a terminal, plain lines otherwise.
+/// Progress on a terminal, plain lines otherwise (best effort: a closed stderr stops nothing).
 struct Progress {
     bar: Option<ProgressBar>,
     done: u64,
@@ -222,7 +230,7 @@ impl Progress {
         self.done += n;
         match &self.bar {
             Some(bar) => bar.set_position(self.done),
-            None => eprintln!("smsgate: {} messages processed", self.done),
+            None => note(format_args!("{} messages processed", self.done)),
         }
     }
 
@@ -233,22 +241,331 @@ impl Progress {
     }
 }
 
+/// A line on standard error, best effort (a closed stderr must not stop the run).
+fn note(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "smsgate: {message}");
+}
+
+/// Where outcome lines go: the `--output` file, standard output, or both. Every row is counted
+/// in the summary; the first write failure is kept, and nothing more is written after it.
+struct Outcomes {
+    file: Option<(std::path::PathBuf, BufWriter<File>)>,
+    stdout: BufWriter<std::io::Stdout>,
+    json: bool,
+    summary: Summary,
+    /// The first write failure: the run stops at once and exits 4.
+    failed: Option<String>,
+}
+
+impl Outcomes {
+    fn open(args: &SendArgs) -> Result<Self, CliError> {
+        let file = match &args.output {
+            Some(path) => {
+                let file = File::create(path).map_err(|err| {
+                    CliError::Io(format!("cannot write {}: {err}", path.display()))
+                })?;
+                Some((path.clone(), BufWriter::new(file)))
+            }
+            None => None,
+        };
+        Ok(Self {
+            file,
+            stdout: BufWriter::new(std::io::stdout()),
+            json: args.json,
+            summary: Summary::default(),
+            failed: None,
+        })
+    }
+
+    /// Counts `row` and writes it (unless an earlier write failed).
+    fn write(&mut self, row: &Row) {
+        self.summary.add(row);
+        if self.failed.is_some() {
+            return;
+        }
+        if let Some((path, file)) = &mut self.file {
+            if let Err(err) = writeln!(file, "{}", row.to_json()) {
+                self.failed = Some(format!("cannot write {}: {err}", path.display()));
+                return;
+            }
+        }
+        let written = if self.json {
+            writeln!(self.stdout, "{}", row.to_json())
+        } else if self.file.is_none() {
+            writeln!(self.stdout, "{}", row.to_text())
+        } else {
+            Ok(())
+        };
+        if let Err(err) = written {
+            self.failed = Some(format!("cannot write to standard output: {err}"));
+        }
+    }
+
+    /// Flushes what was written; `false` once any write has failed.
+    fn flush(&mut self) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        if let Some((path, file)) = &mut self.file {
+            if let Err(err) = file.flush() {
+                self.failed = Some(format!("cannot write {}: {err}", path.display()));
+                return false;
+            }
+        }
+        if let Err(err) = self.stdout.flush() {
+            self.failed = Some(format!("cannot write to standard output: {err}"));
+            return false;
+        }
+        true
+    }
+}
+
+/// SIGINT and SIGTERM: the first stops the run (no new request; in-flight ones settle; every
+/// outcome and the summary are written), the second abandons the requests in flight.
+struct Signals {
+    /// 130 after SIGINT, 143 after SIGTERM, 0 while none came.
+    received: Arc<AtomicU8>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Signals {
+    fn listen(stop: StopSignal) -> Result<Self, CliError> {
+        let received = Arc::new(AtomicU8::new(0));
+        let code = Arc::clone(&received);
+        let cannot = |err: std::io::Error| CliError::Io(format!("cannot handle signals: {err}"));
+        #[cfg(unix)]
+        let (mut interrupt, mut terminate) = {
+            use tokio::signal::unix::{SignalKind, signal};
+            (
+                signal(SignalKind::interrupt()).map_err(cannot)?,
+                signal(SignalKind::terminate()).map_err(cannot)?,
+            )
+        };
+        #[cfg(not(unix))]
+        let _ = cannot;
+        let task = tokio::spawn(async move {
+            let mut count = 0u32;
+            loop {
+                #[cfg(unix)]
+                let signal = tokio::select! {
+                    Some(()) = interrupt.recv() => 130,
+                    Some(()) = terminate.recv() => 143,
+                    else => return,
+                };
+                #[cfg(not(unix))]
+                let signal = match tokio::signal::ctrl_c().await {
+                    Ok(()) => 130,
+                    Err(_) => return,
+                };
+                let _ = code.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+                count += 1;
+                if count == 1 {
+                    stop.stop();
+                    note(format_args!(
+                        "stopping: no new request starts; requests in flight settle and every outcome is written \
+                         (signal again to abandon them)"
+                    ));
+                } else {
+                    stop.abandon();
+                    note(format_args!(
+                        "abandoning the requests in flight: their outcomes are unknown"
+                    ));
+                }
+            }
+        });
+        Ok(Self { received, task })
+    }
+
+    /// The exit code a received signal calls for (130 SIGINT, 143 SIGTERM).
+    fn exit_code(&self) -> Option<u8> {
+        match self.received.load(Ordering::SeqCst) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Applies the repeat check to a freshly read row.
+fn check_repeat(
+    slot: Slot,
+    seen: &mut DuplicateWindow,
+    index: usize,
+    allow_duplicates: bool,
+) -> Slot {
+    match slot {
+        Slot::Message { line, message } if !allow_duplicates => {
+            match seen.first_of(&message, index) {
+                Some(first) => Slot::Unreadable {
+                    line,
+                    to: message.to.clone(),
+                    reason: format!(
+                        "duplicate of message {first} (same number and content); not sent twice"
+                    ),
+                },
+                None => Slot::Message { line, message },
+            }
+        }
+        other => other,
+    }
+}
+
+/// The row of a slot that never reaches the gate: unreadable rows are rejected; messages are
+/// `not_sent` (the run stopped before they were sent).
+fn unsent_row(index: usize, slot: Slot) -> Row {
+    match slot {
+        Slot::Message { line, message } => {
+            Row::not_sent(index, line, message.to, message.client_ref)
+        }
+        Slot::Unreadable { line, to, reason } => Row {
+            index,
+            line,
+            to,
+            client_ref: None,
+            delivery: None,
+            unreadable: Some(reason),
+            not_sent: None,
+        },
+    }
+}
+
 async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result<u8, CliError> {
     let sandbox = maybe_sandbox(&args.target).await?;
     let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
     let gate = gate(&clients, &args);
-    let mut rows = input(&args)?;
-
-    let mut file = match &args.output {
-        Some(path) => Some(BufWriter::new(File::create(path).map_err(|err| {
-            CliError::Io(format!("cannot write {}: {err}", path.display()))
-        })?)),
-        None => None,
+    let rows = input(&args)?;
+    let code = if preview_only || args.dry_run {
+        plan_only(&gate, &args, rows, preview_only)?
+    } else {
+        send_rows(&gate, &args, rows).await?
     };
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    Ok(code)
+}
+
+/// Sends every row and writes one outcome line per row as its request settles; returns the
+/// exit code.
+async fn send_rows(
+    gate: &SmsGate,
+    args: &SendArgs,
+    mut rows: Box<dyn Iterator<Item = Slot>>,
+) -> Result<u8, CliError> {
+    let stop = StopSignal::new();
+    let signals = Signals::listen(stop.clone())?;
+    let mut out = Outcomes::open(args)?;
+    let mut progress = Progress::new();
+    let mut seen = DuplicateWindow::new(if args.allow_duplicates {
+        0
+    } else {
+        args.duplicate_window
+    });
+    let mut index = 0usize;
+
+    while !stop.is_stopped() {
+        // One chunk of rows. Rows refused before sending are final at once: written now.
+        let mut messages: Vec<Message> = Vec::with_capacity(CHUNK);
+        let mut places: Vec<(usize, Option<u64>)> = Vec::with_capacity(CHUNK);
+        let mut read = 0usize;
+        for slot in rows.by_ref().take(CHUNK) {
+            match check_repeat(slot, &mut seen, index, args.allow_duplicates) {
+                Slot::Message { line, message } => {
+                    messages.push(message);
+                    places.push((index, line));
+                }
+                unreadable @ Slot::Unreadable { .. } => out.write(&unsent_row(index, unreadable)),
+            }
+            index += 1;
+            read += 1;
+        }
+        if read == 0 {
+            break;
+        }
+        if !out.flush() {
+            break;
+        }
+        // Outcomes are written and flushed as each request settles; a write failure stops
+        // the send at once (no new request starts).
+        gate.send_streaming(&messages, &stop, |settled| {
+            for delivery in settled {
+                let (index, line) = places[delivery.index];
+                out.write(&Row {
+                    index,
+                    line,
+                    to: delivery.to.clone(),
+                    client_ref: delivery.client_ref.clone(),
+                    delivery: Some(delivery.clone()),
+                    unreadable: None,
+                    not_sent: None,
+                });
+            }
+            if !out.flush() {
+                stop.stop();
+            }
+        })
+        .await;
+        progress.advance(u64::try_from(read).unwrap_or(u64::MAX));
+    }
+    // Stopped (a signal, or the output failed): every row never read still gets its line.
+    if stop.is_stopped() && out.failed.is_none() {
+        for slot in rows {
+            out.write(&unsent_row(index, slot));
+            index += 1;
+            if out.failed.is_some() {
+                break;
+            }
+        }
+    }
+    progress.finish();
+    out.flush();
+    if let Some(failure) = &out.failed {
+        note(format_args!(
+            "{failure}; sending stopped, outcomes of this run (not all recorded):"
+        ));
+        let _ = out.summary.write(&mut std::io::stderr());
+        return Ok(OUTPUT_FAILED);
+    }
+    let summary_written = if args.json || args.output.is_some() {
+        out.summary.write(&mut std::io::stderr())
+    } else {
+        writeln!(out.stdout)
+            .and_then(|()| out.summary.write(&mut out.stdout))
+            .and_then(|()| out.stdout.flush())
+    };
+    if let Err(err) = summary_written {
+        note(format_args!("cannot write the summary: {err}"));
+        return Ok(OUTPUT_FAILED);
+    }
+    if seen.overflowed {
+        note(format_args!(
+            "the repeat check covered the last {} distinct (number, content) pairs; \
+             repeats further apart were sent again (raise --duplicate-window to cover the file)",
+            seen.capacity
+        ));
+    }
+    Ok(signals
+        .exit_code()
+        .unwrap_or_else(|| out.summary.exit_code()))
+}
+
+/// Exit code when the outcomes could not be written.
+const OUTPUT_FAILED: u8 = 4;
+
+/// `preview` and `send --dry-run`: plans chunk by chunk, sends nothing.
+fn plan_only(
+    gate: &SmsGate,
+    args: &SendArgs,
+    mut rows: Box<dyn Iterator<Item = Slot>>,
+    preview_only: bool,
+) -> Result<u8, CliError> {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
-    let mut summary = Summary::default();
-    let mut progress = (!preview_only && !args.dry_run).then(Progress::new);
     let mut seen = DuplicateWindow::new(if args.allow_duplicates {
         0
     } else {
@@ -256,27 +573,13 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     });
     let mut index = 0usize;
     let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
-
     loop {
-        // One chunk of rows; repeated (number, content) pairs are flagged within the window.
         let mut chunk: Vec<(usize, Slot)> = Vec::with_capacity(CHUNK);
         for slot in rows.by_ref().take(CHUNK) {
-            let slot = match slot {
-                Slot::Message { line, message } if !args.allow_duplicates => {
-                    match seen.first_of(&message, index) {
-                        Some(first) => Slot::Unreadable {
-                            line,
-                            to: message.to.clone(),
-                            reason: format!(
-                                "duplicate of message {first} (same number and content); not sent twice"
-                            ),
-                        },
-                        None => Slot::Message { line, message },
-                    }
-                }
-                other => other,
-            };
-            chunk.push((index, slot));
+            chunk.push((
+                index,
+                check_repeat(slot, &mut seen, index, args.allow_duplicates),
+            ));
             index += 1;
         }
         if chunk.is_empty() {
@@ -289,94 +592,26 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
                 Slot::Unreadable { .. } => None,
             })
             .collect();
-
-        if args.dry_run {
-            for planned in gate.dry_run(&messages) {
-                writeln!(
-                    stdout,
-                    "# {} — {} message(s)",
-                    planned.provider,
-                    planned.messages.len()
-                )
-                .map_err(io)?;
-                match planned.request {
-                    Ok(request) => writeln!(stdout, "{}\n", redact(&request)).map_err(io)?,
-                    Err(reason) => writeln!(stdout, "(cannot show: {reason})\n").map_err(io)?,
-                }
-            }
-            continue;
-        }
         if preview_only {
-            preview(&gate, &chunk, &messages, &mut stdout).map_err(io)?;
+            preview(gate, &chunk, &messages, &mut stdout).map_err(io)?;
             continue;
         }
-
-        let report = gate.send(&messages).await;
-        let mut deliveries = report.deliveries.into_iter();
-        for (index, slot) in chunk {
-            let row = match slot {
-                Slot::Message { line, message } => Row {
-                    index,
-                    line,
-                    to: message.to,
-                    client_ref: message.client_ref,
-                    delivery: deliveries.next(),
-                    unreadable: None,
-                },
-                Slot::Unreadable { line, to, reason } => Row {
-                    index,
-                    line,
-                    to,
-                    client_ref: None,
-                    delivery: None,
-                    unreadable: Some(reason),
-                },
-            };
-            summary.add(&row);
-            if let Some(file) = &mut file {
-                writeln!(file, "{}", row.to_json()).map_err(io)?;
-            }
-            if args.json {
-                writeln!(stdout, "{}", row.to_json()).map_err(io)?;
-            } else if file.is_none() {
-                writeln!(stdout, "{}", row.to_text()).map_err(io)?;
+        for planned in gate.dry_run(&messages) {
+            writeln!(
+                stdout,
+                "# {} — {} message(s)",
+                planned.provider,
+                planned.messages.len()
+            )
+            .map_err(io)?;
+            match planned.request {
+                Ok(request) => writeln!(stdout, "{}\n", redact(&request)).map_err(io)?,
+                Err(reason) => writeln!(stdout, "(cannot show: {reason})\n").map_err(io)?,
             }
         }
-        if let Some(progress) = &mut progress {
-            progress.advance(u64::try_from(messages.len()).unwrap_or(u64::MAX));
-        }
     }
-    if let Some(progress) = &progress {
-        progress.finish();
-    }
-    if let Some(mut file) = file {
-        file.flush().map_err(io)?;
-    }
-    if !preview_only && !args.dry_run {
-        if args.json {
-            summary.write(&mut std::io::stderr()).map_err(io)?;
-        } else {
-            writeln!(stdout).map_err(io)?;
-            summary.write(&mut stdout).map_err(io)?;
-        }
-    }
-    if seen.overflowed {
-        writeln!(
-            std::io::stderr(),
-            "note: the repeat check covered the last {} distinct (number, content) pairs; \
-             repeats further apart were sent again (raise --duplicate-window to cover the file)",
-            seen.capacity
-        )
-        .map_err(io)?;
-    }
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
-    }
-    Ok(if preview_only || args.dry_run {
-        0
-    } else {
-        summary.exit_code()
-    })
+    stdout.flush().map_err(io)?;
+    Ok(0)
 }
 
 /// The repeat check: the most recent `capacity` distinct (number, content) pairs and the index
@@ -595,7 +830,11 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
     config.itniotech.balance = args.balance;
     config.laaffic.balance = args.balance;
     config.nxcloud.balance = args.balance;
-    sandbox_accounts(file, &mut config);
+    if let Some(url) = &args.push_url {
+        config::check_url(url)
+            .map_err(|reason| CliError::Usage(format!("--push-url: {reason}")))?;
+    }
+    let secret_from_file = sandbox_accounts(file, &mut config);
     let sandbox = Sandbox::bind(
         std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         config,
@@ -612,22 +851,41 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
         "smsgate sandbox listening on {url} (itniotech /sms/..., laaffic /v3/..., nxcloud /v1/sms/...)"
     );
     let _ = writeln!(out, "credentials (sandbox only):");
-    for (name, account) in [("ITNIOTECH", &c.itniotech), ("LAAFFIC", &c.laaffic)] {
+    // A secret is printed only when the simulator made it up; one from the config file is the
+    // user's, and may be a real one.
+    let secret = |vendor: &str, name: &str, value: &smsgate_transport::secret::Secret| {
+        if secret_from_file.contains(&vendor) {
+            String::new()
+        } else {
+            format!(" {name}={}", value.expose())
+        }
+    };
+    for (vendor, name, account) in [
+        ("itniotech", "ITNIOTECH", &c.itniotech),
+        ("laaffic", "LAAFFIC", &c.laaffic),
+    ] {
         let _ = writeln!(
             out,
-            "  export {name}_API_KEY={} {name}_API_SECRET={} {name}_APP_ID={} {name}_BASE_URL={url}",
+            "  export {name}_API_KEY={}{} {name}_APP_ID={} {name}_BASE_URL={url}",
             account.api_key,
-            account.api_secret.expose(),
+            secret(vendor, &format!("{name}_API_SECRET"), &account.api_secret),
             account.app_id
         );
     }
     let _ = writeln!(
         out,
-        "  export NXCLOUD_ACCESS_KEY={} NXCLOUD_ACCESS_SECRET={} NXCLOUD_APP_KEY={} NXCLOUD_BASE_URL={url}",
+        "  export NXCLOUD_ACCESS_KEY={}{} NXCLOUD_APP_KEY={} NXCLOUD_BASE_URL={url}",
         c.nxcloud.access_key,
-        c.nxcloud.access_secret.expose(),
+        secret("nxcloud", "NXCLOUD_ACCESS_SECRET", &c.nxcloud.access_secret),
         c.nxcloud.app_key
     );
+    if !secret_from_file.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (the secrets of {} are those of the --config file, not shown)",
+            secret_from_file.join(", ")
+        );
+    }
     let _ = writeln!(out, "press Ctrl-C to stop");
     let _ = out.flush();
     tokio::select! {

@@ -17,14 +17,16 @@ pub struct Row {
     pub to: Arc<str>,
     /// Your reference.
     pub client_ref: Option<Arc<str>>,
-    /// The verdict (`None` number when the row could not be read).
+    /// The verdict (`None` when the row was not handed to the gate).
     pub delivery: Option<Delivery>,
-    /// Why the row could not be read.
+    /// Why the row was refused before the gate saw it (unreadable, repeated).
     pub unreadable: Option<String>,
+    /// Why the row was never sent (the run was stopped before it was read).
+    pub not_sent: Option<&'static str>,
 }
 
 /// The verdict's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Accepted.
     Accepted,
@@ -32,14 +34,47 @@ pub enum Status {
     Rejected,
     /// Unknown.
     Unknown,
+    /// Never sent: the run was stopped first (safe to send again).
+    NotSent,
+}
+
+impl Status {
+    /// The exit code this status calls for: 0 accepted, 1 rejected or not sent, 3 unknown.
+    fn exit_code(self) -> u8 {
+        match self {
+            Self::Accepted => 0,
+            Self::Rejected | Self::NotSent => 1,
+            Self::Unknown => 3,
+        }
+    }
 }
 
 impl Row {
-    /// Accepted, rejected or unknown.
+    /// A row that was never sent because the run stopped before it was read.
+    pub fn not_sent(
+        index: usize,
+        line: Option<u64>,
+        to: Arc<str>,
+        client_ref: Option<Arc<str>>,
+    ) -> Self {
+        Self {
+            index,
+            line,
+            to,
+            client_ref,
+            delivery: None,
+            unreadable: None,
+            not_sent: Some(STOPPED),
+        }
+    }
+
+    /// Accepted, rejected, unknown or not sent.
     pub fn status(&self) -> Status {
         match self.delivery.as_ref().map(|d| &d.outcome) {
             Some(Outcome::Accepted { .. }) => Status::Accepted,
             Some(Outcome::Unknown { .. }) => Status::Unknown,
+            Some(Outcome::NotSent { .. }) => Status::NotSent,
+            None if self.not_sent.is_some() => Status::NotSent,
             Some(Outcome::Rejected { .. }) | None => Status::Rejected,
         }
     }
@@ -68,9 +103,15 @@ impl Row {
             out["client_ref"] = json!(&**client_ref);
         }
         let Some(delivery) = &self.delivery else {
-            out["status"] = json!("rejected");
-            out["reason"] = json!(self.unreadable);
-            out["retry_safe"] = json!(false);
+            if let Some(reason) = self.not_sent {
+                out["status"] = json!("not_sent");
+                out["reason"] = json!(reason);
+                out["retry_safe"] = json!(true);
+            } else {
+                out["status"] = json!("rejected");
+                out["reason"] = json!(self.unreadable);
+                out["retry_safe"] = json!(false);
+            }
             return out;
         };
         out["number"] = json!(delivery.number.as_deref());
@@ -108,6 +149,11 @@ impl Row {
                 out["provider"] = json!(provider.as_str());
                 out["cause"] = json!(cause);
             }
+            Outcome::NotSent { reason } => {
+                out["status"] = json!("not_sent");
+                out["reason"] = json!(reason);
+                out["retry_safe"] = json!(true);
+            }
         }
         out
     }
@@ -118,10 +164,11 @@ impl Row {
             Some(line) => format!("line {line:>6}  "),
             None => String::new(),
         };
-        let verdict = match (&self.delivery, &self.unreadable) {
-            (Some(delivery), _) => delivery.outcome.to_string(),
-            (None, Some(reason)) => format!("rejected: {reason}"),
-            (None, None) => "rejected".to_owned(),
+        let verdict = match (&self.delivery, &self.unreadable, self.not_sent) {
+            (Some(delivery), _, _) => delivery.outcome.to_string(),
+            (None, Some(reason), _) => format!("rejected: {reason}"),
+            (None, None, Some(reason)) => format!("not sent: {reason}"),
+            (None, None, None) => "rejected".to_owned(),
         };
         format!("{prefix}{:<20} {verdict}", self.to)
     }
@@ -138,11 +185,14 @@ fn kind_name(kind: &RejectKind) -> String {
     }
 }
 
+/// Why a row read after a stop was not sent.
+const STOPPED: &str = "the run was stopped before this row was sent";
+
 /// Counts per provider and status.
 #[derive(Default)]
 pub struct Summary {
-    counts: BTreeMap<String, [u64; 3]>,
-    worst: Option<Status>,
+    counts: BTreeMap<String, [u64; 4]>,
+    exit_code: u8,
 }
 
 impl Summary {
@@ -154,31 +204,27 @@ impl Summary {
             .entry(row.provider().unwrap_or("(none)").to_owned())
             .or_default();
         slot[status as usize] += 1;
-        self.worst = self.worst.max(Some(status));
+        self.exit_code = self.exit_code.max(status.exit_code());
     }
 
-    /// 0 all accepted, 1 some rejected, 3 some unknown.
+    /// 0 all accepted, 1 some rejected or not sent, 3 some unknown.
     pub fn exit_code(&self) -> u8 {
-        match self.worst {
-            None | Some(Status::Accepted) => 0,
-            Some(Status::Rejected) => 1,
-            Some(Status::Unknown) => 3,
-        }
+        self.exit_code
     }
 
     /// The closing table.
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "{:<12} {:>10} {:>10} {:>10}",
-            "provider", "accepted", "rejected", "unknown"
+            "{:<12} {:>10} {:>10} {:>10} {:>10}",
+            "provider", "accepted", "rejected", "unknown", "not sent"
         )?;
-        let mut total = [0u64; 3];
+        let mut total = [0u64; 4];
         for (provider, counts) in &self.counts {
             writeln!(
                 out,
-                "{provider:<12} {:>10} {:>10} {:>10}",
-                counts[0], counts[1], counts[2]
+                "{provider:<12} {:>10} {:>10} {:>10} {:>10}",
+                counts[0], counts[1], counts[2], counts[3]
             )?;
             for (t, c) in total.iter_mut().zip(counts) {
                 *t += c;
@@ -186,8 +232,8 @@ impl Summary {
         }
         writeln!(
             out,
-            "{:<12} {:>10} {:>10} {:>10}",
-            "total", total[0], total[1], total[2]
+            "{:<12} {:>10} {:>10} {:>10} {:>10}",
+            "total", total[0], total[1], total[2], total[3]
         )
     }
 }

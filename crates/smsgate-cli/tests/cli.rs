@@ -22,12 +22,20 @@ fn smsgate() -> Command {
     cmd
 }
 
+/// The JSON lines of `path` in input order (lines are written as requests settle).
 fn jsonl(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    by_index(
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    )
+}
+
+fn by_index(mut rows: Vec<Value>) -> Vec<Value> {
+    rows.sort_by_key(|r| r["index"].as_u64().unwrap());
+    rows
 }
 
 #[test]
@@ -51,7 +59,7 @@ fn sends_to_the_sandbox_and_prints_every_outcome() {
 }
 
 #[test]
-fn json_output_has_one_object_per_message_in_order() {
+fn json_output_has_one_object_per_message() {
     let out = smsgate()
         .args([
             "send",
@@ -67,10 +75,12 @@ fn json_output_has_one_object_per_message_in_order() {
         .assert()
         .code(1);
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    let rows: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<Value> = by_index(
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    );
     assert_eq!(rows.len(), 3);
     assert_eq!(
         rows.iter()
@@ -443,11 +453,22 @@ fn sandbox_takes_its_credentials_from_the_config_file() {
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .unwrap()
         .to_owned();
-    let banner: Vec<String> = lines.by_ref().take(4).map(Result::unwrap).collect();
+    let banner: Vec<String> = lines.by_ref().take(5).map(Result::unwrap).collect();
     assert!(
         banner
             .iter()
             .any(|l| l.contains("NXCLOUD_ACCESS_KEY=my-key")),
+        "{banner:?}"
+    );
+    // The secret is the user's: it is never printed, only said to come from the file.
+    assert!(
+        banner.iter().all(|l| !l.contains("my-secret")),
+        "{banner:?}"
+    );
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("secrets of nxcloud are those of the --config file")),
         "{banner:?}"
     );
     std::fs::write(&config, format!("[nxcloud]\naccess_key = \"my-key\"\naccess_secret = \"my-secret\"\napp_key = \"my-app\"\nbase_url = \"{url}\"\n")).unwrap();
