@@ -22,7 +22,10 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b',');
 
 /// One request, exactly as it will be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` and `Display` print the URL with its userinfo redacted
+/// ([`crate::redact::redact_url`]); the `url` field keeps it as sent.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WireRequest {
     /// HTTP method.
     pub method: HttpMethod,
@@ -100,10 +103,27 @@ impl WireRequest {
     }
 }
 
-impl fmt::Display for WireRequest {
-    /// The request as text: request line, headers, blank line, body (UTF-8, lossy).
+impl fmt::Debug for WireRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} {}", self.method, self.url)?;
+        f.debug_struct("WireRequest")
+            .field("method", &self.method)
+            .field("url", &crate::redact::redact_url(&self.url))
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+impl fmt::Display for WireRequest {
+    /// The request as text: request line (URL userinfo redacted), headers, blank line, body
+    /// (UTF-8, lossy).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} {}",
+            self.method,
+            crate::redact::redact_url(&self.url)
+        )?;
         for (name, value) in &self.headers {
             writeln!(f, "{name}: {value}")?;
         }
@@ -215,6 +235,21 @@ mod tests {
         assert!(normalise_base_url("127.0.0.1:8080").is_err());
         assert!(normalise_base_url("http://x/?a=b").is_err());
         assert!(normalise_base_url("http://").is_err());
+        // A refused URL is named without its userinfo, in the message and in the field.
+        let err = normalise_base_url("https://u:pw@h/x?y").unwrap_err();
+        assert!(!err.to_string().contains("pw") && !format!("{err:?}").contains("pw"));
+        assert!(
+            err.to_string().contains("https://[redacted]@h/x?y"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn requests_print_without_url_userinfo() {
+        let r = WireRequest::new(HttpMethod::Get, "https://u:pw@h/x".into(), None);
+        assert_eq!(r.to_string(), "GET https://[redacted]@h/x\n");
+        assert!(!format!("{r:?}").contains("pw"), "{r:?}");
+        assert_eq!(r.url, "https://u:pw@h/x", "sent as given");
     }
 
     #[test]
