@@ -798,6 +798,8 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("pw"), "{debug}");
         assert!(debug.contains("http://[redacted]@h:1"), "{debug}");
+        let client = HttpClient::new(&config).unwrap();
+        assert!(!format!("{client:?}").contains("pw"), "{client:?}");
         for proxy in [
             "http://u:pw@[::1",
             "http://u:pw@h:notaport",
