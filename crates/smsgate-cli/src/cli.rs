@@ -4,9 +4,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The exit codes, as `--help` shows them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    every message accepted
+  1    some rejected, or not sent (a stopped run's rows never sent: safe to send again)
+  2    usage or configuration error (nothing sent)
+  3    some outcomes unknown (the request may have reached the provider: never resend blindly)
+  4    the outcomes could not be written (--output or standard output failed); sending stopped
+  130  stopped by SIGINT, 143 stopped by SIGTERM: requests in flight settled, every row written
+
+Safety: redirects are never followed; vendor answers over 1 MiB are cut off (outcome unknown);
+numbers are read with the libphonenumber numbering plan (+ and country code, or
+--default-region); texts are sent byte-exact, C0 control characters (but tab, CR, LF) refused.";
+
 /// Send SMS through itniotech, laaffic and nxcloud — or through the built-in simulator.
 #[derive(Debug, Parser)]
-#[command(name = "smsgate", version, about, long_about = None)]
+#[command(name = "smsgate", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Configuration file (TOML): credentials, provider order, base URLs. See smsgate.example.toml.
     #[arg(long, global = true, value_name = "FILE")]
@@ -21,6 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send messages and print one outcome per message.
+    #[command(after_help = EXIT_CODES)]
     Send(SendArgs),
     /// Show segments, numbers as sent and the planned requests, without sending.
     Preview(SendArgs),
@@ -71,6 +86,15 @@ pub struct SendArgs {
     /// At least 1 (use --allow-duplicates to switch the check off).
     #[arg(long, value_name = "ROWS", default_value_t = 100_000, value_parser = at_least_one_row)]
     pub duplicate_window: usize,
+    /// Region (ISO 3166 code such as CN, GB) whose national numbers are accepted without a
+    /// country code: `13800138000` with CN is sent as 8613800138000. Without it, a number needs
+    /// `+` and its country code. Overrides `default_region` in the config file.
+    #[arg(long, value_name = "REGION")]
+    pub default_region: Option<String>,
+    /// Accept numbers of a possible length that the numbering-plan metadata does not (yet)
+    /// know as valid (new ranges); off by default.
+    #[arg(long)]
+    pub lenient_numbers: bool,
     /// Requests in flight at once, over all providers.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,

@@ -15,6 +15,10 @@ use crate::CliError;
 pub struct ConfigFile {
     /// Provider order.
     pub providers: Option<Vec<String>>,
+    /// Region whose national numbers are accepted without a country code (`CN`, `GB`, ...).
+    pub default_region: Option<String>,
+    /// Accept numbers of a possible length the metadata does not know as valid.
+    pub lenient_numbers: Option<bool>,
     /// itniotech settings.
     pub itniotech: Option<BTreeMap<String, String>>,
     /// laaffic settings.
@@ -55,6 +59,28 @@ impl ConfigFile {
             }
         }
         Ok(())
+    }
+
+    /// How numbers are read: `--default-region` (else the file's `default_region`) and
+    /// `--lenient-numbers` (else the file's `lenient_numbers`).
+    pub fn number_policy(
+        &self,
+        region: Option<&str>,
+        lenient: bool,
+    ) -> Result<smsgate::NumberPolicy, CliError> {
+        let mut policy = smsgate::NumberPolicy::default()
+            .lenient(lenient || self.lenient_numbers.unwrap_or(false));
+        let (region, source) = match (region, &self.default_region) {
+            (Some(region), _) => (Some(region), "--default-region"),
+            (None, Some(region)) => (Some(region.as_str()), "default_region"),
+            (None, None) => (None, ""),
+        };
+        if let Some(region) = region {
+            policy = policy
+                .with_default_region(region)
+                .map_err(|err| CliError::Config(format!("{source}: {err}")))?;
+        }
+        Ok(policy)
     }
 
     fn section(&self, vendor: &str) -> Option<&BTreeMap<String, String>> {

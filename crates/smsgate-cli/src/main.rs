@@ -1,8 +1,9 @@
 //! `smsgate`: send SMS through itniotech, laaffic and nxcloud — or through the built-in
 //! simulator (`--sandbox`) with no account and no network.
 //!
-//! Exit codes: 0 all accepted, 1 some rejected, 2 usage or configuration error, 3 some
-//! outcomes unknown.
+//! Exit codes ([`cli::EXIT_CODES`]): 0 all accepted, 1 some rejected or not sent, 2 usage or
+//! configuration error, 3 some outcomes unknown, 4 the outcomes could not be written, 130/143
+//! stopped by SIGINT/SIGTERM.
 
 mod cli;
 mod config;
@@ -19,7 +20,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use smsgate::{Message, SmsGate, StopSignal};
+use smsgate::{Message, NumberPolicy, SmsGate, StopSignal};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
 use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, TargetArgs};
@@ -90,9 +91,10 @@ async fn maybe_sandbox(target: &TargetArgs) -> Result<Option<Sandbox>, CliError>
     Ok(Some(sandbox))
 }
 
-fn gate(clients: &[VendorClient], args: &SendArgs) -> SmsGate {
+fn gate(clients: &[VendorClient], args: &SendArgs, numbers: &NumberPolicy) -> SmsGate {
     let mut builder = SmsGate::builder()
         .concurrency(args.concurrency)
+        .number_policy(numbers.clone())
         .allow_duplicates(true);
     for client in clients {
         builder = match client.clone() {
@@ -437,12 +439,13 @@ fn unsent_row(index: usize, slot: Slot) -> Row {
 async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result<u8, CliError> {
     let sandbox = maybe_sandbox(&args.target).await?;
     let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
-    let gate = gate(&clients, &args);
+    let numbers = config.number_policy(args.default_region.as_deref(), args.lenient_numbers)?;
+    let gate = gate(&clients, &args, &numbers);
     let rows = input(&args)?;
     let code = if preview_only || args.dry_run {
-        plan_only(&gate, &args, rows, preview_only)?
+        plan_only(&gate, &args, rows, preview_only, &numbers)?
     } else {
-        send_rows(&gate, &args, rows).await?
+        send_rows(&gate, &args, rows, &numbers).await?
     };
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
@@ -456,16 +459,20 @@ async fn send_rows(
     gate: &SmsGate,
     args: &SendArgs,
     mut rows: Box<dyn Iterator<Item = Slot>>,
+    numbers: &NumberPolicy,
 ) -> Result<u8, CliError> {
     let stop = StopSignal::new();
     let signals = Signals::listen(stop.clone())?;
     let mut out = Outcomes::open(args)?;
     let mut progress = Progress::new();
-    let mut seen = DuplicateWindow::new(if args.allow_duplicates {
-        0
-    } else {
-        args.duplicate_window
-    });
+    let mut seen = DuplicateWindow::new(
+        if args.allow_duplicates {
+            0
+        } else {
+            args.duplicate_window
+        },
+        numbers.clone(),
+    );
     let mut index = 0usize;
 
     while !stop.is_stopped() {
@@ -563,14 +570,18 @@ fn plan_only(
     args: &SendArgs,
     mut rows: Box<dyn Iterator<Item = Slot>>,
     preview_only: bool,
+    numbers: &NumberPolicy,
 ) -> Result<u8, CliError> {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
-    let mut seen = DuplicateWindow::new(if args.allow_duplicates {
-        0
-    } else {
-        args.duplicate_window
-    });
+    let mut seen = DuplicateWindow::new(
+        if args.allow_duplicates {
+            0
+        } else {
+            args.duplicate_window
+        },
+        numbers.clone(),
+    );
     let mut index = 0usize;
     let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
     loop {
@@ -624,10 +635,12 @@ struct DuplicateWindow {
     /// Whether a pair was ever forgotten to make room (the check then no longer covers the
     /// whole input).
     overflowed: bool,
+    /// How numbers are read (the gate's own policy: the same number spelled two ways is one).
+    numbers: NumberPolicy,
 }
 
 impl DuplicateWindow {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, numbers: NumberPolicy) -> Self {
         // Room for twice the window up front: a full window then forgets and remembers pairs
         // without ever growing the table (removals leave tombstones; at most half-full, the
         // table is cleaned in place instead of doubled), so memory is the same after 100 000
@@ -638,6 +651,7 @@ impl DuplicateWindow {
             first: HashMap::with_capacity(room),
             order: VecDeque::with_capacity(capacity.min(1 << 22)),
             overflowed: false,
+            numbers,
         }
     }
 
@@ -648,7 +662,7 @@ impl DuplicateWindow {
         if self.capacity == 0 {
             return None;
         }
-        let number = smsgate::normalize_number(&message.to).ok()?;
+        let number = self.numbers.normalize(&message.to).ok()?;
         let key = (number_key(&number), content_hash(&message.content));
         if let Some(&first) = self.first.get(&key) {
             return Some(first);
@@ -888,9 +902,39 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
     }
     let _ = writeln!(out, "press Ctrl-C to stop");
     let _ = out.flush();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = sandbox.serve_forever() => {}
+    let pushing = sandbox.config().push_url.is_some();
+    shutdown_signal().await?;
+    let stats = sandbox.shutdown().await;
+    if pushing {
+        note(format_args!(
+            "delivery-report pushes: {} delivered, {} retries, {} dropped ({} queue full, {} failed after retries, {} at shutdown)",
+            stats.delivered,
+            stats.retried,
+            stats.dropped(),
+            stats.dropped_queue_full,
+            stats.dropped_failed,
+            stats.dropped_at_shutdown
+        ));
     }
     Ok(0)
+}
+
+/// Resolves at the first SIGINT or SIGTERM (Ctrl-C elsewhere).
+async fn shutdown_signal() -> Result<(), CliError> {
+    let cannot = |err: std::io::Error| CliError::Io(format!("cannot handle signals: {err}"));
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(cannot)?;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(cannot)
+    }
 }

@@ -395,3 +395,71 @@ fn a_toml_error_names_file_line_column_and_key_but_not_the_value() {
     assert!(!stderr.contains("s3cr3t"), "{stderr}");
     assert!(stderr.contains("smsgate.toml:2:"), "{stderr}");
 }
+
+#[test]
+fn national_numbers_need_a_default_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--provider",
+            "itniotech",
+            "--to",
+            "13800138000",
+            "--content",
+            "x",
+        ])
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = &jsonl(&output)[0];
+    assert_eq!(line["status"], "rejected");
+    assert_eq!(line["class"], "invalid-number");
+    assert!(
+        line["reason"].as_str().unwrap().contains("region"),
+        "{line}"
+    );
+    // With CN as the default region, from the flag or from the config file.
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(&config, "default_region = \"CN\"\n").unwrap();
+    for (global, region) in [
+        (&[][..], &["--default-region", "CN"][..]),
+        (&["--config", config.to_str().unwrap()][..], &[][..]),
+    ] {
+        let out = smsgate()
+            .args(global)
+            .args(["send", "--sandbox", "--provider", "itniotech"])
+            .args(region)
+            .args(["--to", "138 0013 8000", "--content", "x", "--output"])
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = &jsonl(&output)[0];
+        assert_eq!(line["number"], "8613800138000");
+    }
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--default-region",
+            "XX",
+            "--to",
+            "1",
+            "--content",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--default-region"));
+}
