@@ -181,6 +181,14 @@ pub fn normalise_base_url(url: &str) -> Result<String, crate::ConfigError> {
             "it must be scheme, host and optional path, without query",
         ));
     }
+    // A URL that only looks right (`http://[::1`, `http://host:99999`) would fail every
+    // request later: parse it now, as the HTTP client will.
+    #[cfg(feature = "http")]
+    match reqwest::Url::parse(trimmed) {
+        Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => {}
+        Ok(_) => return Err(refuse("it has no host")),
+        Err(err) => return Err(refuse(&format!("it does not parse: {err}"))),
+    }
     Ok(trimmed.to_owned())
 }
 
@@ -250,6 +258,17 @@ mod tests {
         assert_eq!(r.to_string(), "GET https://[redacted]@h/x\n");
         assert!(!format!("{r:?}").contains("pw"), "{r:?}");
         assert_eq!(r.url, "https://u:pw@h/x", "sent as given");
+    }
+
+    #[test]
+    #[cfg(feature = "http")]
+    fn base_urls_that_do_not_parse_are_refused_redacted() {
+        for url in ["http://[::1", "http://host:99999", "http://u:pw@[::1"] {
+            let err = normalise_base_url(url).unwrap_err().to_string();
+            assert!(err.contains("does not parse"), "{url}: {err}");
+            assert!(!err.contains("pw"), "{err}");
+        }
+        assert!(normalise_base_url("http://[::1]:8080").is_ok());
     }
 
     #[test]
