@@ -225,6 +225,11 @@ impl Progress {
             }
             bar
         });
+        if bar.is_none() {
+            note(format_args!(
+                "sending; SIGINT or SIGTERM stops it (requests in flight settle, every row is written)"
+            ));
+        }
         Self { bar, done: 0 }
     }
 
@@ -465,14 +470,7 @@ async fn send_rows(
     let signals = Signals::listen(stop.clone())?;
     let mut out = Outcomes::open(args)?;
     let mut progress = Progress::new();
-    let mut seen = DuplicateWindow::new(
-        if args.allow_duplicates {
-            0
-        } else {
-            args.duplicate_window
-        },
-        numbers.clone(),
-    );
+    let mut seen = DuplicateWindow::for_run(args, numbers);
     let mut index = 0usize;
 
     while !stop.is_stopped() {
@@ -574,14 +572,7 @@ fn plan_only(
 ) -> Result<u8, CliError> {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
-    let mut seen = DuplicateWindow::new(
-        if args.allow_duplicates {
-            0
-        } else {
-            args.duplicate_window
-        },
-        numbers.clone(),
-    );
+    let mut seen = DuplicateWindow::for_run(args, numbers);
     let mut index = 0usize;
     let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
     loop {
@@ -640,6 +631,16 @@ struct DuplicateWindow {
 }
 
 impl DuplicateWindow {
+    /// The window `args` ask for (none with `--allow-duplicates`).
+    fn for_run(args: &SendArgs, numbers: &NumberPolicy) -> Self {
+        let capacity = if args.allow_duplicates {
+            0
+        } else {
+            args.duplicate_window
+        };
+        Self::new(capacity, numbers.clone())
+    }
+
     fn new(capacity: usize, numbers: NumberPolicy) -> Self {
         // Room for twice the window up front: a full window then forgets and remembers pairs
         // without ever growing the table (removals leave tombstones; at most half-full, the

@@ -53,6 +53,29 @@ fn signal(child: &std::process::Child, name: &str) {
     assert!(status.success());
 }
 
+/// Collects the child's standard error in a thread, returning once it says it is sending
+/// (its signal handlers are in place by then); the handle yields the whole text.
+fn await_sending(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (ready, sending) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("smsgate: sending") {
+                let _ = ready.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    sending
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run starts sending");
+    reader
+}
+
 /// Every input row has exactly one line.
 fn assert_one_line_per_row(lines: &[Value], rows: usize) {
     let mut seen = vec![0u32; rows];
@@ -78,7 +101,7 @@ fn stopped_run(signal_name: &str, code: i32) {
     let rows = 3000;
     let input = csv(dir.path(), rows);
     let output = dir.path().join("out.jsonl");
-    let child = smsgate()
+    let mut child = smsgate()
         .args([
             "send",
             "--sandbox",
@@ -97,13 +120,23 @@ fn stopped_run(signal_name: &str, code: i32) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    let stderr = await_sending(&mut child);
+    // Wait for the first request to settle (a line in the file), then stop during the next.
+    let waited = Instant::now();
+    while std::fs::metadata(&output).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "nothing settled"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     signal(&child, signal_name);
     let started = Instant::now();
-    let result = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "stopped late");
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    assert_eq!(result.status.code(), Some(code), "{stderr}");
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(code), "{stderr}");
     assert!(stderr.contains("stopping"), "{stderr}");
     assert!(stderr.contains("not sent"), "summary written: {stderr}");
     let lines = jsonl(&output);
@@ -111,9 +144,10 @@ fn stopped_run(signal_name: &str, code: i32) {
     assert_one_line_per_row(&lines, rows);
     let accepted = count(&lines, "accepted");
     let not_sent = count(&lines, "not_sent");
-    // About two requests settled before the signal; the one in flight settled after it.
+    // At least one request settled before the signal; the one in flight settled after it.
     assert_eq!(accepted % 200, 0, "whole requests: {accepted}");
-    assert!((200..=800).contains(&accepted), "accepted {accepted}");
+    assert!(accepted >= 400, "accepted {accepted}");
+    assert!(not_sent > 0, "the run stopped");
     assert_eq!(accepted + not_sent, rows);
     for line in lines.iter().filter(|l| l["status"] == "not_sent") {
         assert_eq!(line["retry_safe"], true);
@@ -136,7 +170,7 @@ fn a_second_signal_abandons_requests_in_flight_as_unknown() {
     let rows = 1000;
     let input = csv(dir.path(), rows);
     let output = dir.path().join("out.jsonl");
-    let child = smsgate()
+    let mut child = smsgate()
         .args([
             "send",
             "--sandbox",
@@ -155,14 +189,17 @@ fn a_second_signal_abandons_requests_in_flight_as_unknown() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let stderr = await_sending(&mut child);
+    std::thread::sleep(Duration::from_millis(500));
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "INT");
     let started = Instant::now();
-    let result = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "abandoned late");
-    assert_eq!(result.status.code(), Some(130));
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("abandoning"), "{stderr}");
     let lines = jsonl(&output);
     assert_one_line_per_row(&lines, rows);
     // Two requests of 200 were in flight: unknown, never "not sent" (they may have arrived).
@@ -329,23 +366,29 @@ fn a_duplicate_window_of_zero_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-duplicates"));
 }
 
-#[test]
-fn an_unparsable_base_url_is_refused_at_load_naming_its_key() {
+/// `smsgate --config FILE send ...` with `contents` as the file: exit code and standard error.
+fn send_with_config(contents: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("smsgate.toml");
-    std::fs::write(
-        &config,
-        "[itniotech]\napi_key = \"k\"\napi_secret = \"s\"\napp_id = \"a\"\nbase_url = \"http://[::1\"\n",
-    )
-    .unwrap();
+    std::fs::write(&config, contents).unwrap();
     let out = smsgate()
         .arg("--config")
         .arg(&config)
         .args(["send", "--to", "+8613800138000", "--content", "x"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unparsable_base_url_is_refused_at_load_naming_its_key() {
+    let (code, stderr) = send_with_config(
+        "[itniotech]\napi_key = \"k\"\napi_secret = \"s\"\napp_id = \"a\"\nbase_url = \"http://[::1\"\n",
+    );
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("`base_url` under [itniotech]"), "{stderr}");
     // The same from the environment names the variable.
     let out = smsgate()
@@ -364,34 +407,14 @@ fn an_unparsable_base_url_is_refused_at_load_naming_its_key() {
 
 #[test]
 fn a_toml_error_names_file_line_column_and_key_but_not_the_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("smsgate.toml");
-    std::fs::write(
-        &config,
-        "[itniotech]\napi_key = \"k\"\napi_secret = 123456789\n",
-    )
-    .unwrap();
-    let out = smsgate()
-        .arg("--config")
-        .arg(&config)
-        .args(["send", "--to", "+8613800138000", "--content", "x"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = send_with_config("[itniotech]\napi_key = \"k\"\napi_secret = 123456789\n");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(!stderr.contains("123456789"), "{stderr}");
     assert!(stderr.contains("smsgate.toml:3:"), "{stderr}");
     assert!(stderr.contains("itniotech.api_secret"), "{stderr}");
     // A syntax error on a secret's line does not echo it either.
-    std::fs::write(&config, "[nxcloud]\naccess_secret = \"s3cr3t\" junk\n").unwrap();
-    let out = smsgate()
-        .arg("--config")
-        .arg(&config)
-        .args(["send", "--to", "+8613800138000", "--content", "x"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = send_with_config("[nxcloud]\naccess_secret = \"s3cr3t\" junk\n");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(!stderr.contains("s3cr3t"), "{stderr}");
     assert!(stderr.contains("smsgate.toml:2:"), "{stderr}");
 }

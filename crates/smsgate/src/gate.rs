@@ -264,6 +264,20 @@ impl<'m> Pending<'m> {
     }
 
     /// The entry a provider gets for this message.
+    /// The message's delivery at input position `index` (the reference only if it was sent).
+    fn delivery(&self, index: usize, tried: Tried, outcome: Outcome) -> Delivery {
+        Delivery {
+            index,
+            to: self.message.to.clone(),
+            number: self.number.as_deref().map(PhoneNumber::from_normalized),
+            client_ref: self.message.client_ref.clone(),
+            reference: self.reference.filter(|_| !tried.is_empty()),
+            segments: self.segments,
+            tried,
+            outcome,
+        }
+    }
+
     fn entry(&self) -> Entry<'_> {
         self.entry_with(self.reference.as_ref().map_or("", Reference::as_str))
     }
@@ -899,15 +913,9 @@ impl SmsGate {
             .into_iter()
             .zip(progress)
             .enumerate()
-            .map(|(index, (p, state))| Delivery {
-                index,
-                to: p.message.to.clone(),
-                number: p.number.as_deref().map(PhoneNumber::from_normalized),
-                client_ref: p.message.client_ref.clone(),
-                reference: p.reference.filter(|_| !state.tried.is_empty()),
-                segments: p.segments,
-                tried: state.tried,
-                outcome: state.outcome.unwrap_or_else(unsettled),
+            .map(|(index, (p, state))| {
+                let outcome = state.outcome.unwrap_or_else(unsettled);
+                p.delivery(index, state.tried, outcome)
             })
             .collect();
         let report = Report { deliveries };
@@ -1029,16 +1037,7 @@ fn hand_over(
         .filter_map(|index| {
             let (p, state) = (&pendings[index], &progress[index]);
             let outcome = state.outcome.clone()?;
-            Some(Delivery {
-                index,
-                to: p.message.to.clone(),
-                number: p.number.as_deref().map(PhoneNumber::from_normalized),
-                client_ref: p.message.client_ref.clone(),
-                reference: p.reference.filter(|_| !state.tried.is_empty()),
-                segments: p.segments,
-                tried: state.tried.clone(),
-                outcome,
-            })
+            Some(p.delivery(index, state.tried.clone(), outcome))
         })
         .collect();
     if !settled.is_empty() {
