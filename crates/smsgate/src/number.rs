@@ -22,11 +22,16 @@
 //! answers).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use phonenumber::country::Id;
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 use regex::{Regex, RegexBuilder};
+use regex_automata::Anchored;
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::syntax;
 
 use crate::outcome::PhoneNumber;
 
@@ -283,10 +288,10 @@ impl NumberPolicy {
                 let table = code_table(region.code)?;
                 let own = table.region(region.id)?;
                 let after_prefix = own
-                    .international_prefix
+                    .starts_with_international_prefix
                     .as_ref()
                     .is_some_and(|prefix| prefix.is_match(&digits));
-                if after_prefix || own.may_strip_prefix(&digits) {
+                if after_prefix || table.may_strip_prefix(&digits) {
                     return None;
                 }
                 let valid = table.source_for(&digits)?.is_valid(&digits);
@@ -311,8 +316,13 @@ impl NumberPolicy {
                 if national.is_empty() || national.starts_with('0') {
                     return None;
                 }
-                let region = table.source_for(national)?;
-                (!region.may_strip_prefix(national) && region.is_valid(national)).then_some(digits)
+                if table.may_strip_prefix(national) {
+                    return None;
+                }
+                table
+                    .source_for(national)?
+                    .is_valid(national)
+                    .then_some(digits)
             }
         }
     }
@@ -525,8 +535,28 @@ impl CodeEntry {
         let Some(metas) = DATABASE.by_code(&code) else {
             return Self::Unassigned;
         };
+        // Every national prefix and carrier-code pattern of the code's regions, in one.
+        let strip: Vec<String> = metas
+            .iter()
+            .flat_map(|meta| {
+                let parsing = meta
+                    .national_prefix_for_parsing()
+                    .map(|parsing| parsing.as_str().to_owned());
+                let prefix = meta.national_prefix().map(regex::escape);
+                parsing.into_iter().chain(prefix)
+            })
+            .map(|pattern| format!("(?:{pattern}\n)"))
+            .collect();
+        let may_strip = if strip.is_empty() {
+            None
+        } else {
+            match Matcher::build(&strip.join("|"), false) {
+                Some(matcher) => Some(matcher),
+                None => return Self::SlowOnly,
+            }
+        };
         match metas.into_iter().map(RegionTable::build).collect() {
-            Some(regions) => Self::Fast(CodeTable { regions }),
+            Some(regions) => Self::Fast(CodeTable { regions, may_strip }),
             None => Self::SlowOnly,
         }
     }
@@ -535,6 +565,8 @@ impl CodeEntry {
 /// The regions of one country code, in the metadata's order (the main region first).
 struct CodeTable {
     regions: Vec<RegionTable>,
+    /// Any region's national prefix or carrier-code pattern, at the start.
+    may_strip: Option<Matcher>,
 }
 
 impl CodeTable {
@@ -543,7 +575,18 @@ impl CodeTable {
         self.regions.iter().find(|r| &*r.id == id.as_ref())
     }
 
-    /// The region `national` belongs to, as libphonenumber finds it (`validator::source_for`).
+    /// Whether the parser could take a national prefix (or carrier code) off `national`, with
+    /// the metadata of any region of the code: then only the parser says what the number is.
+    fn may_strip_prefix(&self, national: &str) -> bool {
+        self.may_strip
+            .as_ref()
+            .is_some_and(|strip| strip.is_match(national))
+    }
+
+    /// The region `national` belongs to, as libphonenumber finds it (`validator::source_for`;
+    /// a region without leading digits is taken when the number is valid there, checked
+    /// whole — stricter than the parser's prefix match, so a number taken here is valid
+    /// there too).
     fn source_for(&self, national: &str) -> Option<&RegionTable> {
         if let [only] = self.regions.as_slice() {
             return Some(only);
@@ -557,74 +600,74 @@ impl CodeTable {
     }
 }
 
-/// One region's patterns, each anchored at the start as libphonenumber matches them.
+/// One region's patterns.
 struct RegionTable {
     id: Box<str>,
-    leading_digits: Option<Regex>,
+    /// At the start, as libphonenumber matches it.
+    leading_digits: Option<Matcher>,
     general: Pattern,
-    /// The number types libphonenumber knows a valid number by (mobile and fixed line first).
-    types: Vec<Pattern>,
-    national_prefix: Option<Box<str>>,
-    prefix_for_parsing: Option<Regex>,
+    /// The number types libphonenumber knows a valid number by (mobile and fixed line first),
+    /// each with whether the general pattern must be checked too (`false`: every number of
+    /// the type matches it, as the metadata means it to).
+    types: Vec<(Pattern, bool)>,
+    /// At the start, as libphonenumber matches it (where it ends: the slow path).
     international_prefix: Option<Regex>,
+    /// The same, whether it matches (the fast path).
+    starts_with_international_prefix: Option<Matcher>,
 }
 
 impl RegionTable {
     fn build(meta: &Metadata) -> Option<Self> {
-        let types = number_types(meta);
+        let general = Pattern::build(meta.descriptors().general())?;
+        let types = number_types(meta)
+            .into_iter()
+            .flatten()
+            .map(|descriptor| {
+                let pattern = Pattern::build(descriptor)?;
+                let needs_general = !general.pattern.contains(&pattern.pattern);
+                Some((pattern, needs_general))
+            })
+            .collect::<Option<_>>()?;
         Some(Self {
             id: meta.id().into(),
             leading_digits: match meta.leading_digits() {
-                Some(leading) => Some(anchored(leading.as_str())?),
+                Some(leading) => Some(Matcher::build(leading.as_str(), false)?),
                 None => None,
             },
-            general: Pattern::build(meta.descriptors().general())?,
-            types: types
-                .into_iter()
-                .flatten()
-                .map(Pattern::build)
-                .collect::<Option<_>>()?,
-            national_prefix: meta.national_prefix().map(Into::into),
-            prefix_for_parsing: match meta.national_prefix_for_parsing() {
-                Some(parsing) => Some(anchored(parsing.as_str())?),
-                None => None,
-            },
+            general,
+            types,
             international_prefix: match meta.international_prefix() {
                 Some(prefix) => Some(anchored(prefix.as_str())?),
+                None => None,
+            },
+            starts_with_international_prefix: match meta.international_prefix() {
+                Some(prefix) => Some(Matcher::build(prefix.as_str(), false)?),
                 None => None,
             },
         })
     }
 
     /// Whether a number of this region has a type (libphonenumber's `number_type` is not
-    /// `Unknown`): valid.
+    /// `Unknown`): valid. The patterns are matched whole (libphonenumber's own definition;
+    /// the parser accepts a match of a prefix of the right length): never valid here and not
+    /// there.
     fn is_valid(&self, national: &str) -> bool {
-        self.general.is_match(national) && self.types.iter().any(|t| t.is_match(national))
-    }
-
-    /// Whether the parser could take a national prefix (or carrier code) off `national`: then
-    /// only the parser itself says what the number is.
-    fn may_strip_prefix(&self, national: &str) -> bool {
-        self.prefix_for_parsing
-            .as_ref()
-            .is_some_and(|parsing| parsing.is_match(national))
-            || self
-                .national_prefix
-                .as_deref()
-                .is_some_and(|prefix| national.starts_with(prefix))
+        self.types.iter().any(|(pattern, needs_general)| {
+            pattern.is_match(national) && (!needs_general || self.general.is_match(national))
+        })
     }
 }
 
 /// A number-type pattern with its possible lengths (`Descriptor::is_match`).
 struct Pattern {
-    pattern: Regex,
+    pattern: Matcher,
     lengths: Box<[u16]>,
 }
 
 impl Pattern {
     fn build(descriptor: &Descriptor) -> Option<Self> {
         Some(Self {
-            pattern: anchored(descriptor.national_number().as_str())?,
+            pattern: Matcher::build(descriptor.national_number().as_str(), true)?,
             lengths: descriptor.possible_length().into(),
         })
     }
@@ -643,6 +686,121 @@ fn anchored(source: &str) -> Option<Regex> {
         .ignore_whitespace(true)
         .build()
         .ok()
+}
+
+/// Most bytes one fast-path automaton may take (beyond it, a regular expression does the job).
+const DFA_SIZE_LIMIT: usize = 1 << 20;
+
+/// A metadata pattern compiled for the fast path: a dense DFA run from the start of the text
+/// (a few nanoseconds a digit, no per-call set-up), or a regular expression when the DFA would
+/// be too big.
+enum Matcher {
+    Dfa {
+        dfa: Box<dense::DFA<Vec<u32>>>,
+        /// The anchored start state (the patterns look at nothing before the text).
+        start: StateID,
+    },
+    Regex(Regex),
+}
+
+impl Matcher {
+    /// `source` matching at the start of the text (`whole`: the whole text).
+    fn build(source: &str, whole: bool) -> Option<Self> {
+        let end = if whole { "$" } else { "" };
+        let dfa = dense::Builder::new()
+            .syntax(
+                syntax::Config::new()
+                    .ignore_whitespace(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .configure(
+                dense::Config::new()
+                    .start_kind(StartKind::Anchored)
+                    .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                    .determinize_size_limit(Some(2 * DFA_SIZE_LIMIT)),
+            )
+            .build(&format!("(?:{source}\n){end}"));
+        let dfa = dfa.ok().and_then(|dfa| {
+            let start = dfa.universal_start_state(Anchored::Yes)?;
+            Some(Self::Dfa {
+                dfa: Box::new(dfa),
+                start,
+            })
+        });
+        match dfa {
+            Some(dfa) => Some(dfa),
+            None => RegexBuilder::new(&format!("^(?:{source}\n){end}"))
+                .ignore_whitespace(true)
+                .build()
+                .ok()
+                .map(Self::Regex),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Self::Dfa { dfa, start } => {
+                // A match is seen one byte after it ends, or at the end of the text.
+                let mut state = *start;
+                for &byte in text.as_bytes() {
+                    state = dfa.next_state(state, byte);
+                    if dfa.is_special_state(state) {
+                        if dfa.is_match_state(state) {
+                            return true;
+                        }
+                        if dfa.is_dead_state(state) {
+                            return false;
+                        }
+                    }
+                }
+                dfa.is_match_state(dfa.next_eoi_state(state))
+            }
+            Self::Regex(regex) => regex.is_match(text),
+        }
+    }
+
+    /// Whether every string of digits `inner` matches whole, `self` matches whole too (both
+    /// automata, explored together over the digits; `false` when unsure).
+    fn contains(&self, inner: &Matcher) -> bool {
+        const MOST_STATES: usize = 1 << 16;
+        let (
+            Self::Dfa {
+                dfa: outer,
+                start: outer_start,
+            },
+            Self::Dfa {
+                dfa: inner,
+                start: inner_start,
+            },
+        ) = (self, inner)
+        else {
+            return false;
+        };
+        let mut seen = HashSet::from([(*inner_start, *outer_start)]);
+        let mut queue = vec![(*inner_start, *outer_start)];
+        while let Some((i, o)) = queue.pop() {
+            if inner.is_match_state(inner.next_eoi_state(i))
+                && !outer.is_match_state(outer.next_eoi_state(o))
+            {
+                return false;
+            }
+            for digit in b'0'..=b'9' {
+                let next_inner = inner.next_state(i, digit);
+                if inner.is_dead_state(next_inner) {
+                    continue;
+                }
+                let pair = (next_inner, outer.next_state(o, digit));
+                if seen.insert(pair) {
+                    if seen.len() > MOST_STATES {
+                        return false;
+                    }
+                    queue.push(pair);
+                }
+            }
+        }
+        true
+    }
 }
 
 #[cfg(test)]
@@ -722,6 +880,52 @@ mod tests {
             }
         }
         assert!(fast_hits > 400, "the fast path took only {fast_hits}");
+    }
+
+    #[test]
+    fn every_country_code_has_a_fast_path_table() {
+        let mut codes: Vec<u16> = DATABASE.iter().map(Metadata::country_code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let (mut dfas, mut regexes) = (0, 0);
+        for code in codes {
+            let table = code_table(code).unwrap_or_else(|| panic!("+{code} has no table"));
+            for region in &table.regions {
+                for pattern in
+                    std::iter::once(&region.general).chain(region.types.iter().map(|(t, _)| t))
+                {
+                    match pattern.pattern {
+                        Matcher::Dfa { .. } => dfas += 1,
+                        Matcher::Regex(_) => regexes += 1,
+                    }
+                }
+            }
+        }
+        // Nearly every pattern is an automaton.
+        assert!(
+            regexes * 100 <= dfas,
+            "{dfas} automata, {regexes} regular expressions"
+        );
+        // Nearly every number type lies within its region's general pattern, so that the fast
+        // path checks one pattern a number.
+        let types: Vec<bool> = (1..1000)
+            .filter_map(code_table)
+            .flat_map(|table| &table.regions)
+            .flat_map(|region| region.types.iter().map(|(_, needs_general)| *needs_general))
+            .collect();
+        let needing = types.iter().filter(|needs| **needs).count();
+        assert!(
+            needing * 10 <= types.len(),
+            "{needing} of {} types",
+            types.len()
+        );
+        let cn = code_table(86).unwrap();
+        assert!(
+            cn.regions[0]
+                .types
+                .iter()
+                .all(|(_, needs_general)| !needs_general)
+        );
     }
 
     #[test]
