@@ -382,6 +382,13 @@ impl NumberPolicy {
     }
 }
 
+/// Whether `+`, `code` and `national` read (with libphonenumber's parser) as that number again.
+fn reads_back(code: u16, national: &str) -> bool {
+    phonenumber::parse(None, format!("+{code}{national}")).is_ok_and(|number| {
+        number.code().value() == code && number.national().to_string() == national
+    })
+}
+
 /// The digits of `raw` after `region`'s international prefix (`0086…` in `CN`, `011 86…` in
 /// `US`), if it starts with one that is not followed by 0.
 fn after_international_prefix(region: &DefaultRegion, raw: &str) -> Option<String> {
@@ -480,7 +487,10 @@ fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberP
         Some(rest) if !possible(&national) && possible(rest) => rest,
         _ => &national,
     };
-    if lenient && possible(national) {
+    // Lenient: a possible length is enough, provided the parser reads the digits sent back to
+    // the same number — it may take a carrier code off a number that is not valid (`CN`:
+    // `+86 11202 5550123`), and what is sent must not read as another number.
+    if lenient && possible(national) && reads_back(code, national) {
         return sent(national);
     }
     let digits = national.len();

@@ -231,6 +231,32 @@ fn lenient_mode_checks_the_length_only() {
 }
 
 #[test]
+fn lenient_mode_sends_only_digits_that_read_back_the_same() {
+    // In `CN`, libphonenumber's parser takes a carrier code (`1[12]xxx`, `179xx`) off a number
+    // that is not valid: what lenient mode sends must read as itself again.
+    let china = NumberPolicy::default()
+        .with_default_region("CN")
+        .unwrap()
+        .lenient(true);
+    for policy in [china, NumberPolicy::default().lenient(true)] {
+        for raw in [
+            "0112025550123",
+            "+86 11202 5550123",
+            "+86125931234567",
+            "+44 (0)7700 900123",
+        ] {
+            if let Ok(number) = policy.normalize(raw) {
+                assert_eq!(
+                    policy.normalize(&format!("+{number}")),
+                    Ok(number),
+                    "{raw} with {policy:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn every_refusal_says_what_is_wrong() {
     let reason = |raw: &str| strict(raw).unwrap_err().to_string();
     assert_eq!(
