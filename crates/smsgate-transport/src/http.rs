@@ -340,23 +340,54 @@ pub fn decode_json<T: DeserializeOwned, C>(
 }
 
 /// An [`Error::Undecodable`] for `raw`.
+///
+/// The decoder's message is kept to at most [`BODY_EXCERPT_LIMIT`] bytes: a decoder may quote
+/// the offending value (`unknown variant "…"`), and a hostile answer can make that as long as
+/// the body. The whole body stays in `raw`.
 pub fn undecodable<C>(operation: &Operation, raw: &RawResponse, message: String) -> Error<C> {
     Error::Undecodable {
         vendor: operation.vendor,
         operation: operation.name,
         status: raw.status,
-        message,
+        message: bounded(message, BODY_EXCERPT_LIMIT),
         raw: raw.body.clone(),
     }
 }
 
-/// At most [`BODY_EXCERPT_LIMIT`] bytes of `body`, cut on a character boundary.
+/// At most [`BODY_EXCERPT_LIMIT`] bytes of `body` as text (invalid UTF-8 shown as U+FFFD),
+/// cut on a character boundary.
 fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT_LIMIT)]).into_owned();
-    match text.strip_suffix('\u{FFFD}') {
-        Some(cut) if body.len() > BODY_EXCERPT_LIMIT => cut.to_owned(),
-        _ => text,
+    let head = &body[..body.len().min(BODY_EXCERPT_LIMIT)];
+    let mut text = String::from_utf8_lossy(head).into_owned();
+    if body.len() > BODY_EXCERPT_LIMIT && text.ends_with('\u{FFFD}') {
+        // Most likely a character cut in two by the limit, not an invalid byte.
+        text.pop();
     }
+    // Each invalid byte became a three-byte U+FFFD: cut again to the limit.
+    let end = floor_char_boundary(&text, BODY_EXCERPT_LIMIT);
+    text.truncate(end);
+    text
+}
+
+/// `text` cut to at most `limit` bytes on a character boundary, `…` marking a cut.
+fn bounded(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let end = floor_char_boundary(&text, limit - '…'.len_utf8());
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    if at >= text.len() {
+        return text.len();
+    }
+    (0..=at)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -404,6 +435,56 @@ mod tests {
         assert_eq!(status, 502);
         assert!(body_excerpt.len() <= BODY_EXCERPT_LIMIT);
         assert!(body_excerpt.chars().all(|c| c == '€'));
+    }
+
+    #[test]
+    fn excerpts_of_invalid_utf8_stay_within_the_limit() {
+        let raw = RawResponse {
+            status: 500,
+            body: Bytes::from(vec![0xff; 2000]),
+        };
+        let Err(Error::<()>::UnexpectedStatus { body_excerpt, .. }) =
+            decode_json::<serde_json::Value, ()>(&OP, &raw)
+        else {
+            panic!("expected an unexpected status");
+        };
+        assert!(
+            body_excerpt.len() <= BODY_EXCERPT_LIMIT,
+            "{}",
+            body_excerpt.len()
+        );
+        assert!(body_excerpt.starts_with('\u{FFFD}'));
+    }
+
+    #[test]
+    fn undecodable_messages_stay_short_and_keep_the_body() {
+        // serde quotes the unknown variant in its message: a hostile answer makes it huge.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Status {
+            Ok,
+        }
+        let body = format!("\"{}\"", "x".repeat(100_000));
+        let raw = RawResponse {
+            status: 200,
+            body: Bytes::from(body.clone()),
+        };
+        let Err(err) = decode_json::<Status, String>(&OP, &raw) else {
+            panic!("expected undecodable");
+        };
+        assert!(
+            err.to_string().len() < 2 * BODY_EXCERPT_LIMIT,
+            "{}",
+            err.to_string().len()
+        );
+        let Error::Undecodable {
+            message, raw: kept, ..
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        assert!(message.ends_with('…'));
+        assert_eq!(kept, body.as_bytes());
     }
 
     #[test]
