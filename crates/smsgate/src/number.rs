@@ -99,7 +99,7 @@ pub enum NumberProblem {
         position: usize,
     },
     /// A character that is neither a digit, a leading `+`, nor a separator (space, `-`, `.`,
-    /// `(`, `)`, `/`); a `+` anywhere but at the start is one too.
+    /// `(`, `)`, `/`); a `+` anywhere but at the start (after blanks or `(`) is one too.
     #[error(
         "the number contains {character:?} at character {position}; a number is digits, a leading +, and spaces or - . ( ) /"
     )]
@@ -166,9 +166,11 @@ fn no_country_code(read_as_international: Option<&NumberProblem>) -> String {
 fn digits_in(digits: usize, country_code: Option<u16>, region: Option<&str>) -> String {
     match country_code {
         Some(code) => format!(
-            "{digits} digits after the country code, for {}",
+            "{digits} digit{} after the country code, for {}",
+            if digits == 1 { "" } else { "s" },
             region_of(code, region)
         ),
+        None if digits == 1 => "1 digit".to_owned(),
         None => format!("{digits} digits"),
     }
 }
@@ -332,12 +334,14 @@ impl NumberPolicy {
     fn slow(&self, raw: &str) -> Result<String, NumberProblem> {
         let mut plus = false;
         let mut first_digit = None;
-        // Whether anything but blanks came before: a `+` is only allowed first.
+        // Whether anything but blanks and opening parentheses came before: a `+` is only
+        // allowed first (`+86 …`, `(+86) …`).
         let mut started = false;
         for (index, c) in raw.chars().enumerate() {
             let position = index + 1;
             match c {
                 ' ' | '\u{a0}' | '\t' => continue,
+                '(' if !started => continue,
                 '0'..='9' => {
                     first_digit.get_or_insert(c);
                 }
@@ -361,7 +365,13 @@ impl NumberPolicy {
         let Some(first_digit) = first_digit else {
             return Err(NumberProblem::Empty);
         };
-        let trimmed = raw.trim();
+        // Blanks as plain spaces (the parser does not take every blank as a separator).
+        let spaced = if raw.contains(['\u{a0}', '\t']) {
+            Cow::Owned(raw.replace(['\u{a0}', '\t'], " "))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let trimmed = spaced.trim();
         match (&self.region, plus) {
             (_, true) => read(trimmed, None, self.lenient),
             (Some(region), false) => match after_international_prefix(region, raw) {

@@ -94,6 +94,8 @@ fn valid_and_invalid_numbers_of_several_regions() {
         // China, mobile.
         ("+86 138 0013 8000", Some("8613800138000")),
         ("+86 (138) 0013.8000", Some("8613800138000")),
+        ("(+86) 138 0013 8000", Some("8613800138000")),
+        ("+86\u{a0}138-0013-8000", Some("8613800138000")),
         ("+86 138 0013 800", None),
         ("+86 138 0013 80000", None),
         // United Kingdom, mobile, with and without the trunk prefix.
@@ -283,6 +285,15 @@ fn every_refusal_says_what_is_wrong() {
         })
     );
     assert_eq!(strict(""), Err(NumberProblem::Empty));
+    assert_eq!(reason("+1 ("), "the number is too short: 1 digit");
+    // Digits other than ASCII ones are not read.
+    assert!(matches!(
+        strict("８６１３８００１３８０００"),
+        Err(NumberProblem::InvalidCharacter {
+            character: '８',
+            position: 1
+        })
+    ));
     assert_eq!(strict(" ( ) - "), Err(NumberProblem::Empty));
     assert!(reason("+999 1234 5678").contains("country code"));
     assert!(reason("+86 138 00").contains("too short"));
