@@ -1,25 +1,12 @@
-//! Phone numbers as the numbering plan reads them.
+//! Phone numbers as the numbering plan reads them (see [`NumberPolicy`]).
 //!
-//! libphonenumber's metadata (the `phonenumber` crate) decides what a number is; a number is
-//! sent only when it is a valid number of its country (or, in lenient mode, has a possible
-//! length there), as E.164 digits without `+` — what every vendor wants.
-//!
-//! Reading `raw`:
-//!
-//! - `+` and the country code (`+86 138-0013-8000`, `+44 (0)7400 123456`): international,
-//!   whatever the default region.
-//! - No `+`, with a default region: as libphonenumber reads a number dialled in that region —
-//!   national (`13800138000` in `CN`), after its international prefix (`0086 138…` in `CN`,
-//!   `011 86 138…` in `US`), or starting with the region's own country code (`8613800138000`).
-//! - No `+`, no default region: the digits are read country code first (`8613800138000`, the
-//!   form vendors use), and must then be a *valid* international number; a number starting with
-//!   0 (a trunk or international prefix) is refused. Lenient mode does not apply to this guess.
-//!
-//! The slow path is libphonenumber's own parser; digits with an optional `+` (and spaces or
-//! hyphens between them) — nearly every input — take a fast path that reads the same metadata
-//! with regular expressions compiled once per country code, and falls back to the parser
-//! whenever the number is anything but a plain valid number (a test holds the two to the same
-//! answers).
+//! The slow path is libphonenumber's own parser (the `phonenumber` crate: 5–20 µs a number,
+//! its regular expressions behind one global mutex). Digits with an optional `+` (and spaces or
+//! hyphens between them) — nearly every input — take a fast path: the same metadata patterns
+//! as dense DFAs compiled once per country code, one pass over the digits per pattern (about
+//! 50 ns a number). It answers only for a number the parser would read unchanged and find
+//! valid, and sends everything else to the parser; a test holds the two to the same answers
+//! on the example numbers of every region.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -38,8 +25,28 @@ use crate::outcome::PhoneNumber;
 /// Most digits E.164 allows in a number, country code included.
 const E164_MAX_DIGITS: usize = 15;
 
-/// How the facade reads phone numbers: strict (valid numbers only) by default, with an optional
-/// default region for numbers written without `+` and a lenient mode.
+/// How the facade reads phone numbers: as libphonenumber's metadata reads them, sending a
+/// number only when it is a valid number of its country, as E.164 digits without `+` (what
+/// every vendor wants). Strict, with no default region, by default.
+///
+/// - `+` and the country code (`+86 138-0013-8000`, `(+86) 138…`, `+44 (0)7400 123456` →
+///   `447400123456`, the `(0)` trunk prefix dropped): international, whatever the default
+///   region.
+/// - No `+`, with a [default region](Self::with_default_region): as a number dialled in that
+///   region — national (`13800138000` in `CN` → `8613800138000`), after the region's
+///   international prefix (`0086 138…` in `CN`, `011 86 138…` in `US`), or starting with the
+///   region's own country code (`8613800138000` in `CN`).
+/// - No `+`, no default region: the digits are read country code first (`8613800138000`, the
+///   form vendors and CSV files use) and must then be a valid number; digits starting with 0
+///   (a trunk or international prefix: `0086…`, `07400…`) are refused. A national number
+///   without its country code can happen to be a valid number of another country (`150 1234
+///   5678` in China reads as `+1 501 234 5678`): set a default region for national numbers.
+/// - Letters (vanity numbers, extensions), other characters, too short, too long, an
+///   unassigned country code, or no range of the numbering plan: refused, with a
+///   [`NumberProblem`] that says which.
+/// - [Lenient](Self::lenient): a number that is not valid but has a possible length for its
+///   country is sent too (ranges newer than the metadata); not for the country-code-first
+///   reading of digits without `+` and without a default region.
 ///
 /// ```
 /// use smsgate::NumberPolicy;

@@ -149,6 +149,10 @@ fn digits_without_plus_and_without_region_are_read_country_code_first() {
     assert_eq!(strict("86 138 0013 8000"), ok("8613800138000"));
     assert_eq!(strict("447400123456"), ok("447400123456"));
     assert_eq!(normalize_number("8613800138000"), ok("8613800138000"));
+    // The documented limit of that reading: a Chinese national number that happens to be a
+    // valid +1 number goes to +1. A default region reads it as meant.
+    assert_eq!(strict("15012345678"), ok("15012345678"));
+    assert_eq!(in_region("CN", "15012345678"), ok("8615012345678"));
     // Not valid so read: refused, saying so.
     for raw in ["13800138000", "91856321412", "8613800", "07400 123456"] {
         let problem = strict(raw).unwrap_err();
