@@ -290,22 +290,31 @@ impl NumberPolicy {
         }
         match &self.region {
             Some(region) if !plus => {
-                // A national number of the default region.
-                if digits.starts_with(&*region.code_digits) {
-                    return None;
-                }
+                // A number dialled in the default region: national, or (as the parser reads
+                // digits that start with the region's country code) that code and a national
+                // number.
                 let table = code_table(region.code)?;
                 let own = table.region(region.id)?;
                 let after_prefix = own
                     .starts_with_international_prefix
                     .as_ref()
                     .is_some_and(|prefix| prefix.is_match(&digits));
-                if after_prefix || table.may_strip_prefix(&digits) {
+                if after_prefix {
                     return None;
                 }
-                let valid = table.source_for(&digits)?.is_valid(&digits);
+                let national = digits.strip_prefix(&*region.code_digits).unwrap_or(&digits);
+                if national.is_empty()
+                    || national.starts_with('0')
+                    || table.may_strip_prefix(national)
+                    || !table.source_for(national)?.is_valid(national)
+                {
+                    return None;
+                }
+                if national.len() < digits.len() {
+                    return Some(digits);
+                }
                 let sent = format!("{}{digits}", region.code);
-                (valid && sent.len() <= E164_MAX_DIGITS).then_some(Cow::Owned(sent))
+                (sent.len() <= E164_MAX_DIGITS).then_some(Cow::Owned(sent))
             }
             // International: after `+`, or digits without a region (read country code first).
             _ => {
@@ -884,6 +893,7 @@ mod tests {
                 inputs.push(format!("{}{example}", meta.country_code()));
                 if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
                     national.push(example.to_owned());
+                    national.push(format!("{}{example}", meta.country_code()));
                 }
             }
         }
