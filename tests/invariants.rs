@@ -21,7 +21,7 @@ pub const STATUSES: [u16; 16] = [
     200, 201, 204, 299, 100, 199, 300, 302, 400, 401, 404, 429, 500, 502, 503, 599,
 ];
 
-/// The HTTP status and body a fuzz input stands for: a input starting with `0xFF` takes the
+/// The HTTP status and body a fuzz input stands for: an input starting with `0xFF` takes the
 /// status from its second byte (an index into [`STATUSES`]) and the body from the rest;
 /// anything else is a 200 answer whose body is the whole input (so vendor fixtures seed the
 /// corpus as they are).
@@ -55,30 +55,11 @@ impl Verdict {
 /// ([`BODY_EXCERPT_LIMIT`]) and a decoder message of the same size.
 pub const ERROR_DISPLAY_LIMIT: usize = 3 * BODY_EXCERPT_LIMIT;
 
-/// Whether the [`ERROR_DISPLAY_LIMIT`] check is off. Known bug (found by these checks): an
-/// `Undecodable` error's message quotes body strings whole — serde's "invalid type: string
-/// \"…\"" and the onbuka client's "success is not a count: \"…\"" — so its `Display` (and
-/// every log line of it) is as long as the body, up to the 1 MiB body limit, while an
-/// unexpected status keeps a 512-byte excerpt. `tests/robustness.rs`'s
-/// `undecodable_errors_are_short` (ignored while this is `true`) holds the cases; set this to
-/// `false` once it is fixed.
-pub const UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN: bool = true;
-
-/// Whether an unexpected status's `body_excerpt` is checked against three times
-/// [`BODY_EXCERPT_LIMIT`] rather than the limit itself. Known bug (found by the
-/// `decode_responses` fuzz target): the transport cuts the body at [`BODY_EXCERPT_LIMIT`]
-/// bytes and then decodes it lossily, so every invalid byte becomes a three-byte U+FFFD and the
-/// excerpt, documented as "at most [`BODY_EXCERPT_LIMIT`] bytes", reaches up to three times
-/// that. `tests/robustness.rs`'s `excerpts_stay_within_the_limit` asserts the bug still shows
-/// while this is `true`; set it to `false` once it is fixed.
-pub const EXCERPT_OVER_LIMIT_KNOWN_BROKEN: bool = true;
-
 /// The invariants every decoder error holds for an answer with `status` and `body`: a non-2xx
 /// status is `UnexpectedStatus` (that status, an excerpt of at most [`BODY_EXCERPT_LIMIT`]
-/// bytes, once [`EXCERPT_OVER_LIMIT_KNOWN_BROKEN`] is fixed); a 2xx answer fails only as `Undecodable` (keeping the exact body) or as a `Vendor`
-/// error whose code is not a success. Its `Display` never panics and (once
-/// [`UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN`] is fixed) stays within
-/// [`ERROR_DISPLAY_LIMIT`].
+/// bytes, invalid UTF-8 included); a 2xx answer fails only as `Undecodable` (keeping the exact
+/// body) or as a `Vendor` error whose code is not a success. Its `Display` never panics and stays within
+/// [`ERROR_DISPLAY_LIMIT`] (an `Undecodable` message once quoted hostile body strings whole).
 fn check_decoder_error<C: CodeTable<Class = ErrorClass>>(
     status: u16,
     body: &[u8],
@@ -87,14 +68,12 @@ fn check_decoder_error<C: CodeTable<Class = ErrorClass>>(
     use smsgate_transport::Error;
     let context = || format!("status {status}, body {:?}", String::from_utf8_lossy(body));
     let display = err.to_string();
-    if !UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN {
-        assert!(
-            display.len() <= ERROR_DISPLAY_LIMIT,
-            "error of {} bytes: {}",
-            display.len(),
-            context()
-        );
-    }
+    assert!(
+        display.len() <= ERROR_DISPLAY_LIMIT,
+        "error of {} bytes: {}",
+        display.len(),
+        context()
+    );
     let success = (200..300).contains(&status);
     match err {
         Error::UnexpectedStatus {
@@ -104,13 +83,8 @@ fn check_decoder_error<C: CodeTable<Class = ErrorClass>>(
         } => {
             assert!(!success, "2xx answer reported as unexpected: {}", context());
             assert_eq!(*seen, status, "status changed: {}", context());
-            let limit = if EXCERPT_OVER_LIMIT_KNOWN_BROKEN {
-                3 * BODY_EXCERPT_LIMIT
-            } else {
-                BODY_EXCERPT_LIMIT
-            };
             assert!(
-                body_excerpt.len() <= limit,
+                body_excerpt.len() <= BODY_EXCERPT_LIMIT,
                 "excerpt of {} bytes: {}",
                 body_excerpt.len(),
                 context()
@@ -393,14 +367,12 @@ pub fn check_delivery_reports(body: &[u8]) -> Verdict {
     }
 }
 
-/// Whether lenient policies are exempt from the idempotence check. Known bug (found by these
-/// properties): in lenient mode libphonenumber's carrier-code stripping (`CN`:
-/// `1(?:[12]\d|79)\d\d` before a national number) takes digits off a number that is not valid,
-/// so `+86 11202 5550123` is read as `865550123`, while `0112025550123` in `CN` reads as
-/// `86112025550123`, which reads again as `865550123`. `tests/robustness.rs`'s
-/// `lenient_numbers_are_idempotent` (ignored while this is `true`) holds the cases; set this to
-/// `false` once it is fixed.
-pub const LENIENT_IDEMPOTENCE_KNOWN_BROKEN: bool = false;
+/// Country codes whose numbers are exempt from the idempotence check, each a known bug the
+/// `numbers` fuzz target found: `+370 0080162008` (Lithuania) is read as `37080162008`, and
+/// `+37080162008` is refused (too short: the parser takes the trunk prefix 8 off it).
+/// `tests/robustness.rs`'s `known_non_idempotent_numbers` asserts each bug still shows, so that
+/// a fix fails there and the entry is removed.
+pub const NOT_IDEMPOTENT_KNOWN: &[&str] = &["370"];
 
 /// The number policies every number is checked with: strict and lenient, with no default
 /// region and with `CN`, `GB` and `US`.
@@ -473,7 +445,10 @@ pub fn check_number(raw: &str) -> Verdict {
                     "{policy:?} read {raw:?} as {digits:?}"
                 );
                 let again = policy.normalize(&format!("+{digits}"));
-                if policy.is_lenient() && LENIENT_IDEMPOTENCE_KNOWN_BROKEN {
+                if NOT_IDEMPOTENT_KNOWN
+                    .iter()
+                    .any(|code| digits.starts_with(code))
+                {
                     continue;
                 }
                 assert_eq!(

@@ -16,9 +16,8 @@ use proptest::test_runner::{Config, RngSeed};
 use serde_json::Value;
 use smsgate::NumberPolicy;
 use smsgate_tests::invariants::{
-    ERROR_DISPLAY_LIMIT, EXCERPT_OVER_LIMIT_KNOWN_BROKEN, LENIENT_IDEMPOTENCE_KNOWN_BROKEN,
-    STATUSES, UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN, Verdict, check_delivery_reports,
-    check_number, check_response_decoders, split_status,
+    ERROR_DISPLAY_LIMIT, NOT_IDEMPOTENT_KNOWN, STATUSES, Verdict, check_delivery_reports,
+    check_number, check_response_decoders, number_policies, split_status,
 };
 use smsgate_transport::error::BODY_EXCERPT_LIMIT;
 use smsgate_transport::http::RawResponse;
@@ -327,101 +326,117 @@ fn regressions() {
         assert_eq!(check_response_decoders(200, body), Verdict::Refused);
         assert_eq!(check_delivery_reports(body), Verdict::Refused);
     }
+    // The `numbers` fuzz target: read in strict mode as digits that read back differently.
+    assert_eq!(check_number("+.370008016 2008"), Verdict::Accepted);
 }
 
 /// Lenient reading is idempotent: a number read reads again, with `+`, to the same digits.
-/// While [`LENIENT_IDEMPOTENCE_KNOWN_BROKEN`] is `true` (the check is off in
-/// `check_number`), this asserts that the bug the property tests found (carrier-code stripping
-/// in lenient mode) still shows on these cases, so that a fix fails here and turns the check
-/// back on.
+/// Regression: the property tests found lenient mode taking a `CN` carrier code
+/// (`1(?:[12]\d|79)\d\d`) off an invalid number, so `+86 11202 5550123` was sent as
+/// `865550123` and `0112025550123` (in `CN`) as `86112025550123`, which read again differently.
 #[test]
 fn lenient_numbers_are_idempotent() {
     let Ok(china) = NumberPolicy::default().with_default_region("CN") else {
         panic!("CN is a region");
     };
-    let mut broken = Vec::new();
     for policy in [china.lenient(true), NumberPolicy::default().lenient(true)] {
         for raw in ["0112025550123", "+86 11202 5550123", "+86125931234567"] {
             if let Ok(number) = policy.normalize(raw) {
                 let again = policy.normalize(&format!("+{}", number.as_str()));
-                if again.as_ref().ok() != Some(&number) {
-                    broken.push(format!("{policy:?}: {raw:?} → {number:?} → {again:?}"));
-                }
+                assert_eq!(again.as_ref().ok(), Some(&number), "{policy:?}: {raw:?}");
             }
+            check_number(raw);
         }
     }
-    assert_eq!(
-        !broken.is_empty(),
-        LENIENT_IDEMPOTENCE_KNOWN_BROKEN,
-        "LENIENT_IDEMPOTENCE_KNOWN_BROKEN is out of date; not idempotent: {broken:#?}"
-    );
+}
+
+/// Each country code exempt from the idempotence check ([`NOT_IDEMPOTENT_KNOWN`]) is a bug
+/// that still shows on the case the fuzzer found; once one is fixed this fails, and the entry
+/// goes (turning the check back on for that country code).
+#[test]
+fn known_non_idempotent_numbers() {
+    const CASES: &[(&str, &str)] = &[("370", "+.370008016 2008")];
+    for code in NOT_IDEMPOTENT_KNOWN {
+        let Some((_, raw)) = CASES.iter().find(|(known, _)| known == code) else {
+            panic!("no case for the exempt country code {code}");
+        };
+        let shows = number_policies().iter().any(|policy| {
+            policy.normalize(raw).is_ok_and(|number| {
+                policy.normalize(&format!("+{}", number.as_str())).as_ref() != Ok(&number)
+            })
+        });
+        assert!(
+            shows,
+            "{raw:?} now reads back the same: remove {code} from NOT_IDEMPOTENT_KNOWN"
+        );
+    }
 }
 
 /// An unexpected status's body excerpt is at most [`BODY_EXCERPT_LIMIT`] bytes, as documented.
-/// While [`EXCERPT_OVER_LIMIT_KNOWN_BROKEN`] is `true` (the shared invariant allows three
-/// times the limit), this asserts that the bug the fuzzer found still shows — invalid bytes
-/// become three-byte replacement characters after the cut — so that a fix fails here and turns
-/// the exact check back on.
+/// Regression: the `decode_responses` fuzz target found excerpts of up to three times the limit
+/// (the body was cut, then decoded lossily: every invalid byte became a three-byte U+FFFD).
 #[test]
 fn excerpts_stay_within_the_limit() {
-    let mut longest = 0;
     for body in [
         vec![0xFF; 2 * BODY_EXCERPT_LIMIT],
         "é".repeat(BODY_EXCERPT_LIMIT).into_bytes(),
+        [&b"{\"code\": 0, \"message\": \"Your co"[..], &[0xFF; 600]].concat(),
     ] {
-        for status in [400, 500, 503] {
+        for status in [400, 500, 503, 599] {
             let raw = RawResponse {
                 status,
                 body: body.clone().into(),
             };
             match smsgate_itniotech::Client::decode_send(&raw) {
                 Err(smsgate_transport::Error::UnexpectedStatus { body_excerpt, .. }) => {
-                    longest = longest.max(body_excerpt.len());
+                    assert!(!body_excerpt.is_empty(), "HTTP {status}: no excerpt");
+                    assert!(
+                        body_excerpt.len() <= BODY_EXCERPT_LIMIT,
+                        "HTTP {status}: excerpt of {} bytes",
+                        body_excerpt.len()
+                    );
                 }
                 other => panic!("HTTP {status} read as {other:?}"),
             }
+            assert_eq!(check_response_decoders(status, &body), Verdict::Refused);
         }
     }
-    assert!(longest > 0, "no excerpt at all");
-    assert_eq!(
-        longest > BODY_EXCERPT_LIMIT,
-        EXCERPT_OVER_LIMIT_KNOWN_BROKEN,
-        "EXCERPT_OVER_LIMIT_KNOWN_BROKEN is out of date; longest excerpt {longest} bytes"
-    );
 }
 
-/// An undecodable answer's error stays short, whatever the body: at most
-/// [`ERROR_DISPLAY_LIMIT`] bytes, like the excerpt of an unexpected status. While
-/// [`UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN`] is `true` (the check is off in the shared
-/// decoder invariants), this asserts that the bug still shows (serde's message quotes a string
-/// of the wrong type whole, and the onbuka client quotes a count that is no number whole), so
-/// that a fix fails here and turns the check back on.
+/// An undecodable answer's error stays short whatever the body: at most
+/// [`ERROR_DISPLAY_LIMIT`] bytes, while the body is kept whole. Regression: serde's message
+/// quoted a string of the wrong type whole, and the onbuka client a count that is no number.
 #[test]
 fn undecodable_errors_are_short() {
     let long = "x".repeat(100_000);
-    let mut lengths = Vec::new();
     for body in [
         format!(r#"{{"status":"0","reason":"ok","array":"{long}"}}"#),
         format!(r#"{{"status":"0","reason":"ok","success":"{long}"}}"#),
+        format!(r#"{{"status":"0","reason":"ok","array":[{{"msgId":1,"number":"{long}"}}]}}"#),
         format!(r#"{{"code":0,"message":"ok","data":"{long}"}}"#),
     ] {
         let raw = RawResponse {
             status: 200,
-            body: body.into_bytes().into(),
+            body: body.clone().into_bytes().into(),
         };
-        if let Err(err) = smsgate_itniotech::Client::decode_send(&raw) {
-            lengths.push(err.to_string().len());
+        let errors = [
+            smsgate_itniotech::Client::decode_send(&raw)
+                .err()
+                .map(|e| e.to_string()),
+            smsgate_nxcloud::Client::decode_multi(&raw)
+                .err()
+                .map(|e| e.to_string()),
+        ];
+        assert!(errors.iter().any(Option::is_some), "{body:.40} was decoded");
+        for error in errors.into_iter().flatten() {
+            assert!(
+                error.len() <= ERROR_DISPLAY_LIMIT,
+                "error of {} bytes",
+                error.len()
+            );
         }
-        if let Err(err) = smsgate_nxcloud::Client::decode_multi(&raw) {
-            lengths.push(err.to_string().len());
-        }
+        check_response_decoders(200, body.as_bytes());
     }
-    assert!(!lengths.is_empty(), "every long body was decoded");
-    assert_eq!(
-        lengths.iter().any(|&len| len > ERROR_DISPLAY_LIMIT),
-        UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN,
-        "UNDECODABLE_MESSAGE_UNBOUNDED_KNOWN_BROKEN is out of date; error lengths {lengths:?}"
-    );
 }
 
 proptest! {
