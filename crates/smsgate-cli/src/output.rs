@@ -177,7 +177,7 @@ impl Row {
 fn kind_name(kind: &RejectKind) -> String {
     match kind {
         RejectKind::Vendor(class) => class.to_string(),
-        RejectKind::InvalidNumber => "invalid-number".to_owned(),
+        RejectKind::InvalidNumber(_) => "invalid-number".to_owned(),
         RejectKind::InvalidContent => "invalid-content".to_owned(),
         RejectKind::Duplicate { .. } => "duplicate".to_owned(),
         RejectKind::DeadlineExceeded => "deadline".to_owned(),

@@ -416,8 +416,8 @@ impl SmsGate {
             };
             match self.numbers.normalize_borrowed(&message.to) {
                 Err(problem) => {
-                    pending.rejected =
-                        Some(local_reject(RejectKind::InvalidNumber, problem.to_string()));
+                    let text = problem.to_string();
+                    pending.rejected = Some(local_reject(RejectKind::InvalidNumber(problem), text));
                 }
                 Ok(number) => {
                     if content.is_empty() {

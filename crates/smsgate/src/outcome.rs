@@ -276,8 +276,9 @@ impl Reference {
 pub enum RejectKind {
     /// The vendor refused it; `class` is the normalised class of its code.
     Vendor(ErrorClass),
-    /// The number cannot be a phone number (refused before sending).
-    InvalidNumber,
+    /// The number is not one the numbering plan reads as valid (refused before sending): what
+    /// is wrong with it.
+    InvalidNumber(crate::NumberProblem),
     /// The content is empty or longer than every provider allows (refused before sending).
     InvalidContent,
     /// The same (number, content) came earlier in the same call, at input `of`; not sent twice.

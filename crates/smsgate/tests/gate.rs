@@ -219,7 +219,7 @@ async fn every_message_gets_one_outcome_in_input_order() {
         assert_eq!(delivery.client_ref, input[i].client_ref);
     }
     assert!(
-        matches!(&report.deliveries[3].outcome, Outcome::Rejected { provider: None, reason, retry_safe: false } if reason.kind == RejectKind::InvalidNumber)
+        matches!(&report.deliveries[3].outcome, Outcome::Rejected { provider: None, reason, retry_safe: false } if matches!(reason.kind, RejectKind::InvalidNumber(_)))
     );
     assert!(
         matches!(&report.deliveries[8].outcome, Outcome::Rejected { reason, .. } if reason.kind == RejectKind::InvalidContent)
@@ -613,8 +613,8 @@ fn preview_plans_without_sending() {
         preview.messages[3]
             .rejected
             .as_ref()
-            .map(|r| r.kind.clone()),
-        Some(RejectKind::InvalidNumber)
+            .map(|r| matches!(r.kind, RejectKind::InvalidNumber(_))),
+        Some(true)
     );
     assert_eq!(preview.messages[4].segments.parts, 2);
     assert_eq!(preview.total_parts(), 3 + 2);
