@@ -327,6 +327,9 @@ fn regressions() {
         assert_eq!(check_response_decoders(200, body), Verdict::Refused);
         assert_eq!(check_delivery_reports(body), Verdict::Refused);
     }
+    // An item status with blanks: codes are read trimmed.
+    let body = br#"{"code":0,"message":"Success","data":[{"phone":"86186","messageid":"m","status":"Succ=: "}]}"#;
+    assert_eq!(check_response_decoders(200, body), Verdict::Accepted);
     // The `numbers` fuzz target: read in strict mode as digits that read back differently.
     assert_eq!(check_number("+.370008016 2008"), Verdict::Accepted);
 }
