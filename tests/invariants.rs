@@ -56,13 +56,6 @@ impl Verdict {
 /// message cut to the same size.
 pub const ERROR_DISPLAY_LIMIT: usize = 8 * BODY_EXCERPT_LIMIT;
 
-/// Whether vendor errors are exempt from the [`ERROR_DISPLAY_LIMIT`] check. Known bug: a
-/// `Vendor` error quotes the vendor's `reason` / `message` whole, so a hostile or broken
-/// gateway's 1 MiB reason is a 1 MiB error (and log line), while excerpts and decoder messages
-/// are cut. `tests/robustness.rs`'s `vendor_reasons_are_short` asserts the bug still shows
-/// while this is `true`; set it to `false` once it is fixed.
-pub const VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN: bool = true;
-
 /// The invariants every decoder error holds for an answer with `status` and `body`: a non-2xx
 /// status is `UnexpectedStatus` (that status, an excerpt of at most [`BODY_EXCERPT_LIMIT`]
 /// bytes, invalid UTF-8 included); a 2xx answer fails only as `Undecodable` (keeping the exact
@@ -76,9 +69,8 @@ fn check_decoder_error<C: CodeTable<Class = ErrorClass>>(
     use smsgate_transport::Error;
     let context = || format!("status {status}, body {:?}", String::from_utf8_lossy(body));
     let display = err.to_string();
-    let exempt = VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN && matches!(err, Error::Vendor { .. });
     assert!(
-        exempt || display.len() <= ERROR_DISPLAY_LIMIT,
+        display.len() <= ERROR_DISPLAY_LIMIT,
         "error of {} bytes: {}",
         display.len(),
         context()
@@ -377,13 +369,6 @@ pub fn check_delivery_reports(body: &[u8]) -> Verdict {
     }
 }
 
-/// Country codes whose numbers are exempt from the idempotence check, each a known bug the
-/// `numbers` fuzz target found: `+370 0080162008` (Lithuania) is read as `37080162008`, and
-/// `+37080162008` is refused (too short: the parser takes the trunk prefix 8 off it).
-/// `tests/robustness.rs`'s `known_non_idempotent_numbers` asserts each bug still shows, so that
-/// a fix fails there and the entry is removed.
-pub const NOT_IDEMPOTENT_KNOWN: &[&str] = &["370"];
-
 /// The number policies every number is checked with: strict and lenient, with no default
 /// region and with `CN`, `GB` and `US`.
 pub fn number_policies() -> &'static [NumberPolicy] {
@@ -455,12 +440,6 @@ pub fn check_number(raw: &str) -> Verdict {
                     "{policy:?} read {raw:?} as {digits:?}"
                 );
                 let again = policy.normalize(&format!("+{digits}"));
-                if NOT_IDEMPOTENT_KNOWN
-                    .iter()
-                    .any(|code| digits.starts_with(code))
-                {
-                    continue;
-                }
                 assert_eq!(
                     again.as_ref().map(|number| number.as_str()),
                     Ok(digits),

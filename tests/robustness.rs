@@ -16,9 +16,8 @@ use proptest::test_runner::{Config, RngSeed};
 use serde_json::Value;
 use smsgate::NumberPolicy;
 use smsgate_tests::invariants::{
-    ERROR_DISPLAY_LIMIT, NOT_IDEMPOTENT_KNOWN, STATUSES, VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN,
-    Verdict, check_delivery_reports, check_number, check_response_decoders, number_policies,
-    split_status,
+    ERROR_DISPLAY_LIMIT, STATUSES, Verdict, check_delivery_reports, check_number,
+    check_response_decoders, number_policies, split_status,
 };
 use smsgate_transport::error::BODY_EXCERPT_LIMIT;
 use smsgate_transport::http::RawResponse;
@@ -330,8 +329,8 @@ fn regressions() {
     // An item status with blanks: codes are read trimmed.
     let body = br#"{"code":0,"message":"Success","data":[{"phone":"86186","messageid":"m","status":"Succ=: "}]}"#;
     assert_eq!(check_response_decoders(200, body), Verdict::Accepted);
-    // The `numbers` fuzz target: read in strict mode as digits that read back differently.
-    assert_eq!(check_number("+.370008016 2008"), Verdict::Accepted);
+    // The `numbers` fuzz target: once read as digits that read back differently, now refused.
+    assert_eq!(check_number("+.370008016 2008"), Verdict::Refused);
 }
 
 /// Lenient reading is idempotent: a number read reads again, with `+`, to the same digits.
@@ -354,25 +353,22 @@ fn lenient_numbers_are_idempotent() {
     }
 }
 
-/// Each country code exempt from the idempotence check ([`NOT_IDEMPOTENT_KNOWN`]) is a bug
-/// that still shows on the case the fuzzer found; once one is fixed this fails, and the entry
-/// goes (turning the check back on for that country code).
+/// Every number read reads back as itself. Regression: the `numbers` fuzz target found that
+/// `+370 0080162008` (Lithuania) was read as `37080162008`, which reads back as something else
+/// (the parser takes the 8 as a trunk prefix): such digits are now refused, never sent.
 #[test]
-fn known_non_idempotent_numbers() {
-    const CASES: &[(&str, &str)] = &[("370", "+.370008016 2008")];
-    for code in NOT_IDEMPOTENT_KNOWN {
-        let Some((_, raw)) = CASES.iter().find(|(known, _)| known == code) else {
-            panic!("no case for the exempt country code {code}");
-        };
-        let shows = number_policies().iter().any(|policy| {
-            policy.normalize(raw).is_ok_and(|number| {
-                policy.normalize(&format!("+{}", number.as_str())).as_ref() != Ok(&number)
-            })
-        });
-        assert!(
-            shows,
-            "{raw:?} now reads back the same: remove {code} from NOT_IDEMPOTENT_KNOWN"
-        );
+fn numbers_the_parser_reads_differently_are_refused() {
+    for raw in ["+.370008016 2008", "+370 0080162008"] {
+        for policy in number_policies() {
+            if let Ok(number) = policy.normalize(raw) {
+                assert_eq!(
+                    policy.normalize(&format!("+{}", number.as_str())).as_ref(),
+                    Ok(&number),
+                    "{policy:?}: {raw:?}"
+                );
+            }
+            check_number(raw);
+        }
     }
 }
 
@@ -410,10 +406,8 @@ fn excerpts_stay_within_the_limit() {
 }
 
 /// A vendor error's `Display` stays within [`ERROR_DISPLAY_LIMIT`] whatever the `reason` /
-/// `message` the vendor sent. While [`VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN`] is `true` (the
-/// shared invariants skip vendor errors), this asserts that the bug the fuzzer's findings led
-/// to still shows — the reason is quoted whole, so a 100 kB reason makes a 100 kB error and log
-/// line — so that a fix fails here and turns the check back on.
+/// `message` the vendor sent. Regression: the reason was quoted whole, so a 100 kB reason made
+/// a 100 kB error and log line.
 #[test]
 fn vendor_reasons_are_short() {
     let long = "x".repeat(100_000);
@@ -455,10 +449,9 @@ fn vendor_reasons_are_short() {
                 .map(|err| err.to_string()),
         ),
     ];
-    assert_eq!(
-        lengths.iter().any(|&len| len > ERROR_DISPLAY_LIMIT),
-        VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN,
-        "VENDOR_REASON_UNBOUNDED_KNOWN_BROKEN is out of date; error lengths {lengths:?}"
+    assert!(
+        lengths.iter().all(|&len| len <= ERROR_DISPLAY_LIMIT),
+        "vendor errors of {lengths:?} bytes"
     );
 }
 

@@ -648,12 +648,7 @@ fn check_code(operation: &Operation, code: &ResponseCodeValue, message: &str) ->
     if code.class() == ErrorClass::Success {
         return Ok(());
     }
-    Err(Error::Vendor {
-        vendor: operation.vendor,
-        operation: operation.name,
-        code,
-        reason: message.to_owned(),
-    })
+    Err(Error::vendor(operation, code, message))
 }
 
 fn message_ids(data: Option<&serde_json::Value>) -> Vec<String> {

@@ -718,12 +718,7 @@ fn check_status<B: Brand>(
     if code.class() == ErrorClass::Success {
         return Ok(());
     }
-    Err(Error::Vendor {
-        vendor: operation.vendor,
-        operation: operation.name,
-        code,
-        reason: reason.to_owned(),
-    })
+    Err(Error::vendor(operation, code, reason))
 }
 
 /// A count the platform sends as a decimal string; absent counts are 0.

@@ -196,7 +196,7 @@ pub enum Error<C> {
         operation: &'static str,
         /// The code, typed (`Unknown(raw)` when undocumented).
         code: C,
-        /// The vendor's reason text.
+        /// The vendor's reason text ([`Error::vendor`] keeps at most [`BODY_EXCERPT_LIMIT`] bytes).
         reason: String,
     },
 }
@@ -246,6 +246,41 @@ impl<C: CodeTable<Class = ErrorClass>> Error<C> {
                 ..
             } => *may_have_reached_vendor,
             Self::UnexpectedStatus { .. } | Self::Undecodable { .. } | Self::Vendor { .. } => true,
+        }
+    }
+}
+
+/// `text` cut to at most `limit` bytes on a character boundary, `…` marking a cut.
+pub(crate) fn bounded(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let end = floor_char_boundary(&text, limit - '…'.len_utf8());
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// The largest character boundary of `text` at or below `at`.
+pub(crate) fn floor_char_boundary(text: &str, at: usize) -> usize {
+    if at >= text.len() {
+        return text.len();
+    }
+    (0..=at)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+impl<C> Error<C> {
+    /// A vendor's refusal with `code`; the vendor's `reason` is kept to at most
+    /// [`BODY_EXCERPT_LIMIT`] bytes (`…` marks a cut), so that a hostile answer cannot make an
+    /// error, a log line or an outcome as long as its body.
+    pub fn vendor(operation: &crate::spec::Operation, code: C, reason: &str) -> Self {
+        Self::Vendor {
+            vendor: operation.vendor,
+            operation: operation.name,
+            code,
+            reason: bounded(reason.to_owned(), BODY_EXCERPT_LIMIT),
         }
     }
 }

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 
-use crate::error::{BODY_EXCERPT_LIMIT, ConfigError, Error, TransportFailure};
+use crate::error::{
+    BODY_EXCERPT_LIMIT, ConfigError, Error, TransportFailure, bounded, floor_char_boundary,
+};
 use crate::redact::redact_url;
 use crate::spec::{HttpMethod, Operation};
 use crate::wire::WireRequest;
@@ -367,27 +369,6 @@ fn excerpt(body: &[u8]) -> String {
     let end = floor_char_boundary(&text, BODY_EXCERPT_LIMIT);
     text.truncate(end);
     text
-}
-
-/// `text` cut to at most `limit` bytes on a character boundary, `…` marking a cut.
-fn bounded(mut text: String, limit: usize) -> String {
-    if text.len() > limit {
-        let end = floor_char_boundary(&text, limit - '…'.len_utf8());
-        text.truncate(end);
-        text.push('…');
-    }
-    text
-}
-
-/// The largest character boundary of `text` at or below `at`.
-fn floor_char_boundary(text: &str, at: usize) -> usize {
-    if at >= text.len() {
-        return text.len();
-    }
-    (0..=at)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

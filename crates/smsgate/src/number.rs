@@ -501,7 +501,10 @@ fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberP
             Ok(sent)
         }
     };
-    if phonenumber::is_valid(&number) {
+    // Valid, and what is sent reads back as the same number: the parser may drop a leading
+    // digit as a trunk prefix (`LT`: `+370 0080162008` reads as `+370 80162008`, which reads
+    // back as something else again), and digits that do not read as themselves are not sent.
+    if phonenumber::is_valid(&number) && reads_back(code, &national) {
         return sent(&national);
     }
     let lengths = meta.map(possible_lengths).unwrap_or_default();
