@@ -108,6 +108,22 @@ fn ci(workspace: &Path) -> ExitCode {
                 "warnings",
             ],
         ),
+        // The cargo-fuzz targets are their own workspace (run with nightly); CI keeps them
+        // compiling and formatted on stable.
+        Step::new(
+            "fuzz targets compile",
+            &[
+                "check",
+                "--manifest-path",
+                "fuzz/Cargo.toml",
+                "--bins",
+                "--locked",
+            ],
+        ),
+        Step::new(
+            "fuzz targets formatting",
+            &["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"],
+        ),
         Step::new("tests", &["test", "--workspace", "--locked"]),
         Step {
             envs: &[("RUSTDOCFLAGS", "-D warnings")],
