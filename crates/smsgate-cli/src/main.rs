@@ -253,12 +253,50 @@ fn note(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "smsgate: {message}");
 }
 
-/// Where outcome lines go: the `--output` file, standard output, or both. Every row is counted
-/// in the summary; the first write failure is kept, and nothing more is written after it.
-struct Outcomes {
-    file: Option<(std::path::PathBuf, BufWriter<File>)>,
-    stdout: BufWriter<std::io::Stdout>,
+/// One place outcome lines go, and whether writing there failed.
+struct Output<W: Write> {
+    /// What it is, for messages (`/tmp/r.jsonl`, `standard output`).
+    name: String,
+    writer: W,
+    /// JSON lines, or text lines.
     json: bool,
+    failed: bool,
+}
+
+impl<W: Write> Output<W> {
+    /// Writes `row`; the failure's description, the first time one happens.
+    fn write(&mut self, row: &Row) -> Option<String> {
+        if self.failed {
+            return None;
+        }
+        let written = if self.json {
+            writeln!(self.writer, "{}", row.to_json())
+        } else {
+            writeln!(self.writer, "{}", row.to_text())
+        };
+        written.err().map(|err| self.fail(&err))
+    }
+
+    fn flush(&mut self) -> Option<String> {
+        if self.failed {
+            return None;
+        }
+        self.writer.flush().err().map(|err| self.fail(&err))
+    }
+
+    fn fail(&mut self, err: &std::io::Error) -> String {
+        self.failed = true;
+        format!("cannot write {}: {err}", self.name)
+    }
+}
+
+/// Where outcome lines go: the `--output` file, standard output, or both. Every row is counted
+/// in the summary. A write failure stops sending (exit 4) but not the writing of the other
+/// output; once no output is left, rows go to standard error as JSON lines, so that no
+/// outcome is lost.
+struct Outcomes {
+    file: Option<Output<BufWriter<File>>>,
+    stdout: Option<Output<BufWriter<std::io::Stdout>>>,
     summary: Summary,
     /// The first write failure: the run stops at once and exits 4.
     failed: Option<String>,
@@ -271,59 +309,70 @@ impl Outcomes {
                 let file = File::create(path).map_err(|err| {
                     CliError::Io(format!("cannot write {}: {err}", path.display()))
                 })?;
-                Some((path.clone(), BufWriter::new(file)))
+                Some(Output {
+                    name: path.display().to_string(),
+                    writer: BufWriter::new(file),
+                    json: true,
+                    failed: false,
+                })
             }
             None => None,
         };
+        // Text on standard output unless the lines go to a file; JSON there with --json.
+        let stdout = (args.json || file.is_none()).then(|| Output {
+            name: "to standard output".to_owned(),
+            writer: BufWriter::new(std::io::stdout()),
+            json: args.json,
+            failed: false,
+        });
         Ok(Self {
             file,
-            stdout: BufWriter::new(std::io::stdout()),
-            json: args.json,
+            stdout,
             summary: Summary::default(),
             failed: None,
         })
     }
 
-    /// Counts `row` and writes it (unless an earlier write failed).
+    /// Whether an output is still writable.
+    fn any_left(&self) -> bool {
+        self.file.as_ref().is_some_and(|o| !o.failed)
+            || self.stdout.as_ref().is_some_and(|o| !o.failed)
+    }
+
+    /// Counts `row` and writes it to every output still writable (to standard error when none is).
     fn write(&mut self, row: &Row) {
         self.summary.add(row);
-        if self.failed.is_some() {
-            return;
-        }
-        if let Some((path, file)) = &mut self.file {
-            if let Err(err) = writeln!(file, "{}", row.to_json()) {
-                self.failed = Some(format!("cannot write {}: {err}", path.display()));
-                return;
+        let mut recorded = false;
+        if let Some(file) = &mut self.file {
+            match file.write(row) {
+                Some(failure) => {
+                    self.failed.get_or_insert(failure);
+                }
+                None => recorded |= !file.failed,
             }
         }
-        let written = if self.json {
-            writeln!(self.stdout, "{}", row.to_json())
-        } else if self.file.is_none() {
-            writeln!(self.stdout, "{}", row.to_text())
-        } else {
-            Ok(())
-        };
-        if let Err(err) = written {
-            self.failed = Some(format!("cannot write to standard output: {err}"));
+        if let Some(stdout) = &mut self.stdout {
+            match stdout.write(row) {
+                Some(failure) => {
+                    self.failed.get_or_insert(failure);
+                }
+                None => recorded |= !stdout.failed,
+            }
+        }
+        if !recorded {
+            let _ = writeln!(std::io::stderr(), "{}", row.to_json());
         }
     }
 
-    /// Flushes what was written; `false` once any write has failed.
+    /// Flushes every output still writable; `false` once any write has failed.
     fn flush(&mut self) -> bool {
-        if self.failed.is_some() {
-            return false;
+        if let Some(failure) = self.file.as_mut().and_then(Output::flush) {
+            self.failed.get_or_insert(failure);
         }
-        if let Some((path, file)) = &mut self.file {
-            if let Err(err) = file.flush() {
-                self.failed = Some(format!("cannot write {}: {err}", path.display()));
-                return false;
-            }
+        if let Some(failure) = self.stdout.as_mut().and_then(Output::flush) {
+            self.failed.get_or_insert(failure);
         }
-        if let Err(err) = self.stdout.flush() {
-            self.failed = Some(format!("cannot write to standard output: {err}"));
-            return false;
-        }
-        true
+        self.failed.is_none()
     }
 }
 
@@ -517,31 +566,41 @@ async fn send_rows(
         .await;
         progress.advance(u64::try_from(read).unwrap_or(u64::MAX));
     }
-    // Stopped (a signal, or the output failed): every row never read still gets its line.
-    if stop.is_stopped() && out.failed.is_none() {
+    // Stopped (a signal, or an output failed): every row never read still gets its line, in
+    // an output still writable. With none left, one note says where the unsent rows begin.
+    if stop.is_stopped() {
+        let first_unread = index;
+        let mut unread = 0u64;
         for slot in rows {
-            out.write(&unsent_row(index, slot));
-            index += 1;
-            if out.failed.is_some() {
-                break;
+            let slot = check_repeat(slot, &mut seen, index, args.allow_duplicates);
+            if out.any_left() {
+                out.write(&unsent_row(index, slot));
+            } else {
+                out.summary.add(&unsent_row(index, slot));
+                unread += 1;
             }
+            index += 1;
+        }
+        if unread > 0 {
+            note(format_args!(
+                "{unread} row(s) from input position {first_unread} on were not sent (not_sent)"
+            ));
         }
     }
     progress.finish();
     out.flush();
     if let Some(failure) = &out.failed {
         note(format_args!(
-            "{failure}; sending stopped, outcomes of this run (not all recorded):"
+            "{failure}; sending stopped, outcomes of this run:"
         ));
         let _ = out.summary.write(&mut std::io::stderr());
         return Ok(OUTPUT_FAILED);
     }
-    let summary_written = if args.json || args.output.is_some() {
-        out.summary.write(&mut std::io::stderr())
-    } else {
-        writeln!(out.stdout)
-            .and_then(|()| out.summary.write(&mut out.stdout))
-            .and_then(|()| out.stdout.flush())
+    let summary_written = match &mut out.stdout {
+        Some(stdout) if !stdout.json => writeln!(stdout.writer)
+            .and_then(|()| out.summary.write(&mut stdout.writer))
+            .and_then(|()| stdout.writer.flush()),
+        _ => out.summary.write(&mut std::io::stderr()),
     };
     if let Err(err) = summary_written {
         note(format_args!("cannot write the summary: {err}"));

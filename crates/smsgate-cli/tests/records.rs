@@ -98,8 +98,16 @@ fn count(lines: &[Value], status: &str) -> usize {
 /// sent are `not_sent`, the summary is written and the exit code names the signal.
 fn stopped_run(signal_name: &str, code: i32) {
     let dir = tempfile::tempdir().unwrap();
-    let rows = 3000;
-    let input = csv(dir.path(), rows);
+    let rows = 3001;
+    let input = csv(dir.path(), rows - 1);
+    // The last row repeats the first: after the stop it is still a duplicate, not `not_sent`
+    // (a rerun of the not_sent rows must not send it twice).
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&input)
+        .unwrap()
+        .write_all(b"+8613800130000,text 0\n")
+        .unwrap();
     let output = dir.path().join("out.jsonl");
     let mut child = smsgate()
         .args([
@@ -148,7 +156,18 @@ fn stopped_run(signal_name: &str, code: i32) {
     assert_eq!(accepted % 200, 0, "whole requests: {accepted}");
     assert!(accepted >= 400, "accepted {accepted}");
     assert!(not_sent > 0, "the run stopped");
-    assert_eq!(accepted + not_sent, rows);
+    assert_eq!(accepted + not_sent + 1, rows);
+    let last = lines
+        .iter()
+        .find(|l| l["index"] == rows as u64 - 1)
+        .unwrap();
+    assert_eq!(last["status"], "rejected", "{last}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate of message 0")
+    );
     for line in lines.iter().filter(|l| l["status"] == "not_sent") {
         assert_eq!(line["retry_safe"], true);
     }
@@ -272,9 +291,12 @@ fn a_closed_pipe_stops_sending_at_once_with_exit_code_4() {
     let dir = tempfile::tempdir().unwrap();
     let input = csv(dir.path(), 5000);
     let before = balance(sandbox.url());
+    let output = dir.path().join("out.jsonl");
     let mut child = send_to(sandbox.url())
         .arg("--csv")
         .arg(&input)
+        .arg("--output")
+        .arg(&output)
         .arg("--json")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -295,6 +317,15 @@ fn a_closed_pipe_stops_sending_at_once_with_exit_code_4() {
     );
     let spent = before - balance(sandbox.url());
     assert!(spent <= 2000.0 * 0.005 + 1e-9, "spent {spent}");
+    // The healthy --output file still holds one line per row: what was sent, and not_sent.
+    let lines = jsonl(&output);
+    assert_one_line_per_row(&lines, 5000);
+    let accepted = count(&lines, "accepted");
+    assert!(
+        (spent - accepted as f64 * 0.005).abs() < 1e-6,
+        "{accepted} accepted, spent {spent}"
+    );
+    assert_eq!(accepted + count(&lines, "not_sent"), 5000);
     runtime.block_on(sandbox.shutdown());
 }
 
