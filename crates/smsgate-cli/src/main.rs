@@ -248,6 +248,17 @@ impl Progress {
     }
 }
 
+/// A line of a query's answer on standard output, what the vendor wrote with its control
+/// characters escaped.
+fn print_line(line: &str) -> Result<(), CliError> {
+    writeln!(
+        std::io::stdout(),
+        "{}",
+        smsgate_transport::redact::escape_controls(line)
+    )
+    .map_err(|err| CliError::Io(format!("cannot write to standard output: {err}")))
+}
+
 /// A line on standard error, best effort (a closed stderr must not stop the run).
 fn note(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "smsgate: {message}");
@@ -830,9 +841,9 @@ async fn balance(config: &ConfigFile, target: &TargetArgs) -> Result<u8, CliErro
             }
         };
         match result {
-            Ok(balance) => println!("{:<12} {balance}", client.name()),
+            Ok(balance) => print_line(&format!("{:<12} {balance}", client.name()))?,
             Err(err) => {
-                println!("{:<12} unavailable: {err}", client.name());
+                print_line(&format!("{:<12} unavailable: {err}", client.name()))?;
                 code = 1;
             }
         }
@@ -872,7 +883,11 @@ async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> 
         polled = true;
         match result {
             Ok(found) => statuses.extend(found),
-            Err(err) => eprintln!("{}: {err}", client.name()),
+            Err(err) => note(format_args!(
+                "{}: {}",
+                client.name(),
+                smsgate_transport::redact::escape_controls(&err)
+            )),
         }
     }
     if !polled {
@@ -882,14 +897,14 @@ async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> 
         ));
     }
     for status in &statuses {
-        println!(
+        print_line(&format!(
             "{:<10} {:<22} {:<16} {} (vendor status {})",
             status.provider,
             status.message_id,
             status.number.as_deref().unwrap_or("-"),
             status.state,
             status.vendor_status
-        );
+        ))?;
     }
     Ok(if statuses.is_empty() { 1 } else { 0 })
 }

@@ -170,7 +170,10 @@ impl Row {
             (None, None, Some(reason)) => format!("not sent: {reason}"),
             (None, None, None) => "rejected".to_owned(),
         };
-        format!("{prefix}{:<20} {verdict}", self.to)
+        // What a vendor or server wrote (reasons, excerpts) is printed with its control
+        // characters escaped: it must not act on the terminal.
+        let line = format!("{prefix}{:<20} {verdict}", self.to);
+        smsgate_transport::redact::escape_controls(&line).into_owned()
     }
 }
 

@@ -273,14 +273,18 @@ pub(crate) fn floor_char_boundary(text: &str, at: usize) -> usize {
 
 impl<C> Error<C> {
     /// A vendor's refusal with `code`; the vendor's `reason` is kept to at most
-    /// [`BODY_EXCERPT_LIMIT`] bytes (`…` marks a cut), so that a hostile answer cannot make an
-    /// error, a log line or an outcome as long as its body.
+    /// [`BODY_EXCERPT_LIMIT`] bytes (`…` marks a cut), its control characters escaped, so that
+    /// a hostile answer cannot make an error, a log line or an outcome as long as its body, nor
+    /// act on the terminal that prints it.
     pub fn vendor(operation: &crate::spec::Operation, code: C, reason: &str) -> Self {
         Self::Vendor {
             vendor: operation.vendor,
             operation: operation.name,
             code,
-            reason: bounded(reason.to_owned(), BODY_EXCERPT_LIMIT),
+            reason: bounded(
+                crate::redact::escape_controls(reason).into_owned(),
+                BODY_EXCERPT_LIMIT,
+            ),
         }
     }
 }

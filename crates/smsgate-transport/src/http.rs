@@ -351,19 +351,26 @@ pub fn undecodable<C>(operation: &Operation, raw: &RawResponse, message: String)
         vendor: operation.vendor,
         operation: operation.name,
         status: raw.status,
-        message: bounded(message, BODY_EXCERPT_LIMIT),
+        message: bounded(
+            crate::redact::escape_controls(&message).into_owned(),
+            BODY_EXCERPT_LIMIT,
+        ),
         raw: raw.body.clone(),
     }
 }
 
-/// At most [`BODY_EXCERPT_LIMIT`] bytes of `body` as text (invalid UTF-8 shown as U+FFFD),
-/// cut on a character boundary.
+/// At most [`BODY_EXCERPT_LIMIT`] bytes of `body` as text (invalid UTF-8 shown as U+FFFD,
+/// control characters escaped), cut on a character boundary.
 fn excerpt(body: &[u8]) -> String {
     let head = &body[..body.len().min(BODY_EXCERPT_LIMIT)];
     let mut text = String::from_utf8_lossy(head).into_owned();
     if body.len() > BODY_EXCERPT_LIMIT && text.ends_with('\u{FFFD}') {
         // Most likely a character cut in two by the limit, not an invalid byte.
         text.pop();
+    }
+    // Control characters escaped: a server's ESC sequences must not act on a terminal.
+    if let std::borrow::Cow::Owned(escaped) = crate::redact::escape_controls(&text) {
+        text = escaped;
     }
     // Each invalid byte became a three-byte U+FFFD: cut again to the limit.
     let end = floor_char_boundary(&text, BODY_EXCERPT_LIMIT);
@@ -416,6 +423,31 @@ mod tests {
         assert_eq!(status, 502);
         assert!(body_excerpt.len() <= BODY_EXCERPT_LIMIT);
         assert!(body_excerpt.chars().all(|c| c == '€'));
+    }
+
+    #[test]
+    fn terminal_control_sequences_from_a_server_are_escaped() {
+        let hostile = "\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{1b}[31mFAKE: all accepted\u{9b}";
+        let raw = RawResponse {
+            status: 500,
+            body: Bytes::from(hostile),
+        };
+        let Err(Error::<String>::UnexpectedStatus { body_excerpt, .. }) =
+            decode_json::<serde_json::Value, String>(&OP, &raw)
+        else {
+            panic!("expected an unexpected status");
+        };
+        assert!(
+            !body_excerpt.chars().any(char::is_control),
+            "{body_excerpt:?}"
+        );
+        assert!(body_excerpt.contains("\\u{1b}]0;PWNED"), "{body_excerpt}");
+        let err = Error::vendor(&OP, "-4".to_owned(), hostile);
+        let Error::Vendor { reason, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(!reason.chars().any(char::is_control), "{reason:?}");
+        assert!(!err.to_string().contains('\u{1b}'));
     }
 
     #[test]

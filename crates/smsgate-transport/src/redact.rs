@@ -1,4 +1,4 @@
-//! Redaction of configured URLs before they are printed.
+//! Redaction of configured URLs before they are printed, and vendor text made safe to print.
 //!
 //! A proxy or base URL may carry credentials in its userinfo (`http://user:pass@proxy:3128`).
 //! Everything that prints a configured URL — `Debug` of [`crate::http::HttpConfig`] and of the
@@ -66,6 +66,31 @@ fn authority_start(url: &str) -> usize {
     }
     let slashes = after.len() - after.trim_start_matches(['/', '\\']).len();
     colon + 1 + slashes
+}
+
+/// `text` with every control character (C0, DEL, C1: what a terminal acts on, such as ESC
+/// sequences that clear the screen or set the title) written as an escape (`\u{1b}`, `\n`), so
+/// that text a vendor or server chose can be printed on one line without acting on the
+/// terminal. Borrowed when there is none.
+///
+/// ```
+/// use smsgate_transport::redact::escape_controls;
+/// assert_eq!(escape_controls("ok"), "ok");
+/// assert_eq!(escape_controls("\u{1b}]0;title\u{7}\nx"), "\\u{1b}]0;title\\u{7}\\nx");
+/// ```
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 #[cfg(test)]
