@@ -10,7 +10,7 @@ use smsgate_sandbox::{Faults, Sandbox};
 use crate::CliError;
 
 /// The config file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Provider order.
@@ -25,6 +25,35 @@ pub struct ConfigFile {
     pub laaffic: Option<BTreeMap<String, String>>,
     /// nxcloud settings.
     pub nxcloud: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for ConfigFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets never print; URLs print without their userinfo.
+        let section = |section: &Option<BTreeMap<String, String>>| {
+            section.as_ref().map(|section| {
+                section
+                    .iter()
+                    .map(|(key, value)| {
+                        let shown = if key.contains("secret") {
+                            smsgate_transport::redact::REDACTED.to_owned()
+                        } else {
+                            smsgate_transport::redact::redact_url(value).into_owned()
+                        };
+                        (key.clone(), shown)
+                    })
+                    .collect::<BTreeMap<_, _>>()
+            })
+        };
+        f.debug_struct("ConfigFile")
+            .field("providers", &self.providers)
+            .field("default_region", &self.default_region)
+            .field("lenient_numbers", &self.lenient_numbers)
+            .field("itniotech", &section(&self.itniotech))
+            .field("laaffic", &section(&self.laaffic))
+            .field("nxcloud", &section(&self.nxcloud))
+            .finish()
+    }
 }
 
 impl ConfigFile {
@@ -135,6 +164,21 @@ impl ConfigFile {
 }
 
 const VENDORS: [&str; 3] = ["nxcloud", "itniotech", "laaffic"];
+
+/// Every key the config file knows (a TOML error names one of these, or none).
+const KNOWN_KEYS: [&str; 11] = [
+    "providers",
+    "default_region",
+    "lenient_numbers",
+    "api_key",
+    "api_secret",
+    "app_id",
+    "base_url",
+    "access_key",
+    "access_secret",
+    "app_key",
+    "multi_mt_path",
+];
 const KEYS: [(&str, &str); 6] = [
     ("itniotech", "api_key"),
     ("laaffic", "api_key"),
@@ -185,7 +229,9 @@ fn key_at(text: &str, line_start: usize) -> Option<String> {
     let line = text[line_start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim().trim_matches('"');
-    if key.is_empty() || key.contains(char::is_whitespace) {
+    // Only a key this file can hold: a line inside a multi-line string may look like a key
+    // and be part of a secret.
+    if !KNOWN_KEYS.contains(&key) {
         return None;
     }
     let table = text[..line_start].lines().rev().find_map(|l| {
@@ -459,5 +505,37 @@ fn onbuka(
             builder = builder.base_url(url);
         }
         Ok(VendorClient::Laaffic(builder.build()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret_or_url_userinfo() {
+        let config: ConfigFile = toml::from_str(
+            "[itniotech]\napi_key = \"k\"\napi_secret = \"s3cr3t\"\nbase_url = \"http://u:pw@h:1\"\n\
+             [nxcloud]\naccess_secret = \"n5ecret\"\n",
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["s3cr3t", "n5ecret", "pw"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("api_key") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_toml_error_inside_a_multi_line_string_names_no_key() {
+        let text = "[itniotech]\napi_secret = \"\"\"\nsk_live_PART1=abc\"\"\"  junk\n";
+        let err = toml::from_str::<ConfigFile>(text).unwrap_err();
+        let message = toml_error(Path::new("t.toml"), text, &err);
+        assert!(!message.contains("sk_live"), "{message}");
+        assert!(message.starts_with("t.toml:3:"), "{message}");
     }
 }

@@ -194,6 +194,8 @@ impl Pusher {
         let concurrency = settings.concurrency.max(1);
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Only the configured URL: an environment proxy would see every report.
+            .no_proxy()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .pool_max_idle_per_host(concurrency)

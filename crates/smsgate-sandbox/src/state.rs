@@ -62,7 +62,7 @@ pub struct Faults {
 }
 
 /// Everything a sandbox runs with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SandboxConfig {
     /// The itniotech account.
     pub itniotech: OnbukaAccount,
@@ -87,6 +87,30 @@ pub struct SandboxConfig {
     /// 8 MiB: the largest legal request is about 4.3 MB (an itniotech batch of 1000 texts of
     /// 1024 four-byte characters), an nxcloud batch of 200 such texts about 0.9 MB.
     pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The push URL may carry credentials in its userinfo; secrets print as `[redacted]`.
+        f.debug_struct("SandboxConfig")
+            .field("itniotech", &self.itniotech)
+            .field("laaffic", &self.laaffic)
+            .field("nxcloud", &self.nxcloud)
+            .field("price_per_part", &self.price_per_part)
+            .field("faults", &self.faults)
+            .field("seed", &self.seed)
+            .field("delivery_rate", &self.delivery_rate)
+            .field(
+                "push_url",
+                &self
+                    .push_url
+                    .as_deref()
+                    .map(smsgate_transport::redact::redact_url),
+            )
+            .field("push", &self.push)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
 }
 
 impl Default for SandboxConfig {
@@ -477,6 +501,21 @@ impl Schemas {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn debug_hides_secrets_and_push_url_userinfo() {
+        let config = SandboxConfig {
+            push_url: Some("http://user:pw@127.0.0.1:9/push".to_owned()),
+            ..SandboxConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("pw@") && !shown.contains("sandbox-nxcloud-secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("127.0.0.1:9"), "{shown}");
+    }
+
     use super::*;
 
     #[test]
