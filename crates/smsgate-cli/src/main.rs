@@ -978,7 +978,32 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
     let _ = writeln!(out, "press Ctrl-C to stop");
     let _ = out.flush();
     let pushing = sandbox.config().push_url.is_some();
-    shutdown_signal().await?;
+    // Until a signal: every 10 s, a note when delivery-report pushes were dropped since.
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(10));
+    let mut dropped = 0;
+    loop {
+        tokio::select! {
+            stopped = &mut signal => {
+                stopped?;
+                break;
+            }
+            _ = ticker.tick(), if pushing => {
+                let stats = sandbox.push_stats();
+                if stats.dropped() > dropped {
+                    note(format_args!(
+                        "{} delivery-report push(es) dropped so far ({} queue full, {} failed after retries); {} delivered",
+                        stats.dropped(),
+                        stats.dropped_queue_full,
+                        stats.dropped_failed,
+                        stats.delivered
+                    ));
+                    dropped = stats.dropped();
+                }
+            }
+        }
+    }
     let stats = sandbox.shutdown().await;
     if pushing {
         note(format_args!(
