@@ -517,3 +517,46 @@ fn national_numbers_need_a_default_region() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--default-region"));
 }
+
+#[test]
+fn the_built_in_simulator_gives_the_same_faults_on_every_run() {
+    let run = || {
+        let out = smsgate()
+            .args([
+                "send",
+                "--sandbox",
+                "--fault",
+                "reject=0.5",
+                "--provider",
+                "itniotech",
+                "--json",
+            ])
+            .args([
+                "--to",
+                "+8613800138000,+8613800138001,+8613800138002,+8613800138003",
+            ])
+            .args([
+                "--to",
+                "+8613800138004,+8613800138005,+8613800138006,+8613800138007",
+            ])
+            .args(["--content", "hi"])
+            .output()
+            .unwrap();
+        let mut lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        lines.sort_by_key(|l| l["index"].as_u64());
+        lines
+            .iter()
+            .map(|l| l["status"].to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = run();
+    assert_eq!(first.len(), 8);
+    assert!(
+        first.iter().any(|s| s.contains("rejected"))
+            && first.iter().any(|s| s.contains("accepted"))
+    );
+    assert_eq!(run(), first);
+}

@@ -94,6 +94,7 @@ pub struct SmsGateBuilder {
     numbers: NumberPolicy,
     on_outcome: Option<OutcomeHook>,
     on_hop: Option<HopHook>,
+    reference_seed: Option<u64>,
 }
 
 impl fmt::Debug for SmsGateBuilder {
@@ -168,6 +169,15 @@ impl SmsGateBuilder {
         self
     }
 
+    /// Makes the references the gate sends (`orderId` / `sysMessageId`) start from `seed`
+    /// instead of the clock, so that two runs send the same bytes — what a seeded simulator
+    /// needs to give the same faults. Only for tests and simulators: against a real vendor,
+    /// references must differ between runs.
+    pub fn reference_seed(mut self, seed: u64) -> Self {
+        self.reference_seed = Some(seed);
+        self
+    }
+
     /// How numbers are read (default: strict, no default region — see [`NumberPolicy`]).
     /// [`SmsGate::send`], [`SmsGate::preview`] and [`SmsGate::dry_run`] all read them so.
     pub fn number_policy(mut self, policy: NumberPolicy) -> Self {
@@ -191,10 +201,15 @@ impl SmsGateBuilder {
     /// milliseconds), so that the first send does not.
     pub fn build(self) -> SmsGate {
         self.numbers.load_metadata();
-        let seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() % 10_000_000_000_000)
-            .unwrap_or(0);
+        let seed = self.reference_seed.map_or_else(
+            || {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() % 10_000_000_000_000)
+                    .unwrap_or(0)
+            },
+            |seed| u128::from(seed % 10_000_000_000_000),
+        );
         SmsGate {
             slots: self.slots,
             global: Semaphore::new(self.concurrency),
@@ -374,6 +389,7 @@ impl SmsGate {
             numbers: NumberPolicy::default(),
             on_outcome: None,
             on_hop: None,
+            reference_seed: None,
         }
     }
 
