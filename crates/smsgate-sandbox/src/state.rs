@@ -169,6 +169,9 @@ pub struct MessageDraw {
     pub delivered: bool,
 }
 
+/// Most distinct requests whose repeats are counted for fault draws (about 16 MiB).
+const SEEN_REQUESTS_CAP: usize = 1 << 20;
+
 pub struct Mutable {
     /// Only for nxcloud message ids; faults never draw from it.
     pub rng: fastrand::Rng,
@@ -234,6 +237,11 @@ impl State {
             .finish();
         let occurrence = {
             let mut inner = self.lock();
+            // Bounded memory in a long soak: past the cap the counts start again (a repeat then
+            // draws as a first occurrence), which keeps the draws a function of the requests.
+            if inner.seen.len() >= SEEN_REQUESTS_CAP && !inner.seen.contains_key(&request) {
+                inner.seen.clear();
+            }
             let seen = inner.seen.entry(request).or_insert(0);
             let occurrence = *seen;
             *seen = seen.saturating_add(1);
