@@ -13,6 +13,8 @@ Exit codes:
   3    some outcomes unknown (the request may have reached the provider: never resend blindly)
   4    the outcomes could not be written (--output or standard output failed); sending stopped
   130  stopped by SIGINT, 143 stopped by SIGTERM: requests in flight settled, every row written
+When several apply, the highest wins (4, then 130/143, then 3, then 1): after a stop, look for
+`unknown` rows (a second signal abandons requests in flight as unknown) in the output.
 
 Safety: redirects are never followed; vendor answers over 1 MiB are cut off (outcome unknown);
 numbers are read with the libphonenumber numbering plan (+ and country code, or
