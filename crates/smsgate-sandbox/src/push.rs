@@ -278,11 +278,16 @@ impl Pusher {
             receiver.close();
             while receiver.try_recv().is_ok() {}
         }
-        let stats = self.counters.stats();
-        self.counters
-            .dropped_at_shutdown
-            .fetch_add(stats.pending(), Ordering::SeqCst);
-        let stats = self.counters.stats();
+        let stats = {
+            // Reports produced now count as queued and dropped in two steps, under the read
+            // side of this lock: with the write side held, none is half counted.
+            let _closed = self.closed.write().unwrap_or_else(PoisonError::into_inner);
+            let pending = self.counters.stats().pending();
+            self.counters
+                .dropped_at_shutdown
+                .fetch_add(pending, Ordering::SeqCst);
+            self.counters.stats()
+        };
         if stats.dropped() > 0 {
             tracing::warn!(
                 delivered = stats.delivered,
