@@ -468,7 +468,7 @@ async fn control_characters_are_refused_before_any_traffic() {
         assert_eq!(
             err.kind,
             ValidationKind::ControlCharacter {
-                position: 4,
+                position: 5,
                 code_point: 0x1b
             }
         );
@@ -485,7 +485,7 @@ async fn control_characters_are_refused_before_any_traffic() {
     assert_eq!(
         err.kind,
         ValidationKind::ControlCharacter {
-            position: 3,
+            position: 4,
             code_point: 0
         }
     );

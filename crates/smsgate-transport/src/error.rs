@@ -59,7 +59,7 @@ pub enum ValidationKind {
     /// (a NUL may cut the text, an escape sequence may reach a terminal that logs it).
     ControlCharacter {
         /// Position of the first such character, counted in characters (Unicode scalar
-        /// values) from 0.
+        /// values) from 1.
         position: usize,
         /// Its code point (`0x1b` for ESC).
         code_point: u32,

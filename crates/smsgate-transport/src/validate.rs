@@ -113,16 +113,14 @@ impl<'a> Checker<'a> {
         field: impl Into<Field<'f>>,
         value: &str,
     ) -> Result<(), ValidationError> {
-        // Every character refused is ASCII, and an ASCII byte in UTF-8 is always a whole
-        // character: scanning bytes is exact and needs no decoding.
-        let Some(at) = value.bytes().position(is_refused_control) else {
+        let Some((position, character)) = refused_control_character(value) else {
             return Ok(());
         };
         Err(self.error(
             field.into(),
             ValidationKind::ControlCharacter {
-                position: value[..at].chars().count(),
-                code_point: u32::from(value.as_bytes()[at]),
+                position,
+                code_point: u32::from(character),
             },
         ))
     }
@@ -227,9 +225,25 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// A C0 control character other than tab, line feed and carriage return, or DEL.
-fn is_refused_control(byte: u8) -> bool {
-    (byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r')) || byte == 0x7f
+/// The first character of `text` that is never sent — a C0 control character other than tab,
+/// line feed and carriage return, or DEL — with its position in characters, counted from 1.
+///
+/// ```
+/// use smsgate_transport::validate::refused_control_character;
+/// assert_eq!(refused_control_character("tab\there\r\n"), None);
+/// assert_eq!(refused_control_character("短信\u{1b}[0m"), Some((3, '\u{1b}')));
+/// ```
+pub fn refused_control_character(text: &str) -> Option<(usize, char)> {
+    let refused =
+        |byte: &u8| (*byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r')) || *byte == 0x7f;
+    // Every character refused is ASCII, and an ASCII byte in UTF-8 is always a whole
+    // character: scanning bytes is exact and needs no decoding; characters are counted only
+    // when one is found.
+    let at = text.bytes().position(|byte| refused(&byte))?;
+    Some((
+        text[..at].chars().count() + 1,
+        char::from(text.as_bytes()[at]),
+    ))
 }
 
 /// Whether a list item contains the separator the vendor joins lists with.
@@ -315,12 +329,12 @@ mod tests {
         let op = op();
         let check = Checker::new(&op);
         let cases = [
-            ("\u{0}", 0, 0x00),
-            ("a\u{1b}[31mred", 1, 0x1b),
-            ("€€\u{7f}", 2, 0x7f),
-            ("ok\u{1}and\u{2}", 2, 0x01),
-            ("你好\u{8}", 2, 0x08),
-            ("\t\r\n\u{1f}", 3, 0x1f),
+            ("\u{0}", 1, 0x00),
+            ("a\u{1b}[31mred", 2, 0x1b),
+            ("€€\u{7f}", 3, 0x7f),
+            ("ok\u{1}and\u{2}", 3, 0x01),
+            ("你好\u{8}", 3, 0x08),
+            ("\t\r\n\u{1f}", 4, 0x1f),
         ];
         for (content, position, code_point) in cases {
             let err = check
@@ -339,7 +353,7 @@ mod tests {
         let err = check.content("content", "a\u{1b}b").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "v op: content holds control character U+001B at character 1; only tab, line feed \
+            "v op: content holds control character U+001B at character 2; only tab, line feed \
              and carriage return are allowed"
         );
     }
@@ -369,7 +383,7 @@ mod tests {
             (
                 "senderId",
                 ValidationKind::ControlCharacter {
-                    position: 4,
+                    position: 5,
                     code_point: 0
                 }
             )

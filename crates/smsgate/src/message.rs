@@ -71,13 +71,11 @@ impl fmt::Display for ControlCharacter {
 
 /// The first control character of `text` that is not sent.
 pub(crate) fn control_character(text: &str) -> Option<ControlCharacter> {
-    let is_refused = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || *b == 0x7f;
-    // One pass over the bytes (these are all ASCII: no UTF-8 sequence contains them); the
-    // position in characters is counted only when one is found.
-    let at = text.bytes().position(|b| is_refused(&b))?;
+    // The same rule as the vendor clients' validation.
+    let (position, character) = smsgate_transport::validate::refused_control_character(text)?;
     Some(ControlCharacter {
-        position: text[..at].chars().count() + 1,
-        character: char::from(text.as_bytes()[at]),
+        position,
+        character,
     })
 }
 
