@@ -518,7 +518,12 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
         send_rows(&gate, &args, rows, &numbers).await?
     };
     if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
+        // Every outcome is written by now: a signal during the simulator's shutdown (which
+        // may wait a few seconds for its pushes) ends the wait.
+        tokio::select! {
+            _ = sandbox.shutdown() => {}
+            _ = shutdown_signal() => {}
+        }
     }
     Ok(code)
 }
