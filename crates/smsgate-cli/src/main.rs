@@ -542,6 +542,8 @@ async fn send_rows(
     let mut progress = Progress::new();
     let mut seen = DuplicateWindow::for_run(args, numbers);
     let mut index = 0usize;
+    // A number given without `+` while no default region is set (the run says how it was read).
+    let mut without_plus: Option<Arc<str>> = None;
 
     while !stop.is_stopped() {
         // One chunk of rows. Rows refused before sending are final at once: written now.
@@ -551,6 +553,9 @@ async fn send_rows(
         for slot in rows.by_ref().take(CHUNK) {
             match check_repeat(slot, &mut seen, index, args.allow_duplicates) {
                 Slot::Message { line, message } => {
+                    if !message.to.trim_start().starts_with('+') {
+                        without_plus.get_or_insert_with(|| Arc::clone(&message.to));
+                    }
                     messages.push(message);
                     places.push((index, line));
                 }
@@ -632,6 +637,14 @@ async fn send_rows(
             "the repeat check covered the last {} distinct (number, content) pairs; \
              repeats further apart were sent again (raise --duplicate-window to cover the file)",
             seen.capacity
+        ));
+    }
+    if let (Some(example), None) = (&without_plus, numbers.default_region()) {
+        note(format_args!(
+            "numbers without + (such as {:?}) were read with their country code first; if the input \
+             holds national numbers, pass --default-region (a national number can also be a valid \
+             number of another country)",
+            smsgate_transport::redact::escape_controls(example)
         ));
     }
     Ok(signals

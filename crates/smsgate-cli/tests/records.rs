@@ -470,6 +470,12 @@ fn national_numbers_need_a_default_region() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+    // Digits without + and without a region: the run says how they were read.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pass --default-region"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = &jsonl(&output)[0];
     assert_eq!(line["status"], "rejected");
     assert_eq!(line["class"], "invalid-number");
