@@ -278,7 +278,6 @@ impl<'m> Pending<'m> {
         self.message.sender_id.as_deref()
     }
 
-    /// The entry a provider gets for this message.
     /// The message's delivery at input position `index` (the reference only if it was sent).
     fn delivery(&self, index: usize, tried: Tried, outcome: Outcome) -> Delivery {
         Delivery {
@@ -293,6 +292,7 @@ impl<'m> Pending<'m> {
         }
     }
 
+    /// The entry a provider gets for this message.
     fn entry(&self) -> Entry<'_> {
         self.entry_with(self.reference.as_ref().map_or("", Reference::as_str))
     }
@@ -753,11 +753,7 @@ impl SmsGate {
         let mut remaining: Vec<usize> = (0..pendings.len())
             .filter(|&i| progress[i].outcome.is_none())
             .collect();
-        if let Some(sink) = sink.as_deref_mut() {
-            if remaining.len() < pendings.len() {
-                hand_over(sink, &pendings, &progress, 0..pendings.len());
-            }
-        }
+        hand_over(sink.as_deref_mut(), &pendings, &progress, 0..pendings.len());
         let mut last_refusal: HashMap<usize, (ProviderName, Reason)> = HashMap::new();
 
         for (position, slot) in self.slots.iter().enumerate() {
@@ -831,14 +827,8 @@ impl SmsGate {
                 [request] => {
                     let result = attempt(&entries, request.uniform).await;
                     round.settle(&request.messages, result);
-                    if let Some(sink) = sink.as_deref_mut() {
-                        hand_over(
-                            sink,
-                            &pendings,
-                            round.progress,
-                            request.messages.iter().copied(),
-                        );
-                    }
+                    let settled = request.messages.iter().copied();
+                    hand_over(sink.as_deref_mut(), &pendings, round.progress, settled);
                 }
                 // Several: concurrently inside this call, bounded by the semaphores.
                 _ => {
@@ -854,9 +844,8 @@ impl SmsGate {
                         .collect();
                     while let Some((indexes, result)) = in_flight.next().await {
                         round.settle(indexes, result);
-                        if let Some(sink) = sink.as_deref_mut() {
-                            hand_over(sink, &pendings, round.progress, indexes.iter().copied());
-                        }
+                        let settled = indexes.iter().copied();
+                        hand_over(sink.as_deref_mut(), &pendings, round.progress, settled);
                     }
                 }
             }
@@ -877,11 +866,12 @@ impl SmsGate {
                     panicked.push(i);
                 }
             }
-            if let Some(sink) = sink.as_deref_mut() {
-                if !panicked.is_empty() {
-                    hand_over(sink, &pendings, &progress, panicked.into_iter());
-                }
-            }
+            hand_over(
+                sink.as_deref_mut(),
+                &pendings,
+                &progress,
+                panicked.into_iter(),
+            );
             if let Some(reason) = refusal {
                 let hop = Hop {
                     from: name.to_string(),
@@ -919,11 +909,7 @@ impl SmsGate {
                 ),
             });
         }
-        if let Some(sink) = sink {
-            if !remaining.is_empty() {
-                hand_over(sink, &pendings, &progress, remaining.into_iter());
-            }
-        }
+        hand_over(sink, &pendings, &progress, remaining.into_iter());
 
         let deliveries: Vec<Delivery> = pendings
             .into_iter()
@@ -1041,14 +1027,17 @@ fn unsettled() -> Outcome {
     local_reject(RejectKind::NoProvider, "not sent".to_owned())
 }
 
-/// Hands the deliveries of the settled messages among `indexes` to `sink` (a message moving to
-/// the next provider is not settled yet).
+/// Hands the deliveries of the settled messages among `indexes` to `sink`, if there is one
+/// and any of them is settled (a message moving to the next provider is not settled yet).
 fn hand_over(
-    sink: &mut SettledSink<'_>,
+    sink: Option<&mut SettledSink<'_>>,
     pendings: &[Pending<'_>],
     progress: &[Progress],
     indexes: impl Iterator<Item = usize>,
 ) {
+    let Some(sink) = sink else {
+        return;
+    };
     let settled: Vec<Delivery> = indexes
         .filter_map(|index| {
             let (p, state) = (&pendings[index], &progress[index]);
