@@ -404,34 +404,13 @@ impl Signals {
     fn listen(stop: StopSignal) -> Result<Self, CliError> {
         let received = Arc::new(AtomicU8::new(0));
         let code = Arc::clone(&received);
-        let cannot = |err: std::io::Error| CliError::Io(format!("cannot handle signals: {err}"));
-        #[cfg(unix)]
-        let (mut interrupt, mut terminate) = {
-            use tokio::signal::unix::{SignalKind, signal};
-            (
-                signal(SignalKind::interrupt()).map_err(cannot)?,
-                signal(SignalKind::terminate()).map_err(cannot)?,
-            )
-        };
-        #[cfg(not(unix))]
-        let _ = cannot;
+        let mut signals = StopSignals::install()?;
         let task = tokio::spawn(async move {
-            let mut count = 0u32;
-            loop {
-                #[cfg(unix)]
-                let signal = tokio::select! {
-                    Some(()) = interrupt.recv() => 130,
-                    Some(()) = terminate.recv() => 143,
-                    else => return,
-                };
-                #[cfg(not(unix))]
-                let signal = match tokio::signal::ctrl_c().await {
-                    Ok(()) => 130,
-                    Err(_) => return,
-                };
+            // The first signal stops, the next abandons (a stop by a failed output is not one).
+            let mut first = true;
+            while let Some(signal) = signals.next().await {
                 let _ = code.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
-                count += 1;
-                if count == 1 {
+                if std::mem::take(&mut first) {
                     stop.stop();
                     note(format_args!(
                         "stopping: no new request starts; requests in flight settle and every outcome is written \
@@ -1044,20 +1023,48 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
 
 /// Resolves at the first SIGINT or SIGTERM (Ctrl-C elsewhere).
 async fn shutdown_signal() -> Result<(), CliError> {
-    let cannot = |err: std::io::Error| CliError::Io(format!("cannot handle signals: {err}"));
+    StopSignals::install()?.next().await;
+    Ok(())
+}
+
+/// SIGINT and SIGTERM as they come (Ctrl-C where there are no Unix signals).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
-        let mut terminate = signal(SignalKind::terminate()).map_err(cannot)?;
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Takes the signals over from their default action (ending the process).
+    fn install() -> Result<Self, CliError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let cannot =
+                |err: std::io::Error| CliError::Io(format!("cannot handle signals: {err}"));
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).map_err(cannot)?,
+                terminate: signal(SignalKind::terminate()).map_err(cannot)?,
+            })
         }
-        Ok(())
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(cannot)
+
+    /// The next signal's exit code (130 SIGINT, 143 SIGTERM); `None` once none can come.
+    async fn next(&mut self) -> Option<u8> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                Some(()) = self.interrupt.recv() => Some(130),
+                Some(()) = self.terminate.recv() => Some(143),
+                else => None,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.ok().map(|()| 130)
+        }
     }
 }
