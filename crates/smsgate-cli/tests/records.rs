@@ -93,9 +93,44 @@ fn count(lines: &[Value], status: &str) -> usize {
     lines.iter().filter(|l| l["status"] == status).count()
 }
 
+/// `smsgate send --csv input --output output` to nxcloud (200 rows a request) in the built-in
+/// simulator answering after `latency`, `concurrency` requests at a time; returns once the run
+/// says it is sending, with its standard error being collected.
+fn slow_run(
+    latency: &str,
+    concurrency: &str,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let mut child = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--fault",
+            &format!("latency={latency}"),
+        ])
+        .args([
+            "--provider",
+            "nxcloud",
+            "--concurrency",
+            concurrency,
+            "--csv",
+        ])
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = await_sending(&mut child);
+    (child, stderr)
+}
+
 /// A run against a slow gateway (1 s a request, one at a time, 200 rows a request), stopped by
-/// `signal` after 2.5 s: the request in flight settles, every row gets one line, the rows never
-/// sent are `not_sent`, the summary is written and the exit code names the signal.
+/// `signal` once its first request settled: the request in flight settles, every row gets one
+/// line, the rows never sent are `not_sent`, the summary is written and the exit code names
+/// the signal.
 fn stopped_run(signal_name: &str, code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let rows = 3001;
@@ -109,26 +144,7 @@ fn stopped_run(signal_name: &str, code: i32) {
         .write_all(b"+8613800130000,text 0\n")
         .unwrap();
     let output = dir.path().join("out.jsonl");
-    let mut child = smsgate()
-        .args([
-            "send",
-            "--sandbox",
-            "--fault",
-            "latency=1000ms",
-            "--provider",
-            "nxcloud",
-            "--concurrency",
-            "1",
-            "--csv",
-        ])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = await_sending(&mut child);
+    let (mut child, stderr) = slow_run("1000ms", "1", &input, &output);
     // Wait for the first request to settle (a line in the file), then stop during the next.
     let waited = Instant::now();
     while std::fs::metadata(&output).map_or(0, |m| m.len()) == 0 {
@@ -189,26 +205,7 @@ fn a_second_signal_abandons_requests_in_flight_as_unknown() {
     let rows = 1000;
     let input = csv(dir.path(), rows);
     let output = dir.path().join("out.jsonl");
-    let mut child = smsgate()
-        .args([
-            "send",
-            "--sandbox",
-            "--fault",
-            "latency=20000ms",
-            "--provider",
-            "nxcloud",
-            "--concurrency",
-            "2",
-            "--csv",
-        ])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = await_sending(&mut child);
+    let (mut child, stderr) = slow_run("20000ms", "2", &input, &output);
     std::thread::sleep(Duration::from_millis(500));
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(300));
