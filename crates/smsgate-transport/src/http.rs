@@ -245,12 +245,8 @@ fn redirect_origin(response: &reqwest::Response) -> Option<String> {
         .get(reqwest::header::LOCATION)?
         .to_str()
         .ok()?;
-    let target = response.url().join(location).ok()?;
-    let host = target.host_str()?;
-    Some(match target.port() {
-        Some(port) => format!("{}://{host}:{port}", target.scheme()),
-        None => format!("{}://{host}", target.scheme()),
-    })
+    let origin = response.url().join(location).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 /// The body of `response`: for a 2xx at most `limit` bytes (more is [`Failure::TooLarge`]),
