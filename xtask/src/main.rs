@@ -22,12 +22,11 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let workspace = workspace_root();
     match args.as_slice() {
-        ["gen"] => gen_command(&workspace, false),
-        ["gen", "--check"] => gen_command(&workspace, true),
-        ["ci"] => ci(&workspace),
-        ["bench", parts @ ..] => bench(&workspace, parts),
+        ["gen"] => in_workspace(|workspace| gen_command(workspace, false)),
+        ["gen", "--check"] => in_workspace(|workspace| gen_command(workspace, true)),
+        ["ci"] => in_workspace(ci),
+        ["bench", parts @ ..] => in_workspace(|workspace| bench(workspace, parts)),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -39,9 +38,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+/// Runs `task` in the workspace root, or says why there is none.
+fn in_workspace(task: impl FnOnce(&Path) -> ExitCode) -> ExitCode {
+    let compiled_in = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let from_env = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let current = std::env::current_dir().ok();
+    let starts = [from_env.as_deref(), current.as_deref(), Some(compiled_in)];
+    match find_workspace_root(starts.into_iter().flatten()) {
+        Some(root) => task(&root),
+        None => {
+            eprintln!(
+                "error: cannot find the smsgate workspace (a Cargo.toml with [workspace] next to \
+                 xtask/) above $CARGO_MANIFEST_DIR, the current directory or {}; run \
+                 `cargo xtask` from inside the repository",
+                compiled_in.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the first directory, walking up from each of `starts` in turn, whose
+/// `Cargo.toml` declares `[workspace]` and which holds `xtask/Cargo.toml`.
+///
+/// The run-time places come first (`cargo run` sets `CARGO_MANIFEST_DIR` for the process; the
+/// current directory serves a binary run by hand), the compile-time manifest directory last: it
+/// is stale once the checkout has moved. Asking for `xtask/` skips `fuzz/`, its own workspace.
+fn find_workspace_root<'a>(starts: impl IntoIterator<Item = &'a Path>) -> Option<PathBuf> {
+    starts.into_iter().find_map(|start| {
+        start
+            .ancestors()
+            .find(|dir| is_workspace_root(dir))
+            .map(Path::to_path_buf)
+    })
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    dir.join("xtask/Cargo.toml").is_file()
+        && std::fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|manifest| manifest.lines().any(|line| line.trim() == "[workspace]"))
 }
 
 fn gen_command(workspace: &Path, check_only: bool) -> ExitCode {
@@ -333,5 +368,64 @@ impl Step {
             args,
             envs: &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A checkout: the workspace, its xtask, a member crate and `fuzz/`, a workspace of its own.
+    fn checkout() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"xtask\"]\n",
+        );
+        write(
+            &root.join("xtask/Cargo.toml"),
+            "[package]\nname = \"xtask\"\n",
+        );
+        write(
+            &root.join("crates/a/Cargo.toml"),
+            "[package]\nname = \"a\"\n",
+        );
+        write(
+            &root.join("fuzz/Cargo.toml"),
+            "[package]\nname = \"f\"\n\n[workspace]\n",
+        );
+        std::fs::create_dir_all(root.join("crates/a/src")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn finds_the_root_walking_up_from_any_directory_in_it() {
+        let dir = checkout();
+        let root = dir.path();
+        for start in ["", "xtask", "crates/a/src", "fuzz"] {
+            assert_eq!(
+                find_workspace_root([root.join(start).as_path()]).as_deref(),
+                Some(root),
+                "from {start:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_start_inside_a_workspace_wins_and_stale_ones_are_skipped() {
+        let (moved, other) = (checkout(), checkout());
+        let outside = tempfile::tempdir().unwrap();
+        // Where the checkout was when xtask was built: gone, and not inside any workspace.
+        let stale = outside.path().join("old/checkout/xtask");
+        let member = moved.path().join("crates/a");
+        let starts = [stale.as_path(), outside.path(), &member, other.path()];
+        assert_eq!(find_workspace_root(starts).as_deref(), Some(moved.path()));
+        assert_eq!(find_workspace_root([stale.as_path(), outside.path()]), None);
     }
 }
