@@ -664,7 +664,7 @@ async fn nxcloud_validation_sends_nothing() {
                 .unwrap_err()
         )
         .0,
-        "items[0].phone[0]"
+        "items[0].phone"
     );
     assert_eq!(
         field_of(

@@ -169,7 +169,11 @@ fn nxcloud_signs_the_bytes_it_sends() {
     let request = nxcloud()
         .prepare_send_multi(&[MultiItem::new("8615088888888", "牛小信")])
         .unwrap();
-    let signer = smsgate_transport::sign::NxcloudHeaderBodyMd5::new(ACCESS_KEY, ACCESS_SECRET);
+    let signer =
+        <smsgate_nxcloud::sign::NxcloudHeaderBodyMd5 as smsgate_transport::sign::Signer>::new(
+            ACCESS_KEY.into(),
+            ACCESS_SECRET.into(),
+        );
     let expected = signer.signature(NX_TS, "3", "mtsend", request.body.as_deref());
     assert_eq!(request.header("sign"), Some(expected.as_str()));
     assert_eq!(request.header("bizType"), Some("3"));

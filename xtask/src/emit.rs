@@ -9,7 +9,10 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::GenError;
-use crate::spec::{LimitsSpec, PlatformSpec, Table, TableKind, VendorSpec};
+use crate::spec::{
+    EncodingSpec, LimitsSpec, MethodSpec, PlatformSpec, PushEncodingSpec, Table, TableKind,
+    VendorSpec,
+};
 
 /// One generated file: its name inside `src/generated/` and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,20 @@ pub fn emit_vendor(spec: &VendorSpec, specs_display: &str) -> Result<Vec<Generat
                 specs_display,
             )?,
         )?,
+        rust(
+            "bodies.rs",
+            crate::endpoints::bodies_tokens(
+                &spec.vendor,
+                &spec.bundled_models,
+                &crate::endpoints::request_roots(spec),
+                &spec.imports,
+                specs_display,
+            )?,
+        )?,
+        rust(
+            "client.rs",
+            crate::endpoints::client_tokens(spec, specs_display)?,
+        )?,
         rust("codes.rs", codes_tokens(spec, specs_display))?,
         rust("operations.rs", operations_tokens(spec, specs_display))?,
         GeneratedFile {
@@ -66,6 +83,7 @@ pub fn platform_crate(platform: &str) -> String {
 /// Every file of one shared platform's `src/generated/`.
 pub fn emit_platform(
     spec: &PlatformSpec,
+    request_roots: &std::collections::BTreeSet<String>,
     specs_display: &str,
 ) -> Result<Vec<GeneratedFile>, GenError> {
     let head = header(specs_display, &spec.name);
@@ -77,6 +95,7 @@ pub fn emit_platform(
     let module = quote! {
         #doc
 
+        pub mod bodies;
         pub mod models;
 
         /// The platform's JSON Schema (draft-07), self-contained.
@@ -88,10 +107,21 @@ pub fn emit_platform(
         &BTreeMap::new(),
         specs_display,
     )?;
+    let bodies = crate::endpoints::bodies_tokens(
+        &spec.name,
+        &spec.bundled_models,
+        request_roots,
+        &BTreeMap::new(),
+        specs_display,
+    )?;
     Ok(vec![
         GeneratedFile {
             name: "mod.rs".to_owned(),
             contents: format!("{head}{}", format_rust(module)?),
+        },
+        GeneratedFile {
+            name: "bodies.rs".to_owned(),
+            contents: format!("{head}{}", format_rust(bodies)?),
         },
         GeneratedFile {
             name: "models.rs".to_owned(),
@@ -120,6 +150,8 @@ fn mod_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
     quote! {
         #doc
 
+        pub mod bodies;
+        pub mod client;
         pub mod codes;
         pub mod models;
         pub mod operations;
@@ -410,10 +442,7 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
     );
     let vendor = Literal::string(&ops.vendor);
     let base_url = Literal::string(&ops.base_url);
-    let auth = match ops.auth.as_str() {
-        "nxcloud-header-body-md5" => quote!(AuthScheme::NxcloudHeaderBodyMd5),
-        _ => quote!(AuthScheme::KeySecretTimestampMd5),
-    };
+    let auth = Literal::string(ops.auth.scheme.name());
     let mut idents = Vec::new();
     let consts = ops.operations.iter().map(|op| {
         let ident = format_ident!("{}", screaming(&op.name));
@@ -422,7 +451,7 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         let mut doc = format!(
             "{}\n\n`{} {}{}`: request [`{}`](super::models::{}), response [`{}`](super::models::{}), \
              status codes [`{}`](super::codes::{}).",
-            op.summary, op.method, base, op.path, op.request, op.request, op.response, op.response,
+            op.summary, op.method.as_str(), base, op.path, op.request, op.request, op.response, op.response,
             op.status_table, op.status_table
         );
         if let Some(note) = &op.note {
@@ -430,8 +459,14 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
             doc.push_str(note);
         }
         let name = Literal::string(&op.name);
-        let method = if op.method == "GET" { quote!(HttpMethod::Get) } else { quote!(HttpMethod::Post) };
-        let encoding = if op.encoding == "query" { quote!(RequestEncoding::Query) } else { quote!(RequestEncoding::Json) };
+        let method = match op.method {
+            MethodSpec::Get => quote!(HttpMethod::Get),
+            MethodSpec::Post => quote!(HttpMethod::Post),
+        };
+        let encoding = match op.encoding {
+            EncodingSpec::Query => quote!(RequestEncoding::Query),
+            EncodingSpec::Json => quote!(RequestEncoding::Json),
+        };
         let base = Literal::string(base);
         let path = Literal::string(&op.path);
         let request = Literal::string(&op.request);
@@ -467,7 +502,10 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
             doc.push_str(note);
         }
         let name = Literal::string(&push.name);
-        let encoding = if push.encoding == "form" { quote!(PushEncoding::Form) } else { quote!(PushEncoding::Json) };
+        let encoding = match push.encoding {
+            PushEncodingSpec::Form => quote!(PushEncoding::Form),
+            PushEncodingSpec::Json => quote!(PushEncoding::Json),
+        };
         let body = Literal::string(&push.body);
         let doc = docs(&doc);
         quote! {
@@ -476,7 +514,7 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         }
     }).collect::<Vec<_>>();
     let doc = inner_docs(&doc);
-    let mut uses = vec![quote!(AuthScheme)];
+    let mut uses = Vec::new();
     if ops.operations.iter().any(|op| !op.fixed_headers.is_empty()) {
         uses.push(quote!(FixedHeader));
     }
@@ -535,7 +573,7 @@ fn limits_tokens(limits: &LimitsSpec) -> TokenStream {
 }
 
 /// Outer doc attributes, one per line, written so that they print as `/// line`.
-fn docs(text: &str) -> TokenStream {
+pub(crate) fn docs(text: &str) -> TokenStream {
     let lines = text.lines().map(|line| {
         if line.is_empty() {
             String::new()
@@ -547,7 +585,7 @@ fn docs(text: &str) -> TokenStream {
 }
 
 /// Inner doc attributes (`//! line`).
-fn inner_docs(text: &str) -> TokenStream {
+pub(crate) fn inner_docs(text: &str) -> TokenStream {
     let lines = text.lines().map(|line| {
         if line.is_empty() {
             String::new()
@@ -559,7 +597,7 @@ fn inner_docs(text: &str) -> TokenStream {
 }
 
 /// `invalid-request` → `InvalidRequest`.
-fn pascal(name: &str) -> String {
+pub(crate) fn pascal(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|part| !part.is_empty())
         .map(|part| {
@@ -573,7 +611,7 @@ fn pascal(name: &str) -> String {
 }
 
 /// `sendSmsGet` → `SEND_SMS_GET`.
-fn screaming(name: &str) -> String {
+pub(crate) fn screaming(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {

@@ -5,6 +5,7 @@
 //! the files on disk that differ, which is what `cargo xtask gen --check` fails on.
 
 pub mod emit;
+pub mod endpoints;
 pub mod json;
 pub mod spec;
 
@@ -58,7 +59,8 @@ pub fn generated_dir(vendor: &str) -> PathBuf {
 pub fn generate_platform(specs_dir: &Path, platform: &str) -> Result<Vec<GeneratedFile>, GenError> {
     let reader = spec::SpecReader::new(specs_dir)?;
     let spec = reader.read_platform(platform)?;
-    emit::emit_platform(&spec, &specs_display(specs_dir))
+    let roots = reader.platform_request_roots(platform)?;
+    emit::emit_platform(&spec, &roots, &specs_display(specs_dir))
 }
 
 /// Generates one vendor's files from `specs_dir/<vendor>` (file names only, no paths).
@@ -98,9 +100,10 @@ pub fn generate(workspace: &Path) -> Result<Vec<Output>, GenError> {
     };
     for platform in reader.platforms()? {
         has_crate(&platform)?;
+        let roots = reader.platform_request_roots(&platform)?;
         push(
             &platform,
-            emit::emit_platform(&reader.read_platform(&platform)?, &display)?,
+            emit::emit_platform(&reader.read_platform(&platform)?, &roots, &display)?,
         );
     }
     for vendor in reader.vendors()? {

@@ -88,6 +88,122 @@ pub struct LimitsSpec {
     pub max_ids: Option<u64>,
 }
 
+/// HTTP method of an operation: a closed set, so an unknown method is refused when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum MethodSpec {
+    /// `GET`.
+    #[serde(rename = "GET")]
+    Get,
+    /// `POST`.
+    #[serde(rename = "POST")]
+    Post,
+}
+
+impl MethodSpec {
+    /// As written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// Request encoding of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncodingSpec {
+    /// A JSON body.
+    Json,
+    /// A query string.
+    Query,
+}
+
+/// Encoding of a push body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushEncodingSpec {
+    /// A JSON object.
+    Json,
+    /// Form fields.
+    Form,
+}
+
+/// The auth schemes the generator knows: each name maps to the signer type that implements it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SchemeSpec {
+    /// `key-secret-timestamp-md5` (the onbuka platform; signer in `smsgate-onbuka`).
+    #[serde(rename = "key-secret-timestamp-md5")]
+    KeySecretTimestampMd5,
+    /// `nxcloud-header-body-md5` (signer in `smsgate-nxcloud`).
+    #[serde(rename = "nxcloud-header-body-md5")]
+    NxcloudHeaderBodyMd5,
+}
+
+impl SchemeSpec {
+    /// The name as `operations.json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KeySecretTimestampMd5 => "key-secret-timestamp-md5",
+            Self::NxcloudHeaderBodyMd5 => "nxcloud-header-body-md5",
+        }
+    }
+
+    /// Path of the signer type, from the vendor crate that uses it.
+    pub fn signer_path(self) -> &'static str {
+        match self {
+            Self::KeySecretTimestampMd5 => "::smsgate_onbuka::sign::KeySecretTimestampMd5",
+            Self::NxcloudHeaderBodyMd5 => "crate::sign::NxcloudHeaderBodyMd5",
+        }
+    }
+}
+
+/// `auth` of `operations.json`: the scheme and which settings are its key and secret.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// Scheme.
+    pub scheme: SchemeSpec,
+    /// Setting that is the key (travels in requests).
+    pub key: String,
+    /// Setting that is the secret.
+    pub secret: String,
+}
+
+/// One account setting of `operations.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingSpec {
+    /// snake_case key (config file key; environment `<PREFIX>_<KEY>`).
+    pub key: String,
+    /// One line.
+    pub doc: String,
+    /// Never printed.
+    #[serde(default)]
+    pub secret: bool,
+    /// A client cannot be built without it (default true).
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Top-level body field the client fills with this setting when the caller leaves it empty.
+    pub body: Option<String>,
+    /// Operation whose path this setting replaces.
+    pub path: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where an answer carries its status code and reason (top-level fields of every response).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSpec {
+    /// Field holding the code of the operation's status table.
+    pub code: String,
+    /// Field holding the reason text.
+    pub reason: String,
+}
+
 /// One operation of `operations.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -96,14 +212,14 @@ pub struct OperationSpec {
     pub name: String,
     /// One-line summary.
     pub summary: String,
-    /// `GET` or `POST`.
-    pub method: String,
+    /// HTTP method.
+    pub method: MethodSpec,
     /// Base URL override.
     pub base_url: Option<String>,
     /// Path.
     pub path: String,
-    /// `json` or `query`.
-    pub encoding: String,
+    /// How the request travels.
+    pub encoding: EncodingSpec,
     /// Request type name.
     pub request: String,
     /// Response type name.
@@ -127,8 +243,8 @@ pub struct PushSpec {
     pub name: String,
     /// One-line summary.
     pub summary: String,
-    /// `json` or `form`.
-    pub encoding: String,
+    /// How the push body travels.
+    pub encoding: PushEncodingSpec,
     /// Body type name.
     pub body: String,
     /// Free note.
@@ -143,8 +259,12 @@ pub struct OperationsSpec {
     pub vendor: String,
     /// Sources.
     pub sources: Vec<String>,
-    /// Auth scheme name.
-    pub auth: String,
+    /// Auth scheme and the settings its signer takes.
+    pub auth: AuthSpec,
+    /// The account settings a client needs (besides the base URL).
+    pub settings: Vec<SettingSpec>,
+    /// Where an answer carries its status code and reason.
+    pub answer: AnswerSpec,
     /// Default base URL.
     pub base_url: String,
     /// Operations.
@@ -280,6 +400,21 @@ impl SpecReader {
             name: name.to_owned(),
             bundled_models,
         })
+    }
+
+    /// The request types (and what they hold) that the vendors built on `platform` take from it:
+    /// the platform crate generates their borrowed bodies.
+    pub fn platform_request_roots(&self, platform: &str) -> Result<BTreeSet<String>, SpecError> {
+        let mut roots = BTreeSet::new();
+        for vendor in self.vendors()? {
+            let spec = self.read_vendor(&vendor)?;
+            for op in &spec.operations.operations {
+                if spec.imports.get(&op.request).map(String::as_str) == Some(platform) {
+                    roots.insert(op.request.clone());
+                }
+            }
+        }
+        Ok(roots)
     }
 
     fn display(&self, rel: &str) -> String {

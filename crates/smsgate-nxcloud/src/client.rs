@@ -5,12 +5,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sign::NxcloudHeaderBodyMd5;
 use smsgate_transport::clock::{Clock, SystemClock};
 use smsgate_transport::error::env_var;
 use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json};
 use smsgate_transport::redact::redact_url;
 use smsgate_transport::secret::Secret;
-use smsgate_transport::sign::{NxcloudHeaderBodyMd5, Signer};
+use smsgate_transport::sign::Signer;
 use smsgate_transport::spec::{ErrorClass, Operation};
 use smsgate_transport::validate::{Checker, Field};
 use smsgate_transport::wire::WireRequest;
@@ -383,7 +384,7 @@ impl Client {
     }
 
     /// The signed `multi/mt` request for `items`, without sending it.
-    pub fn prepare_send_multi<S: AsRef<str>>(
+    pub fn prepare_send_multi<S: AsRef<str> + Sync>(
         &self,
         items: &[MultiItem<S>],
     ) -> Result<WireRequest, Error> {
@@ -399,7 +400,7 @@ impl Client {
             // These checks cover every constraint the schema puts on an item (`phone` digits,
             // `content` 1–1000 characters, `sourceAddress` and `sysMessageId` patterns), so the
             // item is serialised from the caller's data as it is: no copies, no second check.
-            check.numbers(field("phone"), std::slice::from_ref(&item.phone), Some(1))?;
+            check.number(field("phone"), item.phone.as_ref())?;
             check.content(field("content"), item.content.as_ref())?;
             check_options_format(&check, field("options"), &item.options)?;
             wire_items.push(MultiMtItemView::new(item));
@@ -450,7 +451,7 @@ impl Client {
     }
 
     /// Sends up to 200 items (each its own number and text) in one call.
-    pub async fn send_multi<S: AsRef<str>>(
+    pub async fn send_multi<S: AsRef<str> + Sync>(
         &self,
         items: &[MultiItem<S>],
     ) -> Result<MultiReceipt, Error> {
@@ -523,7 +524,7 @@ fn link_verbose(on: bool) -> LinkVerbose {
 fn check_options_format(
     check: &Checker<'_>,
     at: Field<'_>,
-    options: &MessageOptions<impl AsRef<str>>,
+    options: &MessageOptions<impl AsRef<str> + Sync>,
 ) -> Result<(), ValidationError> {
     if let Some(address) = &options.source_address {
         check.format(
@@ -572,7 +573,7 @@ struct MultiMtItemView<'a> {
 }
 
 impl<'a> MultiMtItemView<'a> {
-    fn new<S: AsRef<str>>(item: &'a MultiItem<S>) -> Self {
+    fn new<S: AsRef<str> + Sync>(item: &'a MultiItem<S>) -> Self {
         let options = &item.options;
         let text = |value: &'a Option<S>| value.as_ref().map(AsRef::as_ref);
         Self {

@@ -42,6 +42,7 @@
 
 pub mod client;
 pub mod generated;
+pub mod sign;
 
 pub use client::{
     Client, ClientBuilder, Error, ItemResult, MessageOptions, MtMessage, MtReceipt, MultiItem,

@@ -6,12 +6,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sign::KeySecretTimestampMd5;
 use smsgate_transport::clock::{Clock, SystemClock};
 use smsgate_transport::error::env_var;
 use smsgate_transport::http::{HttpClient, HttpConfig, RawResponse, decode_json, undecodable};
 use smsgate_transport::redact::redact_url;
 use smsgate_transport::secret::Secret;
-use smsgate_transport::sign::{KeySecretTimestampMd5, Signer};
+use smsgate_transport::sign::Signer;
 use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass, Operation};
 use smsgate_transport::validate::{Checker, Field, contains_separator};
 use smsgate_transport::wire::{WireRequest, normalise_base_url};
@@ -391,7 +392,7 @@ impl<B: Brand> Client<B> {
     fn check_message(
         operation: &Operation,
         item: Option<usize>,
-        message: &TextMessage<impl AsRef<str>>,
+        message: &TextMessage<impl AsRef<str> + Sync>,
         max_numbers: Option<usize>,
     ) -> Result<(), ValidationError> {
         let check = Checker::new(operation);
@@ -443,7 +444,7 @@ impl<B: Brand> Client<B> {
     fn send_sms_body<'m>(
         &'m self,
         operation: &Operation,
-        message: &'m TextMessage<impl AsRef<str>>,
+        message: &'m TextMessage<impl AsRef<str> + Sync>,
     ) -> Result<SendSmsRequestView<'m>, ValidationError> {
         Self::check_message(operation, None, message, operation.limits.max_numbers)?;
         Ok(SendSmsRequestView {
@@ -456,7 +457,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// The signed `sendSms` POST request for `message`, without sending it.
-    pub fn prepare_send_sms<S: AsRef<str>>(
+    pub fn prepare_send_sms<S: AsRef<str> + Sync>(
         &self,
         message: &TextMessage<S>,
     ) -> Result<WireRequest, Error<B::StatusCode>> {
@@ -466,7 +467,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// The signed `sendSms` GET request for `message` (content URL-encoded), without sending it.
-    pub fn prepare_send_sms_get<S: AsRef<str>>(
+    pub fn prepare_send_sms_get<S: AsRef<str> + Sync>(
         &self,
         message: &TextMessage<S>,
     ) -> Result<WireRequest, Error<B::StatusCode>> {
@@ -476,7 +477,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// The signed `sendSms/batch` request for `messages`, without sending it.
-    pub fn prepare_send_batch<S: AsRef<str>>(
+    pub fn prepare_send_batch<S: AsRef<str> + Sync>(
         &self,
         messages: &[TextMessage<S>],
     ) -> Result<WireRequest, Error<B::StatusCode>> {
@@ -520,7 +521,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// The signed `getReport` request for `message_ids`, without sending it.
-    pub fn prepare_report<S: AsRef<str>>(
+    pub fn prepare_report<S: AsRef<str> + Sync>(
         &self,
         message_ids: &[S],
     ) -> Result<WireRequest, Error<B::StatusCode>> {
@@ -567,7 +568,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// Sends one text to up to 1000 numbers (POST).
-    pub async fn send_sms<S: AsRef<str>>(
+    pub async fn send_sms<S: AsRef<str> + Sync>(
         &self,
         message: &TextMessage<S>,
     ) -> Result<SendReceipt, Error<B::StatusCode>> {
@@ -579,7 +580,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// Sends one text to up to 100 numbers (GET, content URL-encoded).
-    pub async fn send_sms_get<S: AsRef<str>>(
+    pub async fn send_sms_get<S: AsRef<str> + Sync>(
         &self,
         message: &TextMessage<S>,
     ) -> Result<SendReceipt, Error<B::StatusCode>> {
@@ -591,7 +592,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// Sends different texts in one call (up to 1000 numbers in all).
-    pub async fn send_batch<S: AsRef<str>>(
+    pub async fn send_batch<S: AsRef<str> + Sync>(
         &self,
         messages: &[TextMessage<S>],
     ) -> Result<SendReceipt, Error<B::StatusCode>> {
@@ -627,7 +628,7 @@ impl<B: Brand> Client<B> {
     }
 
     /// Delivery status of up to 200 platform message ids.
-    pub async fn report<S: AsRef<str>>(
+    pub async fn report<S: AsRef<str> + Sync>(
         &self,
         message_ids: &[S],
     ) -> Result<DeliveryReport<B::ReportStatus>, Error<B::StatusCode>> {

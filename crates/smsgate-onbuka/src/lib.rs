@@ -18,9 +18,10 @@
 
 pub mod client;
 pub mod generated;
+pub mod sign;
 
 pub use client::{
     AcceptedNumber, Balance, Brand, Client, ClientBuilder, DeliveryReport, MessageStatus,
     PushError, SendReceipt, TextMessage, parse_delivery_report,
 };
-pub use generated::models;
+pub use generated::{bodies, models};

@@ -10,7 +10,8 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 use smsgate_nxcloud::codes::ResponseCode;
-use smsgate_transport::sign::NxcloudHeaderBodyMd5;
+use smsgate_nxcloud::sign::NxcloudHeaderBodyMd5;
+use smsgate_transport::sign::Signer as _;
 
 use crate::state::{PushBody, State, answer, now_millis};
 

@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use smsgate_transport::sign::KeySecretTimestampMd5;
+use smsgate_onbuka::sign::KeySecretTimestampMd5;
+use smsgate_transport::sign::Signer as _;
 use smsgate_transport::spec::Operation;
 
 use crate::state::{OnbukaAccount, PushBody, State, answer, compact_now, now_millis};

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use smsgate_itniotech::TextMessage;
+use smsgate_nxcloud::sign::NxcloudHeaderBodyMd5;
 use smsgate_nxcloud::{MtMessage, MultiItem};
 use smsgate_sandbox::{Faults, Sandbox, SandboxConfig};
 use smsgate_transport::clock::FixedClock;
 use smsgate_transport::http::{HttpClient, HttpConfig};
-use smsgate_transport::sign::{NxcloudHeaderBodyMd5, Signer};
+use smsgate_transport::sign::Signer;
 use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 use smsgate_transport::wire::WireRequest;
 

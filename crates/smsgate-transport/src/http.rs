@@ -380,7 +380,7 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
 
     use super::*;
-    use crate::spec::{AuthScheme, Limits, RequestEncoding};
+    use crate::spec::{Limits, RequestEncoding};
 
     const OP: Operation = Operation {
         vendor: "test",
@@ -389,7 +389,7 @@ mod tests {
         base_url: "http://127.0.0.1",
         path: "/x",
         encoding: RequestEncoding::Json,
-        auth: AuthScheme::KeySecretTimestampMd5,
+        auth: "key-secret-timestamp-md5",
         fixed_headers: &[],
         request_type: "Req",
         response_type: "Res",

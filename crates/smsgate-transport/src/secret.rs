@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A credential secret (api secret, access secret). Only [`Secret::expose`] reveals it, and only
 /// signing code calls that.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {

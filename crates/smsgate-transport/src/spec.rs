@@ -61,17 +61,6 @@ pub struct Push {
     pub body_type: &'static str,
 }
 
-/// How an operation authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthScheme {
-    /// Headers `Api-Key`, `Timestamp` (epoch seconds) and `Sign` = md5(apiKey + apiSecret + timestamp)
-    /// (itniotech, laaffic and their platform).
-    KeySecretTimestampMd5,
-    /// Headers `accessKey`, `ts` (epoch milliseconds), `bizType`, `action` and `sign` = md5 over the
-    /// sorted headers, the exact body bytes and the access secret (nxcloud).
-    NxcloudHeaderBodyMd5,
-}
-
 /// A fixed header value an operation sends with its authentication headers (e.g. nxcloud `bizType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FixedHeader {
@@ -113,8 +102,10 @@ pub struct Operation {
     pub path: &'static str,
     /// How the request type is encoded.
     pub encoding: RequestEncoding,
-    /// Authentication scheme.
-    pub auth: AuthScheme,
+    /// Name of the authentication scheme, as `operations.json` writes it
+    /// (`key-secret-timestamp-md5`): the [`Signer::SCHEME`](crate::sign::Signer::SCHEME) of the
+    /// signer that signs its requests.
+    pub auth: &'static str,
     /// Fixed headers that go with the authentication headers.
     pub fixed_headers: &'static [FixedHeader],
     /// Name of the generated request type.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::endpoint::StrList;
 use crate::error::{ValidationError, ValidationKind};
 use crate::spec::Operation;
 
@@ -26,6 +27,11 @@ impl<'a> Field<'a> {
             item: Some((list, index)),
             name,
         }
+    }
+
+    /// `name` inside the list item `item` (`Some(("items", 3))`), or at the top level.
+    pub const fn at(item: Option<(&'a str, usize)>, name: &'a str) -> Self {
+        Self { item, name }
     }
 
     /// `name` at this field's position: a field of the same item, or a top-level field.
@@ -147,10 +153,10 @@ impl<'a> Checker<'a> {
 
     /// Phone numbers: at least one, each digits only (country code first, no `+`), no more
     /// than `limit`.
-    pub fn numbers<'f, S: AsRef<str>>(
+    pub fn numbers<'f>(
         &self,
         field: impl Into<Field<'f>>,
-        numbers: &[S],
+        numbers: &dyn StrList,
         limit: Option<usize>,
     ) -> Result<(), ValidationError> {
         let field = field.into();
@@ -158,21 +164,88 @@ impl<'a> Checker<'a> {
             return Err(self.error(field, ValidationKind::Empty));
         }
         self.count(field, numbers.len(), limit)?;
-        for (i, number) in numbers.iter().enumerate() {
-            let number = number.as_ref();
-            if number.is_empty() {
-                return Err(self.error(format_args!("{field}[{i}]"), ValidationKind::Empty));
-            }
-            if !number.bytes().all(|b| b.is_ascii_digit()) {
+        for i in 0..numbers.len() {
+            self.digits(format_args!("{field}[{i}]"), numbers.get(i))?;
+        }
+        Ok(())
+    }
+
+    /// One phone number: digits only, country code first.
+    pub fn number<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        number: &str,
+    ) -> Result<(), ValidationError> {
+        self.digits(field.into(), number)
+    }
+
+    fn digits(&self, field: impl fmt::Display, number: &str) -> Result<(), ValidationError> {
+        if number.is_empty() {
+            return Err(self.error(field, ValidationKind::Empty));
+        }
+        if !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.error(
+                field,
+                ValidationKind::Malformed {
+                    rule: "digits only: country code and number, no `+`, spaces or dashes",
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Ids the wire joins with `separator`: at least one, each non-empty and free of the
+    /// separator, no more than `limit`.
+    pub fn ids<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        ids: &dyn StrList,
+        separator: char,
+        limit: Option<usize>,
+    ) -> Result<(), ValidationError> {
+        let field = field.into();
+        if ids.is_empty() {
+            return Err(self.error(field, ValidationKind::Empty));
+        }
+        self.count(field, ids.len(), limit)?;
+        for i in 0..ids.len() {
+            let id = ids.get(i);
+            if id.is_empty() || id.contains(separator) {
                 return Err(self.error(
                     format_args!("{field}[{i}]"),
                     ValidationKind::Malformed {
-                        rule: "digits only: country code and number, no `+`, spaces or dashes",
+                        rule: "non-empty, without the list separator (ids are joined with it)",
                     },
                 ));
             }
         }
         Ok(())
+    }
+
+    /// A required string: not empty.
+    pub fn required<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        value: &str,
+    ) -> Result<(), ValidationError> {
+        if value.is_empty() {
+            return Err(self.error(field.into(), ValidationKind::Empty));
+        }
+        Ok(())
+    }
+
+    /// A required list: at least one item, no more than `limit`.
+    pub fn items<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        count: usize,
+        limit: Option<usize>,
+    ) -> Result<(), ValidationError> {
+        let field = field.into();
+        if count == 0 {
+            return Err(self.error(field, ValidationKind::Empty));
+        }
+        self.count(field, count, limit)
     }
 
     /// A list length against a limit.
@@ -279,7 +352,7 @@ mod tests {
             base_url: "http://x",
             path: "/",
             encoding: crate::spec::RequestEncoding::Json,
-            auth: crate::spec::AuthScheme::KeySecretTimestampMd5,
+            auth: "key-secret-timestamp-md5",
             fixed_headers: &[],
             request_type: "R",
             response_type: "S",
@@ -312,7 +385,7 @@ mod tests {
             base_url: "http://x",
             path: "/",
             encoding: crate::spec::RequestEncoding::Json,
-            auth: crate::spec::AuthScheme::KeySecretTimestampMd5,
+            auth: "key-secret-timestamp-md5",
             fixed_headers: &[],
             request_type: "R",
             response_type: "S",

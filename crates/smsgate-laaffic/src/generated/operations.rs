@@ -2,9 +2,7 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Endpoints of laaffic (`specs/laaffic/operations.json`): URL, method, encoding, authentication and documented limits of each operation.
-use smsgate_transport::spec::{
-    AuthScheme, HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding,
-};
+use smsgate_transport::spec::{HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding};
 /// Vendor name.
 pub const VENDOR: &str = "laaffic";
 /// Default base URL of the vendor's API (an operation may use another host).
@@ -19,7 +17,7 @@ pub const SEND_SMS: Operation = Operation {
     base_url: "https://api.laaffic.com",
     path: "/v3/sendSms",
     encoding: RequestEncoding::Json,
-    auth: AuthScheme::KeySecretTimestampMd5,
+    auth: "key-secret-timestamp-md5",
     fixed_headers: &[],
     request_type: "SendSmsRequest",
     response_type: "SendSmsResponse",
@@ -41,7 +39,7 @@ pub const SEND_SMS_GET: Operation = Operation {
     base_url: "https://api.laaffic.com",
     path: "/v3/sendSms",
     encoding: RequestEncoding::Query,
-    auth: AuthScheme::KeySecretTimestampMd5,
+    auth: "key-secret-timestamp-md5",
     fixed_headers: &[],
     request_type: "SendSmsRequest",
     response_type: "SendSmsResponse",
@@ -65,7 +63,7 @@ pub const SEND_BATCH: Operation = Operation {
     base_url: "https://api.laaffic.com",
     path: "/v3/sendSms/batch",
     encoding: RequestEncoding::Json,
-    auth: AuthScheme::KeySecretTimestampMd5,
+    auth: "key-secret-timestamp-md5",
     fixed_headers: &[],
     request_type: "SendBatchRequest",
     response_type: "SendSmsResponse",
@@ -87,7 +85,7 @@ pub const GET_BALANCE: Operation = Operation {
     base_url: "https://api.laaffic.com",
     path: "/v3/getBalance",
     encoding: RequestEncoding::Query,
-    auth: AuthScheme::KeySecretTimestampMd5,
+    auth: "key-secret-timestamp-md5",
     fixed_headers: &[],
     request_type: "GetBalanceRequest",
     response_type: "GetBalanceResponse",
@@ -109,7 +107,7 @@ pub const GET_REPORT: Operation = Operation {
     base_url: "https://api.laaffic.com",
     path: "/v3/getReport",
     encoding: RequestEncoding::Query,
-    auth: AuthScheme::KeySecretTimestampMd5,
+    auth: "key-secret-timestamp-md5",
     fixed_headers: &[],
     request_type: "GetReportRequest",
     response_type: "GetReportResponse",

@@ -2,6 +2,8 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Code generated from `specs/nxcloud`: wire models, status-code tables and endpoints.
+pub mod bodies;
+pub mod client;
 pub mod codes;
 pub mod models;
 pub mod operations;

@@ -3,7 +3,7 @@
 
 //! Endpoints of nxcloud (`specs/nxcloud/operations.json`): URL, method, encoding, authentication and documented limits of each operation.
 use smsgate_transport::spec::{
-    AuthScheme, FixedHeader, HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding,
+    FixedHeader, HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding,
 };
 /// Vendor name.
 pub const VENDOR: &str = "nxcloud";
@@ -21,7 +21,7 @@ pub const SEND_MULTI: Operation = Operation {
     base_url: "https://api2.nxcloud.com",
     path: "/v1/sms/multi/mt",
     encoding: RequestEncoding::Json,
-    auth: AuthScheme::NxcloudHeaderBodyMd5,
+    auth: "nxcloud-header-body-md5",
     fixed_headers: &[
         FixedHeader {
             name: "action",
@@ -52,7 +52,7 @@ pub const SEND: Operation = Operation {
     base_url: "https://api.nxcloud.com",
     path: "/v1/sms/mt",
     encoding: RequestEncoding::Json,
-    auth: AuthScheme::NxcloudHeaderBodyMd5,
+    auth: "nxcloud-header-body-md5",
     fixed_headers: &[
         FixedHeader {
             name: "action",

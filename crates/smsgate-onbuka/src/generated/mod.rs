@@ -2,6 +2,7 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Code generated from `specs/onbuka`: the wire models every brand of the platform shares.
+pub mod bodies;
 pub mod models;
 /// The platform's JSON Schema (draft-07), self-contained.
 pub const MODELS_SCHEMA_JSON: &str = include_str!("models.schema.json");

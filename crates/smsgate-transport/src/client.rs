@@ -1,0 +1,337 @@
+//! The one client core every vendor client is: HTTP options, clock, base URL, the account's
+//! settings and its signer, and one way to send any [`Endpoint`].
+//!
+//! A vendor's generated `Credentials` type implements [`Credentials`] (its settings, its
+//! signer, the environment prefix); its generated `Client` wraps a [`ClientCore`] and adds one
+//! typed method per operation. [`ClientBuilder`] is the single builder they all share.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::endpoint::Endpoint;
+use crate::error::{ConfigError, Error, ValidationKind, env_var};
+use crate::http::{HttpClient, HttpConfig, RawResponse, decode_json};
+use crate::redact::redact_url;
+use crate::sign::Signer;
+use crate::spec::{CodeTable, ErrorClass, Operation};
+use crate::validate::Checker;
+use crate::wire::{WireRequest, normalise_base_url};
+
+/// One setting of a vendor account, as a config file section or the environment names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingKey {
+    /// Key in a config file section (`api_key`); the environment variable is the vendor's
+    /// prefix, `_` and the key in upper case (`ITNIOTECH_API_KEY`).
+    pub key: &'static str,
+    /// Whether the value is a secret (never printed).
+    pub secret: bool,
+    /// Whether a client cannot be built without it.
+    pub required: bool,
+    /// What it is, in one line.
+    pub doc: &'static str,
+}
+
+/// The settings of an account at one vendor (generated from `operations.json`).
+pub trait Credentials: Clone + fmt::Debug + Send + Sync + Sized + 'static {
+    /// The signer of the vendor's auth scheme.
+    type Signer: Signer;
+    /// The vendor's client type, which wraps a [`ClientCore`].
+    type Client: From<ClientCore<Self>>;
+
+    /// Vendor name (`itniotech`).
+    const VENDOR: &'static str;
+    /// Prefix of the vendor's environment variables (`ITNIOTECH`).
+    const ENV_PREFIX: &'static str;
+    /// Every setting, in the order documentation lists them (`base_url` is common to all
+    /// vendors and not listed).
+    const SETTINGS: &'static [SettingKey];
+
+    /// The settings read through `value` (a config section, the environment); a missing
+    /// required one is [`ConfigError::Missing`] naming the vendor and key.
+    fn from_settings(value: &mut dyn FnMut(&str) -> Option<String>) -> Result<Self, ConfigError>;
+
+    /// Fails naming the first required setting that is empty, or an invalid value.
+    fn check(&self) -> Result<(), ConfigError>;
+
+    /// The signer for these settings.
+    fn signer(&self) -> Self::Signer;
+
+    /// A path these settings put in place of an operation's documented path.
+    fn path_override(&self, operation: &Operation) -> Option<&str> {
+        let _ = operation;
+        None
+    }
+}
+
+/// The environment variable of a setting: `ITNIOTECH` + `api_key` → `ITNIOTECH_API_KEY`.
+pub fn env_name(prefix: &str, key: &str) -> String {
+    format!("{prefix}_{}", key.to_ascii_uppercase())
+}
+
+/// Builds any vendor's client: settings, base URL, HTTP options and clock.
+pub struct ClientBuilder<C: Credentials> {
+    credentials: Option<C>,
+    settings: Vec<(String, String)>,
+    base_url: Option<String>,
+    http: HttpConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl<C: Credentials> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self.settings.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ClientBuilder")
+            .field("vendor", &C::VENDOR)
+            .field("credentials", &self.credentials)
+            .field("settings", &keys)
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Credentials> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            settings: Vec::new(),
+            base_url: None,
+            http: HttpConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl<C: Credentials> ClientBuilder<C> {
+    /// The account's settings, typed.
+    pub fn credentials(mut self, credentials: C) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// One setting by its key (`api_key`), as a config file names it; read at
+    /// [`ClientBuilder::build`] unless [`ClientBuilder::credentials`] was given.
+    pub fn setting(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.settings.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// Every setting from the environment (`<PREFIX>_<KEY>`) and `<PREFIX>_BASE_URL` if set;
+    /// a required variable that is unset or empty is [`ConfigError::Missing`] naming it.
+    pub fn from_env(mut self) -> Result<Self, ConfigError> {
+        for setting in C::SETTINGS {
+            let name = env_name(C::ENV_PREFIX, setting.key);
+            match env_var(&name) {
+                Ok(value) => self = self.setting(setting.key, value),
+                Err(err) if setting.required => return Err(err),
+                Err(_) => {}
+            }
+        }
+        if let Ok(url) = env_var(&env_name(C::ENV_PREFIX, "base_url")) {
+            self = self.base_url(url);
+        }
+        Ok(self)
+    }
+
+    /// Replaces scheme and host of every operation (a proxy, a regional host, the simulator):
+    /// `http://127.0.0.1:8080` sends each operation to `http://127.0.0.1:8080<path>`.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into()).filter(|url| !url.is_empty());
+        self
+    }
+
+    /// Time allowed to connect (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.http.timeout = timeout;
+        self
+    }
+
+    /// Sends every request through this proxy.
+    pub fn proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.http.proxy = Some(proxy.into());
+        self
+    }
+
+    /// Most bytes of a response body read (default 1 MiB,
+    /// [`crate::http::DEFAULT_MAX_BODY_BYTES`]). A longer answer is an [`Error::Transport`]
+    /// with [`TransportFailure::BodyTooLarge`](crate::error::TransportFailure::BodyTooLarge):
+    /// reading stops at the limit, and the request may have reached the vendor.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.http.max_body_bytes = limit;
+        self
+    }
+
+    /// All HTTP settings at once.
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// The clock signing reads (tests pin it).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the client; fails naming the first missing setting or the invalid URL.
+    pub fn build(self) -> Result<C::Client, ConfigError> {
+        let credentials = match self.credentials {
+            Some(credentials) => {
+                credentials.check()?;
+                credentials
+            }
+            None => {
+                let settings = self.settings;
+                C::from_settings(&mut |key| {
+                    settings
+                        .iter()
+                        .rev()
+                        .find(|(k, v)| k == key && !v.is_empty())
+                        .map(|(_, v)| v.clone())
+                })?
+            }
+        };
+        let base_url = self
+            .base_url
+            .map(|url| normalise_base_url(&url))
+            .transpose()?;
+        Ok(C::Client::from(ClientCore {
+            inner: Arc::new(Core {
+                http: HttpClient::new(&self.http)?,
+                signer: credentials.signer(),
+                credentials,
+                base_url,
+                clock: self.clock,
+            }),
+        }))
+    }
+}
+
+/// What every vendor client is: cheap to clone (clones share the connection pool).
+pub struct ClientCore<C: Credentials> {
+    inner: Arc<Core<C>>,
+}
+
+struct Core<C: Credentials> {
+    http: HttpClient,
+    signer: C::Signer,
+    credentials: C,
+    base_url: Option<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<C: Credentials> Clone for ClientCore<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C: Credentials> fmt::Debug for ClientCore<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("vendor", &C::VENDOR)
+            .field("credentials", &self.inner.credentials)
+            .field("base_url", &self.inner.base_url.as_deref().map(redact_url))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Credentials> ClientCore<C> {
+    /// The account's settings.
+    pub fn credentials(&self) -> &C {
+        &self.inner.credentials
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &C::Signer {
+        &self.inner.signer
+    }
+
+    /// The base URL given to the builder, if any (else each operation's documented one).
+    pub fn base_url(&self) -> Option<&str> {
+        self.inner.base_url.as_deref()
+    }
+
+    /// The URL `operation` is sent to: base URL and path, either overridden.
+    pub fn url(&self, operation: &Operation) -> String {
+        let base = self.inner.base_url.as_deref().unwrap_or(operation.base_url);
+        let path = self
+            .inner
+            .credentials
+            .path_override(operation)
+            .unwrap_or(operation.path);
+        format!("{base}{path}")
+    }
+
+    /// The exact signed request for `endpoint`, after every check, without sending it.
+    pub fn prepare<E: Endpoint>(&self, endpoint: &E) -> Result<WireRequest, Error<E::Code>> {
+        let operation = &E::OPERATION;
+        debug_assert_eq!(operation.auth, <C::Signer as Signer>::SCHEME);
+        endpoint.validate()?;
+        let mut request =
+            WireRequest::for_operation(operation, self.url(operation), endpoint.body()).map_err(
+                |err| {
+                    Checker::new(operation).error(
+                        "body",
+                        ValidationKind::Malformed {
+                            rule: leak_rule(&err.to_string()),
+                        },
+                    )
+                },
+            )?;
+        self.inner.signer.sign(
+            &mut request,
+            operation.fixed_headers,
+            self.inner.clock.now_millis(),
+        );
+        Ok(request)
+    }
+
+    /// Sends `endpoint` and returns the answer as received (status and bytes), for callers
+    /// that decode it themselves.
+    pub async fn send_raw<E: Endpoint>(&self, endpoint: &E) -> Result<RawResponse, Error<E::Code>> {
+        let request = self.prepare(endpoint)?;
+        self.inner
+            .http
+            .execute(&E::OPERATION, request, endpoint.recipients())
+            .await
+    }
+
+    /// Sends `endpoint` and decodes the answer; a code of a class other than success is
+    /// [`Error::Vendor`].
+    pub async fn send<E: Endpoint>(&self, endpoint: &E) -> Result<E::Response, Error<E::Code>> {
+        let raw = self.send_raw(endpoint).await?;
+        decode::<E>(&raw)
+    }
+}
+
+/// Decodes an answer to `E` (status, JSON, vendor code) without I/O: what
+/// [`ClientCore::send`] does with the bytes it receives.
+pub fn decode<E: Endpoint>(raw: &RawResponse) -> Result<E::Response, Error<E::Code>> {
+    let response: E::Response = decode_json(&E::OPERATION, raw)?;
+    let (code, reason) = E::status(&response);
+    if code.class() == ErrorClass::Success {
+        return Ok(response);
+    }
+    Err(Error::vendor(&E::OPERATION, code, reason))
+}
+
+/// A serialisation error's text is the serialiser's; the checks run first, so this only names
+/// a rule they missed.
+fn leak_rule(text: &str) -> &'static str {
+    if text.contains("scalar") {
+        "cannot be sent in a query string"
+    } else {
+        "cannot be serialised"
+    }
+}

@@ -1,0 +1,1053 @@
+//! The operation layer: borrowed request bodies with the checks their schema implies
+//! (`bodies.rs`), and per vendor the typed endpoints, the account settings and the client
+//! (`client.rs`).
+//!
+//! Body types are read from the bundled schema, not from typify: a body borrows the caller's
+//! data (`&str`, [`Joined`] lists, slices of item bodies) and serialises to the bytes typify's
+//! owned model would make (same field names, same order: properties sorted by name).
+//!
+//! Schema keywords the emitter reads beside draft-07 (declared in the spec, never coded per
+//! vendor): `x-list` (a string the wire carries as a list joined by this separator), `x-role`
+//! (`numbers`, `number`, `ids`, `content`, `sender-id`: which checks and which
+//! `operations.json` limits apply), `x-same-count-as` (a list as long as another field) and
+//! `x-rule` (a pattern's rule in words, for error messages).
+//!
+//! [`Joined`]: https://docs.rs/smsgate-transport (smsgate_transport::endpoint::Joined)
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use crate::GenError;
+use crate::spec::{OperationSpec, VendorSpec};
+
+/// What a body field is checked as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    Content,
+    SenderId,
+    Number,
+    Numbers,
+    Ids,
+}
+
+impl Role {
+    fn parse(value: Option<&Value>, at: &str) -> Result<Self, GenError> {
+        Ok(match value.and_then(Value::as_str) {
+            None => Self::Plain,
+            Some("content") => Self::Content,
+            Some("sender-id") => Self::SenderId,
+            Some("number") => Self::Number,
+            Some("numbers") => Self::Numbers,
+            Some("ids") => Self::Ids,
+            Some(other) => {
+                return Err(GenError::Emit(format!(
+                    "{at}: unknown x-role {other:?} (content, sender-id, number, numbers, ids)"
+                )));
+            }
+        })
+    }
+}
+
+/// The shape of one body field.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// A string.
+    Text {
+        role: Role,
+        min_length: u64,
+        max_length: Option<u64>,
+        pattern: Option<(String, String)>,
+    },
+    /// A string the wire carries as a joined list.
+    List {
+        role: Role,
+        separator: char,
+        same_count_as: Option<String>,
+    },
+    /// A closed string enum: the model's type, by value.
+    Enum(String),
+    /// An array of item bodies.
+    Items {
+        item: String,
+        max_items: Option<u64>,
+    },
+    /// An integer or boolean, by value.
+    Scalar(TokenStream),
+}
+
+#[derive(Debug, Clone)]
+struct BodyField {
+    json: String,
+    ident: proc_macro2::Ident,
+    doc: Option<String>,
+    required: bool,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+struct BodyType {
+    name: String,
+    doc: String,
+    fields: Vec<BodyField>,
+}
+
+/// `appId` → `app_id`, as typify names fields.
+pub fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c == '-' {
+            out.push('_');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn definition<'s>(defs: &'s Value, name: &str, at: &str) -> Result<&'s Value, GenError> {
+    defs.get(name)
+        .ok_or_else(|| GenError::Emit(format!("{at}: no definition {name:?}")))
+}
+
+fn ref_name(schema: &Value) -> Option<&str> {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+}
+
+/// A property's schema with its `$ref` followed; the property's own keywords win.
+fn resolved(defs: &Value, property: &Value, at: &str) -> Result<(Value, Option<String>), GenError> {
+    let Some(name) = ref_name(property) else {
+        return Ok((property.clone(), None));
+    };
+    let mut merged = definition(defs, name, at)?.clone();
+    if let (Value::Object(target), Value::Object(own)) = (&mut merged, property) {
+        for (key, value) in own {
+            if key != "$ref" {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Ok((merged, Some(name.to_owned())))
+}
+
+fn types_of(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn field_kind(
+    defs: &Value,
+    schema: &Value,
+    ref_name: Option<&str>,
+    at: &str,
+    queue: &mut Vec<String>,
+) -> Result<Kind, GenError> {
+    let types = types_of(schema);
+    if schema.get("enum").is_some() {
+        let name = ref_name.ok_or_else(|| {
+            GenError::Emit(format!(
+                "{at}: an enum in a request body must be a named definition"
+            ))
+        })?;
+        return Ok(Kind::Enum(name.to_owned()));
+    }
+    match types.as_slice() {
+        ["string"] => {
+            let role = Role::parse(schema.get("x-role"), at)?;
+            if let Some(separator) = schema.get("x-list").and_then(Value::as_str) {
+                let mut chars = separator.chars();
+                let (Some(separator), None) = (chars.next(), chars.next()) else {
+                    return Err(GenError::Emit(format!(
+                        "{at}: x-list must be one character"
+                    )));
+                };
+                if !matches!(role, Role::Numbers | Role::Ids) {
+                    return Err(GenError::Emit(format!(
+                        "{at}: an x-list field needs x-role numbers or ids"
+                    )));
+                }
+                return Ok(Kind::List {
+                    role,
+                    separator,
+                    same_count_as: schema
+                        .get("x-same-count-as")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                });
+            }
+            let pattern = match schema.get("pattern").and_then(Value::as_str) {
+                Some(pattern) if role == Role::Plain => {
+                    let rule = schema
+                        .get("x-rule")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| format!("matches {pattern}"), str::to_owned);
+                    Some((pattern.to_owned(), rule))
+                }
+                _ => None,
+            };
+            Ok(Kind::Text {
+                role,
+                min_length: schema.get("minLength").and_then(Value::as_u64).unwrap_or(0),
+                max_length: schema.get("maxLength").and_then(Value::as_u64),
+                pattern,
+            })
+        }
+        ["integer"] => Ok(Kind::Scalar(quote!(i64))),
+        ["number"] => Ok(Kind::Scalar(quote!(f64))),
+        ["boolean"] => Ok(Kind::Scalar(quote!(bool))),
+        ["array"] => {
+            let items = schema.get("items").unwrap_or(&Value::Null);
+            let name = ref_name_of_object(defs, items, at)?;
+            queue.push(name.clone());
+            Ok(Kind::Items {
+                item: name,
+                max_items: schema.get("maxItems").and_then(Value::as_u64),
+            })
+        }
+        other => Err(GenError::Emit(format!(
+            "{at}: a request body field of type {other:?} is not supported (string, list, enum, integer, boolean, array of objects)"
+        ))),
+    }
+}
+
+fn ref_name_of_object(defs: &Value, items: &Value, at: &str) -> Result<String, GenError> {
+    let name = ref_name(items).ok_or_else(|| {
+        GenError::Emit(format!(
+            "{at}: array items in a request body must be a named object"
+        ))
+    })?;
+    let def = definition(defs, name, at)?;
+    if types_of(def) != ["object"] {
+        return Err(GenError::Emit(format!(
+            "{at}: array items {name} must be an object"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Every body type reachable from `roots` (request types), in name order.
+fn body_types(
+    schema: &Value,
+    roots: &BTreeSet<String>,
+    at: &str,
+) -> Result<Vec<BodyType>, GenError> {
+    let defs = &schema["definitions"];
+    let mut queue: Vec<String> = roots.iter().cloned().collect();
+    let mut done: BTreeMap<String, BodyType> = BTreeMap::new();
+    while let Some(name) = queue.pop() {
+        if done.contains_key(&name) {
+            continue;
+        }
+        let here = format!("{at}#/definitions/{name}");
+        let def = definition(defs, &name, &here)?;
+        if types_of(def) != ["object"] {
+            return Err(GenError::Emit(format!(
+                "{here}: a request body must be an object"
+            )));
+        }
+        let required: BTreeSet<&str> = def
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut properties: Vec<(&String, &Value)> = def
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.iter().collect())
+            .unwrap_or_default();
+        properties.sort_by(|a, b| a.0.cmp(b.0));
+        let mut fields = Vec::new();
+        for (json, property) in properties {
+            let field_at = format!("{here}/properties/{json}");
+            let (schema, ref_name) = resolved(defs, property, &field_at)?;
+            let kind = field_kind(defs, &schema, ref_name.as_deref(), &field_at, &mut queue)?;
+            fields.push(BodyField {
+                json: json.clone(),
+                ident: format_ident!("{}", snake(json)),
+                doc: schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                required: required.contains(json.as_str()),
+                kind,
+            });
+        }
+        for field in &fields {
+            if let Kind::List {
+                same_count_as: Some(other),
+                ..
+            } = &field.kind
+            {
+                if !fields.iter().any(|f| &f.json == other) {
+                    return Err(GenError::Emit(format!(
+                        "{here}: x-same-count-as names {other:?}, which is not a field"
+                    )));
+                }
+            }
+        }
+        let doc = def
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        done.insert(name.clone(), BodyType { name, doc, fields });
+    }
+    Ok(done.into_values().collect())
+}
+
+fn field_type(field: &BodyField) -> TokenStream {
+    let ty = match &field.kind {
+        Kind::Text { .. } => quote!(&'a str),
+        Kind::List { .. } => quote!(::smsgate_transport::endpoint::Joined<'a>),
+        Kind::Enum(name) => {
+            let ident = format_ident!("{}", name);
+            quote!(super::models::#ident)
+        }
+        Kind::Items { item, .. } => {
+            let ident = format_ident!("{}", item);
+            quote!(&'a [#ident<'a>])
+        }
+        Kind::Scalar(ty) => ty.clone(),
+    };
+    if field.required {
+        ty
+    } else {
+        quote!(::std::option::Option<#ty>)
+    }
+}
+
+fn pattern_static(ty: &str, field: &BodyField) -> proc_macro2::Ident {
+    format_ident!(
+        "{}_{}_PATTERN",
+        snake(ty).to_ascii_uppercase(),
+        snake(&field.json).to_ascii_uppercase()
+    )
+}
+
+/// The checks of one field, on `value` (a `&str`, a `Joined`, a slice).
+fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenStream {
+    let json = Literal::string(&field.json);
+    let at = quote!(field(#json));
+    match &field.kind {
+        Kind::Text {
+            role,
+            min_length,
+            max_length,
+            pattern,
+        } => {
+            let max = max_length.map(|n| {
+                let n = Literal::usize_unsuffixed(n as usize);
+                quote!(check.max_chars(#at, #value, Some(#n))?;)
+            });
+            let role_check = match role {
+                Role::Content => quote!(check.content(#at, #value)?;),
+                Role::SenderId => quote!(check.sender_id(#at, #value)?;),
+                Role::Number => quote!(check.number(#at, #value)?;),
+                _ if *min_length > 0 => quote!(check.required(#at, #value)?;),
+                _ => quote!(),
+            };
+            let pattern = pattern.as_ref().map(|(_, rule)| {
+                let stat = pattern_static(&ty.name, field);
+                let rule = Literal::string(rule);
+                quote!(check.format(#at, #stat.find(#value).is_some(), #rule)?;)
+            });
+            quote!(#role_check #max #pattern)
+        }
+        Kind::List {
+            role,
+            separator,
+            same_count_as,
+        } => {
+            let same = same_count_as.as_ref().map(|other| {
+                let other_ident = format_ident!("{}", snake(other));
+                let other_lit = Literal::string(other);
+                let other_len = match ty.fields.iter().find(|f| &f.json == other) {
+                    Some(f) if !f.required => {
+                        quote!(self.#other_ident.map_or(0, |list| list.len()))
+                    }
+                    _ => quote!(self.#other_ident.len()),
+                };
+                quote!(check.same_count(#at, #value.len(), #other_lit, #other_len)?;)
+            });
+            let list = match role {
+                Role::Numbers => quote!(check.numbers(#at, #value.items(), None)?;),
+                _ => {
+                    let sep = Literal::character(*separator);
+                    quote!(check.ids(#at, #value.items(), #sep, None)?;)
+                }
+            };
+            quote!(#same #list)
+        }
+        Kind::Items { max_items, .. } => {
+            let max = match max_items {
+                Some(n) => {
+                    let n = Literal::usize_unsuffixed(*n as usize);
+                    quote!(Some(#n))
+                }
+                None => quote!(None),
+            };
+            quote! {
+                check.items(#at, #value.len(), #max)?;
+                for (index, item) in #value.iter().enumerate() {
+                    item.validate(check, Some((#json, index)))?;
+                }
+            }
+        }
+        Kind::Enum(_) | Kind::Scalar(_) => quote!(),
+    }
+}
+
+fn recipients_of(field: &BodyField) -> Option<TokenStream> {
+    let ident = &field.ident;
+    let (one, many) = match &field.kind {
+        Kind::Text {
+            role: Role::Number, ..
+        } => (quote!(1), None),
+        Kind::List {
+            role: Role::Numbers,
+            ..
+        } => (quote!(list.len()), Some(quote!(self.#ident.len()))),
+        Kind::Items { .. } => (
+            quote!(list.iter().map(|item| item.recipients()).sum::<usize>()),
+            Some(quote!(self.#ident.iter().map(|item| item.recipients()).sum::<usize>())),
+        ),
+        _ => return None,
+    };
+    Some(match (field.required, many) {
+        (true, Some(many)) => many,
+        (true, None) => one,
+        (false, _) => quote!(self.#ident.map_or(0, |list| { let _ = &list; #one })),
+    })
+}
+
+fn body_tokens(ty: &BodyType) -> TokenStream {
+    let ident = format_ident!("{}", ty.name);
+    let doc = crate::emit::docs(&format!(
+        "{}\n\nBorrowed: serialises to the bytes of [`{}`](super::models::{}) without copying the \
+         caller's data. [`{}::validate`] runs every check the schema gives these fields.",
+        ty.doc, ty.name, ty.name, ty.name
+    ));
+    let fields = ty.fields.iter().map(|field| {
+        let name = &field.ident;
+        let json = &field.json;
+        let ty = field_type(field);
+        let doc = field.doc.as_deref().map(crate::emit::docs);
+        let rename = (name != json).then(|| quote!(rename = #json,));
+        let skip = (!field.required)
+            .then(|| quote!(skip_serializing_if = "::std::option::Option::is_none",));
+        let serde = (rename.is_some() || skip.is_some()).then(|| quote!(#[serde(#rename #skip)]));
+        quote!(#doc #serde pub #name: #ty,)
+    });
+    let checks = ty.fields.iter().map(|field| {
+        let name = &field.ident;
+        let copy = matches!(field.kind, Kind::Enum(_) | Kind::Scalar(_));
+        if copy {
+            return quote!();
+        }
+        if field.required {
+            field_checks(ty, field, &quote!(self.#name))
+        } else {
+            let inner = field_checks(ty, field, &quote!(value));
+            if inner.is_empty() {
+                return quote!();
+            }
+            quote!(if let Some(value) = self.#name { #inner })
+        }
+    });
+    let recipients: Vec<TokenStream> = ty.fields.iter().filter_map(recipients_of).collect();
+    let recipients = if recipients.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#recipients)+*)
+    };
+    let default = ty
+        .fields
+        .iter()
+        .all(|f| !f.required || !matches!(f.kind, Kind::Enum(_)))
+        .then(|| quote!(Default,));
+    quote! {
+        #doc
+        #[derive(Debug, Clone, Copy, #default ::serde::Serialize)]
+        pub struct #ident<'a> {
+            #(#fields)*
+        }
+
+        impl #ident<'_> {
+            /// Checks every rule the schema gives these fields (`item`: the list and index the
+            /// body sits at, for error messages); the operation's own limits are the endpoint's.
+            pub fn validate(
+                &self,
+                check: &::smsgate_transport::validate::Checker<'_>,
+                item: ::std::option::Option<(&'static str, usize)>,
+            ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
+                let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
+                let _ = &field;
+                #(#checks)*
+                Ok(())
+            }
+
+            /// Phone numbers the body carries (items included).
+            pub fn recipients(&self) -> usize {
+                #recipients
+            }
+        }
+    }
+}
+
+fn pattern_statics(types: &[BodyType]) -> Result<Vec<TokenStream>, GenError> {
+    let mut out = Vec::new();
+    for ty in types {
+        for field in &ty.fields {
+            if let Kind::Text {
+                pattern: Some((pattern, _)),
+                ..
+            } = &field.kind
+            {
+                // Compiled here once, so the generated `expect` cannot fire.
+                regress::Regex::new(pattern).map_err(|err| {
+                    GenError::Emit(format!(
+                        "{}.{}: pattern {pattern:?} does not compile: {err}",
+                        ty.name, field.json
+                    ))
+                })?;
+                let stat = pattern_static(&ty.name, field);
+                let lit = Literal::string(pattern);
+                let doc = crate::emit::docs(&format!("`{}.{}`: `{pattern}`.", ty.name, field.json));
+                out.push(quote! {
+                    #doc
+                    #[allow(clippy::expect_used)] // the pattern compiled in cargo xtask gen
+                    static #stat: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(|| {
+                        ::regress::Regex::new(#lit).expect("checked by cargo xtask gen")
+                    });
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `bodies.rs` of a folder: borrowed bodies of `roots` (and the item types they hold); those
+/// in `imports` are re-exported from the platform crate instead.
+pub fn bodies_tokens(
+    folder: &str,
+    schema: &Value,
+    roots: &BTreeSet<String>,
+    imports: &BTreeMap<String, String>,
+    specs_display: &str,
+) -> Result<TokenStream, GenError> {
+    let at = format!("{specs_display}/{folder}/models.schema.json");
+    let (imported, own): (BTreeSet<String>, BTreeSet<String>) = roots
+        .iter()
+        .cloned()
+        .partition(|name| imports.contains_key(name));
+    let types = body_types(schema, &own, &at)?;
+    let mut reexports: BTreeMap<&str, Vec<proc_macro2::Ident>> = BTreeMap::new();
+    for name in &imported {
+        if let Some(platform) = imports.get(name) {
+            reexports
+                .entry(platform.as_str())
+                .or_default()
+                .push(format_ident!("{}", name));
+        }
+    }
+    // Item types of imported bodies come with them.
+    for (platform, names) in reexports.iter_mut() {
+        let items = body_types(schema, &imported, &at)?;
+        for ty in items {
+            let ident = format_ident!("{}", ty.name);
+            if !names.contains(&ident)
+                && imports.get(&ty.name).map(String::as_str) == Some(platform)
+            {
+                names.push(ident);
+            }
+        }
+        names.sort();
+    }
+    let uses = reexports.iter().map(|(platform, names)| {
+        let krate = format_ident!(
+            "{}",
+            crate::emit::platform_crate(platform).replace('-', "_")
+        );
+        quote!(pub use ::#krate::bodies::{#(#names),*};)
+    });
+    let statics = pattern_statics(&types)?;
+    let bodies = types.iter().map(body_tokens);
+    let doc = crate::emit::inner_docs(&format!(
+        "Request bodies of {folder}, borrowed (`{at}`): each serialises to the bytes of the model \
+         of the same name in [`models`](super::models) straight from the caller's data, and \
+         checks itself against its schema (`validate`) before any traffic."
+    ));
+    Ok(quote! {
+        #doc
+        #(#uses)*
+        #(#statics)*
+        #(#bodies)*
+    })
+}
+
+/// The request types of `spec`'s operations.
+pub fn request_roots(spec: &VendorSpec) -> BTreeSet<String> {
+    spec.operations
+        .operations
+        .iter()
+        .map(|op| op.request.clone())
+        .collect()
+}
+
+/// Where a limit of `operations.json` applies in a request type.
+struct LimitTargets {
+    /// Field name for the total count of numbers (`numbers`, `array[].numbers`), if any.
+    numbers: Option<String>,
+    /// Top-level ids list.
+    ids: Option<(String, proc_macro2::Ident, bool)>,
+    /// Top-level items list.
+    items: Option<(String, proc_macro2::Ident)>,
+}
+
+fn limit_targets(schema: &Value, request: &str, at: &str) -> Result<LimitTargets, GenError> {
+    let mut roots = BTreeSet::new();
+    roots.insert(request.to_owned());
+    let types = body_types(schema, &roots, at)?;
+    let find = |name: &str| types.iter().find(|t| t.name == name);
+    let mut targets = LimitTargets {
+        numbers: None,
+        ids: None,
+        items: None,
+    };
+    let Some(top) = find(request) else {
+        return Ok(targets);
+    };
+    for field in &top.fields {
+        match &field.kind {
+            Kind::List {
+                role: Role::Numbers,
+                ..
+            } => targets.numbers = Some(field.json.clone()),
+            Kind::List {
+                role: Role::Ids,
+                same_count_as: None,
+                ..
+            } => {
+                targets.ids = Some((field.json.clone(), field.ident.clone(), field.required));
+            }
+            Kind::Items { item, .. } => {
+                targets.items = Some((field.json.clone(), field.ident.clone()));
+                if targets.numbers.is_none() {
+                    if let Some(inner) = find(item).and_then(|t| {
+                        t.fields.iter().find(|f| {
+                            matches!(
+                                f.kind,
+                                Kind::List {
+                                    role: Role::Numbers,
+                                    ..
+                                } | Kind::Text {
+                                    role: Role::Number,
+                                    ..
+                                }
+                            )
+                        })
+                    }) {
+                        targets.numbers = Some(format!("{}[].{}", field.json, inner.json));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(targets)
+}
+
+fn endpoint_tokens(
+    spec: &VendorSpec,
+    op: &OperationSpec,
+    at: &str,
+) -> Result<TokenStream, GenError> {
+    let ident = format_ident!("{}", crate::emit::pascal(&op.name));
+    let konst = format_ident!("{}", crate::emit::screaming(&op.name));
+    let body = format_ident!("{}", op.request);
+    let response = format_ident!("{}", op.response);
+    let code = format_ident!("{}", op.status_table);
+    let targets = limit_targets(&spec.bundled_models, &op.request, at)?;
+    let limits = &op.limits;
+    let mut limit_checks = Vec::new();
+    if let (Some(_), Some(field)) = (limits.max_numbers, &targets.numbers) {
+        limit_checks.push(quote!(check.count(#field, self.body.recipients(), Self::OPERATION.limits.max_numbers)?;));
+    }
+    if let (Some(_), Some((json, ident, required))) = (limits.max_ids, &targets.ids) {
+        let len = if *required {
+            quote!(self.body.#ident.len())
+        } else {
+            quote!(self.body.#ident.map_or(0, |list| list.len()))
+        };
+        limit_checks.push(quote!(check.count(#json, #len, Self::OPERATION.limits.max_ids)?;));
+    }
+    if let (Some(_), Some((json, ident))) = (limits.max_items, &targets.items) {
+        limit_checks.push(
+            quote!(check.count(#json, self.body.#ident.len(), Self::OPERATION.limits.max_items)?;),
+        );
+    }
+    let answer = &spec.operations.answer;
+    let code_field = format_ident!("{}", snake(&answer.code));
+    let reason_field = format_ident!("{}", snake(&answer.reason));
+    let response_def = &spec.bundled_models["definitions"][&op.response];
+    let code_schema = &response_def["properties"][&answer.code];
+    let code_is_string = types_of(code_schema) == ["string"];
+    let code_value = if code_is_string {
+        quote!(&response.#code_field)
+    } else {
+        quote!(&response.#code_field.to_string())
+    };
+    let reason_required = response_def["required"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(answer.reason.as_str())));
+    let reason = if reason_required {
+        quote!(&response.#reason_field)
+    } else {
+        quote!(response.#reason_field.as_deref().unwrap_or(""))
+    };
+    for (field, schema) in [
+        (&answer.code, code_schema),
+        (&answer.reason, &response_def["properties"][&answer.reason]),
+    ] {
+        if schema.is_null() {
+            return Err(GenError::Emit(format!(
+                "{at}: answer field {field:?} is not a property of {}",
+                op.response
+            )));
+        }
+    }
+    let doc = crate::emit::docs(&format!(
+        "`{}`: {}\n\nValidates against the schema of [`{}`](super::bodies::{}) and the operation's \
+         limits, then sends [`operations::{}`](super::operations::{}).",
+        op.name, op.summary, op.request, op.request, konst, konst
+    ));
+    Ok(quote! {
+        #doc
+        #[derive(Debug, Clone, Copy)]
+        pub struct #ident<'r, 'a> {
+            /// The body.
+            pub body: &'r super::bodies::#body<'a>,
+        }
+
+        impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for #ident<'r, 'a> {
+            type Body = super::bodies::#body<'a>;
+            type Response = super::models::#response;
+            type Code = super::codes::#code;
+            const OPERATION: ::smsgate_transport::spec::Operation = super::operations::#konst;
+
+            fn body(&self) -> &Self::Body {
+                self.body
+            }
+
+            fn validate(&self) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
+                let check = ::smsgate_transport::validate::Checker::new(&Self::OPERATION);
+                self.body.validate(&check, None)?;
+                #(#limit_checks)*
+                Ok(())
+            }
+
+            fn recipients(&self) -> usize {
+                self.body.recipients()
+            }
+
+            fn status(response: &Self::Response) -> (Self::Code, &str) {
+                (<Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(#code_value), #reason)
+            }
+        }
+    })
+}
+
+fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
+    let ops = &spec.operations;
+    let vendor = &ops.vendor;
+    let prefix = vendor.to_ascii_uppercase();
+    let signer: TokenStream = ops
+        .auth
+        .scheme
+        .signer_path()
+        .parse()
+        .unwrap_or_else(|_| quote!(()));
+    let fields = ops.settings.iter().map(|s| {
+        let ident = format_ident!("{}", s.key);
+        let mut doc = s.doc.clone();
+        if s.secret {
+            doc.push_str(" Never printed.");
+        }
+        if let Some(body) = &s.body {
+            doc.push_str(&format!(
+                " Fills `{body}` of a request that leaves it empty."
+            ));
+        }
+        let doc = crate::emit::docs(&doc);
+        let ty = match (s.secret, s.required) {
+            (true, _) => quote!(::smsgate_transport::secret::Secret),
+            (false, true) => quote!(::std::string::String),
+            (false, false) => quote!(::std::option::Option<::std::string::String>),
+        };
+        quote!(#doc pub #ident: #ty,)
+    });
+    let keys = ops.settings.iter().map(|s| {
+        let (key, doc, secret, required) = (&s.key, &s.doc, s.secret, s.required);
+        quote!(::smsgate_transport::client::SettingKey { key: #key, secret: #secret, required: #required, doc: #doc })
+    });
+    let reads = ops.settings.iter().map(|s| {
+        let ident = format_ident!("{}", s.key);
+        let key = &s.key;
+        match (s.secret, s.required) {
+            (true, _) => quote!(#ident: required(value, #key)?.into(),),
+            (false, true) => quote!(#ident: required(value, #key)?,),
+            (false, false) => quote!(#ident: value(#key).filter(|v| !v.is_empty()),),
+        }
+    });
+    let checks = ops.settings.iter().filter(|s| s.required).map(|s| {
+        let ident = format_ident!("{}", s.key);
+        let missing = format!("{vendor} {}", s.key);
+        quote!(if self.#ident.is_empty() { return Err(::smsgate_transport::ConfigError::Missing(#missing.to_owned())); })
+    });
+    let path_checks = ops.settings.iter().filter(|s| s.path.is_some()).map(|s| {
+        let ident = format_ident!("{}", s.key);
+        let reason = format!("{} must start with /", s.key);
+        quote! {
+            if let Some(path) = &self.#ident {
+                if !path.starts_with('/') {
+                    return Err(::smsgate_transport::ConfigError::BaseUrl {
+                        url: ::smsgate_transport::redact::redact_url(path).into_owned(),
+                        reason: #reason.to_owned(),
+                    });
+                }
+            }
+        }
+    });
+    let overrides: Vec<TokenStream> = ops
+        .settings
+        .iter()
+        .filter_map(|s| {
+            let op = s.path.as_ref()?;
+            let ident = format_ident!("{}", s.key);
+            Some(quote!(#op => self.#ident.as_deref(),))
+        })
+        .collect();
+    let path_override = (!overrides.is_empty()).then(|| {
+        quote! {
+            fn path_override(&self, operation: &::smsgate_transport::spec::Operation) -> Option<&str> {
+                match operation.name {
+                    #(#overrides)*
+                    _ => None,
+                }
+            }
+        }
+    });
+    let key = format_ident!("{}", ops.auth.key);
+    let secret = format_ident!("{}", ops.auth.secret);
+    let doc = crate::emit::docs(&format!(
+        "The settings of a {vendor} account (`operations.json` `settings`): config-file keys, \
+         environment variables `{prefix}_<KEY>`."
+    ));
+    quote! {
+        #doc
+        #[derive(Debug, Clone, Default)]
+        pub struct Credentials {
+            #(#fields)*
+        }
+
+        impl ::smsgate_transport::client::Credentials for Credentials {
+            type Signer = #signer;
+            type Client = Client;
+            const VENDOR: &'static str = super::operations::VENDOR;
+            const ENV_PREFIX: &'static str = #prefix;
+            const SETTINGS: &'static [::smsgate_transport::client::SettingKey] = &[#(#keys),*];
+
+            fn from_settings(
+                value: &mut dyn FnMut(&str) -> Option<String>,
+            ) -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
+                fn required(
+                    value: &mut dyn FnMut(&str) -> Option<String>,
+                    key: &str,
+                ) -> ::std::result::Result<String, ::smsgate_transport::ConfigError> {
+                    value(key)
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| ::smsgate_transport::ConfigError::Missing(format!("{} {key}", #vendor)))
+                }
+                let credentials = Self { #(#reads)* };
+                ::smsgate_transport::client::Credentials::check(&credentials)?;
+                Ok(credentials)
+            }
+
+            fn check(&self) -> ::std::result::Result<(), ::smsgate_transport::ConfigError> {
+                #(#checks)*
+                #(#path_checks)*
+                Ok(())
+            }
+
+            fn signer(&self) -> Self::Signer {
+                <Self::Signer as ::smsgate_transport::sign::Signer>::new(self.#key.clone(), self.#secret.clone())
+            }
+
+            #path_override
+        }
+    }
+}
+
+fn method_tokens(spec: &VendorSpec, op: &OperationSpec) -> TokenStream {
+    let endpoint = format_ident!("{}", crate::emit::pascal(&op.name));
+    let send = format_ident!("{}", snake(&op.name));
+    let prepare = format_ident!("prepare_{}", snake(&op.name));
+    let body = format_ident!("{}", op.request);
+    let response = format_ident!("{}", op.response);
+    let code = format_ident!("{}", op.status_table);
+    let request_def = &spec.bundled_models["definitions"][&op.request];
+    let fills: Vec<TokenStream> = spec
+        .operations
+        .settings
+        .iter()
+        .filter_map(|s| {
+            let json = s.body.as_ref()?;
+            request_def["properties"].get(json)?;
+            let field = format_ident!("{}", snake(json));
+            let setting = format_ident!("{}", s.key);
+            Some(quote! {
+                if body.#field.is_empty() {
+                    body.#field = &self.core.credentials().#setting;
+                }
+            })
+        })
+        .collect();
+    let filled = if fills.is_empty() {
+        quote!(let body = *body;)
+    } else {
+        quote!(let mut body = *body; #(#fills)*)
+    };
+    let doc_prepare = crate::emit::docs(&format!(
+        "The exact signed `{}` request for `body`, after every check, without sending it.",
+        op.name
+    ));
+    let doc_send = crate::emit::docs(&format!(
+        "{}\n\n`{} {}`.",
+        op.summary,
+        op.method.as_str(),
+        op.path
+    ));
+    quote! {
+        #doc_prepare
+        pub fn #prepare(
+            &self,
+            body: &super::bodies::#body<'_>,
+        ) -> ::std::result::Result<::smsgate_transport::wire::WireRequest, ::smsgate_transport::Error<super::codes::#code>> {
+            #filled
+            self.core.prepare(&#endpoint { body: &body })
+        }
+
+        #doc_send
+        pub async fn #send(
+            &self,
+            body: &super::bodies::#body<'_>,
+        ) -> ::std::result::Result<super::models::#response, ::smsgate_transport::Error<super::codes::#code>> {
+            #filled
+            self.core.send(&#endpoint { body: &body }).await
+        }
+    }
+}
+
+/// `client.rs` of a vendor: its endpoints, settings and client.
+pub fn client_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStream, GenError> {
+    let vendor = &spec.vendor;
+    let at = format!("{specs_display}/{vendor}/models.schema.json");
+    let endpoints = spec
+        .operations
+        .operations
+        .iter()
+        .map(|op| endpoint_tokens(spec, op, &at))
+        .collect::<Result<Vec<_>, _>>()?;
+    let methods = spec
+        .operations
+        .operations
+        .iter()
+        .map(|op| method_tokens(spec, op));
+    let credentials = credentials_tokens(spec);
+    let tables: BTreeSet<&str> = spec
+        .operations
+        .operations
+        .iter()
+        .map(|op| op.status_table.as_str())
+        .collect();
+    let error_alias = (tables.len() == 1).then(|| {
+        let table = format_ident!("{}", tables.iter().next().copied().unwrap_or_default());
+        let doc = crate::emit::docs(&format!(
+            "Error of a {vendor} call: the transport error with the [`{table}`](super::codes::{table}) table."
+        ));
+        quote!(#doc pub type Error = ::smsgate_transport::Error<super::codes::#table>;)
+    });
+    let doc = crate::emit::inner_docs(&format!(
+        "The {vendor} client (`{specs_display}/{vendor}/operations.json`): one typed endpoint per \
+         operation, the account settings, and a client with one method per operation."
+    ));
+    let client_doc = crate::emit::docs(&format!(
+        "The {vendor} client: one method per operation. Cheap to clone (clones share the \
+         connection pool). Build one with [`Client::builder`] or [`Client::from_env`]."
+    ));
+    Ok(quote! {
+        #doc
+
+        #error_alias
+
+        #(#endpoints)*
+
+        #credentials
+
+        #client_doc
+        #[derive(Debug, Clone)]
+        pub struct Client {
+            core: ::smsgate_transport::client::ClientCore<Credentials>,
+        }
+
+        impl ::std::convert::From<::smsgate_transport::client::ClientCore<Credentials>> for Client {
+            fn from(core: ::smsgate_transport::client::ClientCore<Credentials>) -> Self {
+                Self { core }
+            }
+        }
+
+        /// Builds a [`Client`].
+        pub type ClientBuilder = ::smsgate_transport::client::ClientBuilder<Credentials>;
+
+        impl Client {
+            /// A builder: settings ([`ClientBuilder::credentials`] or
+            /// [`ClientBuilder::setting`]), base URL, HTTP options, clock.
+            pub fn builder() -> ClientBuilder {
+                ClientBuilder::default()
+            }
+
+            /// A client from the environment: every setting as `<PREFIX>_<KEY>`, and
+            /// `<PREFIX>_BASE_URL` if set.
+            pub fn from_env() -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
+                ClientBuilder::default().from_env()?.build()
+            }
+
+            /// The client core: settings, URLs, and [`send`](::smsgate_transport::client::ClientCore::send)
+            /// for any endpoint.
+            pub fn core(&self) -> &::smsgate_transport::client::ClientCore<Credentials> {
+                &self.core
+            }
+
+            /// The account's settings.
+            pub fn credentials(&self) -> &Credentials {
+                self.core.credentials()
+            }
+
+            #(#methods)*
+        }
+    })
+}
