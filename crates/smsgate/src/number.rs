@@ -462,21 +462,7 @@ fn number_types(meta: &Metadata) -> [Option<&Descriptor>; 10] {
 /// libphonenumber's reading of `text` (for `region`, if given), the E.164 digits if valid (or,
 /// `lenient`, of a possible length), else why not.
 fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberProblem> {
-    use phonenumber::ParseError;
-    let total_digits = text.chars().filter(char::is_ascii_digit).count();
-    let number = phonenumber::parse(region, text).map_err(|error| match error {
-        ParseError::InvalidCountryCode => NumberProblem::InvalidCountryCode,
-        ParseError::TooLong => NumberProblem::TooLong {
-            digits: total_digits,
-            country_code: None,
-            region: None,
-        },
-        _ => NumberProblem::TooShort {
-            digits: total_digits,
-            country_code: None,
-            region: None,
-        },
-    })?;
+    let number = phonenumber::parse(region, text).map_err(|error| unparsed(text, error))?;
     let code = number.code().value();
     let national = number.national().to_string();
     // The region of the number, else the main region of its country code.
@@ -545,6 +531,24 @@ fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberP
             region: region_name(),
         }
     })
+}
+
+/// Why libphonenumber could not parse `text` at all (no country code is known yet).
+fn unparsed(text: &str, error: phonenumber::ParseError) -> NumberProblem {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    match error {
+        phonenumber::ParseError::InvalidCountryCode => NumberProblem::InvalidCountryCode,
+        phonenumber::ParseError::TooLong => NumberProblem::TooLong {
+            digits,
+            country_code: None,
+            region: None,
+        },
+        _ => NumberProblem::TooShort {
+            digits,
+            country_code: None,
+            region: None,
+        },
+    }
 }
 
 /// What the fast path knows of one country code.
@@ -853,6 +857,40 @@ mod tests {
         policy.slow(raw)
     }
 
+    /// The example mobile and fixed-line numbers of every region, with and without `+` (read
+    /// without a default region) into `inputs`, and national in the default regions into
+    /// `national`.
+    fn region_examples(inputs: &mut Vec<String>, national: &mut Vec<String>) {
+        for meta in DATABASE.iter() {
+            let d = meta.descriptors();
+            for example in [d.mobile(), d.fixed_line()]
+                .into_iter()
+                .flatten()
+                .filter_map(Descriptor::example)
+            {
+                let code = meta.country_code();
+                inputs.push(format!("+{code}{example}"));
+                inputs.push(format!("{code}{example}"));
+                // Formatted: parentheses, dots, hyphens and spaces between the digits.
+                if example.len() > 5 {
+                    let (head, tail) = example.split_at(3);
+                    let (middle, last) = tail.split_at(tail.len() / 2);
+                    inputs.push(format!("+{code} ({head}) {middle}-{last}"));
+                    inputs.push(format!("+{code}.{head}.{middle}.{last}"));
+                    inputs.push(format!("({code}) {head} {middle} {last}"));
+                    if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
+                        national.push(format!("({head}) {middle}-{last}"));
+                        national.push(format!("{head}.{middle}.{last}"));
+                    }
+                }
+                if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
+                    national.push(example.to_owned());
+                    national.push(format!("{}{example}", meta.country_code()));
+                }
+            }
+        }
+    }
+
     #[test]
     fn fast_and_slow_paths_agree() {
         let none = NumberPolicy::default();
@@ -884,37 +922,8 @@ mod tests {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        // The example mobile and fixed-line numbers of every region, with and without `+`
-        // (read without a default region), and national in the default regions.
         let mut national: Vec<String> = Vec::new();
-        for meta in DATABASE.iter() {
-            let d = meta.descriptors();
-            for example in [d.mobile(), d.fixed_line()]
-                .into_iter()
-                .flatten()
-                .filter_map(Descriptor::example)
-            {
-                let code = meta.country_code();
-                inputs.push(format!("+{code}{example}"));
-                inputs.push(format!("{code}{example}"));
-                // Formatted: parentheses, dots, hyphens and spaces between the digits.
-                if example.len() > 5 {
-                    let (head, tail) = example.split_at(3);
-                    let (middle, last) = tail.split_at(tail.len() / 2);
-                    inputs.push(format!("+{code} ({head}) {middle}-{last}"));
-                    inputs.push(format!("+{code}.{head}.{middle}.{last}"));
-                    inputs.push(format!("({code}) {head} {middle} {last}"));
-                    if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
-                        national.push(format!("({head}) {middle}-{last}"));
-                        national.push(format!("{head}.{middle}.{last}"));
-                    }
-                }
-                if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
-                    national.push(example.to_owned());
-                    national.push(format!("{}{example}", meta.country_code()));
-                }
-            }
-        }
+        region_examples(&mut inputs, &mut national);
         let mut fast_hits = 0;
         let mut check = |policy: &NumberPolicy, raw: &str| {
             if let Some(fast) = policy.fast(raw.trim()) {
