@@ -42,9 +42,11 @@
 
 pub mod client;
 pub mod generated;
+pub mod provider;
 
 pub use client::{
     Client, ClientBuilder, Error, ItemResult, MessageOptions, MtMessage, MtReceipt, MultiItem,
     MultiReceipt, PushError, parse_delivery_report,
 };
 pub use generated::{codes, models, operations};
+pub use provider::{VENDOR, push_status};

@@ -18,9 +18,11 @@
 
 pub mod client;
 pub mod generated;
+pub mod provider;
 
 pub use client::{
     AcceptedNumber, Balance, Brand, Client, ClientBuilder, DeliveryReport, MessageStatus,
     PushError, SendReceipt, TextMessage, parse_delivery_report,
 };
 pub use generated::models;
+pub use provider::{delivery_status, push_status, vendor};
