@@ -252,3 +252,21 @@ impl<B: Brand> Provider for Client<B> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn pushes_normalise() {
+        let body = br#"{"msgid":"9","mobile":"86138","status":3,"reason":"UNDELIV"}"#;
+        let status = push_status("brand", &parse_delivery_report(body).unwrap());
+        assert_eq!(
+            (status.state, status.detail.as_deref()),
+            (DeliveryClass::Undelivered, Some("UNDELIV"))
+        );
+        assert_eq!(status.provider, "brand");
+    }
+}
