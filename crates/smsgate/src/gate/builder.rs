@@ -90,8 +90,9 @@ impl SmsGateBuilder {
                 interval: Duration::from_secs_f64(1.0 / rate),
                 next: Mutex::new(Instant::now()),
             });
+        // A slot's id is its index in `slots`: fixed once pushed.
         self.slots.push(Slot {
-            name: ProviderName::new(provider.name()),
+            name: ProviderName::new(self.slots.len(), provider.name()),
             provider: Box::new(provider),
             semaphore: Semaphore::new(options.concurrency.max(1)),
             pacer,

@@ -37,9 +37,9 @@ use rounds::Sending;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hop {
     /// Provider that refused them.
-    pub from: String,
+    pub from: ProviderName,
     /// Provider they move to (`None`: no provider left; they end rejected).
-    pub to: Option<String>,
+    pub to: Option<ProviderName>,
     /// How many messages move.
     pub messages: usize,
     /// The refusal.
@@ -53,6 +53,7 @@ type HopHook = Arc<dyn Fn(&Hop) + Send + Sync>;
 /// builder was given), which is also its priority.
 struct Slot {
     provider: Box<dyn Provider>,
+    /// Carries the slot id; every outcome, hop and tried list of this provider shares it.
     name: ProviderName,
     semaphore: Semaphore,
     pacer: Option<Pacer>,

@@ -121,12 +121,12 @@ impl SmsGate {
     /// [`DeliveryStatus::from_nxcloud_push`]. Unknown outcomes carry no provider message id and
     /// cannot be polled.
     pub async fn reconcile(&self, report: &Report) -> Vec<Option<DeliveryStatus>> {
-        let mut found: HashMap<(String, String), DeliveryStatus> = HashMap::new();
-        for slot in &self.slots {
+        // Each accepted message is polled on its own slot only, in batches the provider allows.
+        let mut found: HashMap<(usize, String), DeliveryStatus> = HashMap::new();
+        for (id, slot) in self.slots.iter().enumerate() {
             let Some(batch) = slot.provider.status_batch() else {
                 continue;
             };
-            let name = slot.provider.name();
             let ids: Vec<String> = report
                 .deliveries
                 .iter()
@@ -134,7 +134,7 @@ impl SmsGate {
                     Outcome::Accepted {
                         provider,
                         message_id,
-                    } if provider == name => Some(message_id.clone()),
+                    } if self.slot_of(provider) == Some(id) => Some(message_id.clone()),
                     _ => None,
                 })
                 .collect();
@@ -142,11 +142,11 @@ impl SmsGate {
                 match slot.provider.poll_status(chunk).await {
                     Ok(statuses) => {
                         for status in statuses {
-                            found.insert((name.to_owned(), status.message_id.clone()), status);
+                            found.insert((id, status.message_id.clone()), status);
                         }
                     }
                     Err(err) => {
-                        tracing::warn!(provider = name, error = %err, "delivery status poll failed")
+                        tracing::warn!(provider = slot.provider.name(), error = %err, "delivery status poll failed")
                     }
                 }
             }
@@ -154,29 +154,39 @@ impl SmsGate {
         report
             .deliveries
             .iter()
-            .map(|d| match &d.outcome {
-                Outcome::Accepted {
+            .map(|d| {
+                let Outcome::Accepted {
                     provider,
                     message_id,
-                } => found
-                    .remove(&(provider.to_string(), message_id.clone()))
-                    .or_else(|| {
-                        self.slots
-                            .iter()
-                            .find(|s| s.name == *provider && s.provider.status_batch().is_some())
-                            .map(|_| DeliveryStatus {
-                                provider: provider.to_string(),
-                                message_id: message_id.clone(),
-                                number: d.number.as_deref().map(str::to_owned),
-                                state: DeliveryClass::Unknown,
-                                vendor_status: String::new(),
-                                detail: Some("the provider did not report this message".to_owned()),
-                                at: None,
-                            })
-                    }),
-                _ => None,
+                } = &d.outcome
+                else {
+                    return None;
+                };
+                let id = self.slot_of(provider)?;
+                self.slots[id].provider.status_batch()?;
+                found.remove(&(id, message_id.clone())).or_else(|| {
+                    Some(DeliveryStatus {
+                        provider: provider.to_string(),
+                        message_id: message_id.clone(),
+                        number: d.number.as_deref().map(str::to_owned),
+                        state: DeliveryClass::Unknown,
+                        vendor_status: String::new(),
+                        detail: Some("the provider did not report this message".to_owned()),
+                        at: None,
+                    })
+                })
             })
             .collect()
+    }
+
+    /// The slot `provider` names in this gate: its own slot id when the slot there holds that
+    /// name (a report of this gate), else the first slot of that name (a report of a gate
+    /// built with other providers or in another order).
+    fn slot_of(&self, provider: &ProviderName) -> Option<usize> {
+        match self.slots.get(provider.slot()) {
+            Some(slot) if slot.name == *provider => Some(provider.slot()),
+            _ => self.slots.iter().position(|s| s.name == *provider),
+        }
     }
 }
 

@@ -82,8 +82,8 @@ impl SmsGate {
     /// Reports the hop of `messages` refused by the provider at `position`.
     fn fail_over(&self, position: usize, messages: usize, reason: Reason) {
         let hop = Hop {
-            from: self.slots[position].name.to_string(),
-            to: self.slots.get(position + 1).map(|s| s.name.to_string()),
+            from: self.slots[position].name.clone(),
+            to: self.slots.get(position + 1).map(|s| s.name.clone()),
             messages,
             reason,
         };
@@ -154,7 +154,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
             refusal,
             ..
         } = self.send_requests(slot, &requests, fit_count).await;
-        self.settle_panicked(slot.name, &requests);
+        self.settle_panicked(&slot.name, &requests);
         if let Some(reason) = refusal {
             gate.fail_over(position, refused.len(), reason);
         }
@@ -186,7 +186,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
             AssertUnwindSafe(run_request(slot, entries, uniform, limits)).catch_unwind()
         };
         let mut round = Round {
-            name: slot.name,
+            name: slot.name.clone(),
             refused: Vec::new(),
             refusal: None,
         };
@@ -220,14 +220,13 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
     /// and hands over those now final. A provider's panic leaves them unsettled (see
     /// [`settle_panicked`](Self::settle_panicked)); a retry-safe refusal leaves them moving.
     fn settle(&mut self, round: &mut Round, indexes: &[usize], result: Settled) {
-        let name = round.name;
+        let name = &round.name;
         let Ok((attempts, result)) = result else {
             tracing::error!(provider = %name, "a provider panicked while sending a request");
             return;
         };
         for &i in indexes {
-            let tried = &mut self.progress[i].tried;
-            *tried = tried.then(name, attempts);
+            self.progress[i].tried.push(name, attempts);
         }
         match result {
             RequestResult::Answered { verdicts, unlisted } => {
@@ -238,7 +237,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
                 retry_safe: true,
             } => {
                 for &i in indexes {
-                    self.last_refusal.insert(i, (name, reason.clone()));
+                    self.last_refusal.insert(i, (name.clone(), reason.clone()));
                     self.progress[i].moving = true;
                 }
                 round.refused.extend_from_slice(indexes);
@@ -248,7 +247,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
                 reason,
                 retry_safe: false,
             } => self.settle_each(indexes, || Outcome::Rejected {
-                provider: Some(name),
+                provider: Some(name.clone()),
                 reason: reason.clone(),
                 retry_safe: false,
             }),
@@ -262,7 +261,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
                 retry_safe: true,
             }),
             RequestResult::Unknown(cause) => self.settle_each(indexes, || Outcome::Unknown {
-                provider: name,
+                provider: name.clone(),
                 cause: cause.clone(),
             }),
             RequestResult::NotSent => self.settle_each(indexes, || Outcome::NotSent {
@@ -276,7 +275,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
     /// for a position wins), `unlisted` for every entry the answer does not list.
     fn settle_answered(
         &mut self,
-        name: ProviderName,
+        name: &ProviderName,
         indexes: &[usize],
         verdicts: Vec<(usize, EntryVerdict)>,
         unlisted: EntryVerdict,
@@ -306,12 +305,12 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
 
     /// A request whose provider panicked leaves its messages without outcome: they may have
     /// been sent, so they end unknown rather than move on.
-    fn settle_panicked(&mut self, name: ProviderName, requests: &[PlannedRequest]) {
+    fn settle_panicked(&mut self, name: &ProviderName, requests: &[PlannedRequest]) {
         let mut panicked = Vec::new();
         for &i in requests.iter().flat_map(|r| &r.messages) {
             if self.progress[i].outcome.is_none() && !self.progress[i].moving {
                 self.progress[i].outcome = Some(Outcome::Unknown {
-                    provider: name,
+                    provider: name.clone(),
                     cause: "the provider failed while sending the request".to_owned(),
                 });
                 panicked.push(i);
@@ -381,7 +380,8 @@ fn reference_buffer(references: impl Iterator<Item = Option<Reference>>) -> Stri
 }
 
 /// The outcome of a verdict `provider` gave.
-fn outcome_of(provider: ProviderName, verdict: EntryVerdict) -> Outcome {
+fn outcome_of(provider: &ProviderName, verdict: EntryVerdict) -> Outcome {
+    let provider = provider.clone();
     match verdict {
         EntryVerdict::Accepted(message_id) => Outcome::Accepted {
             provider,
