@@ -117,9 +117,9 @@ impl SmsGate {
 
     /// Polls delivery status for the accepted messages of `report`, where the provider allows
     /// polling (itniotech, laaffic); one entry per delivery, in order. `None`: not accepted,
-    /// or its provider only pushes delivery reports (nxcloud) — feed those pushes to
-    /// [`DeliveryStatus::from_nxcloud_push`]. Unknown outcomes carry no provider message id and
-    /// cannot be polled.
+    /// or its provider only pushes delivery reports (nxcloud) — turn those pushes into
+    /// [`DeliveryStatus`]es with `smsgate::nxcloud::push_status`. Unknown outcomes carry no
+    /// provider message id and cannot be polled.
     pub async fn reconcile(&self, report: &Report) -> Vec<Option<DeliveryStatus>> {
         // Each accepted message is polled on its own slot only, in batches the provider allows.
         let mut found: HashMap<(usize, String), DeliveryStatus> = HashMap::new();
