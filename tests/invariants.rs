@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use smsgate::{DeliveryClass, DeliveryStatus, NumberPolicy, NumberProblem, normalize_number};
+use smsgate::{DeliveryClass, NumberPolicy, NumberProblem, normalize_number};
 use smsgate_onbuka::Brand;
 use smsgate_transport::error::BODY_EXCERPT_LIMIT;
 use smsgate_transport::http::{RawResponse, decode_json};
@@ -273,7 +273,7 @@ where
 }
 
 /// The onbuka platform's delivery-report push parser (itniotech, laaffic; JSON body) and the
-/// facade's `DeliveryStatus::from_onbuka_push`: never panics; a parsed push re-serialises to
+/// platform's `smsgate_onbuka::push_status`: never panics; a parsed push re-serialises to
 /// JSON that parses to the same push (prices aside: floats need not round-trip exactly), and
 /// normalises to `Delivered` exactly when its status is 0, keeping id, number and status.
 pub fn check_onbuka_push(body: &[u8]) -> Verdict {
@@ -300,7 +300,7 @@ pub fn check_onbuka_push(body: &[u8]) -> Verdict {
             again.pricedetail.clone_from(&push.pricedetail);
             assert_eq!(&again, push, "push round trip: {}", context());
             for provider in ["itniotech", "laaffic"] {
-                let status = DeliveryStatus::from_onbuka_push(provider, push);
+                let status = smsgate_onbuka::push_status(provider, push);
                 assert_eq!(status.provider, provider);
                 assert_eq!(status.message_id, push.msgid, "{}", context());
                 assert_eq!(status.number.as_deref(), Some(push.mobile.as_str()));
@@ -321,7 +321,7 @@ pub fn check_onbuka_push(body: &[u8]) -> Verdict {
 }
 
 /// nxcloud's delivery-report push parser (form body or query string) and
-/// `DeliveryStatus::from_nxcloud_push`: never panics; a parsed push re-encodes as a form that
+/// `smsgate_nxcloud::push_status`: never panics; a parsed push re-encodes as a form that
 /// parses to the same push; the normalised message id is the push's id, less a `-` and ten
 /// digits batch suffix, and the status is kept as received.
 pub fn check_nxcloud_push(body: &[u8]) -> Verdict {
@@ -334,7 +334,7 @@ pub fn check_nxcloud_push(body: &[u8]) -> Verdict {
             let again = smsgate_nxcloud::parse_delivery_report(form.as_bytes())
                 .unwrap_or_else(|err| panic!("re-encoded push {form:?} refused: {err}"));
             assert_eq!(&again, push, "form round trip via {form:?}: {}", context());
-            let status = DeliveryStatus::from_nxcloud_push(push);
+            let status = smsgate_nxcloud::push_status(push);
             assert_eq!(status.provider, smsgate_nxcloud::operations::VENDOR);
             assert_eq!(status.vendor_status, push.status, "{}", context());
             assert_eq!(status.number.as_deref(), Some(push.phone.as_str()));

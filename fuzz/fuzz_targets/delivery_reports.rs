@@ -1,5 +1,5 @@
 //! Delivery-report push parsers (itniotech/laaffic JSON, nxcloud form or query string) and the
-//! facade's `DeliveryStatus::from_*_push` on arbitrary bodies.
+//! vendor crates' `push_status` (and registry report parsers) on arbitrary bodies.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -702,34 +702,40 @@ fn endpoint_tokens(
     }
     let answer = &spec.operations.answer;
     let code_field = format_ident!("{}", snake(&answer.code));
-    let reason_field = format_ident!("{}", snake(&answer.reason));
+    let code_schema = &spec.bundled_models["definitions"][&op.response]["properties"][&answer.code];
     let response_def = &spec.bundled_models["definitions"][&op.response];
-    let code_schema = &response_def["properties"][&answer.code];
+    if code_schema.is_null() {
+        return Err(GenError::Emit(format!(
+            "{at}: answer field {:?} is not a property of {}",
+            answer.code, op.response
+        )));
+    }
     let code_is_string = types_of(code_schema) == ["string"];
     let code_value = if code_is_string {
         quote!(&response.#code_field)
     } else {
         quote!(&response.#code_field.to_string())
     };
-    let reason_required = response_def["required"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(answer.reason.as_str())));
-    let reason = if reason_required {
-        quote!(&response.#reason_field)
-    } else {
-        quote!(response.#reason_field.as_deref().unwrap_or(""))
-    };
-    for (field, schema) in [
-        (&answer.code, code_schema),
-        (&answer.reason, &response_def["properties"][&answer.reason]),
-    ] {
-        if schema.is_null() {
-            return Err(GenError::Emit(format!(
-                "{at}: answer field {field:?} is not a property of {}",
-                op.response
-            )));
+    let reason = match &answer.reason {
+        None => quote!(""),
+        Some(field) => {
+            if response_def["properties"][field].is_null() {
+                return Err(GenError::Emit(format!(
+                    "{at}: answer field {field:?} is not a property of {}",
+                    op.response
+                )));
+            }
+            let ident = format_ident!("{}", snake(field));
+            let required = response_def["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(field.as_str())));
+            if required {
+                quote!(&response.#ident)
+            } else {
+                quote!(response.#ident.as_deref().unwrap_or(""))
+            }
         }
-    }
+    };
     let doc = crate::emit::docs(&format!(
         "`{}`: {}\n\nValidates against the schema of [`{}`](super::bodies::{}) and the operation's \
          limits, then sends [`operations::{}`](super::operations::{}).",

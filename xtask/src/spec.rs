@@ -200,8 +200,8 @@ fn yes() -> bool {
 pub struct AnswerSpec {
     /// Field holding the code of the operation's status table.
     pub code: String,
-    /// Field holding the reason text.
-    pub reason: String,
+    /// Field holding the reason text, if the vendor sends one.
+    pub reason: Option<String>,
 }
 
 /// One operation of `operations.json`.

@@ -87,6 +87,8 @@ fn fixture_output_is_snapshotted() {
         [
             "mod.rs",
             "models.rs",
+            "bodies.rs",
+            "client.rs",
             "codes.rs",
             "operations.rs",
             "models.schema.json"
@@ -105,7 +107,10 @@ fn fixture_output_is_snapshotted() {
     }
     let platform = xtask::generate_platform(&specs(&dir), "acme-platform").unwrap();
     let names: Vec<_> = platform.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["mod.rs", "models.rs", "models.schema.json"]);
+    assert_eq!(
+        names,
+        ["mod.rs", "bodies.rs", "models.rs", "models.schema.json"]
+    );
     for f in &platform {
         insta::assert_snapshot!(format!("acme-platform__{}", f.name), f.contents);
     }
@@ -394,21 +399,24 @@ fn check_names_each_stale_file() {
         xtask::check(dir.path(), &outputs)[..3],
         [
             Stale::Missing(platform.join("mod.rs")),
-            Stale::Missing(platform.join("models.rs")),
-            Stale::Missing(platform.join("models.schema.json"))
+            Stale::Missing(platform.join("bodies.rs")),
+            Stale::Missing(platform.join("models.rs"))
         ]
     );
     assert_eq!(
         xtask::check(dir.path(), &outputs)[3..],
         [
+            Stale::Missing(platform.join("models.schema.json")),
             Stale::Missing(generated.join("mod.rs")),
             Stale::Missing(generated.join("models.rs")),
+            Stale::Missing(generated.join("bodies.rs")),
+            Stale::Missing(generated.join("client.rs")),
             Stale::Missing(generated.join("codes.rs")),
             Stale::Missing(generated.join("operations.rs")),
             Stale::Missing(generated.join("models.schema.json"))
         ]
     );
-    assert_eq!(xtask::write(dir.path(), &outputs).unwrap().len(), 8);
+    assert_eq!(xtask::write(dir.path(), &outputs).unwrap().len(), 11);
     assert!(xtask::check(dir.path(), &outputs).is_empty());
     assert!(
         xtask::write(dir.path(), &outputs).unwrap().is_empty(),
@@ -439,6 +447,7 @@ fn check_names_each_stale_file() {
         xtask::check(dir.path(), &outputs),
         [
             Stale::Differs(generated.join("mod.rs")),
+            Stale::Differs(generated.join("client.rs")),
             Stale::Differs(generated.join("operations.rs")),
             Stale::Extra(generated.join("old.rs"))
         ]
@@ -476,12 +485,15 @@ fn committed_generated_code_matches_the_specs() {
 fn fixture_output_compiles() {
     let dir = fixture_workspace();
     let transport = workspace().join("crates/smsgate-transport");
+    // The fixture signs with the onbuka platform's scheme, whose signer lives in that crate.
+    let onbuka = workspace().join("crates/smsgate-onbuka");
     let manifest = |name: &str, extra: &str| {
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
              regress = \"0.10\"\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             smsgate-transport = {{ path = {:?}, default-features = false }}\n{extra}\n[workspace]\n",
-            transport.display().to_string()
+             smsgate-transport = {{ path = {:?} }}\nsmsgate-onbuka = {{ path = {:?} }}\n{extra}\n[workspace]\n",
+            transport.display().to_string(),
+            onbuka.display().to_string()
         )
     };
     let write_crate = |name: &str, files: Vec<GeneratedFile>, extra: &str, lib: &str| {
@@ -499,7 +511,7 @@ fn fixture_output_compiles() {
         "smsgate-acme-platform",
         xtask::generate_platform(&specs(&dir), "acme-platform").unwrap(),
         "",
-        "#![deny(warnings, missing_docs)]\n//! Fixture platform.\npub mod generated;\npub use generated::models;\n",
+        "#![deny(warnings, missing_docs)]\n//! Fixture platform.\npub mod generated;\npub use generated::{bodies, models};\n",
     );
     let krate = write_crate(
         "smsgate-acme",
@@ -510,7 +522,19 @@ fn fixture_output_compiles() {
          \x20   assert_eq!(Status::from_code(\"-7\").class(), smsgate_transport::spec::ErrorClass::Number);\n\
          \x20   assert!(serde_json::from_str::<SendRequest>(r#\"{\"to\":\"1\",\"text\":\"longer than ten\"}\"#).is_err());\n\
          \x20   assert!(serde_json::from_str::<SendResponse>(r#\"{\"status\":\"0\",\"id\":null}\"#).is_ok());\n\
-         \x20   assert_eq!(SEND.default_url(), \"https://api.acme.test/v1/send\");\n}\n",
+         \x20   assert_eq!(SEND.default_url(), \"https://api.acme.test/v1/send\");\n\
+         \x20   let client = generated::client::Client::builder().setting(\"api_key\", \"k\").setting(\"api_secret\", \"s\")\n\
+         \x20       .clock(smsgate_transport::clock::FixedClock::from_secs(1_630_468_800)).build().unwrap();\n\
+         \x20   let request = client.prepare_send(&generated::bodies::SendRequest { to: \"1\", text: \"hi\" }).unwrap();\n\
+         \x20   assert_eq!(request.url, \"https://api.acme.test/v1/send\");\n\
+         \x20   assert_eq!(request.body.as_deref(), Some(&br#\"{\"text\":\"hi\",\"to\":\"1\"}\"#[..]));\n\
+         \x20   assert_eq!(request.header(\"bizType\"), Some(\"3\"));\n\
+         \x20   assert!(request.header(\"Sign\").is_some());\n\
+         \x20   let long = client.prepare_send(&generated::bodies::SendRequest { to: \"1\", text: \"longer than ten\" });\n\
+         \x20   assert!(matches!(long, Err(smsgate_transport::Error::InvalidRequest(_))));\n\
+         \x20   let raw = smsgate_transport::http::RawResponse { status: 200, body: r#\"{\"status\":\"-7\",\"id\":null}\"#.into() };\n\
+         \x20   let err = smsgate_transport::client::decode::<generated::client::Send<'_, '_>>(&raw).unwrap_err();\n\
+         \x20   assert_eq!(err.vendor_class(), Some(smsgate_transport::spec::ErrorClass::Number));\n}\n",
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)

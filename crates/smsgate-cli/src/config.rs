@@ -1,17 +1,26 @@
-//! Credentials and provider order from the config file and the environment.
+//! Credentials and provider order from the config file and the environment, for every vendor
+//! of the registry ([`smsgate::registry`]): a vendor's section and environment variables are
+//! its descriptor's config keys.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde::Deserialize;
-use smsgate_sandbox::{Faults, Sandbox};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use smsgate::registry::{Settings, SettingsError, Vendor};
+use smsgate::{Provider, registry};
+use smsgate_sandbox::{Faults, Sandbox, SandboxConfig};
+use smsgate_transport::secret::Secret;
 
 use crate::CliError;
 
+/// The file's own top-level keys (the others are vendor sections).
+const TOP_LEVEL_KEYS: [&str; 3] = ["providers", "default_region", "lenient_numbers"];
+
 /// The config file.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct ConfigFile {
     /// Provider order.
     pub providers: Option<Vec<String>>,
@@ -19,39 +28,90 @@ pub struct ConfigFile {
     pub default_region: Option<String>,
     /// Accept numbers of a possible length the metadata does not know as valid.
     pub lenient_numbers: Option<bool>,
-    /// itniotech settings.
-    pub itniotech: Option<BTreeMap<String, String>>,
-    /// laaffic settings.
-    pub laaffic: Option<BTreeMap<String, String>>,
-    /// nxcloud settings.
-    pub nxcloud: Option<BTreeMap<String, String>>,
+    /// Each vendor's section (`[itniotech]`), by vendor name: only registered vendors.
+    sections: BTreeMap<&'static str, BTreeMap<String, String>>,
 }
 
-impl std::fmt::Debug for ConfigFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// Every key the file may hold at its top level: its own, then one section per vendor.
+fn top_level_fields() -> &'static [&'static str] {
+    static FIELDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        TOP_LEVEL_KEYS
+            .iter()
+            .copied()
+            .chain(registry().iter().map(|v| v.name))
+            .collect()
+    })
+}
+
+impl<'de> Deserialize<'de> for ConfigFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FileVisitor;
+
+        impl<'de> Visitor<'de> for FileVisitor {
+            type Value = ConfigFile;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of smsgate settings")
+            }
+
+            // Each value is read straight from the TOML deserializer, so an error inside a
+            // section keeps its position.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ConfigFile, A::Error> {
+                let mut file = ConfigFile::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "providers" => file.providers = Some(map.next_value()?),
+                        "default_region" => file.default_region = Some(map.next_value()?),
+                        "lenient_numbers" => file.lenient_numbers = Some(map.next_value()?),
+                        name => {
+                            let Some(vendor) = smsgate::registry::vendor(name) else {
+                                return Err(de::Error::unknown_field(name, top_level_fields()));
+                            };
+                            if file.sections.contains_key(vendor.name) {
+                                return Err(de::Error::duplicate_field(vendor.name));
+                            }
+                            file.sections.insert(vendor.name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(file)
+            }
+        }
+
+        deserializer.deserialize_map(FileVisitor)
+    }
+}
+
+impl fmt::Debug for ConfigFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Secrets never print; URLs print without their userinfo.
-        let section = |section: &Option<BTreeMap<String, String>>| {
-            section.as_ref().map(|section| {
-                section
+        let sections: BTreeMap<&str, BTreeMap<&str, String>> = self
+            .sections
+            .iter()
+            .map(|(vendor, section)| {
+                let keys = smsgate::registry::vendor(vendor).map_or(&[][..], |v| v.keys);
+                let shown = section
                     .iter()
                     .map(|(key, value)| {
-                        let shown = if key.contains("secret") {
+                        let secret = keys.iter().any(|k| k.name == key && k.secret)
+                            || key.contains("secret");
+                        let shown = if secret {
                             smsgate_transport::redact::REDACTED.to_owned()
                         } else {
                             smsgate_transport::redact::redact_url(value).into_owned()
                         };
-                        (key.clone(), shown)
+                        (key.as_str(), shown)
                     })
-                    .collect::<BTreeMap<_, _>>()
+                    .collect();
+                (*vendor, shown)
             })
-        };
+            .collect();
         f.debug_struct("ConfigFile")
             .field("providers", &self.providers)
             .field("default_region", &self.default_region)
             .field("lenient_numbers", &self.lenient_numbers)
-            .field("itniotech", &section(&self.itniotech))
-            .field("laaffic", &section(&self.laaffic))
-            .field("nxcloud", &section(&self.nxcloud))
+            .field("sections", &sections)
             .finish()
     }
 }
@@ -66,22 +126,33 @@ impl ConfigFile {
             .map_err(|err| CliError::Config(format!("cannot read {}: {err}", path.display())))?;
         let config: Self =
             toml::from_str(&text).map_err(|err| CliError::Config(toml_error(path, &text, &err)))?;
-        config.check_urls(path)?;
+        config.check_sections(path)?;
         Ok(config)
     }
 
-    /// Parses every URL setting of the file, naming the key of one that does not parse.
-    fn check_urls(&self, path: &Path) -> Result<(), CliError> {
-        for vendor in VENDORS {
+    /// Checks every section's keys against its vendor's, and parses every URL setting, naming
+    /// the key of one that does not parse.
+    fn check_sections(&self, path: &Path) -> Result<(), CliError> {
+        for vendor in registry() {
             let Some(section) = self.section(vendor) else {
                 continue;
             };
             for (key, value) in section {
-                if key.ends_with("_url") {
+                let Some(known) = vendor.key(key) else {
+                    let keys: Vec<&str> = vendor.keys.iter().map(|k| k.name).collect();
+                    return Err(CliError::Config(format!(
+                        "{}: unknown key `{key}` under [{}] (it takes {})",
+                        path.display(),
+                        vendor.name,
+                        keys.join(", ")
+                    )));
+                };
+                if known.url {
                     check_url(value).map_err(|reason| {
                         CliError::Config(format!(
-                            "{}: `{key}` under [{vendor}]: {reason}",
-                            path.display()
+                            "{}: `{key}` under [{}]: {reason}",
+                            path.display(),
+                            vendor.name
                         ))
                     })?;
                 }
@@ -112,81 +183,72 @@ impl ConfigFile {
         Ok(policy)
     }
 
-    fn section(&self, vendor: &str) -> Option<&BTreeMap<String, String>> {
-        match vendor {
-            "itniotech" => self.itniotech.as_ref(),
-            "laaffic" => self.laaffic.as_ref(),
-            "nxcloud" => self.nxcloud.as_ref(),
-            _ => None,
-        }
+    fn section(&self, vendor: &Vendor) -> Option<&BTreeMap<String, String>> {
+        self.sections.get(vendor.name)
     }
 
     /// A setting: the file's `[vendor] key`, else the environment variable.
-    fn value(&self, vendor: &str, key: &str) -> Option<String> {
+    fn value(&self, vendor: &Vendor, key: &str) -> Option<String> {
         self.section(vendor)
             .and_then(|s| s.get(key).cloned())
-            .or_else(|| std::env::var(env_name(vendor, key)).ok())
+            .or_else(|| std::env::var(vendor.env_name(key)).ok())
             .filter(|v| !v.is_empty())
     }
 
-    /// A URL setting, parsed: a value that is not an absolute http(s) URL names its key.
-    fn url(&self, vendor: &str, key: &str) -> Result<Option<String>, CliError> {
-        let Some(value) = self.value(vendor, key) else {
-            return Ok(None);
-        };
-        check_url(&value).map_err(|reason| {
-            let from_file = self.section(vendor).is_some_and(|s| s.contains_key(key));
-            CliError::Config(if from_file {
-                format!("`{key}` under [{vendor}]: {reason}")
-            } else {
-                format!("{}: {reason}", env_name(vendor, key))
-            })
-        })?;
-        Ok(Some(value))
-    }
-
-    fn required(&self, vendor: &str, key: &str) -> Result<String, CliError> {
-        self.value(vendor, key).ok_or_else(|| {
-            CliError::Config(format!(
-                "{vendor}: {key} is not set: set {} or `{key}` under [{vendor}] in the config file",
-                env_name(vendor, key)
-            ))
-        })
-    }
-
-    /// Whether any credential of `vendor` is present.
-    fn mentions(&self, vendor: &str) -> bool {
+    /// Whether any credential of `vendor` is present: its section, or the environment
+    /// variable of one of its required settings that are not secret.
+    fn mentions(&self, vendor: &Vendor) -> bool {
         self.section(vendor).is_some()
-            || KEYS
+            || vendor
+                .keys
                 .iter()
-                .any(|(v, key)| *v == vendor && std::env::var(env_name(vendor, key)).is_ok())
+                .filter(|k| k.required && !k.secret)
+                .any(|k| std::env::var(vendor.env_name(k.name)).is_ok())
+    }
+
+    /// `vendor`'s settings from the file and the environment: every required one present
+    /// (the first missing one named), every URL parsed (a bad one names its key).
+    pub fn settings(&self, vendor: &'static Vendor) -> Result<Settings, CliError> {
+        let mut settings = Settings::new(vendor);
+        for key in vendor.keys {
+            if let Some(value) = self.value(vendor, key.name) {
+                settings.set(key.name, value).map_err(settings_error)?;
+            }
+        }
+        settings.check_required().map_err(settings_error)?;
+        for key in vendor.keys.iter().filter(|k| k.url) {
+            let Some(value) = settings.get(key.name) else {
+                continue;
+            };
+            check_url(value).map_err(|reason| {
+                let from_file = self
+                    .section(vendor)
+                    .is_some_and(|s| s.contains_key(key.name));
+                CliError::Config(if from_file {
+                    format!("`{}` under [{}]: {reason}", key.name, vendor.name)
+                } else {
+                    format!("{}: {reason}", vendor.env_name(key.name))
+                })
+            })?;
+        }
+        Ok(settings)
     }
 }
 
-const VENDORS: [&str; 3] = ["nxcloud", "itniotech", "laaffic"];
+/// A settings error as the CLI says it: a missing setting names both places it can come from.
+fn settings_error(err: SettingsError) -> CliError {
+    match err {
+        SettingsError::Missing { vendor, key, env } => CliError::Config(format!(
+            "{vendor}: {key} is not set: set {env} or `{key}` under [{vendor}] in the config file"
+        )),
+        other => CliError::Config(other.to_string()),
+    }
+}
 
-/// Every key the config file knows (a TOML error names one of these, or none).
-const KNOWN_KEYS: [&str; 11] = [
-    "providers",
-    "default_region",
-    "lenient_numbers",
-    "api_key",
-    "api_secret",
-    "app_id",
-    "base_url",
-    "access_key",
-    "access_secret",
-    "app_key",
-    "multi_mt_path",
-];
-const KEYS: [(&str, &str); 6] = [
-    ("itniotech", "api_key"),
-    ("laaffic", "api_key"),
-    ("nxcloud", "access_key"),
-    ("itniotech", "app_id"),
-    ("laaffic", "app_id"),
-    ("nxcloud", "app_key"),
-];
+/// Whether `key` is one the config file can hold (a TOML error names only those).
+fn known_key(key: &str) -> bool {
+    TOP_LEVEL_KEYS.contains(&key) || registry().iter().any(|v| v.key(key).is_some())
+}
 
 /// Checks that `value` is an absolute http(s) URL with a host; the reason, with the URL's
 /// credentials redacted, otherwise.
@@ -231,7 +293,7 @@ fn key_at(text: &str, line_start: usize) -> Option<String> {
     let key = key.trim().trim_matches('"');
     // Only a key this file can hold: a line inside a multi-line string may look like a key
     // and be part of a secret.
-    if !KNOWN_KEYS.contains(&key) {
+    if !known_key(key) {
         return None;
     }
     let table = text[..line_start].lines().rev().find_map(|l| {
@@ -263,74 +325,145 @@ fn strip_quoted(message: &str) -> String {
     out
 }
 
-fn env_name(vendor: &str, key: &str) -> String {
-    format!("{}_{}", vendor.to_uppercase(), key.to_uppercase())
+/// One setting of a simulator account.
+enum AccountField<'a> {
+    /// A plain value.
+    Text(&'a mut String),
+    /// A secret.
+    Secret(&'a mut Secret),
 }
 
-/// A vendor client.
-#[derive(Debug, Clone)]
-pub enum VendorClient {
-    /// itniotech.
-    Itniotech(smsgate::itniotech::Client),
-    /// laaffic.
-    Laaffic(smsgate::laaffic::Client),
-    /// nxcloud.
-    Nxcloud(smsgate::nxcloud::Client),
-}
-
-impl VendorClient {
-    /// Vendor name.
-    pub fn name(&self) -> &'static str {
+impl AccountField<'_> {
+    fn value(&self) -> &str {
         match self {
-            Self::Itniotech(_) => "itniotech",
-            Self::Laaffic(_) => "laaffic",
-            Self::Nxcloud(_) => "nxcloud",
+            Self::Text(value) => value,
+            Self::Secret(secret) => secret.expose(),
+        }
+    }
+
+    fn set(&mut self, value: &str) {
+        match self {
+            Self::Text(field) => value.clone_into(field),
+            Self::Secret(field) => **field = value.into(),
         }
     }
 }
 
-/// Sets the simulator's accounts from the config file's `[itniotech]`, `[laaffic]` and
-/// `[nxcloud]` sections (file only, not the environment), so that one file serves both the
-/// simulator and the clients pointed at it. Returns the vendors whose secret came from the file
-/// (the banner must not print those).
-pub fn sandbox_accounts(
-    config: &ConfigFile,
-    sandbox: &mut smsgate_sandbox::SandboxConfig,
-) -> Vec<&'static str> {
+/// The simulator's account of one vendor: its settings by config key, and its balance.
+struct SandboxAccount<'a> {
+    fields: Vec<(&'static str, AccountField<'a>)>,
+    balance: &'a mut f64,
+}
+
+/// The simulator's account of `vendor` (`None`: the simulator does not simulate it).
+// registry: simulator accounts are per vendor until the simulator reads the registry
+fn sandbox_account<'a>(config: &'a mut SandboxConfig, vendor: &str) -> Option<SandboxAccount<'a>> {
+    use AccountField::{Secret, Text};
+    match vendor {
+        "itniotech" | "laaffic" => {
+            let account = if vendor == "itniotech" {
+                &mut config.itniotech
+            } else {
+                &mut config.laaffic
+            };
+            Some(SandboxAccount {
+                fields: vec![
+                    ("api_key", Text(&mut account.api_key)),
+                    ("api_secret", Secret(&mut account.api_secret)),
+                    ("app_id", Text(&mut account.app_id)),
+                ],
+                balance: &mut account.balance,
+            })
+        }
+        "nxcloud" => {
+            let account = &mut config.nxcloud;
+            Some(SandboxAccount {
+                fields: vec![
+                    ("access_key", Text(&mut account.access_key)),
+                    ("access_secret", Secret(&mut account.access_secret)),
+                    ("app_key", Text(&mut account.app_key)),
+                ],
+                balance: &mut account.balance,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Sets the simulator's accounts from the config file's vendor sections (file only, not the
+/// environment), so that one file serves both the simulator and the clients pointed at it.
+/// Returns the vendors whose secret came from the file (the banner must not print those).
+pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut SandboxConfig) -> Vec<&'static str> {
     let mut secret_from_file = Vec::new();
-    let file = |vendor: &str, key: &str| {
-        config
-            .section(vendor)
-            .and_then(|s| s.get(key))
-            .filter(|v| !v.is_empty())
-            .cloned()
-    };
-    for (vendor, account) in [
-        ("itniotech", &mut sandbox.itniotech),
-        ("laaffic", &mut sandbox.laaffic),
-    ] {
-        if let Some(key) = file(vendor, "api_key") {
-            account.api_key = key;
+    for vendor in registry() {
+        let (Some(section), Some(account)) = (
+            config.section(vendor),
+            sandbox_account(sandbox, vendor.name),
+        ) else {
+            continue;
+        };
+        for (key, mut field) in account.fields {
+            let Some(value) = section.get(key).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            field.set(value);
+            if vendor.key(key).is_some_and(|k| k.secret) && !secret_from_file.contains(&vendor.name)
+            {
+                secret_from_file.push(vendor.name);
+            }
         }
-        if let Some(secret) = file(vendor, "api_secret") {
-            account.api_secret = secret.into();
-            secret_from_file.push(vendor);
-        }
-        if let Some(app) = file(vendor, "app_id") {
-            account.app_id = app;
-        }
-    }
-    if let Some(key) = file("nxcloud", "access_key") {
-        sandbox.nxcloud.access_key = key;
-    }
-    if let Some(secret) = file("nxcloud", "access_secret") {
-        sandbox.nxcloud.access_secret = secret.into();
-        secret_from_file.push("nxcloud");
-    }
-    if let Some(app) = file("nxcloud", "app_key") {
-        sandbox.nxcloud.app_key = app;
     }
     secret_from_file
+}
+
+/// Gives every simulated account the starting balance `balance`.
+pub fn sandbox_balance(sandbox: &mut SandboxConfig, balance: f64) {
+    for vendor in registry() {
+        if let Some(account) = sandbox_account(sandbox, vendor.name) {
+            *account.balance = balance;
+        }
+    }
+}
+
+/// The `export` line of each simulated vendor: its settings as environment variables, the
+/// simulator's `url` as base URL; the secrets of `hidden` vendors (the user's) left out.
+pub fn sandbox_exports(sandbox: &SandboxConfig, url: &str, hidden: &[&str]) -> Vec<String> {
+    let mut config = sandbox.clone();
+    let mut lines = Vec::new();
+    for vendor in registry() {
+        let Some(account) = sandbox_account(&mut config, vendor.name) else {
+            continue;
+        };
+        let mut line = String::from("export");
+        for (key, field) in &account.fields {
+            let secret = vendor.key(key).is_none_or(|k| k.secret);
+            if secret && hidden.contains(&vendor.name) {
+                continue;
+            }
+            line.push_str(&format!(" {}={}", vendor.env_name(key), field.value()));
+        }
+        line.push_str(&format!(
+            " {}={url}",
+            vendor.env_name(smsgate::registry::BASE_URL)
+        ));
+        lines.push(line);
+    }
+    lines
+}
+
+/// `vendor`'s settings against the running simulator: its own account, its URL.
+fn sandbox_settings(vendor: &'static Vendor, sandbox: &Sandbox) -> Result<Settings, CliError> {
+    let mut config = sandbox.config().clone();
+    let account = sandbox_account(&mut config, vendor.name).ok_or_else(|| {
+        CliError::Usage(format!("the simulator does not simulate {}", vendor.name))
+    })?;
+    let mut settings = Settings::new(vendor);
+    for (key, field) in &account.fields {
+        settings.set(key, field.value()).map_err(settings_error)?;
+    }
+    settings
+        .with_base_url(sandbox.url())
+        .map_err(settings_error)
 }
 
 /// Parses `--fault name=value` options.
@@ -381,29 +514,47 @@ pub fn parse_faults(specs: &[String]) -> Result<Faults, CliError> {
     Ok(faults)
 }
 
+/// The names of every registered vendor, for messages.
+pub fn vendor_names() -> String {
+    let names: Vec<&str> = registry().iter().map(|v| v.name).collect();
+    names.join(", ")
+}
+
 /// The providers to use, in order, built from the config file and environment, or from the
 /// sandbox's own credentials.
 pub fn clients(
     config: &ConfigFile,
     requested: &[String],
     sandbox: Option<&Sandbox>,
-) -> Result<Vec<VendorClient>, CliError> {
+) -> Result<Vec<Arc<dyn Provider>>, CliError> {
     let order: Vec<String> = if !requested.is_empty() {
         requested.to_vec()
     } else if let Some(order) = &config.providers {
         order.clone()
     } else if sandbox.is_some() {
-        VENDORS.iter().map(|v| (*v).to_owned()).collect()
+        registry().iter().map(|v| v.name.to_owned()).collect()
     } else {
-        let present: Vec<String> = VENDORS
+        let present: Vec<String> = registry()
             .iter()
             .filter(|v| config.mentions(v))
-            .map(|v| (*v).to_owned())
+            .map(|v| v.name.to_owned())
             .collect();
         if present.is_empty() {
-            return Err(CliError::Config(
-                "no provider is configured: set credentials in the environment (e.g. ITNIOTECH_API_KEY, ITNIOTECH_API_SECRET, ITNIOTECH_APP_ID) or in a --config file, or try --sandbox".to_owned(),
-            ));
+            let example = registry()
+                .first()
+                .map(|v| {
+                    let names: Vec<String> = v
+                        .keys
+                        .iter()
+                        .filter(|k| k.required)
+                        .map(|k| v.env_name(k.name))
+                        .collect();
+                    format!(" (e.g. {})", names.join(", "))
+                })
+                .unwrap_or_default();
+            return Err(CliError::Config(format!(
+                "no provider is configured: set credentials in the environment{example} or in a --config file, or try --sandbox"
+            )));
         }
         present
     };
@@ -417,95 +568,15 @@ fn client(
     config: &ConfigFile,
     name: &str,
     sandbox: Option<&Sandbox>,
-) -> Result<VendorClient, CliError> {
-    let built = |err: smsgate_transport::ConfigError| CliError::Config(format!("{name}: {err}"));
-    match (name, sandbox) {
-        ("itniotech" | "laaffic", Some(sandbox)) => {
-            let account = if name == "itniotech" {
-                &sandbox.config().itniotech
-            } else {
-                &sandbox.config().laaffic
-            };
-            Ok(onbuka(
-                name,
-                &account.api_key,
-                account.api_secret.clone(),
-                &account.app_id,
-                Some(sandbox.url().to_owned()),
-            )
-            .map_err(built)?)
-        }
-        ("nxcloud", Some(sandbox)) => {
-            let account = &sandbox.config().nxcloud;
-            let client = smsgate::nxcloud::Client::builder()
-                .access_key(&account.access_key)
-                .access_secret(account.access_secret.clone())
-                .app_key(&account.app_key)
-                .base_url(sandbox.url())
-                .build()
-                .map_err(built)?;
-            Ok(VendorClient::Nxcloud(client))
-        }
-        ("itniotech" | "laaffic", None) => {
-            let (key, secret, app) = (
-                config.required(name, "api_key")?,
-                config.required(name, "api_secret")?,
-                config.required(name, "app_id")?,
-            );
-            Ok(onbuka(
-                name,
-                &key,
-                secret.into(),
-                &app,
-                config.url(name, "base_url")?,
-            )
-            .map_err(built)?)
-        }
-        ("nxcloud", None) => {
-            let mut builder = smsgate::nxcloud::Client::builder()
-                .access_key(config.required(name, "access_key")?)
-                .access_secret(config.required(name, "access_secret")?)
-                .app_key(config.required(name, "app_key")?);
-            if let Some(url) = config.url(name, "base_url")? {
-                builder = builder.base_url(url);
-            }
-            if let Some(path) = config.value(name, "multi_mt_path") {
-                builder = builder.multi_mt_path(path);
-            }
-            Ok(VendorClient::Nxcloud(builder.build().map_err(built)?))
-        }
-        (other, _) => Err(CliError::Usage(format!(
-            "unknown provider {other:?} (itniotech, laaffic, nxcloud)"
-        ))),
-    }
-}
-
-fn onbuka(
-    name: &str,
-    key: &str,
-    secret: smsgate_transport::secret::Secret,
-    app: &str,
-    base_url: Option<String>,
-) -> Result<VendorClient, smsgate_transport::ConfigError> {
-    if name == "itniotech" {
-        let mut builder = smsgate::itniotech::Client::builder()
-            .api_key(key)
-            .api_secret(secret)
-            .app_id(app);
-        if let Some(url) = base_url {
-            builder = builder.base_url(url);
-        }
-        Ok(VendorClient::Itniotech(builder.build()?))
-    } else {
-        let mut builder = smsgate::laaffic::Client::builder()
-            .api_key(key)
-            .api_secret(secret)
-            .app_id(app);
-        if let Some(url) = base_url {
-            builder = builder.base_url(url);
-        }
-        Ok(VendorClient::Laaffic(builder.build()?))
-    }
+) -> Result<Arc<dyn Provider>, CliError> {
+    let vendor = smsgate::registry::vendor(name).ok_or_else(|| {
+        CliError::Usage(format!("unknown provider {name:?} ({})", vendor_names()))
+    })?;
+    let settings = match sandbox {
+        Some(sandbox) => sandbox_settings(vendor, sandbox)?,
+        None => config.settings(vendor)?,
+    };
+    vendor.provider(&settings).map_err(settings_error)
 }
 
 #[cfg(test)]
@@ -537,5 +608,91 @@ mod tests {
         let message = toml_error(Path::new("t.toml"), text, &err);
         assert!(!message.contains("sk_live"), "{message}");
         assert!(message.starts_with("t.toml:3:"), "{message}");
+    }
+
+    /// A section holding every key of `vendor`, with `skip` left out.
+    fn section_of(vendor: &Vendor, skip: Option<&str>) -> (String, Vec<(&'static str, String)>) {
+        let mut text = format!("[{}]\n", vendor.name);
+        let mut values = Vec::new();
+        for key in vendor.keys.iter().filter(|k| Some(k.name) != skip) {
+            let value = if key.url {
+                "http://127.0.0.1:9".to_owned()
+            } else if key.name.ends_with("path") {
+                "/v1/path".to_owned()
+            } else {
+                format!("{}-{}", vendor.name, key.name)
+            };
+            text.push_str(&format!("{} = \"{value}\"\n", key.name));
+            values.push((key.name, value));
+        }
+        (text, values)
+    }
+
+    #[test]
+    fn the_registry_lists_every_vendor_once() {
+        let vendors = registry();
+        assert_eq!(vendors.len(), 3, "every vendor feature is on in the CLI");
+        for (i, vendor) in vendors.iter().enumerate() {
+            for other in &vendors[i + 1..] {
+                assert_ne!(vendor.name, other.name);
+                assert_ne!(vendor.env_prefix, other.env_prefix);
+            }
+            assert_eq!(vendor.env_prefix, vendor.name.to_uppercase());
+            assert!(vendor.keys.iter().all(|k| !k.doc.is_empty()));
+        }
+    }
+
+    #[test]
+    fn every_descriptor_s_keys_round_trip_through_the_config_file() {
+        for vendor in registry() {
+            let (text, values) = section_of(vendor, None);
+            let config: ConfigFile = toml::from_str(&text).unwrap();
+            let settings = config.settings(vendor).unwrap();
+            for (key, value) in &values {
+                assert_eq!(
+                    settings.get(key),
+                    Some(value.as_str()),
+                    "{}.{key}",
+                    vendor.name
+                );
+            }
+            let provider = vendor.provider(&settings).unwrap();
+            assert_eq!(provider.name(), vendor.name);
+            assert_eq!(
+                provider.status_batch().is_some(),
+                vendor.queries.delivery_status,
+                "{}",
+                vendor.name
+            );
+            // Each required key left out is named, with both places it can come from.
+            for key in vendor.keys.iter().filter(|k| k.required) {
+                let (text, _) = section_of(vendor, Some(key.name));
+                let config: ConfigFile = toml::from_str(&text).unwrap();
+                let err = config.settings(vendor).unwrap_err().to_string();
+                let env = vendor.env_name(key.name);
+                assert!(
+                    err.starts_with(&format!(
+                        "{}: {} is not set: set {env}",
+                        vendor.name, key.name
+                    )),
+                    "{err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_section_or_key_is_refused() {
+        let err = toml::from_str::<ConfigFile>("[nosuchvendor]\napi_key = \"k\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("nosuchvendor"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let vendor = registry()[0];
+        std::fs::write(&path, format!("[{}]\nno_such_key = \"v\"\n", vendor.name)).unwrap();
+        let err = ConfigFile::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("unknown key `no_such_key`"), "{err}");
     }
 }

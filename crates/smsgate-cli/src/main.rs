@@ -20,11 +20,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use smsgate::{Message, NumberPolicy, SmsGate, StopSignal};
+use smsgate::{Message, NumberPolicy, Provider, QueryError, SmsGate, StopSignal};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
 use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, TargetArgs};
-use crate::config::{ConfigFile, VendorClient, clients, parse_faults, sandbox_accounts};
+use crate::config::{
+    ConfigFile, clients, parse_faults, sandbox_accounts, sandbox_balance, sandbox_exports,
+};
 use crate::output::{Row, Summary};
 
 /// Messages sent per call of the gate while streaming a CSV file.
@@ -91,7 +93,7 @@ async fn maybe_sandbox(target: &TargetArgs) -> Result<Option<Sandbox>, CliError>
     Ok(Some(sandbox))
 }
 
-fn gate(clients: &[VendorClient], args: &SendArgs, numbers: &NumberPolicy) -> SmsGate {
+fn gate(clients: &[Arc<dyn Provider>], args: &SendArgs, numbers: &NumberPolicy) -> SmsGate {
     let mut builder = SmsGate::builder()
         .concurrency(args.concurrency)
         .number_policy(numbers.clone())
@@ -102,11 +104,7 @@ fn gate(clients: &[VendorClient], args: &SendArgs, numbers: &NumberPolicy) -> Sm
         builder = builder.reference_seed(0);
     }
     for client in clients {
-        builder = match client.clone() {
-            VendorClient::Itniotech(c) => builder.provider(c),
-            VendorClient::Laaffic(c) => builder.provider(c),
-            VendorClient::Nxcloud(c) => builder.provider(c),
-        };
+        builder = builder.provider(Arc::clone(client));
     }
     builder.build()
 }
@@ -823,80 +821,63 @@ fn preview(
     writeln!(out, "total: {} SMS part(s)", preview.total_parts())
 }
 
+/// Every provider's balance; a provider whose API has no balance query is skipped with a note.
 async fn balance(config: &ConfigFile, target: &TargetArgs) -> Result<u8, CliError> {
     let sandbox = maybe_sandbox(target).await?;
     let mut code = 0;
+    let mut skipped = Vec::new();
+    let mut queried = false;
     for client in clients(config, &target.provider, sandbox.as_ref())? {
-        let result = match &client {
-            VendorClient::Itniotech(c) => c
-                .balance()
-                .await
-                .map(|b| b.balance)
-                .map_err(|e| e.to_string()),
-            VendorClient::Laaffic(c) => c
-                .balance()
-                .await
-                .map(|b| b.balance)
-                .map_err(|e| e.to_string()),
-            VendorClient::Nxcloud(_) => {
-                Err("nxcloud has no balance operation in its API".to_owned())
+        match client.balance().await {
+            Ok(balance) => {
+                queried = true;
+                print_line(&format!("{:<12} {}", client.name(), balance.amount))?;
             }
-        };
-        match result {
-            Ok(balance) => print_line(&format!("{:<12} {balance}", client.name()))?,
+            Err(QueryError::NotOffered { vendor, .. }) => skipped.push(vendor),
             Err(err) => {
+                queried = true;
                 print_line(&format!("{:<12} unavailable: {err}", client.name()))?;
                 code = 1;
             }
         }
     }
+    if !skipped.is_empty() {
+        note(format_args!(
+            "skipped {}: no balance query in the vendor's API",
+            skipped.join(", ")
+        ));
+    }
+    if !queried {
+        return Err(CliError::Usage(
+            "none of the providers has a balance query".to_owned(),
+        ));
+    }
     Ok(code)
 }
 
+/// The delivery status of `message_ids` from every provider that can be polled (through the
+/// facade's polling); providers that only push their reports are skipped.
 async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> {
     let sandbox = maybe_sandbox(&args.target).await?;
     let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
     let mut statuses = Vec::new();
-    let mut polled = false;
+    let mut pushing = Vec::new();
     for client in &clients {
-        let result = match client {
-            VendorClient::Itniotech(c) => c
-                .report(&args.message_ids)
-                .await
-                .map(|r| {
-                    r.messages
-                        .iter()
-                        .map(|m| smsgate::DeliveryStatus::from_report_entry(client.name(), m))
-                        .collect::<Vec<_>>()
-                })
-                .map_err(|e| e.to_string()),
-            VendorClient::Laaffic(c) => c
-                .report(&args.message_ids)
-                .await
-                .map(|r| {
-                    r.messages
-                        .iter()
-                        .map(|m| smsgate::DeliveryStatus::from_report_entry(client.name(), m))
-                        .collect::<Vec<_>>()
-                })
-                .map_err(|e| e.to_string()),
-            VendorClient::Nxcloud(_) => continue,
-        };
-        polled = true;
-        match result {
+        match smsgate::provider::poll_status(client.as_ref(), &args.message_ids).await {
             Ok(found) => statuses.extend(found),
+            Err(QueryError::NotOffered { vendor, .. }) => pushing.push(vendor),
             Err(err) => note(format_args!(
                 "{}: {}",
                 client.name(),
-                smsgate_transport::redact::escape_controls(&err)
+                smsgate_transport::redact::escape_controls(&err.to_string())
             )),
         }
     }
-    if !polled {
-        return Err(CliError::Usage(
-            "none of the providers can be polled for delivery status (nxcloud pushes its reports)"
-                .to_owned(),
-        ));
+    if pushing.len() == clients.len() {
+        return Err(CliError::Usage(format!(
+            "none of the providers can be polled for delivery status (reports of {} are pushed, not polled)",
+            pushing.join(", ")
+        )));
     }
     for status in &statuses {
         print_line(&format!(
@@ -918,9 +899,7 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
         push_url: args.push_url.clone(),
         ..SandboxConfig::default()
     };
-    config.itniotech.balance = args.balance;
-    config.laaffic.balance = args.balance;
-    config.nxcloud.balance = args.balance;
+    sandbox_balance(&mut config, args.balance);
     if let Some(url) = &args.push_url {
         config::check_url(url)
             .map_err(|reason| CliError::Usage(format!("--push-url: {reason}")))?;
@@ -932,44 +911,22 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
     )
     .await
     .map_err(|err| CliError::Io(format!("cannot listen on 127.0.0.1:{}: {err}", args.port)))?;
-    let c = sandbox.config();
     let url = sandbox.url();
     // The banner is best effort: a closed stdout (a pipe whose reader went away) must not stop
     // the server.
     let mut out = std::io::stdout();
+    let names: Vec<&str> = smsgate::registry().iter().map(|v| v.name).collect();
     let _ = writeln!(
         out,
-        "smsgate sandbox listening on {url} (itniotech /sms/..., laaffic /v3/..., nxcloud /v1/sms/...)"
+        "smsgate sandbox listening on {url} ({})",
+        names.join(", ")
     );
     let _ = writeln!(out, "credentials (sandbox only):");
     // A secret is printed only when the simulator made it up; one from the config file is the
     // user's, and may be a real one.
-    let secret = |vendor: &str, name: &str, value: &smsgate_transport::secret::Secret| {
-        if secret_from_file.contains(&vendor) {
-            String::new()
-        } else {
-            format!(" {name}={}", value.expose())
-        }
-    };
-    for (vendor, name, account) in [
-        ("itniotech", "ITNIOTECH", &c.itniotech),
-        ("laaffic", "LAAFFIC", &c.laaffic),
-    ] {
-        let _ = writeln!(
-            out,
-            "  export {name}_API_KEY={}{} {name}_APP_ID={} {name}_BASE_URL={url}",
-            account.api_key,
-            secret(vendor, &format!("{name}_API_SECRET"), &account.api_secret),
-            account.app_id
-        );
+    for line in sandbox_exports(sandbox.config(), url, &secret_from_file) {
+        let _ = writeln!(out, "  {line}");
     }
-    let _ = writeln!(
-        out,
-        "  export NXCLOUD_ACCESS_KEY={}{} NXCLOUD_APP_KEY={} NXCLOUD_BASE_URL={url}",
-        c.nxcloud.access_key,
-        secret("nxcloud", "NXCLOUD_ACCESS_SECRET", &c.nxcloud.access_secret),
-        c.nxcloud.app_key
-    );
     if !secret_from_file.is_empty() {
         let _ = writeln!(
             out,

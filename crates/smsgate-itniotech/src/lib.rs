@@ -54,9 +54,12 @@ pub mod generated;
 
 pub use generated::{codes, models, operations};
 pub use smsgate_onbuka::{
-    AcceptedNumber, Balance, MessageStatus, PushError, SendReceipt, TextMessage,
-    parse_delivery_report,
+    AcceptedNumber, Balance, MessageStatus, PushError, SendReceipt, TextMessage, delivery_status,
+    parse_delivery_report, push_status,
 };
+
+/// The registry descriptor of itniotech (the platform's, with this brand's name, prefix and tables).
+pub static VENDOR: smsgate_provider::Vendor = smsgate_onbuka::vendor::<Itniotech>();
 
 /// The itniotech brand of the onbuka platform: its paths, environment prefix and status tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,6 +42,7 @@
 
 pub mod client;
 pub mod generated;
+pub mod provider;
 pub mod sign;
 
 pub use client::{
@@ -49,3 +50,4 @@ pub use client::{
     MultiReceipt, PushError, parse_delivery_report,
 };
 pub use generated::{codes, models, operations};
+pub use provider::{VENDOR, push_status};

@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod generated;
+pub mod provider;
 pub mod sign;
 
 pub use client::{
@@ -25,3 +26,4 @@ pub use client::{
     PushError, SendReceipt, TextMessage, parse_delivery_report,
 };
 pub use generated::{bodies, models};
+pub use provider::{delivery_status, push_status, vendor};

@@ -25,14 +25,14 @@
 //! assert_eq!(serde_json::to_string(&Joined::commas(&numbers))?, r#""8613800138000,8613800138001""#);
 //!
 //! // Checks name the field and the limit, before any traffic.
-//! const SEND: Operation = Operation {
+//! let send = Operation {
 //!     vendor: "acme", name: "send", method: HttpMethod::Post, base_url: "https://sms.acme.example",
 //!     path: "/send", encoding: RequestEncoding::Json, auth: "acme-hmac", fixed_headers: &[],
 //!     request_type: "SendRequest", response_type: "SendResponse",
 //!     limits: Limits { max_numbers: Some(1), ..Limits::default() },
 //! };
-//! let err = Checker::new(&SEND).numbers("to", &numbers, SEND.limits.max_numbers).unwrap_err();
-//! assert_eq!(err.to_string(), "acme send: to has 2 entries, the limit is 1");
+//! let err = Checker::new(&send).numbers("to", &numbers, send.limits.max_numbers).unwrap_err();
+//! assert_eq!(err.to_string(), "acme send: to has 2 entries, the limit is 1 per request");
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 

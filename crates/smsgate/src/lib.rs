@@ -42,6 +42,7 @@ mod message;
 mod number;
 mod outcome;
 pub mod provider;
+pub mod registry;
 mod status;
 mod stop;
 
@@ -54,7 +55,8 @@ pub use number::{NumberPolicy, NumberPolicyError};
 pub use outcome::{
     Delivery, Outcome, PhoneNumber, ProviderName, Reason, Reference, RejectKind, Report, Tried,
 };
-pub use provider::Provider;
+pub use provider::{Balance, Provider, QueryError};
+pub use registry::{Vendor, registry};
 pub use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 pub use status::DeliveryStatus;
 pub use stop::StopSignal;

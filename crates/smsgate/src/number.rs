@@ -88,106 +88,7 @@ pub enum NumberPolicyError {
     },
 }
 
-/// Why a phone number cannot be used. Every one is a local rejection: the number is never sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NumberProblem {
-    /// Nothing but separators.
-    #[error("the number is empty")]
-    Empty,
-    /// A letter (a vanity number such as `1-800-FLOWERS`, an extension such as `x12`): not sent.
-    #[error(
-        "the number contains the letter {letter:?} at character {position}; letters (vanity numbers, extensions) are not sent"
-    )]
-    Letter {
-        /// The letter.
-        letter: char,
-        /// Its position in characters, 1 for the first.
-        position: usize,
-    },
-    /// A character that is neither a digit, a leading `+`, nor a separator (space, `-`, `.`,
-    /// `(`, `)`, `/`); a `+` anywhere but at the start (after blanks or `(`) is one too.
-    #[error(
-        "the number contains {character:?} at character {position}; a number is digits, a leading +, and spaces or - . ( ) /"
-    )]
-    InvalidCharacter {
-        /// The character.
-        character: char,
-        /// Its position in characters, 1 for the first.
-        position: usize,
-    },
-    /// No `+`, no default region, and the digits are not a valid number read country code
-    /// first (`read_as_international` says why), or they start with 0 (`None`): a national
-    /// number needs its country code or a default region.
-    #[error("{}", no_country_code(.read_as_international.as_deref()))]
-    NoCountryCode {
-        /// What is wrong with the digits read country code first (`None`: they start with 0,
-        /// a trunk or international prefix, so they were not read so).
-        read_as_international: Option<Box<NumberProblem>>,
-    },
-    /// The digits after `+` (or the international prefix) do not start with an assigned
-    /// country code (`+0…`, `+999…`).
-    #[error("the number does not start with an assigned country code")]
-    InvalidCountryCode,
-    /// Fewer digits than any number of its country has.
-    #[error("the number is too short: {}", digits_in(*.digits, *.country_code, .region.as_deref()))]
-    TooShort {
-        /// Digits after the country code (all digits when `country_code` is `None`).
-        digits: usize,
-        /// The country code, when one was read.
-        country_code: Option<u16>,
-        /// The region the number belongs to, when one is known.
-        region: Option<String>,
-    },
-    /// More digits than any number of its country has, or more than E.164's 15.
-    #[error("the number is too long: {}", digits_in(*.digits, *.country_code, .region.as_deref()))]
-    TooLong {
-        /// Digits after the country code (all digits when `country_code` is `None`).
-        digits: usize,
-        /// The country code, when one was read.
-        country_code: Option<u16>,
-        /// The region the number belongs to, when one is known.
-        region: Option<String>,
-    },
-    /// Not a number of any range of its country's numbering plan (a length between the
-    /// shortest and longest, or an unassigned range). The region is the number's, else the
-    /// main region of its country code (`US` for +1, `GB` for +44).
-    #[error("the number is not a valid number for {}", region_of(*.country_code, .region.as_deref()))]
-    NotValid {
-        /// The country code.
-        country_code: u16,
-        /// The region (`None`: a non-geographic country code such as +800).
-        region: Option<String>,
-    },
-}
-
-fn no_country_code(read_as_international: Option<&NumberProblem>) -> String {
-    match read_as_international {
-        None => "the number starts with 0 (a trunk or international prefix) and has no country code, and no default region is set: write + and the country code, or set a default region".to_owned(),
-        Some(problem) => format!(
-            "the number has no + and no default region is set, so its digits were read country code first, and so read {problem}; for a national number write + and the country code, or set a default region"
-        ),
-    }
-}
-
-fn digits_in(digits: usize, country_code: Option<u16>, region: Option<&str>) -> String {
-    match country_code {
-        Some(code) => format!(
-            "{digits} digit{} after the country code, for {}",
-            if digits == 1 { "" } else { "s" },
-            region_of(code, region)
-        ),
-        None if digits == 1 => "1 digit".to_owned(),
-        None => format!("{digits} digits"),
-    }
-}
-
-fn region_of(country_code: u16, region: Option<&str>) -> String {
-    match region {
-        Some(region) => format!("region {region} (+{country_code})"),
-        None => format!("country code +{country_code}"),
-    }
-}
+pub use smsgate_provider::NumberProblem;
 
 /// Normalises a number the strict way with no default region ([`NumberPolicy::default`]):
 /// `+86 138-0013-8000` → `8613800138000`; digits without `+` are read country code first.
@@ -462,21 +363,7 @@ fn number_types(meta: &Metadata) -> [Option<&Descriptor>; 10] {
 /// libphonenumber's reading of `text` (for `region`, if given), the E.164 digits if valid (or,
 /// `lenient`, of a possible length), else why not.
 fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberProblem> {
-    use phonenumber::ParseError;
-    let total_digits = text.chars().filter(char::is_ascii_digit).count();
-    let number = phonenumber::parse(region, text).map_err(|error| match error {
-        ParseError::InvalidCountryCode => NumberProblem::InvalidCountryCode,
-        ParseError::TooLong => NumberProblem::TooLong {
-            digits: total_digits,
-            country_code: None,
-            region: None,
-        },
-        _ => NumberProblem::TooShort {
-            digits: total_digits,
-            country_code: None,
-            region: None,
-        },
-    })?;
+    let number = phonenumber::parse(region, text).map_err(|error| unparsed(text, error))?;
     let code = number.code().value();
     let national = number.national().to_string();
     // The region of the number, else the main region of its country code.
@@ -545,6 +432,24 @@ fn read(text: &str, region: Option<Id>, lenient: bool) -> Result<String, NumberP
             region: region_name(),
         }
     })
+}
+
+/// Why libphonenumber could not parse `text` at all (no country code is known yet).
+fn unparsed(text: &str, error: phonenumber::ParseError) -> NumberProblem {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    match error {
+        phonenumber::ParseError::InvalidCountryCode => NumberProblem::InvalidCountryCode,
+        phonenumber::ParseError::TooLong => NumberProblem::TooLong {
+            digits,
+            country_code: None,
+            region: None,
+        },
+        _ => NumberProblem::TooShort {
+            digits,
+            country_code: None,
+            region: None,
+        },
+    }
 }
 
 /// What the fast path knows of one country code.
@@ -853,6 +758,40 @@ mod tests {
         policy.slow(raw)
     }
 
+    /// The example mobile and fixed-line numbers of every region, with and without `+` (read
+    /// without a default region) into `inputs`, and national in the default regions into
+    /// `national`.
+    fn region_examples(inputs: &mut Vec<String>, national: &mut Vec<String>) {
+        for meta in DATABASE.iter() {
+            let d = meta.descriptors();
+            for example in [d.mobile(), d.fixed_line()]
+                .into_iter()
+                .flatten()
+                .filter_map(Descriptor::example)
+            {
+                let code = meta.country_code();
+                inputs.push(format!("+{code}{example}"));
+                inputs.push(format!("{code}{example}"));
+                // Formatted: parentheses, dots, hyphens and spaces between the digits.
+                if example.len() > 5 {
+                    let (head, tail) = example.split_at(3);
+                    let (middle, last) = tail.split_at(tail.len() / 2);
+                    inputs.push(format!("+{code} ({head}) {middle}-{last}"));
+                    inputs.push(format!("+{code}.{head}.{middle}.{last}"));
+                    inputs.push(format!("({code}) {head} {middle} {last}"));
+                    if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
+                        national.push(format!("({head}) {middle}-{last}"));
+                        national.push(format!("{head}.{middle}.{last}"));
+                    }
+                }
+                if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
+                    national.push(example.to_owned());
+                    national.push(format!("{}{example}", meta.country_code()));
+                }
+            }
+        }
+    }
+
     #[test]
     fn fast_and_slow_paths_agree() {
         let none = NumberPolicy::default();
@@ -884,37 +823,8 @@ mod tests {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        // The example mobile and fixed-line numbers of every region, with and without `+`
-        // (read without a default region), and national in the default regions.
         let mut national: Vec<String> = Vec::new();
-        for meta in DATABASE.iter() {
-            let d = meta.descriptors();
-            for example in [d.mobile(), d.fixed_line()]
-                .into_iter()
-                .flatten()
-                .filter_map(Descriptor::example)
-            {
-                let code = meta.country_code();
-                inputs.push(format!("+{code}{example}"));
-                inputs.push(format!("{code}{example}"));
-                // Formatted: parentheses, dots, hyphens and spaces between the digits.
-                if example.len() > 5 {
-                    let (head, tail) = example.split_at(3);
-                    let (middle, last) = tail.split_at(tail.len() / 2);
-                    inputs.push(format!("+{code} ({head}) {middle}-{last}"));
-                    inputs.push(format!("+{code}.{head}.{middle}.{last}"));
-                    inputs.push(format!("({code}) {head} {middle} {last}"));
-                    if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
-                        national.push(format!("({head}) {middle}-{last}"));
-                        national.push(format!("{head}.{middle}.{last}"));
-                    }
-                }
-                if ["CN", "US", "GB", "CA", "JM"].contains(&meta.id()) {
-                    national.push(example.to_owned());
-                    national.push(format!("{}{example}", meta.country_code()));
-                }
-            }
-        }
+        region_examples(&mut inputs, &mut national);
         let mut fast_hits = 0;
         let mut check = |policy: &NumberPolicy, raw: &str| {
             if let Some(fast) = policy.fast(raw.trim()) {

@@ -2,9 +2,7 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, PoisonError};
-
-use smsgate_transport::spec::ErrorClass;
+use std::sync::Arc;
 
 use crate::message::Segments;
 
@@ -55,82 +53,111 @@ str_like!(ProviderName);
 str_like!(PhoneNumber);
 str_like!(Reference);
 
-/// A provider's name as outcomes carry it: `Copy`, compares with `&str`, derefs to `str`.
+/// A provider's name as outcomes carry it: the provider's slot in its gate and the name that
+/// slot holds. Derefs to `str`, compares with `&str`, prints as the name.
 ///
-/// Each distinct name is stored once for the life of the process (names are few: one per
-/// provider), so a report of a million messages copies no string and touches no counter.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProviderName(&'static str);
+/// A gate's providers are its slots: slot `n` is the `n`-th provider given to the builder,
+/// and [`slot`](Self::slot) says which one decided. The name is shared with the slot (an
+/// `Arc<str>`): cloning one copies a pointer and bumps the slot's count, without allocating,
+/// and no table outlives the gate. Two names are equal when their text is, whatever their
+/// slots (reports of two gates built alike compare equal).
+#[derive(Clone)]
+pub struct ProviderName {
+    slot: usize,
+    name: Arc<str>,
+}
 
 impl ProviderName {
-    /// The name `name`, stored on first use.
-    pub fn new(name: &str) -> Self {
-        static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-        let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&known) = names.iter().find(|known| **known == name) {
-            return Self(known);
+    /// The name of the provider in slot `slot`, called `name`.
+    pub(crate) fn new(slot: usize, name: &str) -> Self {
+        Self {
+            slot,
+            name: Arc::from(name),
         }
-        let stored: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        names.push(stored);
-        Self(stored)
+    }
+
+    /// The provider's slot: its position among the providers given to the gate's builder.
+    pub fn slot(&self) -> usize {
+        self.slot
     }
 
     /// The name.
-    pub fn as_str(&self) -> &'static str {
-        self.0
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+impl PartialEq for ProviderName {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.name, &other.name) || self.name == other.name
+    }
+}
+
+impl Eq for ProviderName {}
+
+impl std::hash::Hash for ProviderName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl PartialOrd for ProviderName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ProviderName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(&other.name)
     }
 }
 
 impl AsRef<str> for ProviderName {
     fn as_ref(&self) -> &str {
-        self.0
-    }
-}
-
-impl From<&str> for ProviderName {
-    fn from(name: &str) -> Self {
-        Self::new(name)
+        &self.name
     }
 }
 
 /// The providers a message was tried on, in order, once per request attempt. Up to two
 /// attempts (nearly every message) are held inline: no allocation.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Tried(TriedList);
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 enum TriedList {
-    Inline { len: u8, names: [ProviderName; 2] },
+    #[default]
+    Empty,
+    One(ProviderName),
+    Two([ProviderName; 2]),
+    /// Three attempts or more.
     Spilled(Box<[ProviderName]>),
-}
-
-impl Default for Tried {
-    fn default() -> Self {
-        Self(TriedList::Inline {
-            len: 0,
-            names: [ProviderName(""); 2],
-        })
-    }
 }
 
 impl Tried {
     /// This list followed by `provider` `attempts` times.
     pub fn then(&self, provider: ProviderName, attempts: usize) -> Self {
-        let len = self.len() + attempts;
-        if len <= 2 {
-            let mut names = [ProviderName(""); 2];
-            names[..self.len()].copy_from_slice(self);
-            names[self.len()..len].fill(provider);
-            // `len` is at most 2.
-            return Self(TriedList::Inline {
-                len: len as u8,
-                names,
-            });
-        }
-        let mut list = Vec::with_capacity(len);
-        list.extend_from_slice(self);
-        list.extend(std::iter::repeat_n(provider, attempts));
-        Self(TriedList::Spilled(list.into_boxed_slice()))
+        let mut tried = self.clone();
+        tried.push(&provider, attempts);
+        tried
+    }
+
+    /// Appends `provider` `attempts` times, in place.
+    pub(crate) fn push(&mut self, provider: &ProviderName, attempts: usize) {
+        self.0 = match (std::mem::take(&mut self.0), attempts) {
+            (list, 0) => list,
+            (TriedList::Empty, 1) => TriedList::One(provider.clone()),
+            (TriedList::Empty, 2) => TriedList::Two([provider.clone(), provider.clone()]),
+            (TriedList::One(first), 1) => TriedList::Two([first, provider.clone()]),
+            (list, _) => {
+                let mut names = match list {
+                    TriedList::Spilled(names) => names.into_vec(),
+                    list => Tried(list).to_vec(),
+                };
+                names.extend(std::iter::repeat_n(provider, attempts).cloned());
+                TriedList::Spilled(names.into_boxed_slice())
+            }
+        };
     }
 }
 
@@ -138,7 +165,9 @@ impl Deref for Tried {
     type Target = [ProviderName];
     fn deref(&self) -> &[ProviderName] {
         match &self.0 {
-            TriedList::Inline { len, names } => &names[..usize::from(*len)],
+            TriedList::Empty => &[],
+            TriedList::One(name) => std::slice::from_ref(name),
+            TriedList::Two(names) => names,
             TriedList::Spilled(names) => names,
         }
     }
@@ -179,12 +208,14 @@ impl PartialEq<[&str]> for Tried {
 impl FromIterator<ProviderName> for Tried {
     fn from_iter<I: IntoIterator<Item = ProviderName>>(iter: I) -> Self {
         let names: Vec<ProviderName> = iter.into_iter().collect();
-        match names.as_slice() {
-            [] => Self::default(),
-            [one] => Self::default().then(*one, 1),
-            [one, two] => Self::default().then(*one, 1).then(*two, 1),
-            _ => Self(TriedList::Spilled(names.into_boxed_slice())),
+        if names.len() > 2 {
+            return Self(TriedList::Spilled(names.into_boxed_slice()));
         }
+        let mut tried = Self::default();
+        for name in &names {
+            tried.push(name, 1);
+        }
+        tried
     }
 }
 
@@ -271,46 +302,7 @@ impl Reference {
     }
 }
 
-/// Why a message was rejected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RejectKind {
-    /// The vendor refused it; `class` is the normalised class of its code.
-    Vendor(ErrorClass),
-    /// The number is not one the numbering plan reads as valid (refused before sending): what
-    /// is wrong with it.
-    InvalidNumber(crate::NumberProblem),
-    /// The content is empty or longer than every provider allows (refused before sending).
-    InvalidContent,
-    /// The same (number, content) came earlier in the same call, at input `of`; not sent twice.
-    Duplicate {
-        /// Index of the first occurrence.
-        of: usize,
-    },
-    /// The overall deadline passed before the message could be sent.
-    DeadlineExceeded,
-    /// No provider is configured.
-    NoProvider,
-}
-
-/// A rejection reason: the vendor's code and text (when a vendor gave one) and a class.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
-    /// The vendor's code as received, if any.
-    pub code: Option<String>,
-    /// Human-readable reason.
-    pub text: String,
-    /// Normalised kind.
-    pub kind: RejectKind,
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{} (code {code})", self.text),
-            None => f.write_str(&self.text),
-        }
-    }
-}
+pub use smsgate_provider::{Reason, RejectKind};
 
 /// The verdict on one message.
 #[derive(Debug, Clone, PartialEq, Eq)]

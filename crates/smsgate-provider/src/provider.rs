@@ -1,0 +1,261 @@
+//! The [`Provider`] trait: what the gate needs from a vendor; vendor crates implement it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use smsgate_transport::Error as TransportError;
+use smsgate_transport::spec::{CodeTable, ErrorClass};
+use smsgate_transport::wire::WireRequest;
+
+use crate::outcome::{Reason, RejectKind};
+use crate::query::{Balance, Query, QueryError};
+use crate::status::DeliveryStatus;
+
+/// A boxed future, as [`Provider`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How much one request of a provider can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Most recipients in one request that sends one text to many numbers.
+    pub uniform_recipients: usize,
+    /// Most recipients in one request that carries different texts.
+    pub mixed_recipients: usize,
+    /// Most characters of content.
+    pub max_content_chars: usize,
+    /// Most characters of a sender id (`None`: sender ids are not sent).
+    pub max_sender_id_chars: Option<usize>,
+}
+
+/// One message inside a request, already normalised; borrowed from the gate's own records, so
+/// handing a request to a provider copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Reference sent with the message (`orderId` / `sysMessageId`) and used to match the answer.
+    pub reference: &'a str,
+    /// Digits with country code.
+    pub number: &'a str,
+    /// The text.
+    pub content: &'a str,
+    /// Sender id.
+    pub sender_id: Option<&'a str>,
+}
+
+/// The verdict on one entry of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryVerdict {
+    /// Accepted, with the provider's message id.
+    Accepted(String),
+    /// Refused for this entry alone (number or content).
+    Rejected(Reason),
+    /// No verdict for this entry.
+    Unknown(String),
+}
+
+/// What a provider made of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submission {
+    /// The provider answered; one verdict per entry it speaks of. Entries it does not mention
+    /// are settled by the gate (see [`Submission::Answered::unlisted`]).
+    Answered {
+        /// Verdicts by position in the submitted entries (an [`EntryMatcher`](crate::EntryMatcher) finds it from an
+        /// answer line); the first verdict for a position wins, out-of-range ones are ignored.
+        verdicts: Vec<(usize, EntryVerdict)>,
+        /// What an entry the answer does not list means.
+        unlisted: EntryVerdict,
+    },
+    /// The provider refused the whole request and sent nothing.
+    Refused {
+        /// Why.
+        reason: Reason,
+        /// Whether another provider may send the same messages (authentication, account,
+        /// throttling, connection never made).
+        retry_safe: bool,
+        /// Whether the provider throttled the request (the same request may be retried later).
+        throttled: bool,
+    },
+    /// The request may have reached the provider; no verdict (timeout, 5xx, undecodable answer).
+    Unknown(String),
+}
+
+/// A vendor behind the gate.
+pub trait Provider: Send + Sync {
+    /// Name used in outcomes (`itniotech`, or a name of your choosing).
+    fn name(&self) -> &str;
+
+    /// What one request can carry.
+    fn capacity(&self) -> Capacity;
+
+    /// Sends `entries` in one request. All entries fit [`Provider::capacity`]; `uniform` is true
+    /// when they share content and sender id.
+    fn submit<'a>(&'a self, entries: &'a [Entry<'a>], uniform: bool) -> BoxFuture<'a, Submission>;
+
+    /// The exact request [`Provider::submit`] would send for `entries`, without sending it
+    /// (for dry runs).
+    fn dry_run(&self, entries: &[Entry<'_>], uniform: bool) -> Result<WireRequest, String> {
+        let _ = (entries, uniform);
+        Err(format!("{} cannot show its requests", self.name()))
+    }
+
+    /// Most message ids one status query takes (`None`: the provider cannot be polled, its
+    /// delivery reports only come as pushes).
+    fn status_batch(&self) -> Option<usize> {
+        None
+    }
+
+    /// Polls the delivery status of `message_ids` (at most [`Provider::status_batch`]).
+    fn poll_status<'a>(
+        &'a self,
+        message_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, QueryError>> {
+        let _ = message_ids;
+        let error = QueryError::not_offered(self.name(), Query::DeliveryStatus);
+        Box::pin(async move { Err(error) })
+    }
+
+    /// The account balance ([`QueryError::NotOffered`]: the vendor's API has no balance query).
+    fn balance(&self) -> BoxFuture<'_, Result<Balance, QueryError>> {
+        let error = QueryError::not_offered(self.name(), Query::Balance);
+        Box::pin(async move { Err(error) })
+    }
+}
+
+/// Forwards every method, so a shared or boxed provider is a provider too (the gate's
+/// builder takes an `Arc<dyn Provider>` a caller also keeps for balance queries).
+macro_rules! forward_provider {
+    ($($pointer:ident),*) => {$(
+        impl<P: Provider + ?Sized> Provider for $pointer<P> {
+            fn name(&self) -> &str {
+                (**self).name()
+            }
+
+            fn capacity(&self) -> Capacity {
+                (**self).capacity()
+            }
+
+            fn submit<'a>(
+                &'a self,
+                entries: &'a [Entry<'a>],
+                uniform: bool,
+            ) -> BoxFuture<'a, Submission> {
+                (**self).submit(entries, uniform)
+            }
+
+            fn dry_run(&self, entries: &[Entry<'_>], uniform: bool) -> Result<WireRequest, String> {
+                (**self).dry_run(entries, uniform)
+            }
+
+            fn status_batch(&self) -> Option<usize> {
+                (**self).status_batch()
+            }
+
+            fn poll_status<'a>(
+                &'a self,
+                message_ids: &'a [String],
+            ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, QueryError>> {
+                (**self).poll_status(message_ids)
+            }
+
+            fn balance(&self) -> BoxFuture<'_, Result<Balance, QueryError>> {
+                (**self).balance()
+            }
+        }
+    )*};
+}
+
+forward_provider!(Arc, Box);
+
+/// Turns a vendor-client error into a submission.
+pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
+    err: TransportError<C>,
+) -> Submission {
+    match err {
+        TransportError::Vendor { code, reason, .. } => {
+            let class = code.class();
+            Submission::Refused {
+                reason: Reason {
+                    code: Some(code.code().to_owned()),
+                    text: if reason.is_empty() {
+                        code.meaning().to_owned()
+                    } else {
+                        reason
+                    },
+                    kind: RejectKind::Vendor(class),
+                },
+                retry_safe: class.is_request_refused(),
+                throttled: class == ErrorClass::RateLimit,
+            }
+        }
+        TransportError::InvalidRequest(err) => Submission::Refused {
+            reason: Reason {
+                code: None,
+                text: err.to_string(),
+                kind: RejectKind::InvalidContent,
+            },
+            retry_safe: false,
+            throttled: false,
+        },
+        TransportError::Transport {
+            may_have_reached_vendor: false,
+            message,
+            failure,
+            ..
+        } => Submission::Refused {
+            reason: Reason {
+                code: None,
+                text: format!("{failure}: {message}"),
+                kind: RejectKind::Vendor(ErrorClass::VendorFault),
+            },
+            retry_safe: true,
+            throttled: false,
+        },
+        TransportError::Transport {
+            message, failure, ..
+        } => Submission::Unknown(format!("{failure}: {message}")),
+        // A 3xx: smsgate never follows redirects, but the request reached whoever answered
+        // and may have been acted on, like any unexpected status. Never a failover.
+        err @ TransportError::UnexpectedStatus {
+            status: 300..=399, ..
+        } => Submission::Unknown(err.to_string()),
+        TransportError::UnexpectedStatus {
+            status: 429,
+            body_excerpt,
+            ..
+        } => Submission::Refused {
+            reason: Reason {
+                code: Some("429".to_owned()),
+                text: format!("HTTP 429: {body_excerpt}"),
+                kind: RejectKind::Vendor(ErrorClass::RateLimit),
+            },
+            retry_safe: true,
+            throttled: true,
+        },
+        TransportError::UnexpectedStatus {
+            status,
+            body_excerpt,
+            ..
+        } if status >= 500 => Submission::Unknown(format!("HTTP {status}: {body_excerpt}")),
+        TransportError::UnexpectedStatus {
+            status,
+            body_excerpt,
+            ..
+        } => Submission::Refused {
+            // 4xx: the provider refused the request before processing it.
+            reason: Reason {
+                code: Some(status.to_string()),
+                text: format!("HTTP {status}: {body_excerpt}"),
+                kind: RejectKind::Vendor(if matches!(status, 401 | 403) {
+                    ErrorClass::Auth
+                } else {
+                    ErrorClass::InvalidRequest
+                }),
+            },
+            retry_safe: true,
+            throttled: false,
+        },
+        TransportError::Undecodable {
+            status, message, ..
+        } => Submission::Unknown(format!("undecodable answer (HTTP {status}): {message}")),
+    }
+}

@@ -1,0 +1,327 @@
+//! The registry descriptor: what one vendor crate tells the facade, the CLI and the simulator
+//! about itself ([`Vendor`]), and the settings a provider is built from ([`Settings`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use smsgate_transport::ConfigError;
+use smsgate_transport::http::HttpConfig;
+use smsgate_transport::redact::{REDACTED, redact_url};
+
+use crate::provider::Provider;
+use crate::status::DeliveryStatus;
+
+/// The key of the base-URL setting every vendor takes (a proxy, a regional host, the simulator).
+pub const BASE_URL: &str = "base_url";
+
+/// One vendor, as its crate registers it: `pub static VENDOR: Vendor` in every vendor crate.
+///
+/// Everything a caller needs to configure, build and query the vendor without naming it:
+/// the CLI's config loading, `balance` and `report`, and the facade's list of known vendors
+/// read these fields.
+pub struct Vendor {
+    /// The vendor's name (`itniotech`): the config-file section, the provider name in outcomes.
+    pub name: &'static str,
+    /// Prefix of its environment variables (`ITNIOTECH`: `ITNIOTECH_API_KEY`, ...).
+    pub env_prefix: &'static str,
+    /// Its settings, in the order a missing one is reported.
+    pub keys: &'static [ConfigKey],
+    /// Builds its provider from settings (required keys checked first, in order).
+    pub build: fn(&Settings) -> Result<Arc<dyn Provider>, SettingsError>,
+    /// Reads one delivery-report push body into delivery statuses. Pure: no I/O.
+    pub parse_report: fn(&[u8]) -> Result<Vec<DeliveryStatus>, ReportError>,
+    /// Which queries its API offers besides sending.
+    pub queries: Queries,
+}
+
+impl fmt::Debug for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vendor")
+            .field("name", &self.name)
+            .field("env_prefix", &self.env_prefix)
+            .field("keys", &self.keys)
+            .field("queries", &self.queries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vendor {
+    /// The environment variable of `key` (`ITNIOTECH_API_KEY` for `api_key`).
+    pub fn env_name(&self, key: &str) -> String {
+        format!("{}_{}", self.env_prefix, key.to_uppercase())
+    }
+
+    /// The setting named `key`, if the vendor has one.
+    pub fn key(&self, key: &str) -> Option<&'static ConfigKey> {
+        self.keys.iter().find(|k| k.name == key)
+    }
+
+    /// Builds the provider from `settings` ([`Vendor::build`]).
+    pub fn provider(&self, settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError> {
+        (self.build)(settings)
+    }
+
+    /// Builds the provider from its environment variables ([`Settings::from_env`]).
+    pub fn from_env(&'static self) -> Result<Arc<dyn Provider>, SettingsError> {
+        self.provider(&Settings::from_env(self))
+    }
+}
+
+/// One setting of a vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigKey {
+    /// Its name in a config section (`api_key`); upper-cased after the vendor's environment
+    /// prefix, its environment variable.
+    pub name: &'static str,
+    /// One line on what it is.
+    pub doc: &'static str,
+    /// Whether the provider cannot be built without it.
+    pub required: bool,
+    /// Whether it is a secret (never printed).
+    pub secret: bool,
+    /// Whether it is a URL (checked as one when the configuration is loaded).
+    pub url: bool,
+}
+
+impl ConfigKey {
+    /// A required setting that is not secret.
+    pub const fn required(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            required: true,
+            secret: false,
+            url: false,
+        }
+    }
+
+    /// A required secret.
+    pub const fn secret(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            required: true,
+            secret: true,
+            url: false,
+        }
+    }
+
+    /// An optional setting that is not secret.
+    pub const fn optional(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            required: false,
+            secret: false,
+            url: false,
+        }
+    }
+
+    /// The optional [`BASE_URL`] setting.
+    pub const BASE_URL: Self = Self {
+        name: BASE_URL,
+        doc: "replaces scheme and host of every operation (a proxy, a regional host, the simulator)",
+        required: false,
+        secret: false,
+        url: true,
+    };
+}
+
+/// The queries a vendor's API offers besides sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Queries {
+    /// An account-balance query ([`Provider::balance`]).
+    pub balance: bool,
+    /// Delivery status by message id ([`Provider::poll_status`]); without it, delivery reports
+    /// only come as pushes ([`Vendor::parse_report`]).
+    pub delivery_status: bool,
+}
+
+/// The settings one provider is built from: values by key (from a config section or the
+/// environment) and HTTP options. `Debug` hides secrets and URL userinfo.
+#[derive(Clone)]
+pub struct Settings {
+    vendor: &'static Vendor,
+    values: BTreeMap<&'static str, String>,
+    http: HttpConfig,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: BTreeMap<&str, String> = self
+            .values
+            .iter()
+            .map(|(key, value)| {
+                let secret = self.vendor.key(key).is_some_and(|k| k.secret);
+                let value = if secret {
+                    REDACTED.to_owned()
+                } else {
+                    redact_url(value).into_owned()
+                };
+                (*key, value)
+            })
+            .collect();
+        f.debug_struct("Settings")
+            .field("vendor", &self.vendor.name)
+            .field("values", &shown)
+            .field("http", &self.http)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// No setting yet, default HTTP options.
+    pub fn new(vendor: &'static Vendor) -> Self {
+        Self {
+            vendor,
+            values: BTreeMap::new(),
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Every setting of `vendor` whose environment variable is set and not empty.
+    pub fn from_env(vendor: &'static Vendor) -> Self {
+        let mut settings = Self::new(vendor);
+        for key in vendor.keys {
+            if let Some(value) = std::env::var(vendor.env_name(key.name))
+                .ok()
+                .filter(|v| !v.is_empty())
+            {
+                settings.values.insert(key.name, value);
+            }
+        }
+        settings
+    }
+
+    /// The vendor these settings are for.
+    pub fn vendor(&self) -> &'static Vendor {
+        self.vendor
+    }
+
+    /// Sets `key` (an empty value unsets it); a key the vendor does not have is refused.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> Result<&mut Self, SettingsError> {
+        let known = self
+            .vendor
+            .key(key)
+            .ok_or_else(|| SettingsError::UnknownKey {
+                vendor: self.vendor.name,
+                key: key.to_owned(),
+            })?;
+        let value = value.into();
+        if value.is_empty() {
+            self.values.remove(known.name);
+        } else {
+            self.values.insert(known.name, value);
+        }
+        Ok(self)
+    }
+
+    /// [`Settings::set`], by value.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Result<Self, SettingsError> {
+        self.set(key, value)?;
+        Ok(self)
+    }
+
+    /// The base URL every operation goes to instead of the vendor's ([`BASE_URL`]).
+    pub fn with_base_url(self, url: impl Into<String>) -> Result<Self, SettingsError> {
+        self.with(BASE_URL, url)
+    }
+
+    /// HTTP options (timeouts, proxy, body limit).
+    pub fn with_http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// The value of `key`, or [`SettingsError::Missing`] naming it.
+    pub fn require(&self, key: &str) -> Result<&str, SettingsError> {
+        self.get(key).ok_or_else(|| self.missing(key))
+    }
+
+    /// The base URL, if set.
+    pub fn base_url(&self) -> Option<&str> {
+        self.get(BASE_URL)
+    }
+
+    /// The HTTP options.
+    pub fn http(&self) -> &HttpConfig {
+        &self.http
+    }
+
+    /// The first required setting that is not set, in the vendor's order.
+    pub fn check_required(&self) -> Result<(), SettingsError> {
+        match self
+            .vendor
+            .keys
+            .iter()
+            .find(|k| k.required && !self.values.contains_key(k.name))
+        {
+            Some(key) => Err(self.missing(key.name)),
+            None => Ok(()),
+        }
+    }
+
+    fn missing(&self, key: &str) -> SettingsError {
+        SettingsError::Missing {
+            vendor: self.vendor.name,
+            key: key.to_owned(),
+            env: self.vendor.env_name(key),
+        }
+    }
+
+    /// A client error of this vendor as a settings error.
+    pub fn client_error(&self, source: ConfigError) -> SettingsError {
+        SettingsError::Client {
+            vendor: self.vendor.name,
+            source,
+        }
+    }
+}
+
+/// A provider could not be built from its settings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// A required setting is not set.
+    #[error("{vendor}: {key} is not set (environment variable {env})")]
+    Missing {
+        /// The vendor.
+        vendor: &'static str,
+        /// The setting's key.
+        key: String,
+        /// Its environment variable.
+        env: String,
+    },
+    /// The vendor has no setting of that name.
+    #[error("{vendor}: no setting is named {key:?}")]
+    UnknownKey {
+        /// The vendor.
+        vendor: &'static str,
+        /// The key given.
+        key: String,
+    },
+    /// The client refused a setting (a base URL, the HTTP options).
+    #[error("{vendor}: {source}")]
+    Client {
+        /// The vendor.
+        vendor: &'static str,
+        /// What the client said.
+        source: ConfigError,
+    },
+}
+
+/// A delivery-report push could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {vendor} delivery-report push: {message}")]
+pub struct ReportError {
+    /// The vendor whose format it was read as.
+    pub vendor: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}

@@ -1,0 +1,186 @@
+//! [`SmsGateBuilder`]: providers in priority order (each one a slot of the gate) and the
+//! gate's limits and hooks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Mutex, Semaphore};
+
+use super::request::Pacer;
+use super::{Hop, HopHook, OutcomeHook, Slot, SmsGate};
+use crate::number::NumberPolicy;
+use crate::outcome::{Delivery, ProviderName, Reference};
+use crate::provider::Provider;
+
+/// Per-provider flow control.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProviderOptions {
+    /// Most requests in flight to this provider at once (default 4).
+    pub concurrency: usize,
+    /// Most requests started per second (`None`: no limit).
+    pub requests_per_second: Option<f64>,
+}
+
+impl Default for ProviderOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            requests_per_second: None,
+        }
+    }
+}
+
+/// Builds an [`SmsGate`].
+pub struct SmsGateBuilder {
+    slots: Vec<Slot>,
+    concurrency: usize,
+    throttle_retries: u32,
+    throttle_backoff: Duration,
+    deadline: Option<Duration>,
+    allow_duplicates: bool,
+    numbers: NumberPolicy,
+    on_outcome: Option<OutcomeHook>,
+    on_hop: Option<HopHook>,
+    reference_seed: Option<u64>,
+}
+
+impl fmt::Debug for SmsGateBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsGateBuilder")
+            .field("providers", &super::slot_names(&self.slots))
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmsGateBuilder {
+    /// A builder with no provider and the default limits.
+    pub(super) fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            concurrency: 8,
+            throttle_retries: 3,
+            throttle_backoff: Duration::from_millis(500),
+            deadline: None,
+            allow_duplicates: false,
+            numbers: NumberPolicy::default(),
+            on_outcome: None,
+            on_hop: None,
+            reference_seed: None,
+        }
+    }
+
+    /// Adds a provider after the ones already added (priority order), with default options.
+    pub fn provider(self, provider: impl Provider + 'static) -> Self {
+        self.provider_with(provider, ProviderOptions::default())
+    }
+
+    /// Adds a provider with its own concurrency cap and request rate.
+    pub fn provider_with(
+        mut self,
+        provider: impl Provider + 'static,
+        options: ProviderOptions,
+    ) -> Self {
+        let pacer = options
+            .requests_per_second
+            .filter(|rate| *rate > 0.0 && rate.is_finite())
+            .map(|rate| Pacer {
+                interval: Duration::from_secs_f64(1.0 / rate),
+                next: Mutex::new(Instant::now()),
+            });
+        // A slot's id is its index in `slots`: fixed once pushed.
+        self.slots.push(Slot {
+            name: ProviderName::new(self.slots.len(), provider.name()),
+            provider: Box::new(provider),
+            semaphore: Semaphore::new(options.concurrency.max(1)),
+            pacer,
+        });
+        self
+    }
+
+    /// Most requests in flight over all providers (default 8).
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.concurrency = requests.max(1);
+        self
+    }
+
+    /// How often a throttled request is retried on the same provider before failing over
+    /// (default 3), and the first back-off (default 500 ms, doubling each time).
+    pub fn throttle_retries(mut self, retries: u32, first_backoff: Duration) -> Self {
+        self.throttle_retries = retries;
+        self.throttle_backoff = first_backoff;
+        self
+    }
+
+    /// Time allowed for a whole [`SmsGate::send`]. Messages not sent by then end rejected
+    /// (`DeadlineExceeded`, retry-safe); a request still in flight ends unknown.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Sends repeated (number, content) pairs of one call every time (default: only the first,
+    /// later ones are rejected as `Duplicate`).
+    pub fn allow_duplicates(mut self, allow: bool) -> Self {
+        self.allow_duplicates = allow;
+        self
+    }
+
+    /// Makes the references the gate sends (`orderId` / `sysMessageId`) start from `seed`
+    /// instead of the clock, so that two runs send the same bytes — what a seeded simulator
+    /// needs to give the same faults. Only for tests and simulators: against a real vendor,
+    /// references must differ between runs.
+    pub fn reference_seed(mut self, seed: u64) -> Self {
+        self.reference_seed = Some(seed);
+        self
+    }
+
+    /// How numbers are read (default: strict, no default region — see [`NumberPolicy`]).
+    /// [`SmsGate::send`], [`SmsGate::preview`] and [`SmsGate::dry_run`] all read them so.
+    pub fn number_policy(mut self, policy: NumberPolicy) -> Self {
+        self.numbers = policy;
+        self
+    }
+
+    /// Calls `hook` with each message's final delivery, in input order.
+    pub fn on_outcome(mut self, hook: impl Fn(&Delivery) + Send + Sync + 'static) -> Self {
+        self.on_outcome = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` at each failover hop.
+    pub fn on_failover(mut self, hook: impl Fn(&Hop) + Send + Sync + 'static) -> Self {
+        self.on_hop = Some(Arc::new(hook));
+        self
+    }
+
+    /// The gate. Loads the numbering-plan metadata the first time in the process (tens of
+    /// milliseconds), so that the first send does not.
+    pub fn build(self) -> SmsGate {
+        self.numbers.load_metadata();
+        let seed = self.reference_seed.map_or_else(
+            || {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() % 10_000_000_000_000)
+                    .unwrap_or(0)
+            },
+            |seed| u128::from(seed % 10_000_000_000_000),
+        );
+        SmsGate {
+            slots: self.slots,
+            global: Semaphore::new(self.concurrency),
+            throttle_retries: self.throttle_retries,
+            throttle_backoff: self.throttle_backoff,
+            deadline: self.deadline,
+            allow_duplicates: self.allow_duplicates,
+            numbers: self.numbers,
+            on_outcome: self.on_outcome,
+            on_hop: self.on_hop,
+            reference_prefix: Reference::prefix_digits(u64::try_from(seed).unwrap_or(0)),
+            next_reference: AtomicU64::new(0),
+        }
+    }
+}
