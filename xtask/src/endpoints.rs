@@ -808,7 +808,7 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
     });
     let keys = ops.settings.iter().map(|s| {
         let (key, doc, secret, required) = (&s.key, &s.doc, s.secret, s.required);
-        quote!(::smsgate_transport::client::SettingKey { key: #key, secret: #secret, required: #required, doc: #doc })
+        quote!(::smsgate_transport::spec::ConfigKey { name: #key, doc: #doc, required: #required, secret: #secret, url: false })
     });
     let reads = ops.settings.iter().map(|s| {
         let ident = format_ident!("{}", s.key);
@@ -875,7 +875,7 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
             type Client = Client;
             const VENDOR: &'static str = super::operations::VENDOR;
             const ENV_PREFIX: &'static str = #prefix;
-            const SETTINGS: &'static [::smsgate_transport::client::SettingKey] = &[#(#keys),*];
+            const SETTINGS: &'static [::smsgate_transport::spec::ConfigKey] = &[#(#keys,)* ::smsgate_transport::spec::ConfigKey::BASE_URL];
 
             fn from_settings(
                 value: &mut dyn FnMut(&str) -> Option<String>,
@@ -968,6 +968,100 @@ fn method_tokens(spec: &VendorSpec, op: &OperationSpec) -> TokenStream {
     }
 }
 
+/// The vendor's builder: a typed setter per setting over the shared core builder.
+fn builder_tokens(spec: &VendorSpec) -> TokenStream {
+    let setters = spec.operations.settings.iter().map(|s| {
+        let ident = format_ident!("{}", s.key);
+        let key = &s.key;
+        let mut doc = format!("Sets `{key}`: {}", s.doc);
+        if s.secret {
+            doc.push_str(" Never printed.");
+        }
+        let doc = crate::emit::docs(&doc);
+        if s.secret {
+            quote! {
+                #doc
+                pub fn #ident(self, value: impl Into<::smsgate_transport::secret::Secret>) -> Self {
+                    Self(self.0.setting(#key, value.into().expose()))
+                }
+            }
+        } else {
+            quote! {
+                #doc
+                pub fn #ident(self, value: impl Into<String>) -> Self {
+                    Self(self.0.setting(#key, value))
+                }
+            }
+        }
+    });
+    quote! {
+        /// Builds a [`Client`]: a typed setter per setting, over the builder every vendor shares
+        /// ([`smsgate_transport::client::ClientBuilder`]).
+        #[derive(Debug, Default)]
+        pub struct ClientBuilder(::smsgate_transport::client::ClientBuilder<Credentials>);
+
+        impl ClientBuilder {
+            #(#setters)*
+
+            /// All settings at once, typed.
+            pub fn credentials(self, credentials: Credentials) -> Self {
+                Self(self.0.credentials(credentials))
+            }
+
+            /// One setting by its config key (a key the vendor does not take fails the build).
+            pub fn setting(self, key: &str, value: impl Into<String>) -> Self {
+                Self(self.0.setting(key, value))
+            }
+
+            /// Every setting from the environment (`<PREFIX>_<KEY>`); a missing required one
+            /// is an error naming the variable.
+            pub fn from_env(self) -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
+                Ok(Self(self.0.from_env()?))
+            }
+
+            /// Replaces scheme and host of every operation (a proxy, a regional host, the simulator).
+            pub fn base_url(self, base_url: impl Into<String>) -> Self {
+                Self(self.0.base_url(base_url))
+            }
+
+            /// Time allowed to connect (default 5 s).
+            pub fn connect_timeout(self, timeout: ::std::time::Duration) -> Self {
+                Self(self.0.connect_timeout(timeout))
+            }
+
+            /// Time allowed for a whole request (default 30 s).
+            pub fn timeout(self, timeout: ::std::time::Duration) -> Self {
+                Self(self.0.timeout(timeout))
+            }
+
+            /// Sends every request through this proxy.
+            pub fn proxy(self, proxy: impl Into<String>) -> Self {
+                Self(self.0.proxy(proxy))
+            }
+
+            /// Most bytes of a response body read (default 1 MiB).
+            pub fn max_body_bytes(self, limit: usize) -> Self {
+                Self(self.0.max_body_bytes(limit))
+            }
+
+            /// All HTTP settings at once.
+            pub fn http_config(self, config: ::smsgate_transport::http::HttpConfig) -> Self {
+                Self(self.0.http_config(config))
+            }
+
+            /// The clock signing reads (tests pin it).
+            pub fn clock(self, clock: impl ::smsgate_transport::clock::Clock + 'static) -> Self {
+                Self(self.0.clock(clock))
+            }
+
+            /// Builds the client; fails naming the first missing setting or the invalid value.
+            pub fn build(self) -> ::std::result::Result<Client, ::smsgate_transport::ConfigError> {
+                self.0.build()
+            }
+        }
+    }
+}
+
 /// `client.rs` of a vendor: its endpoints, settings and client.
 pub fn client_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStream, GenError> {
     let vendor = &spec.vendor;
@@ -984,6 +1078,7 @@ pub fn client_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStre
         .iter()
         .map(|op| method_tokens(spec, op));
     let credentials = credentials_tokens(spec);
+    let builder = builder_tokens(spec);
     let tables: BTreeSet<&str> = spec
         .operations
         .operations
@@ -1026,8 +1121,7 @@ pub fn client_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStre
             }
         }
 
-        /// Builds a [`Client`].
-        pub type ClientBuilder = ::smsgate_transport::client::ClientBuilder<Credentials>;
+        #builder
 
         impl Client {
             /// A builder: settings ([`ClientBuilder::credentials`] or

@@ -4,35 +4,24 @@
 use std::sync::Arc;
 
 use smsgate_provider::{
-    BoxFuture, Capacity, ConfigKey, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, Provider,
-    Queries, Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
+    BoxFuture, Capacity, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, Provider, Queries,
+    Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
     submission_from_error,
 };
 use smsgate_transport::spec::ErrorClass;
 use smsgate_transport::wire::WireRequest;
 
-use crate::client::{Client, MessageOptions, MultiItem, parse_delivery_report};
+use crate::bodies::{MultiMtItem, MultiMtRequest};
 use crate::codes::ItemStatus;
+use crate::generated::client::{Client, Credentials};
 use crate::models::DeliveryReport;
 
 /// The registry descriptor of nxcloud. It has no balance query and pushes its delivery
 /// reports (no status query).
 pub static VENDOR: Vendor = Vendor {
     name: crate::operations::VENDOR,
-    env_prefix: "NXCLOUD",
-    keys: &[
-        ConfigKey::required("access_key", "the accessKey header"),
-        ConfigKey::secret(
-            "access_secret",
-            "the access secret requests are signed with",
-        ),
-        ConfigKey::required("app_key", "the application key sent as appKey"),
-        ConfigKey::BASE_URL,
-        ConfigKey::optional(
-            "multi_mt_path",
-            "the multi/mt path, if the account uses another",
-        ),
-    ],
+    env_prefix: <Credentials as smsgate_transport::client::Credentials>::ENV_PREFIX,
+    keys: <Credentials as smsgate_transport::client::Credentials>::SETTINGS,
     build,
     parse_report,
     queries: Queries {
@@ -41,29 +30,22 @@ pub static VENDOR: Vendor = Vendor {
     },
 };
 
-/// The client from settings, as a provider.
 fn build(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError> {
-    settings.check_required()?;
-    let mut builder = Client::builder()
-        .access_key(settings.require("access_key")?)
-        .access_secret(settings.require("access_secret")?)
-        .app_key(settings.require("app_key")?)
-        .http_config(settings.http().clone());
-    if let Some(url) = settings.base_url() {
-        builder = builder.base_url(url);
-    }
-    if let Some(path) = settings.get("multi_mt_path") {
-        builder = builder.multi_mt_path(path);
-    }
-    let client = builder.build().map_err(|err| settings.client_error(err))?;
-    Ok(Arc::new(client))
+    Ok(Arc::new(smsgate_provider::client::<Credentials>(settings)?))
+}
+
+/// Parses a delivery-report push (`application/x-www-form-urlencoded` body, or the query string
+/// older accounts receive) into its generated type. Pure: no I/O.
+pub fn parse_delivery_report(body: &[u8]) -> Result<DeliveryReport, String> {
+    let text = std::str::from_utf8(body).map_err(|err| err.to_string())?;
+    serde_urlencoded::from_str(text.trim().trim_start_matches('?')).map_err(|err| err.to_string())
 }
 
 /// A push body, as delivery statuses (one per push).
 fn parse_report(body: &[u8]) -> Result<Vec<DeliveryStatus>, ReportError> {
     let push = parse_delivery_report(body).map_err(|err| ReportError {
         vendor: VENDOR.name,
-        message: err.0,
+        message: err,
     })?;
     Ok(vec![push_status(&push)])
 }
@@ -94,17 +76,15 @@ pub fn push_status(push: &DeliveryReport) -> DeliveryStatus {
 
 /// One multi/mt item per entry, borrowed: its reference as sysMessageId, its sender id as
 /// sourceAddress.
-fn multi_items<'e>(entries: &[Entry<'e>]) -> Vec<MultiItem<&'e str>> {
+fn multi_items<'e>(entries: &[Entry<'e>]) -> Vec<MultiMtItem<'e>> {
     entries
         .iter()
-        .map(|e| MultiItem {
+        .map(|e| MultiMtItem {
             phone: e.number,
             content: e.content,
-            options: MessageOptions {
-                source_address: e.sender_id,
-                sys_message_id: Some(e.reference),
-                ..MessageOptions::default()
-            },
+            source_address: e.sender_id,
+            sys_message_id: Some(e.reference),
+            ..MultiMtItem::default()
         })
         .collect()
 }
@@ -128,32 +108,41 @@ impl Provider for Client {
             uniform_recipients: items,
             mixed_recipients: items,
             max_content_chars: limits.max_content_chars.unwrap_or(1000),
-            max_sender_id_chars: Some(20),
+            max_sender_id_chars: limits.max_sender_id_chars,
         }
     }
 
     fn dry_run(&self, entries: &[Entry<'_>], _uniform: bool) -> Result<WireRequest, String> {
-        self.prepare_send_multi(&multi_items(entries))
-            .map_err(|err| err.to_string())
+        let items = multi_items(entries);
+        self.prepare_send_multi(&MultiMtRequest {
+            items: &items,
+            ..Default::default()
+        })
+        .map_err(|err| err.to_string())
     }
 
     fn submit<'a>(&'a self, entries: &'a [Entry<'a>], _uniform: bool) -> BoxFuture<'a, Submission> {
         Box::pin(async move {
             let items = multi_items(entries);
-            match self.send_multi(&items).await {
-                Ok(receipt) => {
-                    let mut verdicts = Vec::with_capacity(receipt.results.len());
+            let body = MultiMtRequest {
+                items: &items,
+                ..Default::default()
+            };
+            match self.send_multi(&body).await {
+                Ok(answer) => {
+                    let results = answer.data.unwrap_or_default();
+                    let mut verdicts = Vec::with_capacity(results.len());
                     // With sysMessageId given, messageid is that id; match on it, and on
                     // the phone when a result comes back without it.
                     let mut matcher = EntryMatcher::in_order(entries, same_number);
-                    for (k, result) in receipt.results.into_iter().enumerate() {
+                    for (k, result) in results.into_iter().enumerate() {
                         let Some(index) =
-                            matcher.find(k, Some(&result.message_id), Some(&result.phone))
+                            matcher.find(k, Some(&result.messageid), Some(&result.phone))
                         else {
                             continue;
                         };
-                        let verdict = match &result.status {
-                            ItemStatus::Success => EntryVerdict::Accepted(result.message_id),
+                        let verdict = match ItemStatus::from_code(&result.status) {
+                            ItemStatus::Success => EntryVerdict::Accepted(result.messageid),
                             ItemStatus::Failure => EntryVerdict::Rejected(Reason {
                                 code: Some("Failure".to_owned()),
                                 text: result.message.unwrap_or_else(|| "refused".to_owned()),

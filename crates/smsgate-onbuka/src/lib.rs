@@ -1,29 +1,50 @@
 //! The onbuka SMS platform, which itniotech and laaffic (and other brands) run on.
 //!
-//! The brands share headers, signing and bodies; only paths and the wording of their documents
-//! differ. This crate holds what they share — the wire models generated from `specs/onbuka` —
-//! so that a fix reaches every brand. Use it through `smsgate-itniotech` or `smsgate-laaffic`.
+//! The brands share headers, signing and bodies; only paths, environment prefixes and status
+//! tables differ. This crate holds what they share, so that a fix reaches every brand: the
+//! wire models and borrowed request bodies generated from `specs/onbuka`, the
+//! `key-secret-timestamp-md5` signer ([`sign`]), and the verdicts — how an answer becomes a
+//! per-number outcome ([`submit`]) — which [`brand!`] wires into each brand crate's generated
+//! client. Use it through `smsgate-itniotech` or `smsgate-laaffic`.
 //!
 //! ```
-//! use smsgate_onbuka::models::{SendSmsResponse, SmsContent};
+//! use smsgate_onbuka::bodies::SendSmsRequest;
+//! use smsgate_onbuka::models::SendSmsResponse;
+//! use smsgate_transport::endpoint::Joined;
 //!
 //! let answer: SendSmsResponse = serde_json::from_str(
 //!     r#"{"status":"0","reason":"success","success":"1","fail":"0",
 //!         "array":[{"msgId":"2207201629421000001","number":"91856321412","orderId":null}]}"#,
 //! )?;
 //! assert_eq!(answer.array[0].order_id, None);
-//! assert!(SmsContent::try_from("x".repeat(1025)).is_err());
+//!
+//! // A body borrows the caller's data and serialises to the wire bytes.
+//! let numbers = ["91856321412"];
+//! let body = SendSmsRequest { app_id: "4luaKsL2", numbers: Joined::commas(&numbers), content: "hi", ..Default::default() };
+//! assert_eq!(serde_json::to_string(&body)?, r#"{"appId":"4luaKsL2","content":"hi","numbers":"91856321412"}"#);
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
-pub mod client;
+mod brand;
 pub mod generated;
-pub mod provider;
+mod provider;
 pub mod sign;
 
-pub use client::{
-    AcceptedNumber, Balance, Brand, Client, ClientBuilder, DeliveryReport, MessageStatus,
-    PushError, SendReceipt, TextMessage, parse_delivery_report,
-};
+pub use brand::Brand;
 pub use generated::{bodies, models};
-pub use provider::{delivery_status, push_status, vendor};
+pub use provider::{
+    balance, capacity, delivery_status, dry_run, parse_delivery_report, poll, push_status, submit,
+    vendor,
+};
+
+/// What the [`brand!`] expansion names; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use smsgate_provider::{
+        Balance, BoxFuture, Capacity, DeliveryStatus, Entry, Provider, QueryError, Submission,
+        Vendor,
+    };
+    pub use smsgate_transport::Error;
+    pub use smsgate_transport::spec::Operation;
+    pub use smsgate_transport::wire::WireRequest;
+}

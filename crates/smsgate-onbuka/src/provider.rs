@@ -1,33 +1,32 @@
-//! The platform's [`Provider`] implementation (every brand), its delivery statuses and the
-//! registry descriptor each brand crate exposes ([`vendor`]).
+//! The platform's verdicts: how a brand's answers become per-message outcomes, its delivery
+//! statuses, and the registry descriptor each brand crate exposes ([`vendor`]).
 
 use std::sync::Arc;
 
 use smsgate_provider::{
-    BoxFuture, Capacity, ConfigKey, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, Provider,
-    Queries, QueryError, Reason, RejectKind, ReportError, Settings, SettingsError, Submission,
-    Vendor, submission_from_error,
+    Balance, Capacity, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, Provider, Queries,
+    QueryError, Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
+    submission_from_error,
 };
+use smsgate_transport::endpoint::Joined;
 use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass};
 use smsgate_transport::wire::WireRequest;
 
-use crate::client::{Brand, Client, MessageStatus, TextMessage, parse_delivery_report};
-use crate::models::DeliveryReportPush;
+use crate::Brand;
+use crate::bodies::{
+    BatchMessage, GetBalanceRequest, GetReportRequest, SendBatchRequest, SendSmsRequest,
+};
+use crate::models::{DeliveryReportPush, ReportEntry, SendSmsResponse};
 
-/// The settings every brand takes (`<PREFIX>_API_KEY`, ... in the environment).
-pub const KEYS: &[ConfigKey] = &[
-    ConfigKey::required("api_key", "the Api-Key header"),
-    ConfigKey::secret("api_secret", "the api secret requests are signed with"),
-    ConfigKey::required("app_id", "the application id sent as appId"),
-    ConfigKey::BASE_URL,
-];
-
-/// The registry descriptor of brand `B`: `pub static VENDOR: Vendor = vendor::<Brand>();`.
-pub const fn vendor<B: Brand>() -> Vendor {
+/// The registry descriptor of brand `B` (written by [`brand!`](crate::brand)).
+pub const fn vendor<B: Brand>() -> Vendor
+where
+    B::Client: Provider,
+{
     Vendor {
         name: B::VENDOR,
-        env_prefix: B::ENV_PREFIX,
-        keys: KEYS,
+        env_prefix: <B::Credentials as smsgate_transport::client::Credentials>::ENV_PREFIX,
+        keys: <B::Credentials as smsgate_transport::client::Credentials>::SETTINGS,
         build: build::<B>,
         parse_report: parse_report::<B>,
         queries: Queries {
@@ -37,48 +36,47 @@ pub const fn vendor<B: Brand>() -> Vendor {
     }
 }
 
-/// A brand's client from settings, as a provider.
-fn build<B: Brand>(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError> {
-    settings.check_required()?;
-    let mut builder = Client::<B>::builder()
-        .api_key(settings.require("api_key")?)
-        .api_secret(settings.require("api_secret")?)
-        .app_id(settings.require("app_id")?)
-        .http_config(settings.http().clone());
-    if let Some(url) = settings.base_url() {
-        builder = builder.base_url(url);
-    }
-    let client = builder.build().map_err(|err| settings.client_error(err))?;
-    Ok(Arc::new(client))
+fn build<B: Brand>(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError>
+where
+    B::Client: Provider,
+{
+    Ok(Arc::new(smsgate_provider::client::<B::Credentials>(
+        settings,
+    )?))
 }
 
-/// A push body of brand `B`, as delivery statuses (one per push).
+/// A delivery-report push body (JSON) as its generated type. Pure: no I/O.
+pub fn parse_delivery_report(body: &[u8]) -> Result<DeliveryReportPush, serde_json::Error> {
+    serde_json::from_slice(body)
+}
+
 fn parse_report<B: Brand>(body: &[u8]) -> Result<Vec<DeliveryStatus>, ReportError> {
     let push = parse_delivery_report(body).map_err(|err| ReportError {
         vendor: B::VENDOR,
-        message: err.0,
+        message: err.to_string(),
     })?;
     Ok(vec![push_status(B::VENDOR, &push)])
 }
 
-/// A status-query entry of the platform, as `provider`'s delivery status.
+/// A status-query entry, as `provider`'s delivery status (its status read with table `S`).
 pub fn delivery_status<S: CodeTable<Class = DeliveryClass>>(
     provider: &str,
-    entry: &MessageStatus<S>,
+    entry: &ReportEntry,
 ) -> DeliveryStatus {
+    let status = S::from_code(&entry.status);
     DeliveryStatus {
         provider: provider.to_owned(),
-        message_id: entry.message_id.clone(),
+        message_id: entry.msg_id.clone(),
         number: Some(entry.number.clone()),
-        state: entry.status.class(),
-        vendor_status: entry.status.code().to_owned(),
-        detail: Some(entry.status.meaning().to_owned()).filter(|_| entry.status.is_documented()),
+        state: status.class(),
+        vendor_status: status.code().to_owned(),
+        detail: Some(status.meaning().to_owned()).filter(|_| status.is_documented()),
         at: entry.receive_time.clone(),
     }
 }
 
-/// A delivery-report push of the platform, as `provider`'s delivery status: status 0 is
-/// delivered, anything else undelivered with the push's reason.
+/// A delivery-report push, as `provider`'s delivery status: status 0 is delivered, anything
+/// else undelivered with the push's reason.
 pub fn push_status(provider: &str, push: &DeliveryReportPush) -> DeliveryStatus {
     DeliveryStatus {
         provider: provider.to_owned(),
@@ -95,50 +93,172 @@ pub fn push_status(provider: &str, push: &DeliveryReportPush) -> DeliveryStatus 
     }
 }
 
-/// One platform message per (content, sender id), in first-seen order, with the entries'
-/// references as order ids, borrowed from the entries; and the entry indexes in the order
-/// the request carries them.
-fn text_messages<'e>(entries: &[Entry<'e>]) -> (Vec<TextMessage<&'e str>>, Option<Vec<usize>>) {
-    // One text (most requests): one message, the entries in their own order.
-    if let Some(first) = entries.first() {
-        if entries
-            .iter()
-            .all(|e| e.content == first.content && e.sender_id == first.sender_id)
-        {
-            let message = TextMessage {
-                numbers: entries.iter().map(|e| e.number).collect(),
-                content: first.content,
-                sender_id: first.sender_id,
-                order_ids: Some(entries.iter().map(|e| e.reference).collect()),
+/// Entries grouped by (content, sender id) in first-seen order: each group's numbers and
+/// references, borrowed from the entries, and the entry indexes in the order sent.
+struct Texts<'e> {
+    groups: Vec<(&'e Entry<'e>, Vec<&'e str>, Vec<&'e str>)>,
+    /// `None`: the entries are sent in their own order (one group).
+    sent: Option<Vec<usize>>,
+}
+
+impl<'e> Texts<'e> {
+    fn new(entries: &'e [Entry<'e>]) -> Self {
+        let mut groups: Vec<(&Entry<'_>, Vec<usize>)> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let same = |(first, _): &&mut (&Entry<'_>, Vec<usize>)| {
+                first.content == entry.content && first.sender_id == entry.sender_id
             };
-            return (vec![message], None);
+            // Most requests are one text: the last group is the likely one.
+            match groups.iter_mut().rev().find(same) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((entry, vec![i])),
+            }
         }
+        let sent = (groups.len() > 1)
+            .then(|| groups.iter().flat_map(|(_, m)| m.iter().copied()).collect());
+        let groups = groups
+            .into_iter()
+            .map(|(first, members)| {
+                let numbers = members.iter().map(|&i| entries[i].number).collect();
+                let references = members.iter().map(|&i| entries[i].reference).collect();
+                (first, numbers, references)
+            })
+            .collect();
+        Self { groups, sent }
     }
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let same_text = |g: &Vec<usize>| {
-            let first = &entries[g[0]];
-            first.content == entry.content && first.sender_id == entry.sender_id
-        };
-        // Most requests are one text: the last group is the likely one.
-        match groups.iter_mut().rev().find(|g| same_text(g)) {
-            Some(group) => group.push(i),
-            None => groups.push(vec![i]),
-        }
-    }
-    let messages = groups
-        .iter()
-        .map(|group| {
-            let first = &entries[group[0]];
-            TextMessage {
-                numbers: group.iter().map(|&i| entries[i].number).collect(),
+
+    fn messages(&self) -> Vec<BatchMessage<'_>> {
+        self.groups
+            .iter()
+            .map(|(first, numbers, references)| BatchMessage {
+                numbers: Joined::commas(numbers),
                 content: first.content,
                 sender_id: first.sender_id,
-                order_ids: Some(group.iter().map(|&i| entries[i].reference).collect()),
-            }
+                order_id: Some(Joined::commas(references)),
+            })
+            .collect()
+    }
+}
+
+fn single<'a>(message: &BatchMessage<'a>) -> SendSmsRequest<'a> {
+    SendSmsRequest {
+        numbers: message.numbers,
+        content: message.content,
+        sender_id: message.sender_id,
+        order_id: message.order_id,
+        ..SendSmsRequest::default()
+    }
+}
+
+/// What one request of brand `B` carries.
+pub fn capacity<B: Brand>() -> Capacity {
+    Capacity {
+        uniform_recipients: B::SEND_SMS.limits.max_numbers.unwrap_or(1000),
+        mixed_recipients: B::SEND_BATCH.limits.max_numbers.unwrap_or(1000),
+        max_content_chars: B::SEND_SMS.limits.max_content_chars.unwrap_or(1024),
+        max_sender_id_chars: B::SEND_SMS.limits.max_sender_id_chars,
+    }
+}
+
+/// The request [`submit`] would send.
+pub fn dry_run<B: Brand>(
+    client: &B::Client,
+    entries: &[Entry<'_>],
+    uniform: bool,
+) -> Result<WireRequest, String> {
+    let texts = Texts::new(entries);
+    let messages = texts.messages();
+    match (uniform, messages.as_slice()) {
+        (true, [message]) => B::prepare_send_sms(client, &single(message)),
+        _ => B::prepare_send_batch(
+            client,
+            &SendBatchRequest {
+                array: &messages,
+                ..Default::default()
+            },
+        ),
+    }
+    .map_err(|err| err.to_string())
+}
+
+/// Sends `entries` in one request (`sendSms` for one text, else `sendSms/batch`) and reads a
+/// verdict per entry from the answer.
+pub async fn submit<B: Brand>(
+    client: &B::Client,
+    entries: &[Entry<'_>],
+    uniform: bool,
+) -> Submission {
+    let texts = Texts::new(entries);
+    let messages = texts.messages();
+    let answer = match (uniform, messages.as_slice()) {
+        (true, [message]) => B::send_sms(client, &single(message)).await,
+        _ => {
+            B::send_batch(
+                client,
+                &SendBatchRequest {
+                    array: &messages,
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    };
+    match answer {
+        Ok(answer) => verdicts(entries, texts.sent, answer),
+        Err(err) => submission_from_error(err),
+    }
+}
+
+/// The platform lists accepted numbers only, with counts as decimal strings: an unlisted
+/// number was refused when the counts agree with the list, otherwise nobody knows.
+fn verdicts(
+    entries: &[Entry<'_>],
+    sent: Option<Vec<usize>>,
+    answer: SendSmsResponse,
+) -> Submission {
+    let (listed, total) = (answer.array.len(), entries.len());
+    let count = |value: Option<&str>, default: usize| match value.map(str::trim) {
+        None => Some(default),
+        Some("") => Some(0),
+        Some(text) => text.parse::<usize>().ok(),
+    };
+    let (Some(accepted), Some(failed)) = (
+        count(answer.success.as_deref(), listed),
+        count(answer.fail.as_deref(), 0),
+    ) else {
+        return Submission::Unknown(format!(
+            "undecodable answer: success {:?} and fail {:?} are not counts",
+            answer.success, answer.fail
+        ));
+    };
+    let mut matcher = match sent {
+        Some(sent) => EntryMatcher::new(entries, sent, same_number),
+        None => EntryMatcher::in_order(entries, same_number),
+    };
+    let verdicts: Vec<(usize, EntryVerdict)> = answer
+        .array
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, line)| {
+            matcher
+                .find(k, line.order_id.as_deref(), Some(&line.number))
+                .map(|i| (i, EntryVerdict::Accepted(line.msg_id)))
         })
         .collect();
-    (messages, Some(groups.concat()))
+    let matched = verdicts.len();
+    let unlisted = if accepted == matched && accepted + failed == total {
+        EntryVerdict::Rejected(Reason {
+            code: None,
+            text: "the provider did not accept this number (it gives no per-number reason)"
+                .to_owned(),
+            kind: RejectKind::Vendor(ErrorClass::Number),
+        })
+    } else {
+        EntryVerdict::Unknown(format!(
+            "the answer lists {matched} numbers but counts {accepted} accepted and {failed} failed of {total}"
+        ))
+    };
+    Submission::Answered { verdicts, unlisted }
 }
 
 /// The platform echoes numbers as sent (digits with country code).
@@ -146,111 +266,90 @@ fn same_number(sent: &str, echoed: &str) -> bool {
     sent == echoed.strip_prefix('+').unwrap_or(echoed)
 }
 
-impl<B: Brand> Provider for Client<B> {
-    fn name(&self) -> &str {
-        B::VENDOR
-    }
+/// Delivery status of `ids` (at most the brand's `getReport` limit).
+pub async fn poll<B: Brand>(
+    client: &B::Client,
+    ids: &[String],
+) -> Result<Vec<DeliveryStatus>, QueryError> {
+    let body = GetReportRequest {
+        msg_ids: Joined::commas(&ids),
+        ..Default::default()
+    };
+    let report = B::get_report(client, &body).await?;
+    Ok(report
+        .array
+        .iter()
+        .map(|entry| delivery_status::<B::ReportStatus>(B::VENDOR, entry))
+        .collect())
+}
 
-    fn status_batch(&self) -> Option<usize> {
-        Some(B::GET_REPORT.limits.max_ids.unwrap_or(200))
-    }
+/// The account balance.
+pub async fn balance<B: Brand>(client: &B::Client) -> Result<Balance, QueryError> {
+    let answer = B::get_balance(client, &GetBalanceRequest::default()).await?;
+    let amount = answer.balance.ok_or_else(|| {
+        QueryError::Failed(format!("{} answered success without a balance", B::VENDOR))
+    })?;
+    Ok(Balance {
+        amount,
+        currency: None,
+        gift: answer.gift,
+        credit: answer.credit,
+    })
+}
 
-    fn poll_status<'a>(
-        &'a self,
-        message_ids: &'a [String],
-    ) -> BoxFuture<'a, Result<Vec<DeliveryStatus>, QueryError>> {
-        Box::pin(async move {
-            let report = self.report(message_ids).await?;
-            Ok(report
-                .messages
-                .iter()
-                .map(|m| delivery_status(B::VENDOR, m))
-                .collect())
-        })
-    }
-
-    fn balance(&self) -> BoxFuture<'_, Result<smsgate_provider::Balance, QueryError>> {
-        Box::pin(async move {
-            let balance = Client::<B>::balance(self).await?;
-            Ok(smsgate_provider::Balance {
-                amount: balance.balance,
-                currency: None,
-                gift: balance.gift,
-                credit: balance.credit,
-            })
-        })
-    }
-
-    fn capacity(&self) -> Capacity {
-        Capacity {
-            uniform_recipients: B::SEND_SMS.limits.max_numbers.unwrap_or(1000),
-            mixed_recipients: B::SEND_BATCH.limits.max_numbers.unwrap_or(1000),
-            max_content_chars: B::SEND_SMS.limits.max_content_chars.unwrap_or(1024),
-            max_sender_id_chars: B::SEND_SMS.limits.max_sender_id_chars,
-        }
-    }
-
-    fn dry_run(&self, entries: &[Entry<'_>], uniform: bool) -> Result<WireRequest, String> {
-        let (messages, _) = text_messages(entries);
-        let request = match (uniform, messages.as_slice()) {
-            (true, [message]) => self.prepare_send_sms(message),
-            _ => self.prepare_send_batch(&messages),
-        };
-        request.map_err(|err| err.to_string())
-    }
-
-    fn submit<'a>(&'a self, entries: &'a [Entry<'a>], uniform: bool) -> BoxFuture<'a, Submission> {
-        Box::pin(async move {
-            let (messages, sent) = text_messages(entries);
-            let result = match (uniform, messages.as_slice()) {
-                (true, [message]) => self.send_sms(message).await,
-                _ => self.send_batch(&messages).await,
-            };
-            match result {
-                Ok(receipt) => {
-                    let (accepted_count, failed_count) =
-                        (receipt.accepted_count, receipt.failed_count);
-                    // Match by the echoed order id, or by number when the platform leaves
-                    // the order id out.
-                    let mut matcher = match sent {
-                        Some(sent) => EntryMatcher::new(entries, sent, same_number),
-                        None => EntryMatcher::in_order(entries, same_number),
-                    };
-                    let verdicts: Vec<(usize, EntryVerdict)> = receipt
-                        .accepted
-                        .into_iter()
-                        .enumerate()
-                        .filter_map(|(k, a)| {
-                            matcher
-                                .find(k, a.order_id.as_deref(), Some(&a.number))
-                                .map(|i| (i, EntryVerdict::Accepted(a.message_id)))
-                        })
-                        .collect();
-
-                    // The platform lists accepted numbers only. When its counts agree with
-                    // that list, an unlisted number was refused; otherwise nobody knows.
-                    let listed = u32::try_from(verdicts.len()).unwrap_or(u32::MAX);
-                    let total = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-                    let unlisted = if accepted_count == listed
-                        && accepted_count + failed_count == total
-                    {
-                        EntryVerdict::Rejected(Reason {
-                            code: None,
-                            text: "the provider did not accept this number (it gives no per-number reason)".to_owned(),
-                            kind: RejectKind::Vendor(ErrorClass::Number),
-                        })
-                    } else {
-                        EntryVerdict::Unknown(format!(
-                            "the answer lists {listed} numbers but counts {} accepted and {} failed of {total}",
-                            accepted_count, failed_count
-                        ))
-                    };
-                    Submission::Answered { verdicts, unlisted }
-                }
-                Err(err) => submission_from_error(err),
+/// Implements [`Provider`] for a brand crate's generated client (used by [`brand!`](crate::brand)).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! platform_provider {
+    ($brand:ident) => {
+        impl $crate::__private::Provider for crate::generated::client::Client {
+            fn name(&self) -> &str {
+                <$brand as $crate::Brand>::VENDOR
             }
-        })
-    }
+            fn capacity(&self) -> $crate::__private::Capacity {
+                $crate::capacity::<$brand>()
+            }
+            fn submit<'a>(
+                &'a self,
+                entries: &'a [$crate::__private::Entry<'a>],
+                uniform: bool,
+            ) -> $crate::__private::BoxFuture<'a, $crate::__private::Submission> {
+                Box::pin($crate::submit::<$brand>(self, entries, uniform))
+            }
+            fn dry_run(
+                &self,
+                entries: &[$crate::__private::Entry<'_>],
+                uniform: bool,
+            ) -> Result<$crate::__private::WireRequest, String> {
+                $crate::dry_run::<$brand>(self, entries, uniform)
+            }
+            fn status_batch(&self) -> Option<usize> {
+                Some(
+                    <$brand as $crate::Brand>::GET_REPORT
+                        .limits
+                        .max_ids
+                        .unwrap_or(200),
+                )
+            }
+            fn poll_status<'a>(
+                &'a self,
+                ids: &'a [String],
+            ) -> $crate::__private::BoxFuture<
+                'a,
+                Result<Vec<$crate::__private::DeliveryStatus>, $crate::__private::QueryError>,
+            > {
+                Box::pin($crate::poll::<$brand>(self, ids))
+            }
+            fn balance(
+                &self,
+            ) -> $crate::__private::BoxFuture<
+                '_,
+                Result<$crate::__private::Balance, $crate::__private::QueryError>,
+            > {
+                Box::pin($crate::balance::<$brand>(self))
+            }
+        }
+    };
 }
 
 #[cfg(test)]

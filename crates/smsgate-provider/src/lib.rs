@@ -69,5 +69,7 @@ pub use provider::{
     BoxFuture, Capacity, Entry, EntryVerdict, Provider, Submission, submission_from_error,
 };
 pub use query::{Balance, Query, QueryError};
-pub use registry::{BASE_URL, ConfigKey, Queries, ReportError, Settings, SettingsError, Vendor};
+pub use registry::{
+    BASE_URL, ConfigKey, Queries, ReportError, Settings, SettingsError, Vendor, client,
+};
 pub use status::DeliveryStatus;

@@ -15,6 +15,8 @@ use crate::status::DeliveryStatus;
 /// The key of the base-URL setting every vendor takes (a proxy, a regional host, the simulator).
 pub const BASE_URL: &str = "base_url";
 
+pub use smsgate_transport::spec::ConfigKey;
+
 /// One vendor, as its crate registers it: `pub static VENDOR: Vendor` in every vendor crate.
 ///
 /// Everything a caller needs to configure, build and query the vendor without naming it:
@@ -63,69 +65,11 @@ impl Vendor {
     }
 
     /// Builds the provider from its environment variables ([`Settings::from_env`]).
+    ///
+    /// (Kept next to [`Vendor::provider`]; a vendor's `build` usually calls [`client`].)
     pub fn from_env(&'static self) -> Result<Arc<dyn Provider>, SettingsError> {
         self.provider(&Settings::from_env(self))
     }
-}
-
-/// One setting of a vendor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConfigKey {
-    /// Its name in a config section (`api_key`); upper-cased after the vendor's environment
-    /// prefix, its environment variable.
-    pub name: &'static str,
-    /// One line on what it is.
-    pub doc: &'static str,
-    /// Whether the provider cannot be built without it.
-    pub required: bool,
-    /// Whether it is a secret (never printed).
-    pub secret: bool,
-    /// Whether it is a URL (checked as one when the configuration is loaded).
-    pub url: bool,
-}
-
-impl ConfigKey {
-    /// A required setting that is not secret.
-    pub const fn required(name: &'static str, doc: &'static str) -> Self {
-        Self {
-            name,
-            doc,
-            required: true,
-            secret: false,
-            url: false,
-        }
-    }
-
-    /// A required secret.
-    pub const fn secret(name: &'static str, doc: &'static str) -> Self {
-        Self {
-            name,
-            doc,
-            required: true,
-            secret: true,
-            url: false,
-        }
-    }
-
-    /// An optional setting that is not secret.
-    pub const fn optional(name: &'static str, doc: &'static str) -> Self {
-        Self {
-            name,
-            doc,
-            required: false,
-            secret: false,
-            url: false,
-        }
-    }
-
-    /// The optional [`BASE_URL`] setting.
-    pub const BASE_URL: Self = Self {
-        name: BASE_URL,
-        doc: "replaces scheme and host of every operation (a proxy, a regional host, the simulator)",
-        required: false,
-        secret: false,
-        url: true,
-    };
 }
 
 /// The queries a vendor's API offers besides sending.
@@ -324,4 +268,21 @@ pub struct ReportError {
     pub vendor: &'static str,
     /// What is wrong with it.
     pub message: String,
+}
+
+/// The generated client of the vendor whose settings type is `C`, from `settings`: every
+/// setting the vendor declares, the base URL and the HTTP options. What a descriptor's `build`
+/// calls before wrapping the client as a provider.
+pub fn client<C: smsgate_transport::client::Credentials>(
+    settings: &Settings,
+) -> Result<C::Client, SettingsError> {
+    settings.check_required()?;
+    let mut builder = smsgate_transport::client::ClientBuilder::<C>::default()
+        .http_config(settings.http().clone());
+    for key in C::SETTINGS {
+        if let Some(value) = settings.get(key.name) {
+            builder = builder.setting(key.name, value);
+        }
+    }
+    builder.build().map_err(|err| settings.client_error(err))
 }

@@ -15,23 +15,9 @@ use crate::error::{ConfigError, Error, ValidationKind, env_var};
 use crate::http::{HttpClient, HttpConfig, RawResponse, decode_json};
 use crate::redact::redact_url;
 use crate::sign::Signer;
-use crate::spec::{CodeTable, ErrorClass, Operation};
+use crate::spec::{CodeTable, ConfigKey, ErrorClass, Operation};
 use crate::validate::Checker;
 use crate::wire::{WireRequest, normalise_base_url};
-
-/// One setting of a vendor account, as a config file section or the environment names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SettingKey {
-    /// Key in a config file section (`api_key`); the environment variable is the vendor's
-    /// prefix, `_` and the key in upper case (`ITNIOTECH_API_KEY`).
-    pub key: &'static str,
-    /// Whether the value is a secret (never printed).
-    pub secret: bool,
-    /// Whether a client cannot be built without it.
-    pub required: bool,
-    /// What it is, in one line.
-    pub doc: &'static str,
-}
 
 /// The settings of an account at one vendor (generated from `operations.json`).
 pub trait Credentials: Clone + fmt::Debug + Send + Sync + Sized + 'static {
@@ -44,9 +30,8 @@ pub trait Credentials: Clone + fmt::Debug + Send + Sync + Sized + 'static {
     const VENDOR: &'static str;
     /// Prefix of the vendor's environment variables (`ITNIOTECH`).
     const ENV_PREFIX: &'static str;
-    /// Every setting, in the order documentation lists them (`base_url` is common to all
-    /// vendors and not listed).
-    const SETTINGS: &'static [SettingKey];
+    /// Every setting, in the order documentation lists them, `base_url` last.
+    const SETTINGS: &'static [ConfigKey];
 
     /// The settings read through `value` (a config section, the environment); a missing
     /// required one is [`ConfigError::Missing`] naming the vendor and key.
@@ -112,8 +97,12 @@ impl<C: Credentials> ClientBuilder<C> {
     }
 
     /// One setting by its key (`api_key`), as a config file names it; read at
-    /// [`ClientBuilder::build`] unless [`ClientBuilder::credentials`] was given.
+    /// [`ClientBuilder::build`] unless [`ClientBuilder::credentials`] was given (`base_url`
+    /// is [`ClientBuilder::base_url`]). A key the vendor does not take fails the build.
     pub fn setting(mut self, key: &str, value: impl Into<String>) -> Self {
+        if key == "base_url" {
+            return self.base_url(value);
+        }
         self.settings.push((key.to_owned(), value.into()));
         self
     }
@@ -122,15 +111,12 @@ impl<C: Credentials> ClientBuilder<C> {
     /// a required variable that is unset or empty is [`ConfigError::Missing`] naming it.
     pub fn from_env(mut self) -> Result<Self, ConfigError> {
         for setting in C::SETTINGS {
-            let name = env_name(C::ENV_PREFIX, setting.key);
+            let name = env_name(C::ENV_PREFIX, setting.name);
             match env_var(&name) {
-                Ok(value) => self = self.setting(setting.key, value),
+                Ok(value) => self = self.setting(setting.name, value),
                 Err(err) if setting.required => return Err(err),
                 Err(_) => {}
             }
-        }
-        if let Ok(url) = env_var(&env_name(C::ENV_PREFIX, "base_url")) {
-            self = self.base_url(url);
         }
         Ok(self)
     }
@@ -183,6 +169,16 @@ impl<C: Credentials> ClientBuilder<C> {
 
     /// Builds the client; fails naming the first missing setting or the invalid URL.
     pub fn build(self) -> Result<C::Client, ConfigError> {
+        if let Some((key, _)) = self
+            .settings
+            .iter()
+            .find(|(key, _)| !C::SETTINGS.iter().any(|s| s.name == key))
+        {
+            return Err(ConfigError::UnknownSetting {
+                vendor: C::VENDOR,
+                key: key.clone(),
+            });
+        }
         let credentials = match self.credentials {
             Some(credentials) => {
                 credentials.check()?;

@@ -304,6 +304,14 @@ pub enum ConfigError {
         /// Why it is refused.
         reason: String,
     },
+    /// A setting the vendor does not take.
+    #[error("{vendor} takes no setting {key:?}")]
+    UnknownSetting {
+        /// Vendor name.
+        vendor: &'static str,
+        /// The key given.
+        key: String,
+    },
     /// The HTTP client could not be built (proxy, TLS). The text never holds a proxy's
     /// userinfo.
     #[error("cannot build the HTTP client: {0}")]

@@ -123,6 +123,66 @@ impl Operation {
     }
 }
 
+/// One setting of a vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigKey {
+    /// Its name in a config section (`api_key`); upper-cased after the vendor's environment
+    /// prefix, its environment variable.
+    pub name: &'static str,
+    /// One line on what it is.
+    pub doc: &'static str,
+    /// Whether the provider cannot be built without it.
+    pub required: bool,
+    /// Whether it is a secret (never printed).
+    pub secret: bool,
+    /// Whether it is a URL (checked as one when the configuration is loaded).
+    pub url: bool,
+}
+
+impl ConfigKey {
+    /// A required setting that is not secret.
+    pub const fn required(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            required: true,
+            secret: false,
+            url: false,
+        }
+    }
+
+    /// A required secret.
+    pub const fn secret(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            required: true,
+            secret: true,
+            url: false,
+        }
+    }
+
+    /// An optional setting that is not secret.
+    pub const fn optional(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            required: false,
+            secret: false,
+            url: false,
+        }
+    }
+
+    /// The optional `base_url` setting every vendor takes.
+    pub const BASE_URL: Self = Self {
+        name: "base_url",
+        doc: "replaces scheme and host of every operation (a proxy, a regional host, the simulator)",
+        required: false,
+        secret: false,
+        url: true,
+    };
+}
+
 /// Normalised class of a vendor response or error code.
 ///
 /// Classes let callers decide what to do with a code they have never seen by name: whether a

@@ -194,25 +194,29 @@ impl ::smsgate_transport::client::Credentials for Credentials {
     type Client = Client;
     const VENDOR: &'static str = super::operations::VENDOR;
     const ENV_PREFIX: &'static str = "ITNIOTECH";
-    const SETTINGS: &'static [::smsgate_transport::client::SettingKey] = &[
-        ::smsgate_transport::client::SettingKey {
-            key: "api_key",
-            secret: false,
-            required: true,
+    const SETTINGS: &'static [::smsgate_transport::spec::ConfigKey] = &[
+        ::smsgate_transport::spec::ConfigKey {
+            name: "api_key",
             doc: "The Api-Key header (account settings).",
-        },
-        ::smsgate_transport::client::SettingKey {
-            key: "api_secret",
-            secret: true,
             required: true,
-            doc: "The api secret the Sign header is made with.",
-        },
-        ::smsgate_transport::client::SettingKey {
-            key: "app_id",
             secret: false,
-            required: true,
-            doc: "The application id sent as appId (Account Management - App Management).",
+            url: false,
         },
+        ::smsgate_transport::spec::ConfigKey {
+            name: "api_secret",
+            doc: "The api secret the Sign header is made with.",
+            required: true,
+            secret: true,
+            url: false,
+        },
+        ::smsgate_transport::spec::ConfigKey {
+            name: "app_id",
+            doc: "The application id sent as appId (Account Management - App Management).",
+            required: true,
+            secret: false,
+            url: false,
+        },
+        ::smsgate_transport::spec::ConfigKey::BASE_URL,
     ];
     fn from_settings(
         value: &mut dyn FnMut(&str) -> Option<String>,
@@ -268,8 +272,69 @@ impl ::std::convert::From<::smsgate_transport::client::ClientCore<Credentials>> 
         Self { core }
     }
 }
-/// Builds a [`Client`].
-pub type ClientBuilder = ::smsgate_transport::client::ClientBuilder<Credentials>;
+/// Builds a [`Client`]: a typed setter per setting, over the builder every vendor shares
+/// ([`smsgate_transport::client::ClientBuilder`]).
+#[derive(Debug, Default)]
+pub struct ClientBuilder(::smsgate_transport::client::ClientBuilder<Credentials>);
+impl ClientBuilder {
+    /// Sets `api_key`: The Api-Key header (account settings).
+    pub fn api_key(self, value: impl Into<String>) -> Self {
+        Self(self.0.setting("api_key", value))
+    }
+    /// Sets `api_secret`: The api secret the Sign header is made with. Never printed.
+    pub fn api_secret(self, value: impl Into<::smsgate_transport::secret::Secret>) -> Self {
+        Self(self.0.setting("api_secret", value.into().expose()))
+    }
+    /// Sets `app_id`: The application id sent as appId (Account Management - App Management).
+    pub fn app_id(self, value: impl Into<String>) -> Self {
+        Self(self.0.setting("app_id", value))
+    }
+    /// All settings at once, typed.
+    pub fn credentials(self, credentials: Credentials) -> Self {
+        Self(self.0.credentials(credentials))
+    }
+    /// One setting by its config key (a key the vendor does not take fails the build).
+    pub fn setting(self, key: &str, value: impl Into<String>) -> Self {
+        Self(self.0.setting(key, value))
+    }
+    /// Every setting from the environment (`<PREFIX>_<KEY>`); a missing required one
+    /// is an error naming the variable.
+    pub fn from_env(self) -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
+        Ok(Self(self.0.from_env()?))
+    }
+    /// Replaces scheme and host of every operation (a proxy, a regional host, the simulator).
+    pub fn base_url(self, base_url: impl Into<String>) -> Self {
+        Self(self.0.base_url(base_url))
+    }
+    /// Time allowed to connect (default 5 s).
+    pub fn connect_timeout(self, timeout: ::std::time::Duration) -> Self {
+        Self(self.0.connect_timeout(timeout))
+    }
+    /// Time allowed for a whole request (default 30 s).
+    pub fn timeout(self, timeout: ::std::time::Duration) -> Self {
+        Self(self.0.timeout(timeout))
+    }
+    /// Sends every request through this proxy.
+    pub fn proxy(self, proxy: impl Into<String>) -> Self {
+        Self(self.0.proxy(proxy))
+    }
+    /// Most bytes of a response body read (default 1 MiB).
+    pub fn max_body_bytes(self, limit: usize) -> Self {
+        Self(self.0.max_body_bytes(limit))
+    }
+    /// All HTTP settings at once.
+    pub fn http_config(self, config: ::smsgate_transport::http::HttpConfig) -> Self {
+        Self(self.0.http_config(config))
+    }
+    /// The clock signing reads (tests pin it).
+    pub fn clock(self, clock: impl ::smsgate_transport::clock::Clock + 'static) -> Self {
+        Self(self.0.clock(clock))
+    }
+    /// Builds the client; fails naming the first missing setting or the invalid value.
+    pub fn build(self) -> ::std::result::Result<Client, ::smsgate_transport::ConfigError> {
+        self.0.build()
+    }
+}
 impl Client {
     /// A builder: settings ([`ClientBuilder::credentials`] or
     /// [`ClientBuilder::setting`]), base URL, HTTP options, clock.

@@ -38,7 +38,7 @@ pub const SEND_MULTI: Operation = Operation {
         max_numbers: None,
         max_items: Some(200),
         max_content_chars: Some(1000),
-        max_sender_id_chars: None,
+        max_sender_id_chars: Some(20),
         max_ids: None,
     },
 };
