@@ -29,4 +29,4 @@ pub use generated::client::{Client, ClientBuilder, Credentials, Error};
 pub use generated::{bodies, codes, models, operations};
 pub use smsgate_onbuka::{delivery_status, parse_delivery_report, push_status};
 
-smsgate_onbuka::brand!(Itniotech);
+smsgate_onbuka::brand!();

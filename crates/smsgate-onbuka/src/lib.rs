@@ -4,7 +4,7 @@
 //! tables differ. This crate holds what they share, so that a fix reaches every brand: the
 //! wire models and borrowed request bodies generated from `specs/onbuka`, the
 //! `key-secret-timestamp-md5` signer ([`sign`]), and the verdicts — how an answer becomes a
-//! per-number outcome ([`submit`]) — which [`brand!`] wires into each brand crate's generated
+//! per-number outcome ([`settle`]) — which [`brand!`] wires into each brand crate's generated
 //! client. Use it through `smsgate-itniotech` or `smsgate-laaffic`.
 //!
 //! ```
@@ -25,26 +25,25 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
-mod brand;
 pub mod generated;
 mod provider;
 pub mod sign;
 
-pub use brand::Brand;
 pub use generated::{bodies, models};
 pub use provider::{
-    balance, capacity, delivery_status, dry_run, parse_delivery_report, poll, push_status, submit,
-    vendor,
+    Texts, balance, delivery_status, parse_delivery_report, parse_report, push_status, settle,
+    single,
 };
 
 /// What the [`brand!`] expansion names; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use smsgate_provider::{
-        Balance, BoxFuture, Capacity, DeliveryStatus, Entry, Provider, QueryError, Submission,
-        Vendor,
+        Balance, BoxFuture, Capacity, DeliveryStatus, Entry, Provider, Queries, QueryError,
+        Submission, Vendor, client,
     };
-    pub use smsgate_transport::Error;
-    pub use smsgate_transport::spec::Operation;
+    pub use smsgate_transport::client::Credentials;
+    pub use smsgate_transport::endpoint::Joined;
     pub use smsgate_transport::wire::WireRequest;
+    pub use std::sync::Arc;
 }

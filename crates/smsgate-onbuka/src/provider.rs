@@ -1,61 +1,31 @@
 //! The platform's verdicts: how a brand's answers become per-message outcomes, its delivery
-//! statuses, and the registry descriptor each brand crate exposes ([`vendor`]).
-
-use std::sync::Arc;
+//! statuses, and [`brand!`](crate::brand), which wires them into each brand crate.
 
 use smsgate_provider::{
-    Balance, Capacity, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, Provider, Queries,
-    QueryError, Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
-    submission_from_error,
+    Balance, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, QueryError, Reason, RejectKind,
+    ReportError, Submission, submission_from_error,
 };
 use smsgate_transport::endpoint::Joined;
 use smsgate_transport::spec::{CodeTable, DeliveryClass, ErrorClass};
-use smsgate_transport::wire::WireRequest;
 
-use crate::Brand;
-use crate::bodies::{
-    BatchMessage, GetBalanceRequest, GetReportRequest, SendBatchRequest, SendSmsRequest,
-};
-use crate::models::{DeliveryReportPush, ReportEntry, SendSmsResponse};
-
-/// The registry descriptor of brand `B` (written by [`brand!`](crate::brand)).
-pub const fn vendor<B: Brand>() -> Vendor
-where
-    B::Client: Provider,
-{
-    Vendor {
-        name: B::VENDOR,
-        env_prefix: <B::Credentials as smsgate_transport::client::Credentials>::ENV_PREFIX,
-        keys: <B::Credentials as smsgate_transport::client::Credentials>::SETTINGS,
-        build: build::<B>,
-        parse_report: parse_report::<B>,
-        queries: Queries {
-            balance: true,
-            delivery_status: true,
-        },
-    }
-}
-
-fn build<B: Brand>(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError>
-where
-    B::Client: Provider,
-{
-    Ok(Arc::new(smsgate_provider::client::<B::Credentials>(
-        settings,
-    )?))
-}
+use crate::bodies::{BatchMessage, SendSmsRequest};
+use crate::models::{DeliveryReportPush, GetBalanceResponse, ReportEntry, SendSmsResponse};
 
 /// A delivery-report push body (JSON) as its generated type. Pure: no I/O.
 pub fn parse_delivery_report(body: &[u8]) -> Result<DeliveryReportPush, serde_json::Error> {
     serde_json::from_slice(body)
 }
 
-fn parse_report<B: Brand>(body: &[u8]) -> Result<Vec<DeliveryStatus>, ReportError> {
+/// A push body of `provider`, as delivery statuses (one per push).
+pub fn parse_report(
+    provider: &'static str,
+    body: &[u8],
+) -> Result<Vec<DeliveryStatus>, ReportError> {
     let push = parse_delivery_report(body).map_err(|err| ReportError {
-        vendor: B::VENDOR,
+        vendor: provider,
         message: err.to_string(),
     })?;
-    Ok(vec![push_status(B::VENDOR, &push)])
+    Ok(vec![push_status(provider, &push)])
 }
 
 /// A status-query entry, as `provider`'s delivery status (its status read with table `S`).
@@ -95,14 +65,15 @@ pub fn push_status(provider: &str, push: &DeliveryReportPush) -> DeliveryStatus 
 
 /// Entries grouped by (content, sender id) in first-seen order: each group's numbers and
 /// references, borrowed from the entries, and the entry indexes in the order sent.
-struct Texts<'e> {
+pub struct Texts<'e> {
     groups: Vec<(&'e Entry<'e>, Vec<&'e str>, Vec<&'e str>)>,
     /// `None`: the entries are sent in their own order (one group).
     sent: Option<Vec<usize>>,
 }
 
 impl<'e> Texts<'e> {
-    fn new(entries: &'e [Entry<'e>]) -> Self {
+    /// The groups of `entries`.
+    pub fn new(entries: &'e [Entry<'e>]) -> Self {
         let mut groups: Vec<(&Entry<'_>, Vec<usize>)> = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let same = |(first, _): &&mut (&Entry<'_>, Vec<usize>)| {
@@ -127,7 +98,8 @@ impl<'e> Texts<'e> {
         Self { groups, sent }
     }
 
-    fn messages(&self) -> Vec<BatchMessage<'_>> {
+    /// One batch message per group, borrowed.
+    pub fn messages(&self) -> Vec<BatchMessage<'_>> {
         self.groups
             .iter()
             .map(|(first, numbers, references)| BatchMessage {
@@ -140,7 +112,8 @@ impl<'e> Texts<'e> {
     }
 }
 
-fn single<'a>(message: &BatchMessage<'a>) -> SendSmsRequest<'a> {
+/// The `sendSms` body of one group.
+pub fn single<'a>(message: &BatchMessage<'a>) -> SendSmsRequest<'a> {
     SendSmsRequest {
         numbers: message.numbers,
         content: message.content,
@@ -150,72 +123,18 @@ fn single<'a>(message: &BatchMessage<'a>) -> SendSmsRequest<'a> {
     }
 }
 
-/// What one request of brand `B` carries.
-pub fn capacity<B: Brand>() -> Capacity {
-    Capacity {
-        uniform_recipients: B::SEND_SMS.limits.max_numbers.unwrap_or(1000),
-        mixed_recipients: B::SEND_BATCH.limits.max_numbers.unwrap_or(1000),
-        max_content_chars: B::SEND_SMS.limits.max_content_chars.unwrap_or(1024),
-        max_sender_id_chars: B::SEND_SMS.limits.max_sender_id_chars,
-    }
-}
-
-/// The request [`submit`] would send.
-pub fn dry_run<B: Brand>(
-    client: &B::Client,
+/// A verdict per entry from a send's answer (or its error).
+pub fn settle<C: CodeTable<Class = ErrorClass>>(
     entries: &[Entry<'_>],
-    uniform: bool,
-) -> Result<WireRequest, String> {
-    let texts = Texts::new(entries);
-    let messages = texts.messages();
-    match (uniform, messages.as_slice()) {
-        (true, [message]) => B::prepare_send_sms(client, &single(message)),
-        _ => B::prepare_send_batch(
-            client,
-            &SendBatchRequest {
-                array: &messages,
-                ..Default::default()
-            },
-        ),
-    }
-    .map_err(|err| err.to_string())
-}
-
-/// Sends `entries` in one request (`sendSms` for one text, else `sendSms/batch`) and reads a
-/// verdict per entry from the answer.
-pub async fn submit<B: Brand>(
-    client: &B::Client,
-    entries: &[Entry<'_>],
-    uniform: bool,
+    texts: Texts<'_>,
+    answer: Result<SendSmsResponse, smsgate_transport::Error<C>>,
 ) -> Submission {
-    let texts = Texts::new(entries);
-    let messages = texts.messages();
-    let answer = match (uniform, messages.as_slice()) {
-        (true, [message]) => B::send_sms(client, &single(message)).await,
-        _ => {
-            B::send_batch(
-                client,
-                &SendBatchRequest {
-                    array: &messages,
-                    ..Default::default()
-                },
-            )
-            .await
-        }
+    // The platform lists accepted numbers only, with counts as decimal strings: an unlisted
+    // number was refused when the counts agree with the list, otherwise nobody knows.
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(err) => return submission_from_error(err),
     };
-    match answer {
-        Ok(answer) => verdicts(entries, texts.sent, answer),
-        Err(err) => submission_from_error(err),
-    }
-}
-
-/// The platform lists accepted numbers only, with counts as decimal strings: an unlisted
-/// number was refused when the counts agree with the list, otherwise nobody knows.
-fn verdicts(
-    entries: &[Entry<'_>],
-    sent: Option<Vec<usize>>,
-    answer: SendSmsResponse,
-) -> Submission {
     let (listed, total) = (answer.array.len(), entries.len());
     let count = |value: Option<&str>, default: usize| match value.map(str::trim) {
         None => Some(default),
@@ -231,7 +150,7 @@ fn verdicts(
             answer.success, answer.fail
         ));
     };
-    let mut matcher = match sent {
+    let mut matcher = match texts.sent {
         Some(sent) => EntryMatcher::new(entries, sent, same_number),
         None => EntryMatcher::in_order(entries, same_number),
     };
@@ -266,28 +185,10 @@ fn same_number(sent: &str, echoed: &str) -> bool {
     sent == echoed.strip_prefix('+').unwrap_or(echoed)
 }
 
-/// Delivery status of `ids` (at most the brand's `getReport` limit).
-pub async fn poll<B: Brand>(
-    client: &B::Client,
-    ids: &[String],
-) -> Result<Vec<DeliveryStatus>, QueryError> {
-    let body = GetReportRequest {
-        msg_ids: Joined::commas(&ids),
-        ..Default::default()
-    };
-    let report = B::get_report(client, &body).await?;
-    Ok(report
-        .array
-        .iter()
-        .map(|entry| delivery_status::<B::ReportStatus>(B::VENDOR, entry))
-        .collect())
-}
-
-/// The account balance.
-pub async fn balance<B: Brand>(client: &B::Client) -> Result<Balance, QueryError> {
-    let answer = B::get_balance(client, &GetBalanceRequest::default()).await?;
+/// The account balance from a `getBalance` answer.
+pub fn balance(provider: &str, answer: GetBalanceResponse) -> Result<Balance, QueryError> {
     let amount = answer.balance.ok_or_else(|| {
-        QueryError::Failed(format!("{} answered success without a balance", B::VENDOR))
+        QueryError::Failed(format!("{provider} answered success without a balance"))
     })?;
     Ok(Balance {
         amount,
@@ -297,58 +198,82 @@ pub async fn balance<B: Brand>(client: &B::Client) -> Result<Balance, QueryError
     })
 }
 
-/// Implements [`Provider`] for a brand crate's generated client (used by [`brand!`](crate::brand)).
-#[doc(hidden)]
+/// Declares, at a brand crate's root, the brand of the platform it is: its registry descriptor
+/// `VENDOR` and the [`Provider`](smsgate_provider::Provider) implementation of its generated
+/// client (the platform's verdicts over the brand's operations and status tables).
 #[macro_export]
-macro_rules! platform_provider {
-    ($brand:ident) => {
-        impl $crate::__private::Provider for crate::generated::client::Client {
+#[allow(clippy::crate_in_macro_def)] // `crate` is the brand crate the macro is expanded in, by design
+macro_rules! brand {
+    () => {
+        /// The registry descriptor of this brand of the onbuka platform.
+        pub static VENDOR: $crate::__private::Vendor = $crate::__private::Vendor {
+            name: crate::generated::operations::VENDOR,
+            env_prefix: <crate::generated::client::Credentials as $crate::__private::Credentials>::ENV_PREFIX,
+            keys: <crate::generated::client::Credentials as $crate::__private::Credentials>::SETTINGS,
+            build: |settings| {
+                let client = $crate::__private::client::<crate::generated::client::Credentials>(settings)?;
+                Ok($crate::__private::Arc::new(client))
+            },
+            parse_report: |body| $crate::parse_report(crate::generated::operations::VENDOR, body),
+            queries: $crate::__private::Queries { balance: true, delivery_status: true },
+        };
+
+        const _: () = {
+        use $crate::__private as __p;
+        use crate::generated::{client::Client, codes, operations};
+
+        impl __p::Provider for Client {
             fn name(&self) -> &str {
-                <$brand as $crate::Brand>::VENDOR
+                operations::VENDOR
             }
-            fn capacity(&self) -> $crate::__private::Capacity {
-                $crate::capacity::<$brand>()
+            fn capacity(&self) -> __p::Capacity {
+                let (uniform, mixed) = (operations::SEND_SMS.limits, operations::SEND_BATCH.limits);
+                __p::Capacity {
+                    uniform_recipients: uniform.max_numbers.unwrap_or(1000),
+                    mixed_recipients: mixed.max_numbers.unwrap_or(1000),
+                    max_content_chars: uniform.max_content_chars.unwrap_or(1024),
+                    max_sender_id_chars: uniform.max_sender_id_chars,
+                }
             }
-            fn submit<'a>(
-                &'a self,
-                entries: &'a [$crate::__private::Entry<'a>],
-                uniform: bool,
-            ) -> $crate::__private::BoxFuture<'a, $crate::__private::Submission> {
-                Box::pin($crate::submit::<$brand>(self, entries, uniform))
+            fn submit<'a>(&'a self, entries: &'a [__p::Entry<'a>], uniform: bool) -> __p::BoxFuture<'a, __p::Submission> {
+                Box::pin(async move {
+                    let texts = $crate::Texts::new(entries);
+                    let messages = texts.messages();
+                    let answer = match (uniform, messages.as_slice()) {
+                        (true, [message]) => self.send_sms(&$crate::single(message)).await,
+                        _ => self.send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }).await,
+                    };
+                    drop(messages);
+                    $crate::settle(entries, texts, answer)
+                })
             }
-            fn dry_run(
-                &self,
-                entries: &[$crate::__private::Entry<'_>],
-                uniform: bool,
-            ) -> Result<$crate::__private::WireRequest, String> {
-                $crate::dry_run::<$brand>(self, entries, uniform)
+            fn dry_run(&self, entries: &[__p::Entry<'_>], uniform: bool) -> Result<__p::WireRequest, String> {
+                let texts = $crate::Texts::new(entries);
+                let messages = texts.messages();
+                match (uniform, messages.as_slice()) {
+                    (true, [message]) => self.prepare_send_sms(&$crate::single(message)),
+                    _ => self.prepare_send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }),
+                }
+                .map_err(|err| err.to_string())
             }
             fn status_batch(&self) -> Option<usize> {
-                Some(
-                    <$brand as $crate::Brand>::GET_REPORT
-                        .limits
-                        .max_ids
-                        .unwrap_or(200),
-                )
+                Some(operations::GET_REPORT.limits.max_ids.unwrap_or(200))
             }
-            fn poll_status<'a>(
-                &'a self,
-                ids: &'a [String],
-            ) -> $crate::__private::BoxFuture<
-                'a,
-                Result<Vec<$crate::__private::DeliveryStatus>, $crate::__private::QueryError>,
-            > {
-                Box::pin($crate::poll::<$brand>(self, ids))
+            fn poll_status<'a>(&'a self, ids: &'a [String]) -> __p::BoxFuture<'a, Result<Vec<__p::DeliveryStatus>, __p::QueryError>> {
+                Box::pin(async move {
+                    let answer = self.get_report(&$crate::bodies::GetReportRequest { msg_ids: __p::Joined::commas(&ids), ..Default::default() }).await?;
+                    let status = |entry| $crate::delivery_status::<codes::ReportStatus>(operations::VENDOR, entry);
+                    Ok(answer.array.iter().map(status).collect())
+                })
             }
-            fn balance(
-                &self,
-            ) -> $crate::__private::BoxFuture<
-                '_,
-                Result<$crate::__private::Balance, $crate::__private::QueryError>,
-            > {
-                Box::pin($crate::balance::<$brand>(self))
+            fn balance(&self) -> __p::BoxFuture<'_, Result<__p::Balance, __p::QueryError>> {
+                Box::pin(async move {
+                    let answer = self.get_balance(&Default::default()).await?;
+                    $crate::balance(operations::VENDOR, answer)
+                })
             }
         }
+        };
     };
 }
 
