@@ -1,16 +1,20 @@
 //! The exact wire format of every operation, locked by snapshots (pinned clock and
 //! credentials): method, full URL with query encoding, every header in order (sign included)
-//! and the body bytes. Also: each vendor document's request sample, fed through the client,
-//! yields the documented body.
+//! and the body bytes, as the generated clients send them from borrowed bodies. Also: each
+//! vendor document's request sample, fed through the client, yields the documented body.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on broken fixtures by design
 
 use std::path::Path;
 
 use serde_json::Value;
-use smsgate_itniotech::TextMessage;
-use smsgate_nxcloud::{MessageOptions, MtMessage, MultiItem};
+use smsgate_nxcloud::bodies::{MtRequest, MultiMtItem, MultiMtRequest};
+use smsgate_nxcloud::models::LinkVerbose;
+use smsgate_onbuka::bodies::{
+    BatchMessage, GetBalanceRequest, GetReportRequest, SendBatchRequest, SendSmsRequest,
+};
 use smsgate_transport::clock::FixedClock;
+use smsgate_transport::endpoint::{Joined, StrList};
 use smsgate_transport::wire::WireRequest;
 
 /// The credentials of the vendor pages' header example.
@@ -73,13 +77,52 @@ fn lock(name: &str, request: &WireRequest) {
     insta::assert_snapshot!(name, text);
 }
 
-fn unicode_message() -> TextMessage {
-    TextMessage::new(
-        ["8613800138000", "8613800138001"],
-        "Your code: 4711 — 验证码 ✓ & 50% \"off\"",
-    )
-    .sender_id("smsgate")
-    .order_ids(["order-1", "order-2"])
+const UNICODE_NUMBERS: [&str; 2] = ["8613800138000", "8613800138001"];
+const UNICODE_ORDER_IDS: [&str; 2] = ["order-1", "order-2"];
+const UNICODE_TEXT: &str = "Your code: 4711 — 验证码 ✓ & 50% \"off\"";
+const SECOND_NUMBER: [&str; 1] = ["919876543210"];
+
+/// Two numbers, order ids, a sender id and text that needs escaping (appId left to the client).
+fn unicode_message() -> SendSmsRequest<'static> {
+    SendSmsRequest {
+        numbers: Joined::commas(&UNICODE_NUMBERS),
+        content: UNICODE_TEXT,
+        sender_id: Some("smsgate"),
+        order_id: Some(Joined::commas(&UNICODE_ORDER_IDS)),
+        ..Default::default()
+    }
+}
+
+/// The unicode message and a second text, as one batch.
+fn unicode_batch() -> [BatchMessage<'static>; 2] {
+    let first = unicode_message();
+    [
+        BatchMessage {
+            numbers: first.numbers,
+            content: first.content,
+            sender_id: first.sender_id,
+            order_id: first.order_id,
+        },
+        BatchMessage {
+            numbers: Joined::commas(&SECOND_NUMBER),
+            content: "second text",
+            ..Default::default()
+        },
+    ]
+}
+
+fn batch<'a>(array: &'a [BatchMessage<'a>]) -> SendBatchRequest<'a> {
+    SendBatchRequest {
+        array,
+        ..Default::default()
+    }
+}
+
+fn report<L: StrList>(ids: &L) -> GetReportRequest<'_> {
+    GetReportRequest {
+        msg_ids: Joined::commas(ids),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -93,19 +136,20 @@ fn itniotech_wire_format() {
         "itniotech_send_sms_get",
         &client.prepare_send_sms_get(&unicode_message()).unwrap(),
     );
-    let batch = [
-        unicode_message(),
-        TextMessage::new(["919876543210"], "second text"),
-    ];
     lock(
         "itniotech_send_batch",
-        &client.prepare_send_batch(&batch).unwrap(),
+        &client.prepare_send_batch(&batch(&unicode_batch())).unwrap(),
     );
-    lock("itniotech_balance", &client.prepare_balance().unwrap());
+    lock(
+        "itniotech_balance",
+        &client
+            .prepare_get_balance(&GetBalanceRequest::default())
+            .unwrap(),
+    );
     lock(
         "itniotech_report",
         &client
-            .prepare_report(&["2207201629421000001", "2207201629421000002"])
+            .prepare_get_report(&report(&["2207201629421000001", "2207201629421000002"]))
             .unwrap(),
     );
 }
@@ -121,18 +165,21 @@ fn laaffic_wire_format() {
         "laaffic_send_sms_get",
         &client.prepare_send_sms_get(&unicode_message()).unwrap(),
     );
-    let batch = [
-        unicode_message(),
-        TextMessage::new(["919876543210"], "second text"),
-    ];
     lock(
         "laaffic_send_batch",
-        &client.prepare_send_batch(&batch).unwrap(),
+        &client.prepare_send_batch(&batch(&unicode_batch())).unwrap(),
     );
-    lock("laaffic_balance", &client.prepare_balance().unwrap());
+    lock(
+        "laaffic_balance",
+        &client
+            .prepare_get_balance(&GetBalanceRequest::default())
+            .unwrap(),
+    );
     lock(
         "laaffic_report",
-        &client.prepare_report(&["2207201629421000001"]).unwrap(),
+        &client
+            .prepare_get_report(&report(&["2207201629421000001"]))
+            .unwrap(),
     );
 }
 
@@ -140,34 +187,53 @@ fn laaffic_wire_format() {
 fn nxcloud_wire_format() {
     let client = nxcloud();
     let items = [
-        MultiItem::new("8613800138000", "Your code: 4711 — 验证码 ✓")
-            .sys_message_id("order-0000001")
-            .source_address("SMSGATE"),
-        MultiItem {
-            phone: "8613800138001".into(),
-            content: "Tap #1# to confirm".into(),
-            options: MessageOptions {
-                short_link: Some("https://s.example/abc".into()),
-                link_verbose: Some(false),
-                dr_url: Some("https://hooks.example/dr".into()),
-                ext: Some("ticket-42".into()),
-                ..MessageOptions::default()
-            },
+        MultiMtItem {
+            phone: "8613800138000",
+            content: "Your code: 4711 — 验证码 ✓",
+            sys_message_id: Some("order-0000001"),
+            source_address: Some("SMSGATE"),
+            ..Default::default()
+        },
+        MultiMtItem {
+            phone: "8613800138001",
+            content: "Tap #1# to confirm",
+            short_link: Some("https://s.example/abc"),
+            link_verbose: Some(LinkVerbose::X0),
+            dr_url: Some("https://hooks.example/dr"),
+            ext: Some("ticket-42"),
+            ..Default::default()
         },
     ];
     lock(
         "nxcloud_send_multi",
-        &client.prepare_send_multi(&items).unwrap(),
+        &client
+            .prepare_send_multi(&MultiMtRequest {
+                items: &items,
+                ..Default::default()
+            })
+            .unwrap(),
     );
-    let message = MtMessage::new(["8613800138000", "8613800138001"], "hello & goodbye");
+    let message = MtRequest {
+        phone: Joined::commas(&UNICODE_NUMBERS),
+        content: "hello & goodbye",
+        ..Default::default()
+    };
     lock("nxcloud_send", &client.prepare_send(&message).unwrap());
 }
 
 /// The nxcloud sign covers the exact body bytes sent.
 #[test]
 fn nxcloud_signs_the_bytes_it_sends() {
+    let items = [MultiMtItem {
+        phone: "8615088888888",
+        content: "牛小信",
+        ..Default::default()
+    }];
     let request = nxcloud()
-        .prepare_send_multi(&[MultiItem::new("8615088888888", "牛小信")])
+        .prepare_send_multi(&MultiMtRequest {
+            items: &items,
+            ..Default::default()
+        })
         .unwrap();
     let signer =
         <smsgate_nxcloud::sign::NxcloudHeaderBodyMd5 as smsgate_transport::sign::Signer>::new(
@@ -180,12 +246,40 @@ fn nxcloud_signs_the_bytes_it_sends() {
     assert_eq!(request.header("action"), Some("mtsend"));
 }
 
+/// The zh page's batch: two texts, order ids, `senderId` "" (sent as written).
+fn doc_batch() -> [BatchMessage<'static>; 2] {
+    const FIRST: [&str; 2] = ["91856321412", "91856321413"];
+    const FIRST_IDS: [&str; 2] = ["56584", "56585"];
+    const SECOND: [&str; 1] = ["91856321414"];
+    const SECOND_IDS: [&str; 1] = ["56586"];
+    [
+        BatchMessage {
+            numbers: Joined::commas(&FIRST),
+            content: "test message",
+            sender_id: Some(""),
+            order_id: Some(Joined::commas(&FIRST_IDS)),
+        },
+        BatchMessage {
+            numbers: Joined::commas(&SECOND),
+            content: "test message1",
+            sender_id: Some(""),
+            order_id: Some(Joined::commas(&SECOND_IDS)),
+        },
+    ]
+}
+
 #[test]
 fn itniotech_documented_samples_round_trip_through_the_client() {
     let client = itniotech();
-    let doc = TextMessage::new(["91856321412", "91856321413"], "hello world")
-        .sender_id("123")
-        .order_ids(["21412", "21413"]);
+    let numbers = ["91856321412", "91856321413"];
+    let order_ids = ["21412", "21413"];
+    let doc = SendSmsRequest {
+        numbers: Joined::commas(&numbers),
+        content: "hello world",
+        sender_id: Some("123"),
+        order_id: Some(Joined::commas(&order_ids)),
+        ..Default::default()
+    };
 
     // POST: the documented body and the documented headers (the pages' Sign for their Timestamp).
     let post = client.prepare_send_sms(&doc).unwrap();
@@ -222,15 +316,8 @@ fn itniotech_documented_samples_round_trip_through_the_client() {
     assert_eq!(get.body, None);
 
     // Batch: the zh page's body (senderId "" included).
-    let batch = [
-        TextMessage::new(["91856321412", "91856321413"], "test message")
-            .sender_id("")
-            .order_ids(["56584", "56585"]),
-        TextMessage::new(["91856321414"], "test message1")
-            .sender_id("")
-            .order_ids(["56586"]),
-    ];
-    let request = client.prepare_send_batch(&batch).unwrap();
+    let array = doc_batch();
+    let request = client.prepare_send_batch(&batch(&array)).unwrap();
     assert_eq!(
         body_json(&request),
         fixture("itniotech/examples/SendBatchRequest.doc.json")
@@ -241,15 +328,8 @@ fn itniotech_documented_samples_round_trip_through_the_client() {
 #[test]
 fn laaffic_documented_samples_round_trip_through_the_client() {
     let client = laaffic();
-    let batch = [
-        TextMessage::new(["91856321412", "91856321413"], "test message")
-            .sender_id("")
-            .order_ids(["56584", "56585"]),
-        TextMessage::new(["91856321414"], "test message1")
-            .sender_id("")
-            .order_ids(["56586"]),
-    ];
-    let request = client.prepare_send_batch(&batch).unwrap();
+    let array = doc_batch();
+    let request = client.prepare_send_batch(&batch(&array)).unwrap();
     assert_eq!(
         body_json(&request),
         fixture("laaffic/examples/SendBatchRequest.doc.json")
@@ -259,12 +339,13 @@ fn laaffic_documented_samples_round_trip_through_the_client() {
         request.header("Sign"),
         Some("05d7a50893e22a5c4bb3216ae3396c7c")
     );
-    let code_sample = client
-        .prepare_send_batch(&[TextMessage::new(
-            ["91856321412", "91856321413"],
-            "hello world",
-        )])
-        .unwrap();
+    let numbers = ["91856321412", "91856321413"];
+    let array = [BatchMessage {
+        numbers: Joined::commas(&numbers),
+        content: "hello world",
+        ..Default::default()
+    }];
+    let code_sample = client.prepare_send_batch(&batch(&array)).unwrap();
     assert_eq!(
         body_json(&code_sample),
         fixture("laaffic/examples/SendBatchRequest.code-sample.json")
@@ -274,26 +355,40 @@ fn laaffic_documented_samples_round_trip_through_the_client() {
 #[test]
 fn nxcloud_documented_sample_round_trips_through_the_client() {
     let items = [
-        MultiItem::new("8618651883168", "content1").sys_message_id("msg0000001"),
-        MultiItem::new("8618651883279", "content2").sys_message_id("msg0000002"),
+        MultiMtItem {
+            phone: "8618651883168",
+            content: "content1",
+            sys_message_id: Some("msg0000001"),
+            ..Default::default()
+        },
+        MultiMtItem {
+            phone: "8618651883279",
+            content: "content2",
+            sys_message_id: Some("msg0000002"),
+            ..Default::default()
+        },
     ];
-    let request = nxcloud().prepare_send_multi(&items).unwrap();
+    let request = nxcloud()
+        .prepare_send_multi(&MultiMtRequest {
+            items: &items,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(
         body_json(&request),
         fixture("nxcloud/examples/MultiMtRequest.doc.json")
     );
     assert_eq!(request.url, "https://api2.nxcloud.com/v1/sms/multi/mt");
 
+    let phones = ["8615088888888", "8615088888889"];
     let mt = nxcloud()
-        .prepare_send(&MtMessage {
-            phones: vec!["8615088888888".into(), "8615088888889".into()],
-            content: "Your code is 1234".into(),
-            options: MessageOptions {
-                source_address: Some("SMSGATE".into()),
-                link_verbose: Some(false),
-                ext: Some("order-42".into()),
-                ..MessageOptions::default()
-            },
+        .prepare_send(&MtRequest {
+            phone: Joined::commas(&phones),
+            content: "Your code is 1234",
+            source_address: Some("SMSGATE"),
+            link_verbose: Some(LinkVerbose::X0),
+            ext: Some("order-42"),
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(
@@ -313,8 +408,16 @@ fn base_url_and_path_are_configurable() {
         .multi_mt_path("/api/sms/multi/mt")
         .build()
         .unwrap();
+    let items = [MultiMtItem {
+        phone: "8615088888888",
+        content: "x",
+        ..Default::default()
+    }];
     let request = client
-        .prepare_send_multi(&[MultiItem::new("8615088888888", "x")])
+        .prepare_send_multi(&MultiMtRequest {
+            items: &items,
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(request.url, "http://api2.nxcloud.com/api/sms/multi/mt");
 
@@ -326,7 +429,10 @@ fn base_url_and_path_are_configurable() {
         .build()
         .unwrap();
     assert_eq!(
-        client.prepare_balance().unwrap().url,
+        client
+            .prepare_get_balance(&GetBalanceRequest::default())
+            .unwrap()
+            .url,
         "http://127.0.0.1:9/sms/getBalance?appId=a"
     );
 }
