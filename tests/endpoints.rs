@@ -1,18 +1,20 @@
 //! The generated operation layer (`generated/bodies.rs` and `generated/client.rs` of every vendor
 //! crate) sends exactly the requests the wire snapshots lock: for every operation of every
-//! vendor, the generated endpoint's signed request equals, byte for byte, the one the
-//! snapshot-locked client builds from the same data. Plus the generated checks, settings and
-//! path overrides.
+//! vendor, the signed request of a client built from its settings by key (`.setting`) or all
+//! at once (`.credentials`) equals, byte for byte, the committed snapshot
+//! (`tests/snapshots/wire__*.snap`, read here as a file, never rewritten). Plus the generated
+//! checks, settings and path overrides.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on broken fixtures by design
 
-use smsgate_itniotech::TextMessage;
+use std::path::Path;
+
 use smsgate_nxcloud::generated::bodies as nxb;
 use smsgate_nxcloud::generated::models::LinkVerbose;
-use smsgate_nxcloud::{MessageOptions, MtMessage, MultiItem};
 use smsgate_onbuka::bodies as ob;
 use smsgate_transport::clock::FixedClock;
 use smsgate_transport::endpoint::Joined;
+use smsgate_transport::wire::WireRequest;
 use smsgate_transport::{ConfigError, ValidationKind};
 
 const API_KEY: &str = "bDqJFiq9";
@@ -26,56 +28,67 @@ const NX_TS: u64 = 1_655_710_885_431;
 const NUMBERS: [&str; 2] = ["8613800138000", "8613800138001"];
 const TEXT: &str = "Your code: 4711 — 验证码 ✓ & 50% \"off\"";
 
-macro_rules! onbuka_pair {
+/// The committed wire snapshot `wire__<name>.snap`, without insta's header.
+fn snapshot(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("snapshots")
+        .join(format!("wire__{name}.snap"));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    // `---\n<metadata>---\n<contents>`
+    let contents = text
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .map(|(_, contents)| contents)
+        .unwrap_or_else(|| panic!("{} is not an insta snapshot", path.display()));
+    contents.trim_end().to_owned()
+}
+
+/// `request` is, byte for byte, what snapshot `name` locks.
+fn assert_locked(name: &str, request: &WireRequest) {
+    assert_eq!(request.to_string().trim_end(), snapshot(name), "{name}");
+}
+
+macro_rules! onbuka_clients {
     ($krate:ident) => {{
-        let old = $krate::Client::builder()
-            .api_key(API_KEY)
-            .api_secret(API_SECRET)
-            .app_id(APP_ID)
-            .clock(FixedClock::from_secs(DOC_TIMESTAMP))
-            .build()
-            .unwrap();
-        let new = $krate::generated::client::Client::builder()
+        let by_key = $krate::Client::builder()
             .setting("api_key", API_KEY)
             .setting("api_secret", API_SECRET)
             .setting("app_id", APP_ID)
             .clock(FixedClock::from_secs(DOC_TIMESTAMP))
             .build()
             .unwrap();
-        (old, new)
+        let typed = $krate::Client::builder()
+            .credentials($krate::Credentials {
+                api_key: API_KEY.into(),
+                api_secret: API_SECRET.into(),
+                app_id: APP_ID.into(),
+            })
+            .clock(FixedClock::from_secs(DOC_TIMESTAMP))
+            .build()
+            .unwrap();
+        [by_key, typed]
     }};
 }
 
-macro_rules! onbuka_same_bytes {
-    ($krate:ident) => {{
-        let (old, new) = onbuka_pair!($krate);
-        let message = TextMessage::new(NUMBERS, TEXT)
-            .order_ids(["o-1", "o-2"])
-            .sender_id("SMSGATE");
-        let order_ids = ["o-1", "o-2"];
+macro_rules! onbuka_locked_bytes {
+    ($krate:ident, $vendor:literal, $report_ids:expr) => {{
+        let order_ids = ["order-1", "order-2"];
         // The caller leaves appId empty: the client fills it from its settings.
         let body = ob::SendSmsRequest {
             numbers: Joined::commas(&NUMBERS),
             content: TEXT,
             order_id: Some(Joined::commas(&order_ids)),
-            sender_id: Some("SMSGATE"),
+            sender_id: Some("smsgate"),
             ..Default::default()
         };
-        assert_eq!(
-            new.prepare_send_sms(&body).unwrap(),
-            old.prepare_send_sms(&message).unwrap()
-        );
-        assert_eq!(
-            new.prepare_send_sms_get(&body).unwrap(),
-            old.prepare_send_sms_get(&message).unwrap()
-        );
         let second = ["919876543210"];
         let array = [
             ob::BatchMessage {
                 numbers: Joined::commas(&NUMBERS),
                 content: TEXT,
                 order_id: Some(Joined::commas(&order_ids)),
-                sender_id: Some("SMSGATE"),
+                sender_id: Some("smsgate"),
             },
             ob::BatchMessage {
                 numbers: Joined::commas(&second),
@@ -83,55 +96,73 @@ macro_rules! onbuka_same_bytes {
                 ..Default::default()
             },
         ];
-        let batch = [message.clone(), TextMessage::new(second, "second text")];
-        assert_eq!(
-            new.prepare_send_batch(&ob::SendBatchRequest {
-                array: &array,
-                ..Default::default()
-            })
-            .unwrap(),
-            old.prepare_send_batch(&batch).unwrap()
-        );
-        assert_eq!(
-            new.prepare_get_balance(&ob::GetBalanceRequest::default())
-                .unwrap(),
-            old.prepare_balance().unwrap()
-        );
-        let ids = ["2207201629421000001", "2207201629421000002"];
-        assert_eq!(
-            new.prepare_get_report(&ob::GetReportRequest {
-                msg_ids: Joined::commas(&ids),
-                ..Default::default()
-            })
-            .unwrap(),
-            old.prepare_report(&ids).unwrap()
-        );
+        let ids: &[&str] = $report_ids;
+        for client in onbuka_clients!($krate) {
+            assert_locked(
+                concat!($vendor, "_send_sms"),
+                &client.prepare_send_sms(&body).unwrap(),
+            );
+            assert_locked(
+                concat!($vendor, "_send_sms_get"),
+                &client.prepare_send_sms_get(&body).unwrap(),
+            );
+            assert_locked(
+                concat!($vendor, "_send_batch"),
+                &client
+                    .prepare_send_batch(&ob::SendBatchRequest {
+                        array: &array,
+                        ..Default::default()
+                    })
+                    .unwrap(),
+            );
+            assert_locked(
+                concat!($vendor, "_balance"),
+                &client
+                    .prepare_get_balance(&ob::GetBalanceRequest::default())
+                    .unwrap(),
+            );
+            assert_locked(
+                concat!($vendor, "_report"),
+                &client
+                    .prepare_get_report(&ob::GetReportRequest {
+                        msg_ids: Joined::commas(&ids),
+                        ..Default::default()
+                    })
+                    .unwrap(),
+            );
+            // An appId given in the body is sent as given.
+            let other = client
+                .prepare_get_balance(&ob::GetBalanceRequest { app_id: "other" })
+                .unwrap();
+            assert!(other.url.ends_with("?appId=other"), "{}", other.url);
+        }
     }};
 }
 
 #[test]
 fn itniotech_endpoints_send_the_locked_bytes() {
-    onbuka_same_bytes!(smsgate_itniotech);
+    onbuka_locked_bytes!(
+        smsgate_itniotech,
+        "itniotech",
+        &["2207201629421000001", "2207201629421000002"]
+    );
 }
 
 #[test]
 fn laaffic_endpoints_send_the_locked_bytes() {
-    onbuka_same_bytes!(smsgate_laaffic);
+    onbuka_locked_bytes!(smsgate_laaffic, "laaffic", &["2207201629421000001"]);
 }
 
-fn nxcloud_pair() -> (
-    smsgate_nxcloud::Client,
-    smsgate_nxcloud::generated::client::Client,
-) {
-    let old = smsgate_nxcloud::Client::builder()
-        .access_key(ACCESS_KEY)
-        .access_secret(ACCESS_SECRET)
-        .app_key("appKey")
+fn nxcloud_clients() -> [smsgate_nxcloud::Client; 2] {
+    let by_key = smsgate_nxcloud::Client::builder()
+        .setting("access_key", ACCESS_KEY)
+        .setting("access_secret", ACCESS_SECRET)
+        .setting("app_key", "appKey")
         .clock(FixedClock::from_millis(NX_TS))
         .build()
         .unwrap();
-    let new = smsgate_nxcloud::generated::client::Client::builder()
-        .credentials(smsgate_nxcloud::generated::client::Credentials {
+    let typed = smsgate_nxcloud::Client::builder()
+        .credentials(smsgate_nxcloud::Credentials {
             access_key: ACCESS_KEY.into(),
             access_secret: ACCESS_SECRET.into(),
             app_key: "appKey".into(),
@@ -140,28 +171,21 @@ fn nxcloud_pair() -> (
         .clock(FixedClock::from_millis(NX_TS))
         .build()
         .unwrap();
-    (old, new)
+    [by_key, typed]
+}
+
+fn nxcloud_client() -> smsgate_nxcloud::Client {
+    let [_, typed] = nxcloud_clients();
+    typed
+}
+
+fn itniotech_client() -> smsgate_itniotech::Client {
+    let [by_key, _] = onbuka_clients!(smsgate_itniotech);
+    by_key
 }
 
 #[test]
 fn nxcloud_endpoints_send_the_locked_bytes() {
-    let (old, new) = nxcloud_pair();
-    let items = [
-        MultiItem::new("8613800138000", "Your code: 4711 — 验证码 ✓")
-            .sys_message_id("order-0000001")
-            .source_address("SMSGATE"),
-        MultiItem {
-            phone: "8613800138001".into(),
-            content: "Tap #1# to confirm".into(),
-            options: MessageOptions {
-                short_link: Some("https://s.example/abc".into()),
-                link_verbose: Some(false),
-                dr_url: Some("https://hooks.example/dr".into()),
-                ext: Some("ticket-42".into()),
-                ..MessageOptions::default()
-            },
-        },
-    ];
     let bodies = [
         nxb::MultiMtItem {
             phone: "8613800138000",
@@ -180,29 +204,28 @@ fn nxcloud_endpoints_send_the_locked_bytes() {
             ..Default::default()
         },
     ];
-    assert_eq!(
-        new.prepare_send_multi(&nxb::MultiMtRequest {
-            items: &bodies,
-            ..Default::default()
-        })
-        .unwrap(),
-        old.prepare_send_multi(&items).unwrap()
-    );
-    let message = MtMessage::new(NUMBERS, "hello & goodbye");
     let body = nxb::MtRequest {
         phone: Joined::commas(&NUMBERS),
         content: "hello & goodbye",
         ..Default::default()
     };
-    assert_eq!(
-        new.prepare_send(&body).unwrap(),
-        old.prepare_send(&message).unwrap()
-    );
+    for client in nxcloud_clients() {
+        assert_locked(
+            "nxcloud_send_multi",
+            &client
+                .prepare_send_multi(&nxb::MultiMtRequest {
+                    items: &bodies,
+                    ..Default::default()
+                })
+                .unwrap(),
+        );
+        assert_locked("nxcloud_send", &client.prepare_send(&body).unwrap());
+    }
 }
 
 #[test]
 fn generated_checks_refuse_bad_input_before_traffic_naming_field_and_limit() {
-    let (_, new) = onbuka_pair!(smsgate_itniotech);
+    let new = itniotech_client();
     let long = "x".repeat(1025);
     let err = new
         .prepare_send_sms(&ob::SendSmsRequest {
@@ -279,7 +302,7 @@ fn generated_checks_refuse_bad_input_before_traffic_naming_field_and_limit() {
         "{err}"
     );
 
-    let (_, nx) = nxcloud_pair();
+    let nx = nxcloud_client();
     let items = [nxb::MultiMtItem {
         phone: "8613800138000",
         content: "hi",
@@ -326,7 +349,7 @@ fn generated_checks_refuse_bad_input_before_traffic_naming_field_and_limit() {
 
 #[test]
 fn generated_settings_name_what_is_missing_and_keep_secrets_out_of_debug() {
-    let err = smsgate_itniotech::generated::client::Client::builder()
+    let err = smsgate_itniotech::Client::builder()
         .setting("api_key", API_KEY)
         .setting("app_id", APP_ID)
         .build()
@@ -336,14 +359,14 @@ fn generated_settings_name_what_is_missing_and_keep_secrets_out_of_debug() {
         "{err}"
     );
 
-    let (_, nx) = nxcloud_pair();
+    let nx = nxcloud_client();
     let debug = format!("{nx:?}");
     assert!(
         !debug.contains(ACCESS_SECRET) && debug.contains("[redacted]"),
         "{debug}"
     );
 
-    let client = smsgate_nxcloud::generated::client::Client::builder()
+    let client = smsgate_nxcloud::Client::builder()
         .setting("access_key", "k")
         .setting("access_secret", "s")
         .setting("app_key", "a")
@@ -364,7 +387,7 @@ fn generated_settings_name_what_is_missing_and_keep_secrets_out_of_debug() {
         .unwrap();
     assert_eq!(request.url, "http://api2.nxcloud.com/api/sms/multi/mt");
 
-    let bad_path = smsgate_nxcloud::generated::client::Client::builder()
+    let bad_path = smsgate_nxcloud::Client::builder()
         .setting("access_key", "k")
         .setting("access_secret", "s")
         .setting("app_key", "a")
