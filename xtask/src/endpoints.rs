@@ -586,6 +586,7 @@ pub fn bodies_tokens(
     });
     let statics = pattern_statics(&types)?;
     let bodies = types.iter().map(body_tokens);
+    let counts = count_accessors(schema, imports);
     let doc = crate::emit::inner_docs(&format!(
         "Request bodies of {folder}, borrowed (`{at}`): each serialises to the bytes of the model \
          of the same name in [`models`](super::models) straight from the caller's data, and \
@@ -596,7 +597,61 @@ pub fn bodies_tokens(
         #(#uses)*
         #(#statics)*
         #(#bodies)*
+        #(#counts)*
     })
+}
+
+/// For every model of this folder with `x-count` properties (counts the wire carries as decimal
+/// strings): an accessor per property reading it as a number.
+fn count_accessors(schema: &Value, imports: &BTreeMap<String, String>) -> Vec<TokenStream> {
+    let Some(defs) = schema["definitions"].as_object() else {
+        return Vec::new();
+    };
+    defs.iter()
+        .filter(|(name, _)| !imports.contains_key(*name))
+        .filter_map(|(name, def)| {
+            let required: BTreeSet<&str> = def["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let accessors: Vec<TokenStream> = def["properties"]
+                .as_object()?
+                .iter()
+                .filter(|(_, p)| p.get("x-count").and_then(Value::as_bool) == Some(true))
+                .map(|(json, _)| {
+                    let field = format_ident!("{}", snake(json));
+                    let accessor = format_ident!("{}_count", snake(json));
+                    let doc = crate::emit::docs(&format!(
+                        "`{json}` read as a count (`x-count`: the wire sends a decimal string): \
+                         `None` when absent, 0 when empty, an error when not a number."
+                    ));
+                    let value = if required.contains(json.as_str()) {
+                        quote!(Some(self.#field.as_str()))
+                    } else {
+                        quote!(self.#field.as_deref())
+                    };
+                    quote! {
+                        #doc
+                        pub fn #accessor(&self) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+                            #value.map(|text| match text.trim() {
+                                "" => Ok(0),
+                                text => text.parse(),
+                            })
+                        }
+                    }
+                })
+                .collect();
+            if accessors.is_empty() {
+                return None;
+            }
+            let ident = format_ident!("{}", name);
+            Some(quote! {
+                impl super::models::#ident {
+                    #(#accessors)*
+                }
+            })
+        })
+        .collect()
 }
 
 /// The request types of `spec`'s operations.

@@ -15,11 +15,6 @@ pub struct NxcloudHeaderBodyMd5 {
 }
 
 impl NxcloudHeaderBodyMd5 {
-    /// The access key (not a secret: it travels in every request).
-    pub fn access_key(&self) -> &str {
-        &self.access_key
-    }
-
     /// The `sign` header for these header values and body bytes.
     pub fn signature(
         &self,

@@ -32,7 +32,6 @@ pub mod sign;
 pub use generated::{bodies, models};
 pub use provider::{
     Texts, balance, delivery_status, parse_delivery_report, parse_report, push_status, settle,
-    single,
 };
 
 /// What the [`brand!`] expansion names; not a public API.
@@ -42,8 +41,6 @@ pub mod __private {
         Balance, BoxFuture, Capacity, DeliveryStatus, Entry, Provider, Queries, QueryError,
         Submission, Vendor, client,
     };
-    pub use smsgate_transport::client::Credentials;
-    pub use smsgate_transport::endpoint::Joined;
-    pub use smsgate_transport::wire::WireRequest;
+    pub use smsgate_transport::{client::Credentials, endpoint::Joined, wire::WireRequest};
     pub use std::sync::Arc;
 }

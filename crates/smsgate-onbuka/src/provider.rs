@@ -74,27 +74,33 @@ pub struct Texts<'e> {
 impl<'e> Texts<'e> {
     /// The groups of `entries`.
     pub fn new(entries: &'e [Entry<'e>]) -> Self {
-        let mut groups: Vec<(&Entry<'_>, Vec<usize>)> = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            let same = |(first, _): &&mut (&Entry<'_>, Vec<usize>)| {
-                first.content == entry.content && first.sender_id == entry.sender_id
-            };
+        let same =
+            |a: &Entry<'_>, b: &Entry<'_>| a.content == b.content && a.sender_id == b.sender_id;
+        let mut groups: Vec<(&Entry<'_>, Vec<&str>, Vec<&str>)> = Vec::with_capacity(1);
+        for entry in entries {
             // Most requests are one text: the last group is the likely one.
-            match groups.iter_mut().rev().find(same) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((entry, vec![i])),
+            match groups
+                .iter_mut()
+                .rev()
+                .find(|(first, ..)| same(first, entry))
+            {
+                Some((_, numbers, references)) => {
+                    numbers.push(entry.number);
+                    references.push(entry.reference);
+                }
+                None => groups.push((entry, vec![entry.number], vec![entry.reference])),
             }
         }
-        let sent = (groups.len() > 1)
-            .then(|| groups.iter().flat_map(|(_, m)| m.iter().copied()).collect());
-        let groups = groups
-            .into_iter()
-            .map(|(first, members)| {
-                let numbers = members.iter().map(|&i| entries[i].number).collect();
-                let references = members.iter().map(|&i| entries[i].reference).collect();
-                (first, numbers, references)
-            })
-            .collect();
+        let sent = (groups.len() > 1).then(|| {
+            let group = |i: &usize| {
+                groups
+                    .iter()
+                    .position(|(first, ..)| same(first, &entries[*i]))
+            };
+            let mut sent: Vec<usize> = (0..entries.len()).collect();
+            sent.sort_by_key(group);
+            sent
+        });
         Self { groups, sent }
     }
 
@@ -112,14 +118,19 @@ impl<'e> Texts<'e> {
     }
 }
 
-/// The `sendSms` body of one group.
-pub fn single<'a>(message: &BatchMessage<'a>) -> SendSmsRequest<'a> {
-    SendSmsRequest {
-        numbers: message.numbers,
-        content: message.content,
-        sender_id: message.sender_id,
-        order_id: message.order_id,
-        ..SendSmsRequest::default()
+impl Texts<'_> {
+    /// The `sendSms` body when there is one text (appId filled by the client).
+    pub fn single(&self) -> Option<SendSmsRequest<'_>> {
+        let [(first, numbers, references)] = self.groups.as_slice() else {
+            return None;
+        };
+        Some(SendSmsRequest {
+            numbers: Joined::commas(numbers),
+            content: first.content,
+            sender_id: first.sender_id,
+            order_id: Some(Joined::commas(references)),
+            ..SendSmsRequest::default()
+        })
     }
 }
 
@@ -135,16 +146,10 @@ pub fn settle<C: CodeTable<Class = ErrorClass>>(
         Ok(answer) => answer,
         Err(err) => return submission_from_error(err),
     };
-    let (listed, total) = (answer.array.len(), entries.len());
-    let count = |value: Option<&str>, default: usize| match value.map(str::trim) {
-        None => Some(default),
-        Some("") => Some(0),
-        Some(text) => text.parse::<usize>().ok(),
-    };
-    let (Some(accepted), Some(failed)) = (
-        count(answer.success.as_deref(), listed),
-        count(answer.fail.as_deref(), 0),
-    ) else {
+    let (listed, total) = (answer.array.len() as u64, entries.len() as u64);
+    let (accepted, failed) = (answer.success_count(), answer.fail_count());
+    let (Ok(accepted), Ok(failed)) = (accepted.unwrap_or(Ok(listed)), failed.unwrap_or(Ok(0)))
+    else {
         return Submission::Unknown(format!(
             "undecodable answer: success {:?} and fail {:?} are not counts",
             answer.success, answer.fail
@@ -164,7 +169,7 @@ pub fn settle<C: CodeTable<Class = ErrorClass>>(
                 .map(|i| (i, EntryVerdict::Accepted(line.msg_id)))
         })
         .collect();
-    let matched = verdicts.len();
+    let matched = verdicts.len() as u64;
     let unlisted = if accepted == matched && accepted + failed == total {
         EntryVerdict::Rejected(Reason {
             code: None,
@@ -238,21 +243,24 @@ macro_rules! brand {
             fn submit<'a>(&'a self, entries: &'a [__p::Entry<'a>], uniform: bool) -> __p::BoxFuture<'a, __p::Submission> {
                 Box::pin(async move {
                     let texts = $crate::Texts::new(entries);
-                    let messages = texts.messages();
-                    let answer = match (uniform, messages.as_slice()) {
-                        (true, [message]) => self.send_sms(&$crate::single(message)).await,
-                        _ => self.send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }).await,
+                    let answer = match texts.single().filter(|_| uniform) {
+                        Some(body) => self.send_sms(&body).await,
+                        None => {
+                            let messages = texts.messages();
+                            self.send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }).await
+                        }
                     };
-                    drop(messages);
                     $crate::settle(entries, texts, answer)
                 })
             }
             fn dry_run(&self, entries: &[__p::Entry<'_>], uniform: bool) -> Result<__p::WireRequest, String> {
                 let texts = $crate::Texts::new(entries);
-                let messages = texts.messages();
-                match (uniform, messages.as_slice()) {
-                    (true, [message]) => self.prepare_send_sms(&$crate::single(message)),
-                    _ => self.prepare_send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }),
+                match texts.single().filter(|_| uniform) {
+                    Some(body) => self.prepare_send_sms(&body),
+                    None => {
+                        let messages = texts.messages();
+                        self.prepare_send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() })
+                    }
                 }
                 .map_err(|err| err.to_string())
             }

@@ -14,11 +14,6 @@ pub struct KeySecretTimestampMd5 {
 }
 
 impl KeySecretTimestampMd5 {
-    /// The api key (not a secret: it travels in every request).
-    pub fn api_key(&self) -> &str {
-        &self.api_key
-    }
-
     /// The `Sign` header for a timestamp in epoch seconds.
     pub fn signature(&self, timestamp_secs: u64) -> String {
         md5_hex(&[

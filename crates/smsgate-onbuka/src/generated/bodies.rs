@@ -200,3 +200,61 @@ impl SendSmsRequest<'_> {
         self.numbers.len()
     }
 }
+impl super::models::GetReportResponse {
+    /// `fail` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn fail_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.fail.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+    /// `nofound` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn nofound_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.nofound.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+    /// `sending` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn sending_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.sending.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+    /// `success` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn success_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.success.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+}
+impl super::models::SendSmsResponse {
+    /// `fail` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn fail_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.fail.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+    /// `success` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn success_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.success.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+}
