@@ -173,19 +173,12 @@ pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
     match err {
         TransportError::Vendor { code, reason, .. } => {
             let class = code.class();
-            Submission::Refused {
-                reason: Reason {
-                    code: Some(code.code().to_owned()),
-                    text: if reason.is_empty() {
-                        code.meaning().to_owned()
-                    } else {
-                        reason
-                    },
-                    kind: RejectKind::Vendor(class),
-                },
-                retry_safe: class.is_request_refused(),
-                throttled: class == ErrorClass::RateLimit,
-            }
+            let text = if reason.is_empty() {
+                code.meaning().to_owned()
+            } else {
+                reason
+            };
+            refused(Some(code.code().to_owned()), text, class, class.is_request_refused())
         }
         TransportError::InvalidRequest(err) => Submission::Refused {
             reason: Reason {
@@ -196,20 +189,13 @@ pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
             retry_safe: false,
             throttled: false,
         },
+        // The connection was never made: nothing reached the vendor.
         TransportError::Transport {
             may_have_reached_vendor: false,
             message,
             failure,
             ..
-        } => Submission::Refused {
-            reason: Reason {
-                code: None,
-                text: format!("{failure}: {message}"),
-                kind: RejectKind::Vendor(ErrorClass::VendorFault),
-            },
-            retry_safe: true,
-            throttled: false,
-        },
+        } => refused(None, format!("{failure}: {message}"), ErrorClass::VendorFault, true),
         TransportError::Transport {
             message, failure, ..
         } => Submission::Unknown(format!("{failure}: {message}")),
@@ -219,43 +205,37 @@ pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
             status: 300..=399, ..
         } => Submission::Unknown(err.to_string()),
         TransportError::UnexpectedStatus {
-            status: 429,
-            body_excerpt,
-            ..
-        } => Submission::Refused {
-            reason: Reason {
-                code: Some("429".to_owned()),
-                text: format!("HTTP 429: {body_excerpt}"),
-                kind: RejectKind::Vendor(ErrorClass::RateLimit),
-            },
-            retry_safe: true,
-            throttled: true,
-        },
-        TransportError::UnexpectedStatus {
             status,
             body_excerpt,
             ..
-        } if status >= 500 => Submission::Unknown(format!("HTTP {status}: {body_excerpt}")),
-        TransportError::UnexpectedStatus {
-            status,
-            body_excerpt,
-            ..
-        } => Submission::Refused {
-            // 4xx: the provider refused the request before processing it.
-            reason: Reason {
-                code: Some(status.to_string()),
-                text: format!("HTTP {status}: {body_excerpt}"),
-                kind: RejectKind::Vendor(if matches!(status, 401 | 403) {
-                    ErrorClass::Auth
-                } else {
-                    ErrorClass::InvalidRequest
-                }),
-            },
-            retry_safe: true,
-            throttled: false,
-        },
+        } => unexpected_status(status, &body_excerpt),
         TransportError::Undecodable {
             status, message, ..
         } => Submission::Unknown(format!("undecodable answer (HTTP {status}): {message}")),
+    }
+}
+
+/// A request refused as a whole, with the vendor's code (if any) and its class.
+fn refused(code: Option<String>, text: String, class: ErrorClass, retry_safe: bool) -> Submission {
+    Submission::Refused {
+        reason: Reason {
+            code,
+            text,
+            kind: RejectKind::Vendor(class),
+        },
+        retry_safe,
+        throttled: class == ErrorClass::RateLimit,
+    }
+}
+
+/// A 4xx or 5xx answer: 429 is throttling, another 4xx a refusal before processing (401 and
+/// 403 authentication), a 5xx may have been acted on (unknown, never a failover).
+fn unexpected_status(status: u16, body_excerpt: &str) -> Submission {
+    let text = format!("HTTP {status}: {body_excerpt}");
+    match status {
+        429 => refused(Some("429".to_owned()), text, ErrorClass::RateLimit, true),
+        500.. => Submission::Unknown(text),
+        401 | 403 => refused(Some(status.to_string()), text, ErrorClass::Auth, true),
+        _ => refused(Some(status.to_string()), text, ErrorClass::InvalidRequest, true),
     }
 }

@@ -148,6 +148,22 @@ impl HttpClient {
         })
     }
 
+    /// `request` as reqwest's, unchanged.
+    fn request_builder(&self, request: WireRequest) -> reqwest::RequestBuilder {
+        let method = match request.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+        };
+        let mut builder = self.client.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = request.body {
+            builder = builder.body(body);
+        }
+        builder
+    }
+
     /// Sends `request` exactly as it is, inside a `smsgate.request` tracing span (vendor,
     /// operation, recipient count, HTTP status, latency; never a secret or a number).
     ///
@@ -168,20 +184,8 @@ impl HttpClient {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        let _entered = span.enter();
         let started = Instant::now();
-        let method = match request.method {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Post => reqwest::Method::POST,
-        };
-        let mut builder = self.client.request(method, &request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-        drop(_entered);
+        let builder = span.in_scope(|| self.request_builder(request));
         let result = async {
             let response = builder.send().await?;
             let status = response.status().as_u16();
