@@ -569,28 +569,49 @@ async fn send_rows(
         .await;
         progress.advance(u64::try_from(read).unwrap_or(u64::MAX));
     }
-    // Stopped (a signal, or an output failed): every row never read still gets its line, in
-    // an output still writable. With none left, one note says where the unsent rows begin.
     if stop.is_stopped() {
-        let first_unread = index;
-        let mut unread = 0u64;
-        for slot in rows {
-            let slot = check_repeat(slot, &mut seen, index, args.allow_duplicates);
-            if out.any_left() {
-                out.write(&unsent_row(index, slot));
-            } else {
-                out.summary.add(&unsent_row(index, slot));
-                unread += 1;
-            }
-            index += 1;
-        }
-        if unread > 0 {
-            note(format_args!(
-                "{unread} row(s) from input position {first_unread} on were not sent (not_sent)"
-            ));
-        }
+        write_unread(rows, &mut out, &mut seen, index, args);
     }
     progress.finish();
+    conclude(&mut out, &seen, without_plus.as_deref(), numbers, &signals)
+}
+
+/// Stopped (a signal, or an output failed): every row never read still gets its line, in an
+/// output still writable. With none left, one note says where the unsent rows begin.
+fn write_unread(
+    rows: Box<dyn Iterator<Item = Slot>>,
+    out: &mut Outcomes,
+    seen: &mut DuplicateWindow,
+    mut index: usize,
+    args: &SendArgs,
+) {
+    let first_unread = index;
+    let mut unread = 0u64;
+    for slot in rows {
+        let slot = check_repeat(slot, seen, index, args.allow_duplicates);
+        if out.any_left() {
+            out.write(&unsent_row(index, slot));
+        } else {
+            out.summary.add(&unsent_row(index, slot));
+            unread += 1;
+        }
+        index += 1;
+    }
+    if unread > 0 {
+        note(format_args!(
+            "{unread} row(s) from input position {first_unread} on were not sent (not_sent)"
+        ));
+    }
+}
+
+/// The end of a send: the summary (or the output failure), the run's notes, the exit code.
+fn conclude(
+    out: &mut Outcomes,
+    seen: &DuplicateWindow,
+    without_plus: Option<&str>,
+    numbers: &NumberPolicy,
+    signals: &Signals,
+) -> Result<u8, CliError> {
     out.flush();
     if let Some(failure) = &out.failed {
         note(format_args!(
@@ -616,7 +637,7 @@ async fn send_rows(
             seen.capacity
         ));
     }
-    if let (Some(example), None) = (&without_plus, numbers.default_region()) {
+    if let (Some(example), None) = (without_plus, numbers.default_region()) {
         note(format_args!(
             "numbers without + (such as {:?}) were read with their country code first; if the input \
              holds national numbers, pass --default-region (a national number can also be a valid \
@@ -911,31 +932,7 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
     )
     .await
     .map_err(|err| CliError::Io(format!("cannot listen on 127.0.0.1:{}: {err}", args.port)))?;
-    let url = sandbox.url();
-    // The banner is best effort: a closed stdout (a pipe whose reader went away) must not stop
-    // the server.
-    let mut out = std::io::stdout();
-    let names: Vec<&str> = smsgate::registry().iter().map(|v| v.name).collect();
-    let _ = writeln!(
-        out,
-        "smsgate sandbox listening on {url} ({})",
-        names.join(", ")
-    );
-    let _ = writeln!(out, "credentials (sandbox only):");
-    // A secret is printed only when the simulator made it up; one from the config file is the
-    // user's, and may be a real one.
-    for line in sandbox_exports(sandbox.config(), url, &secret_from_file) {
-        let _ = writeln!(out, "  {line}");
-    }
-    if !secret_from_file.is_empty() {
-        let _ = writeln!(
-            out,
-            "  (the secrets of {} are those of the --config file, not shown)",
-            secret_from_file.join(", ")
-        );
-    }
-    let _ = writeln!(out, "press Ctrl-C to stop");
-    let _ = out.flush();
+    print_banner(&sandbox, &secret_from_file);
     let pushing = sandbox.config().push_url.is_some();
     // Until a signal: every 10 s, a note when delivery-report pushes were dropped since.
     let signal = shutdown_signal();
@@ -976,6 +973,34 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
         ));
     }
     Ok(0)
+}
+
+/// The simulator's banner: where it listens, its credentials, how to stop it. Best effort: a
+/// closed stdout (a pipe whose reader went away) must not stop the server.
+fn print_banner(sandbox: &Sandbox, secret_from_file: &[&'static str]) {
+    let url = sandbox.url();
+    let mut out = std::io::stdout();
+    let names: Vec<&str> = smsgate::registry().iter().map(|v| v.name).collect();
+    let _ = writeln!(
+        out,
+        "smsgate sandbox listening on {url} ({})",
+        names.join(", ")
+    );
+    let _ = writeln!(out, "credentials (sandbox only):");
+    // A secret is printed only when the simulator made it up; one from the config file is the
+    // user's, and may be a real one.
+    for line in sandbox_exports(sandbox.config(), url, secret_from_file) {
+        let _ = writeln!(out, "  {line}");
+    }
+    if !secret_from_file.is_empty() {
+        let _ = writeln!(
+            out,
+            "  (the secrets of {} are those of the --config file, not shown)",
+            secret_from_file.join(", ")
+        );
+    }
+    let _ = writeln!(out, "press Ctrl-C to stop");
+    let _ = out.flush();
 }
 
 /// Resolves at the first SIGINT or SIGTERM (Ctrl-C elsewhere).
