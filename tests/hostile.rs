@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use smsgate_itniotech::bodies::SendSmsRequest;
+use smsgate_nxcloud::bodies::{MtRequest, MultiMtItem, MultiMtRequest};
+use smsgate_transport::endpoint::Joined;
 use smsgate_transport::error::{BODY_EXCERPT_LIMIT, TransportFailure};
 use smsgate_transport::http::{DEFAULT_MAX_BODY_BYTES, HttpConfig};
 use smsgate_transport::{ConfigError, ValidationKind};
@@ -178,12 +181,29 @@ fn nxcloud(base_url: &str) -> smsgate_nxcloud::Client {
         .unwrap()
 }
 
-fn text() -> smsgate_itniotech::TextMessage {
-    smsgate_itniotech::TextMessage::new(["8613800138000"], "hello")
+const ONE: [&str; 1] = ["8613800138000"];
+
+fn text() -> SendSmsRequest<'static> {
+    SendSmsRequest {
+        numbers: Joined::commas(&ONE),
+        content: "hello",
+        ..Default::default()
+    }
 }
 
-fn items() -> Vec<smsgate_nxcloud::MultiItem> {
-    vec![smsgate_nxcloud::MultiItem::new("8613800138000", "hello")]
+fn item() -> MultiMtItem<'static> {
+    MultiMtItem {
+        phone: "8613800138000",
+        content: "hello",
+        ..Default::default()
+    }
+}
+
+fn multi<'a>(items: &'a [MultiMtItem<'a>]) -> MultiMtRequest<'a> {
+    MultiMtRequest {
+        items,
+        ..Default::default()
+    }
 }
 
 /// What every client's error says, with whether it may have reached the vendor, and its
@@ -232,7 +252,12 @@ async fn every_client(base_url: &str) -> Vec<(&'static str, Failure)> {
         ),
         (
             "nxcloud",
-            failure(nxcloud(base_url).send_multi(&items()).await.unwrap_err()),
+            failure(
+                nxcloud(base_url)
+                    .send_multi(&multi(&[item()]))
+                    .await
+                    .unwrap_err(),
+            ),
         ),
     ]
 }
@@ -363,7 +388,7 @@ async fn a_real_body_over_the_limit_is_a_typed_error() {
         .unwrap();
     assert_too_large(
         "nxcloud",
-        &failure(client.send_multi(&items()).await.unwrap_err()),
+        &failure(client.send_multi(&multi(&[item()])).await.unwrap_err()),
         100,
     );
 }
@@ -376,7 +401,12 @@ async fn an_endless_chunked_stream_is_dropped_just_past_the_limit() {
         let err = match send {
             0 => failure(itniotech(&server.url).send_sms(&text()).await.unwrap_err()),
             1 => failure(laaffic(&server.url).send_sms(&text()).await.unwrap_err()),
-            _ => failure(nxcloud(&server.url).send_multi(&items()).await.unwrap_err()),
+            _ => failure(
+                nxcloud(&server.url)
+                    .send_multi(&multi(&[item()]))
+                    .await
+                    .unwrap_err(),
+            ),
         };
         let elapsed = started.elapsed();
         assert_too_large(vendor, &err, DEFAULT_MAX_BODY_BYTES);
@@ -459,7 +489,10 @@ fn failure_kind<C: std::fmt::Debug>(
 #[tokio::test]
 async fn control_characters_are_refused_before_any_traffic() {
     let server = Hostile::fixed("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
-    let bad = smsgate_itniotech::TextMessage::new(["8613800138000"], "pay \u{1b}[2J now");
+    let bad = SendSmsRequest {
+        content: "pay \u{1b}[2J now",
+        ..text()
+    };
     for err in [
         failure_kind(itniotech(&server.url).send_sms(&bad).await.unwrap_err()),
         failure_kind(laaffic(&server.url).send_sms(&bad).await.unwrap_err()),
@@ -474,10 +507,20 @@ async fn control_characters_are_refused_before_any_traffic() {
         );
     }
     let items = [
-        smsgate_nxcloud::MultiItem::new("8613800138000", "fine"),
-        smsgate_nxcloud::MultiItem::new("8613800138001", "nul\u{0}"),
+        MultiMtItem {
+            content: "fine",
+            ..item()
+        },
+        MultiMtItem {
+            phone: "8613800138001",
+            content: "nul\u{0}",
+            ..item()
+        },
     ];
-    let err = nxcloud(&server.url).send_multi(&items).await.unwrap_err();
+    let err = nxcloud(&server.url)
+        .send_multi(&multi(&items))
+        .await
+        .unwrap_err();
     let smsgate_nxcloud::Error::InvalidRequest(err) = err else {
         panic!("{err:?}")
     };
@@ -489,7 +532,11 @@ async fn control_characters_are_refused_before_any_traffic() {
             code_point: 0
         }
     );
-    let del = smsgate_nxcloud::MtMessage::new(["8613800138000"], "del\u{7f}");
+    let del = MtRequest {
+        phone: Joined::commas(&ONE),
+        content: "del\u{7f}",
+        ..Default::default()
+    };
     assert!(matches!(
         nxcloud(&server.url).send(&del).await,
         Err(smsgate_nxcloud::Error::InvalidRequest(_))

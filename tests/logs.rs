@@ -7,8 +7,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use smsgate_itniotech::TextMessage;
-use smsgate_nxcloud::MultiItem;
+use smsgate_itniotech::bodies::SendSmsRequest;
+use smsgate_nxcloud::bodies::{MultiMtItem, MultiMtRequest};
+use smsgate_transport::endpoint::Joined;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -61,11 +62,13 @@ async fn logs_carry_counts_not_secrets_or_numbers() {
         .base_url(server.uri())
         .build()
         .unwrap();
+    let numbers = ["8613800138000", "8613800138001"];
     let _ = itniotech
-        .send_sms(&TextMessage::new(
-            ["8613800138000", "8613800138001"],
-            "hello",
-        ))
+        .send_sms(&SendSmsRequest {
+            numbers: Joined::commas(&numbers),
+            content: "hello",
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     let nxcloud = smsgate_nxcloud::Client::builder()
@@ -76,7 +79,14 @@ async fn logs_carry_counts_not_secrets_or_numbers() {
         .build()
         .unwrap();
     let _ = nxcloud
-        .send_multi(&[MultiItem::new("8613800138002", "hello")])
+        .send_multi(&MultiMtRequest {
+            items: &[MultiMtItem {
+                phone: "8613800138002",
+                content: "hello",
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
         .await
         .unwrap_err();
 
@@ -89,7 +99,14 @@ async fn logs_carry_counts_not_secrets_or_numbers() {
         .build()
         .unwrap();
     let _ = refused
-        .send_multi(&[MultiItem::new("8613800138003", "hello")])
+        .send_multi(&MultiMtRequest {
+            items: &[MultiMtItem {
+                phone: "8613800138003",
+                content: "hello",
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
         .await
         .unwrap_err();
 
