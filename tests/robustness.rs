@@ -15,10 +15,14 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::Value;
 use smsgate::NumberPolicy;
+use smsgate_itniotech::generated::client::SendSms as ItSendSms;
+use smsgate_laaffic::generated::client::SendSms as LaSendSms;
+use smsgate_nxcloud::generated::client::SendMulti as NxSendMulti;
 use smsgate_tests::invariants::{
     ERROR_DISPLAY_LIMIT, STATUSES, Verdict, check_delivery_reports, check_number,
     check_response_decoders, number_policies, split_status,
 };
+use smsgate_transport::client::decode;
 use smsgate_transport::error::BODY_EXCERPT_LIMIT;
 use smsgate_transport::http::RawResponse;
 
@@ -389,7 +393,7 @@ fn excerpts_stay_within_the_limit() {
                 status,
                 body: body.clone().into(),
             };
-            match smsgate_itniotech::Client::decode_send(&raw) {
+            match decode::<ItSendSms<'_, '_>>(&raw) {
                 Err(smsgate_transport::Error::UnexpectedStatus { body_excerpt, .. }) => {
                     assert!(!body_excerpt.is_empty(), "HTTP {status}: no excerpt");
                     assert!(
@@ -431,19 +435,19 @@ fn vendor_reasons_are_short() {
     };
     let lengths = [
         vendor_error(
-            smsgate_itniotech::Client::decode_send(&onbuka)
+            decode::<ItSendSms<'_, '_>>(&onbuka)
                 .err()
                 .filter(|err| matches!(err, smsgate_transport::Error::Vendor { .. }))
                 .map(|err| err.to_string()),
         ),
         vendor_error(
-            smsgate_laaffic::Client::decode_send(&onbuka)
+            decode::<LaSendSms<'_, '_>>(&onbuka)
                 .err()
                 .filter(|err| matches!(err, smsgate_transport::Error::Vendor { .. }))
                 .map(|err| err.to_string()),
         ),
         vendor_error(
-            smsgate_nxcloud::Client::decode_multi(&nxcloud)
+            decode::<NxSendMulti<'_, '_>>(&nxcloud)
                 .err()
                 .filter(|err| matches!(err, smsgate_transport::Error::Vendor { .. }))
                 .map(|err| err.to_string()),
@@ -472,10 +476,10 @@ fn undecodable_errors_are_short() {
             body: body.clone().into_bytes().into(),
         };
         let errors = [
-            smsgate_itniotech::Client::decode_send(&raw)
+            decode::<ItSendSms<'_, '_>>(&raw)
                 .err()
                 .map(|e| e.to_string()),
-            smsgate_nxcloud::Client::decode_multi(&raw)
+            decode::<NxSendMulti<'_, '_>>(&raw)
                 .err()
                 .map(|e| e.to_string()),
         ];
@@ -488,6 +492,47 @@ fn undecodable_errors_are_short() {
             );
         }
         check_response_decoders(200, body.as_bytes());
+    }
+}
+
+/// A count that is no number no longer fails the decode (the generated model keeps counts as
+/// strings): the platform's verdicts refuse to guess, and their explanation stays short whatever
+/// the count. Regression (of the onbuka client, now of the verdicts): the count was quoted whole.
+#[tokio::test]
+async fn verdicts_on_counts_that_are_no_numbers_are_short() {
+    use smsgate::provider::{Entry, Provider, Submission};
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let long = "7".repeat(50_000) + "x";
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"{{"status":"0","reason":"ok","success":"{long}","fail":"{long}","array":[]}}"#
+        )))
+        .mount(&server)
+        .await;
+    let client = smsgate_itniotech::Client::builder()
+        .api_key("key")
+        .api_secret("secret")
+        .app_id("app")
+        .base_url(server.uri())
+        .build()
+        .unwrap_or_else(|err| panic!("{err}"));
+    let entries = [Entry {
+        reference: "r1",
+        number: "8613800138000",
+        content: "hello",
+        sender_id: None,
+    }];
+    match client.submit(&entries, true).await {
+        Submission::Unknown(why) => assert!(
+            why.len() <= ERROR_DISPLAY_LIMIT && why.contains("not counts"),
+            "a verdict of {} bytes: {:.80}",
+            why.len(),
+            why
+        ),
+        other => panic!("counts that are no numbers settled as {other:.80?}"),
     }
 }
 
