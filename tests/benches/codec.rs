@@ -2,8 +2,8 @@
 //! same run (BENCHMARKS.md explains the targets):
 //!
 //! 1. build + validate + serialise + sign one request, against md5 over the same body bytes;
-//! 2. decode a large answer into typed per-number results, against `serde_json::from_slice`
-//!    into `serde_json::Value`.
+//! 2. decode a large answer into the typed generated answer (status checked), against
+//!    `serde_json::from_slice` into `serde_json::Value`.
 //!
 //! Run with `cargo bench -p smsgate-tests --bench codec`.
 
@@ -13,9 +13,11 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use md5::{Digest, Md5};
-use smsgate_itniotech::TextMessage;
-use smsgate_nxcloud::MultiItem;
+use smsgate_itniotech::bodies::SendSmsRequest;
+use smsgate_nxcloud::bodies::{MultiMtItem, MultiMtRequest};
+use smsgate_transport::client::decode as decode_answer;
 use smsgate_transport::clock::FixedClock;
+use smsgate_transport::endpoint::Joined;
 use smsgate_transport::http::RawResponse;
 
 fn itniotech() -> smsgate_itniotech::Client {
@@ -46,11 +48,16 @@ fn build_and_sign(c: &mut Criterion) {
     let client = itniotech();
     let mut group = c.benchmark_group("build_sign");
     for n in [1usize, 100, 1000] {
-        let message = TextMessage::new(
+        let (numbers, ids) = (
             numbers(n),
-            "Your verification code is 471123. It expires in 10 minutes.",
-        )
-        .order_ids((0..n).map(|i| format!("17956{i:015}")));
+            (0..n).map(|i| format!("17956{i:015}")).collect::<Vec<_>>(),
+        );
+        let message = SendSmsRequest {
+            numbers: Joined::commas(&numbers),
+            content: "Your verification code is 471123. It expires in 10 minutes.",
+            order_id: Some(Joined::commas(&ids)),
+            ..Default::default()
+        };
         let body = client.prepare_send_sms(&message).unwrap().body.unwrap();
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(
@@ -69,14 +76,23 @@ fn build_and_sign(c: &mut Criterion) {
         );
     }
     let client = nxcloud();
-    let items: Vec<MultiItem> = numbers(200)
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| {
-            MultiItem::new(n, format!("Your verification code is {i:06}."))
-                .sys_message_id(format!("17956{i:015}"))
+    let phones = numbers(200);
+    let contents: Vec<String> = (0..200)
+        .map(|i| format!("Your verification code is {i:06}."))
+        .collect();
+    let ids: Vec<String> = (0..200).map(|i| format!("17956{i:015}")).collect();
+    let items: Vec<MultiMtItem<'_>> = (0..200)
+        .map(|i| MultiMtItem {
+            phone: &phones[i],
+            content: &contents[i],
+            sys_message_id: Some(&ids[i]),
+            ..Default::default()
         })
         .collect();
+    let items = MultiMtRequest {
+        items: &items,
+        ..Default::default()
+    };
     let body = client.prepare_send_multi(&items).unwrap().body.unwrap();
     group.throughput(Throughput::Elements(200));
     group.bench_function("nxcloud_send_multi/200", |b| {
@@ -100,7 +116,14 @@ fn decode(c: &mut Criterion) {
     };
     group.throughput(Throughput::Elements(1000));
     group.bench_function("itniotech_send_receipt/1000", |b| {
-        b.iter(|| black_box(smsgate_itniotech::Client::decode_send(black_box(&raw)).unwrap()))
+        b.iter(|| {
+            black_box(
+                decode_answer::<smsgate_itniotech::generated::client::SendSms<'_, '_>>(black_box(
+                    &raw,
+                ))
+                .unwrap(),
+            )
+        })
     });
     group.bench_function("floor_value_itniotech/1000", |b| {
         b.iter(|| {
@@ -121,7 +144,14 @@ fn decode(c: &mut Criterion) {
     };
     group.throughput(Throughput::Elements(200));
     group.bench_function("nxcloud_multi_receipt/200", |b| {
-        b.iter(|| black_box(smsgate_nxcloud::Client::decode_multi(black_box(&raw)).unwrap()))
+        b.iter(|| {
+            black_box(
+                decode_answer::<smsgate_nxcloud::generated::client::SendMulti<'_, '_>>(black_box(
+                    &raw,
+                ))
+                .unwrap(),
+            )
+        })
     });
     group.bench_function("floor_value_nxcloud/200", |b| {
         b.iter(|| {

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
-use smsgate_itniotech::TextMessage;
+use smsgate_itniotech::bodies::SendSmsRequest;
+use smsgate_transport::endpoint::Joined;
 
 const CONCURRENCY: usize = 8;
 const API_KEY: &str = "bench-key";
@@ -97,10 +98,7 @@ async fn scenario(per_request: usize, requests: usize) {
     );
     // Every contender sends the same request: numbers, text and one order id per number (the
     // facade always sends them: they are how it settles each number).
-    let message = Arc::new(
-        TextMessage::new(numbers(per_request), "Your verification code is 471123.")
-            .order_ids(order_ids(per_request)),
-    );
+    let message = Arc::new((numbers(per_request), order_ids(per_request)));
     let messages: Arc<Vec<smsgate::Message>> = Arc::new(
         numbers(per_request)
             .into_iter()
@@ -136,7 +134,14 @@ async fn scenario(per_request: usize, requests: usize) {
             measure(requests, move || {
                 let (c, m) = (c.clone(), Arc::clone(&m));
                 async move {
-                    std::hint::black_box(c.send_sms(&m).await.unwrap());
+                    let (numbers, ids) = &*m;
+                    let body = SendSmsRequest {
+                        numbers: Joined::commas(numbers),
+                        content: "Your verification code is 471123.",
+                        order_id: Some(Joined::commas(ids)),
+                        ..Default::default()
+                    };
+                    std::hint::black_box(c.send_sms(&body).await.unwrap());
                 }
             })
             .await
