@@ -1,5 +1,6 @@
-//! Response decoders of every vendor (itniotech/laaffic `decode_send`, nxcloud `decode_multi`,
-//! the balance, report and `mt` models) on arbitrary answers. An input starting with `0xFF`
+//! Response decoders of every vendor (the generated endpoints itniotech `sendSms`, laaffic
+//! `sendSms/batch` and nxcloud `sendMulti` through `smsgate_transport::client::decode`, the
+//! balance, report and `mt` models) on arbitrary answers. An input starting with `0xFF`
 //! selects the HTTP status with its second byte; any other input is a 200 body.
 #![no_main]
 
