@@ -9,8 +9,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// A fixture read from disk.
@@ -110,57 +108,21 @@ fn without_nulls(value: &Value) -> Value {
     }
 }
 
-fn roundtrip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
-    let typed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
-    serde_json::to_value(&typed).map_err(|e| e.to_string())
-}
-
-/// `fn $name(type_name, value)`: round-trips `value` through the generated type of that name.
-macro_rules! dispatch {
-    ($name:ident, $models:path, [$($ty:ident),* $(,)?]) => {
+/// `fn $name(type_name, value)`: the vendor crate's generated round-trip table
+/// (`generated/conformance.rs`, one arm per request, response and push type of its spec).
+macro_rules! generated_round_trip {
+    ($name:ident, $krate:ident) => {
         fn $name(type_name: &str, value: &Value) -> Result<Value, String> {
-            use $models as models;
-            match type_name {
-                $(stringify!($ty) => roundtrip::<models::$ty>(value),)*
-                other => panic!("no generated type {other} is listed for round-trips"),
-            }
+            $krate::generated::conformance::round_trip(type_name, value)
+                .unwrap_or_else(|| panic!("no generated type {type_name} is used by the spec"))
+                .map_err(|e| e.to_string())
         }
     };
 }
 
-/// The two brands of the onbuka platform share every type (`specs/onbuka`).
-macro_rules! onbuka_platform_dispatch {
-    ($name:ident, $models:path) => {
-        dispatch!(
-            $name,
-            $models,
-            [
-                SendSmsRequest,
-                SendBatchRequest,
-                SendSmsResponse,
-                GetBalanceRequest,
-                GetBalanceResponse,
-                GetReportRequest,
-                GetReportResponse,
-                DeliveryReportPush,
-            ]
-        );
-    };
-}
-
-onbuka_platform_dispatch!(itniotech_roundtrip, smsgate_itniotech::models);
-onbuka_platform_dispatch!(laaffic_roundtrip, smsgate_laaffic::models);
-dispatch!(
-    nxcloud_roundtrip,
-    smsgate_nxcloud::models,
-    [
-        MultiMtRequest,
-        MultiMtResponse,
-        MtRequest,
-        MtResponse,
-        DeliveryReport,
-    ]
-);
+generated_round_trip!(itniotech_roundtrip, smsgate_itniotech);
+generated_round_trip!(laaffic_roundtrip, smsgate_laaffic);
+generated_round_trip!(nxcloud_roundtrip, smsgate_nxcloud);
 
 fn check_vendor(
     vendor: &str,

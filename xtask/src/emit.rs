@@ -67,6 +67,10 @@ pub fn emit_vendor(spec: &VendorSpec, specs_display: &str) -> Result<Vec<Generat
             crate::endpoints::client_tokens(spec, specs_display)?,
         )?,
         rust("codes.rs", codes_tokens(spec, specs_display))?,
+        rust(
+            "conformance.rs",
+            crate::endpoints::conformance_tokens(spec, specs_display),
+        )?,
         rust("operations.rs", operations_tokens(spec, specs_display))?,
         GeneratedFile {
             name: "models.schema.json".to_owned(),
@@ -153,6 +157,8 @@ fn mod_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         pub mod bodies;
         pub mod client;
         pub mod codes;
+        #[cfg(feature = "conformance")]
+        pub mod conformance;
         pub mod models;
         pub mod operations;
 

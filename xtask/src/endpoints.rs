@@ -1206,3 +1206,48 @@ pub fn client_tokens(spec: &VendorSpec, specs_display: &str) -> Result<TokenStre
         }
     })
 }
+
+/// `conformance.rs` of a vendor (behind its `conformance` feature): the round trip of every
+/// request, response and push type through its generated model, by type name — what the
+/// workspace's sample-conformance test runs each `specs/<vendor>/examples/` fixture through.
+pub fn conformance_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
+    let mut names = BTreeSet::new();
+    for op in &spec.operations.operations {
+        names.insert(op.request.clone());
+        names.insert(op.response.clone());
+    }
+    for push in &spec.operations.pushes {
+        names.insert(push.body.clone());
+    }
+    let arms = names.iter().map(|name| {
+        let ident = format_ident!("{}", name);
+        quote!(#name => Some(round_trip_as::<super::models::#ident>(value)),)
+    });
+    let doc = crate::emit::inner_docs(&format!(
+        "Round trips through the generated models of {} (`{specs_display}/{}`), by type name: \
+         the table the sample-conformance test uses. Built with the crate's `conformance` feature.",
+        spec.vendor, spec.vendor
+    ));
+    quote! {
+        #doc
+
+        /// `value` decoded into the model named `type_name` and encoded again; `None` when no
+        /// operation or push of the spec uses a type of that name.
+        pub fn round_trip(
+            type_name: &str,
+            value: &::serde_json::Value,
+        ) -> Option<::std::result::Result<::serde_json::Value, ::serde_json::Error>> {
+            match type_name {
+                #(#arms)*
+                _ => None,
+            }
+        }
+
+        fn round_trip_as<T: ::serde::de::DeserializeOwned + ::serde::Serialize>(
+            value: &::serde_json::Value,
+        ) -> ::std::result::Result<::serde_json::Value, ::serde_json::Error> {
+            let typed: T = ::serde_json::from_value(value.clone())?;
+            ::serde_json::to_value(&typed)
+        }
+    }
+}

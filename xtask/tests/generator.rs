@@ -90,6 +90,7 @@ fn fixture_output_is_snapshotted() {
             "bodies.rs",
             "client.rs",
             "codes.rs",
+            "conformance.rs",
             "operations.rs",
             "models.schema.json"
         ]
@@ -412,11 +413,12 @@ fn check_names_each_stale_file() {
             Stale::Missing(generated.join("bodies.rs")),
             Stale::Missing(generated.join("client.rs")),
             Stale::Missing(generated.join("codes.rs")),
+            Stale::Missing(generated.join("conformance.rs")),
             Stale::Missing(generated.join("operations.rs")),
             Stale::Missing(generated.join("models.schema.json"))
         ]
     );
-    assert_eq!(xtask::write(dir.path(), &outputs).unwrap().len(), 11);
+    assert_eq!(xtask::write(dir.path(), &outputs).unwrap().len(), 12);
     assert!(xtask::check(dir.path(), &outputs).is_empty());
     assert!(
         xtask::write(dir.path(), &outputs).unwrap().is_empty(),
@@ -491,7 +493,7 @@ fn fixture_output_compiles() {
         format!(
             "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n\
              regress = \"0.10\"\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             smsgate-transport = {{ path = {:?} }}\nsmsgate-onbuka = {{ path = {:?} }}\n{extra}\n[workspace]\n",
+             smsgate-transport = {{ path = {:?} }}\nsmsgate-onbuka = {{ path = {:?} }}\n{extra}\n[features]\nconformance = []\n\n[workspace]\n",
             transport.display().to_string(),
             onbuka.display().to_string()
         )
@@ -534,11 +536,21 @@ fn fixture_output_compiles() {
          \x20   assert!(matches!(long, Err(smsgate_transport::Error::InvalidRequest(_))));\n\
          \x20   let raw = smsgate_transport::http::RawResponse { status: 200, body: r#\"{\"status\":\"-7\",\"id\":null}\"#.into() };\n\
          \x20   let err = smsgate_transport::client::decode::<generated::client::Send<'_, '_>>(&raw).unwrap_err();\n\
-         \x20   assert_eq!(err.vendor_class(), Some(smsgate_transport::spec::ErrorClass::Number));\n}\n",
+         \x20   assert_eq!(err.vendor_class(), Some(smsgate_transport::spec::ErrorClass::Number));\n\
+         \x20   let sample = serde_json::json!({\"status\": \"0\", \"id\": \"m-1\"});\n\
+         \x20   assert_eq!(generated::conformance::round_trip(\"SendResponse\", &sample).unwrap().unwrap(), sample);\n\
+         \x20   assert!(generated::conformance::round_trip(\"NoSuchType\", &sample).is_none());\n}\n",
     );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args(["test", "--offline", "--quiet", "--manifest-path"])
+        .args([
+            "test",
+            "--offline",
+            "--quiet",
+            "--features",
+            "conformance",
+            "--manifest-path",
+        ])
         .arg(krate.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", workspace().join("target/gen-fixture"))
         .output()

@@ -178,7 +178,12 @@ pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
             } else {
                 reason
             };
-            refused(Some(code.code().to_owned()), text, class, class.is_request_refused())
+            refused(
+                Some(code.code().to_owned()),
+                text,
+                class,
+                class.is_request_refused(),
+            )
         }
         TransportError::InvalidRequest(err) => Submission::Refused {
             reason: Reason {
@@ -195,7 +200,12 @@ pub fn submission_from_error<C: CodeTable<Class = ErrorClass>>(
             message,
             failure,
             ..
-        } => refused(None, format!("{failure}: {message}"), ErrorClass::VendorFault, true),
+        } => refused(
+            None,
+            format!("{failure}: {message}"),
+            ErrorClass::VendorFault,
+            true,
+        ),
         TransportError::Transport {
             message, failure, ..
         } => Submission::Unknown(format!("{failure}: {message}")),
@@ -236,6 +246,11 @@ fn unexpected_status(status: u16, body_excerpt: &str) -> Submission {
         429 => refused(Some("429".to_owned()), text, ErrorClass::RateLimit, true),
         500.. => Submission::Unknown(text),
         401 | 403 => refused(Some(status.to_string()), text, ErrorClass::Auth, true),
-        _ => refused(Some(status.to_string()), text, ErrorClass::InvalidRequest, true),
+        _ => refused(
+            Some(status.to_string()),
+            text,
+            ErrorClass::InvalidRequest,
+            true,
+        ),
     }
 }

@@ -5,6 +5,8 @@
 pub mod bodies;
 pub mod client;
 pub mod codes;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod models;
 pub mod operations;
 /// The vendor's JSON Schema (draft-07), self-contained: shared-platform types are inlined.
