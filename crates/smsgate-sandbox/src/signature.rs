@@ -191,3 +191,91 @@ impl Verifier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use axum::http::{HeaderName, HeaderValue};
+
+    use super::*;
+    use crate::config::Account;
+
+    /// `operation` signed by `C`'s signer for the default account at `now`, as received.
+    fn received<C: Credentials>(operation: &Operation, now: u64) -> (HeaderMap, Vec<u8>) {
+        let account = Account::with_defaults(C::VENDOR, C::SETTINGS);
+        let sign = signer_of::<C>(&account).unwrap();
+        let body = br#"{"a":1}"#.to_vec();
+        let mut request =
+            WireRequest::new(operation.method, "http://x/".to_owned(), Some(body.clone()));
+        sign(&mut request, operation.fixed_headers, now);
+        let mut headers = HeaderMap::new();
+        for (name, value) in &request.headers {
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        (headers, body)
+    }
+
+    fn verifier<C: Credentials>(operation: &'static Operation) -> Verifier {
+        let account = Account::with_defaults(C::VENDOR, C::SETTINGS);
+        Verifier::new(signer_of::<C>(&account).unwrap(), operation)
+    }
+
+    /// Both schemes: the probes find the time header and its unit, and each tampering is
+    /// told apart.
+    #[test]
+    fn probes_learn_each_scheme() {
+        type Onbuka = smsgate_itniotech::generated::client::Credentials;
+        type Nx = smsgate_nxcloud::generated::client::Credentials;
+        let window = Duration::from_secs(60);
+        let now = 1_700_000_000_123;
+
+        let op = &smsgate_itniotech::generated::operations::SEND_SMS;
+        let check = verifier::<Onbuka>(op);
+        assert_eq!(check.time.as_ref().map(|t| t.millis_per_unit), Some(1000));
+        let (headers, body) = received::<Onbuka>(op, now);
+        assert_eq!(check.check(&headers, &body, now + 30_000, window), Ok(()));
+        assert_eq!(
+            check.check(&headers, &body, now + 90_000, window),
+            Err(AuthFailure::Stale)
+        );
+        let mut wrong = headers.clone();
+        wrong.insert("Sign", HeaderValue::from_static("0"));
+        assert_eq!(
+            check.check(&wrong, &body, now, window),
+            Err(AuthFailure::BadSignature)
+        );
+
+        let op = &smsgate_nxcloud::generated::operations::SEND_MULTI;
+        let check = verifier::<Nx>(op);
+        assert_eq!(check.time.as_ref().map(|t| t.millis_per_unit), Some(1));
+        let (headers, body) = received::<Nx>(op, now);
+        assert_eq!(check.check(&headers, &body, now, window), Ok(()));
+        assert_eq!(
+            check.check(&headers, b"{}", now, window),
+            Err(AuthFailure::BadSignature),
+            "the body is signed"
+        );
+        let mut wrong = headers.clone();
+        wrong.insert("accessKey", HeaderValue::from_static("other"));
+        assert_eq!(
+            check.check(&wrong, &body, now, window),
+            Err(AuthFailure::UnknownKey)
+        );
+        wrong = headers.clone();
+        wrong.insert("bizType", HeaderValue::from_static("1"));
+        assert_eq!(
+            check.check(&wrong, &body, now, window),
+            Err(AuthFailure::FixedHeader)
+        );
+        wrong = headers;
+        wrong.remove("ts");
+        assert_eq!(
+            check.check(&wrong, &body, now, window),
+            Err(AuthFailure::MissingHeader)
+        );
+    }
+}
