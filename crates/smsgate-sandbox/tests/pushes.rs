@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use smsgate_itniotech::generated::client::{Client as Itniotech, Credentials as ItniotechCredentials};
+use smsgate_itniotech::generated::client::{
+    Client as Itniotech, Credentials as ItniotechCredentials,
+};
 use smsgate_nxcloud::generated::bodies::{MultiMtItem, MultiMtRequest};
 use smsgate_nxcloud::generated::client::{Client as Nxcloud, Credentials as NxcloudCredentials};
 use smsgate_onbuka::bodies::{BatchMessage, SendBatchRequest, SendSmsRequest};
@@ -501,7 +503,11 @@ async fn seeded_run(
                     let mut accepted: Vec<String> =
                         answer.array.iter().map(|a| a.number.clone()).collect();
                     accepted.sort();
-                    format!("{} failed {}", accepted.join(","), count(answer.fail.as_ref()))
+                    format!(
+                        "{} failed {}",
+                        accepted.join(","),
+                        count(answer.fail.as_ref())
+                    )
                 })
             };
             (i, outcome)
