@@ -12,7 +12,6 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use smsgate::registry::{Settings, SettingsError, Vendor};
 use smsgate::{Provider, registry};
 use smsgate_sandbox::{Faults, Sandbox, SandboxConfig};
-use smsgate_transport::secret::Secret;
 
 use crate::CliError;
 
@@ -325,89 +324,24 @@ fn strip_quoted(message: &str) -> String {
     out
 }
 
-/// One setting of a simulator account.
-enum AccountField<'a> {
-    /// A plain value.
-    Text(&'a mut String),
-    /// A secret.
-    Secret(&'a mut Secret),
-}
-
-impl AccountField<'_> {
-    fn value(&self) -> &str {
-        match self {
-            Self::Text(value) => value,
-            Self::Secret(secret) => secret.expose(),
-        }
-    }
-
-    fn set(&mut self, value: &str) {
-        match self {
-            Self::Text(field) => value.clone_into(field),
-            Self::Secret(field) => **field = value.into(),
-        }
-    }
-}
-
-/// The simulator's account of one vendor: its settings by config key, and its balance.
-struct SandboxAccount<'a> {
-    fields: Vec<(&'static str, AccountField<'a>)>,
-    balance: &'a mut f64,
-}
-
-/// The simulator's account of `vendor` (`None`: the simulator does not simulate it).
-// registry: simulator accounts are per vendor until the simulator reads the registry
-fn sandbox_account<'a>(config: &'a mut SandboxConfig, vendor: &str) -> Option<SandboxAccount<'a>> {
-    use AccountField::{Secret, Text};
-    match vendor {
-        "itniotech" | "laaffic" => {
-            let account = if vendor == "itniotech" {
-                &mut config.itniotech
-            } else {
-                &mut config.laaffic
-            };
-            Some(SandboxAccount {
-                fields: vec![
-                    ("api_key", Text(&mut account.api_key)),
-                    ("api_secret", Secret(&mut account.api_secret)),
-                    ("app_id", Text(&mut account.app_id)),
-                ],
-                balance: &mut account.balance,
-            })
-        }
-        "nxcloud" => {
-            let account = &mut config.nxcloud;
-            Some(SandboxAccount {
-                fields: vec![
-                    ("access_key", Text(&mut account.access_key)),
-                    ("access_secret", Secret(&mut account.access_secret)),
-                    ("app_key", Text(&mut account.app_key)),
-                ],
-                balance: &mut account.balance,
-            })
-        }
-        _ => None,
-    }
-}
-
 /// Sets the simulator's accounts from the config file's vendor sections (file only, not the
 /// environment), so that one file serves both the simulator and the clients pointed at it.
 /// Returns the vendors whose secret came from the file (the banner must not print those).
 pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut SandboxConfig) -> Vec<&'static str> {
     let mut secret_from_file = Vec::new();
     for vendor in registry() {
-        let (Some(section), Some(account)) = (
-            config.section(vendor),
-            sandbox_account(sandbox, vendor.name),
-        ) else {
+        let (Some(section), Some(account)) =
+            (config.section(vendor), sandbox.account_mut(vendor.name))
+        else {
             continue;
         };
-        for (key, mut field) in account.fields {
-            let Some(value) = section.get(key).filter(|v| !v.is_empty()) else {
+        for key in account.keys() {
+            let Some(value) = section.get(key.key).filter(|v| !v.is_empty()) else {
                 continue;
             };
-            field.set(value);
-            if vendor.key(key).is_some_and(|k| k.secret) && !secret_from_file.contains(&vendor.name)
+            if account.set(key.key, value).is_ok()
+                && key.secret
+                && !secret_from_file.contains(&vendor.name)
             {
                 secret_from_file.push(vendor.name);
             }
@@ -418,29 +352,25 @@ pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut SandboxConfig) -> Vec
 
 /// Gives every simulated account the starting balance `balance`.
 pub fn sandbox_balance(sandbox: &mut SandboxConfig, balance: f64) {
-    for vendor in registry() {
-        if let Some(account) = sandbox_account(sandbox, vendor.name) {
-            *account.balance = balance;
-        }
+    for account in sandbox.accounts.values_mut() {
+        account.balance = balance;
     }
 }
 
 /// The `export` line of each simulated vendor: its settings as environment variables, the
 /// simulator's `url` as base URL; the secrets of `hidden` vendors (the user's) left out.
 pub fn sandbox_exports(sandbox: &SandboxConfig, url: &str, hidden: &[&str]) -> Vec<String> {
-    let mut config = sandbox.clone();
     let mut lines = Vec::new();
     for vendor in registry() {
-        let Some(account) = sandbox_account(&mut config, vendor.name) else {
+        let Some(account) = sandbox.account(vendor.name) else {
             continue;
         };
         let mut line = String::from("export");
-        for (key, field) in &account.fields {
-            let secret = vendor.key(key).is_none_or(|k| k.secret);
-            if secret && hidden.contains(&vendor.name) {
+        for (key, value) in account.settings() {
+            if value.is_secret() && hidden.contains(&vendor.name) {
                 continue;
             }
-            line.push_str(&format!(" {}={}", vendor.env_name(key), field.value()));
+            line.push_str(&format!(" {}={}", vendor.env_name(key), value.expose()));
         }
         line.push_str(&format!(
             " {}={url}",
@@ -453,13 +383,15 @@ pub fn sandbox_exports(sandbox: &SandboxConfig, url: &str, hidden: &[&str]) -> V
 
 /// `vendor`'s settings against the running simulator: its own account, its URL.
 fn sandbox_settings(vendor: &'static Vendor, sandbox: &Sandbox) -> Result<Settings, CliError> {
-    let mut config = sandbox.config().clone();
-    let account = sandbox_account(&mut config, vendor.name).ok_or_else(|| {
-        CliError::Usage(format!("the simulator does not simulate {}", vendor.name))
-    })?;
+    if sandbox.config().account(vendor.name).is_none() {
+        return Err(CliError::Usage(format!(
+            "the simulator does not simulate {}",
+            vendor.name
+        )));
+    }
     let mut settings = Settings::new(vendor);
-    for (key, field) in &account.fields {
-        settings.set(key, field.value()).map_err(settings_error)?;
+    for (key, value) in sandbox.settings(vendor.name) {
+        settings.set(key, value).map_err(settings_error)?;
     }
     settings
         .with_base_url(sandbox.url())

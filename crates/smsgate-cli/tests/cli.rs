@@ -286,16 +286,16 @@ fn a_config_file_selects_providers_and_base_urls() {
             smsgate_sandbox::SandboxConfig::default(),
         ))
         .unwrap();
-    let c = sandbox.config();
+    let c = sandbox.config().account("laaffic").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("smsgate.toml");
     std::fs::write(
         &config,
         format!(
             "providers = [\"laaffic\"]\n[laaffic]\napi_key = \"{}\"\napi_secret = \"{}\"\napp_id = \"{}\"\nbase_url = \"{}\"\n",
-            c.laaffic.api_key,
-            c.laaffic.api_secret.expose(),
-            c.laaffic.app_id,
+            c.setting("api_key").unwrap(),
+            c.setting("api_secret").unwrap(),
+            c.setting("app_id").unwrap(),
             sandbox.url()
         ),
     )

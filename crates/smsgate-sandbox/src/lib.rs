@@ -17,45 +17,62 @@
 //! ([`Sandbox::push_stats`]); drops are logged as a `warn` at most every 10 s and at
 //! shutdown. Request bodies over [`SandboxConfig::max_body_bytes`] are answered HTTP 413.
 //!
+//! Routes and validation come from what `cargo xtask gen` produced for each vendor: every
+//! generated operation is served at its method and path, its request decoded as its encoding
+//! says and validated against the bundled schema, its signature recomputed by the vendor's own
+//! signer. What remains per vendor is behaviour ([`SimulatedVendor`]: ids, answer shapes,
+//! codes, pushes), registered in [`VENDORS`] one line per vendor. Accounts are generic too:
+//! [`SandboxConfig::accounts`] holds one per vendor, its settings by config key.
+//!
 //! ```
-//! use smsgate_itniotech::TextMessage;
+//! use smsgate_itniotech::generated::client::Credentials;
+//! use smsgate_onbuka::bodies::SendSmsRequest;
 //! use smsgate_sandbox::{Sandbox, SandboxConfig};
+//! use smsgate_transport::endpoint::Joined;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // In-process, on a free loopback port; credentials come back with it.
 //! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
-//! let account = &sandbox.config().itniotech;
-//! let client = smsgate_itniotech::Client::builder()
-//!     .api_key(&account.api_key)
-//!     .api_secret(account.api_secret.clone())
-//!     .app_id(&account.app_id)
-//!     .base_url(sandbox.url())
-//!     .build()?;
-//! let receipt = client.send_sms(&TextMessage::new(["8613800138000"], "hello")).await?;
-//! assert_eq!(receipt.accepted_count, 1);
+//! assert_eq!(
+//!     sandbox.config().account("itniotech").and_then(|a| a.setting("api_key")),
+//!     Some("sandbox-itniotech-key")
+//! );
+//! // A generated client with the account's settings, pointed at the sandbox.
+//! let client = sandbox.client_builder::<Credentials>().build()?;
+//! let numbers = ["8613800138000"];
+//! let body = SendSmsRequest { numbers: Joined::commas(&numbers), content: "hello", ..Default::default() };
+//! let answer = client.send_sms(&body).await?;
+//! assert_eq!(answer.success.as_deref(), Some("1"));
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```
 
+mod config;
 mod draw;
 mod nxcloud;
 mod onbuka;
 mod push;
+mod registry;
+mod router;
+mod signature;
+pub mod simulate;
 mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use smsgate_transport::client::{ClientBuilder, Credentials};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use config::{Account, AccountValue, DEFAULT_BALANCE, Faults, SandboxConfig, UnknownSetting};
 pub use push::{PushSettings, PushStats};
-pub use state::{Faults, NxcloudAccount, OnbukaAccount, SandboxConfig};
+pub use registry::{VENDORS, vendor};
+pub use simulate::SimulatedVendor;
 
 /// A running simulator.
 #[derive(Debug)]
@@ -85,8 +102,9 @@ impl Sandbox {
             )),
             None => None,
         };
-        let app = router(Arc::new(state::State::new(config.clone(), pusher.clone())))
-            .layer(DefaultBodyLimit::max(config.max_body_bytes));
+        let state = Arc::new(state::State::new(config.clone(), pusher.clone()));
+        let app =
+            router::router(state, VENDORS).layer(DefaultBodyLimit::max(config.max_body_bytes));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -122,6 +140,24 @@ impl Sandbox {
         &self.config
     }
 
+    /// A builder of `C`'s generated client with the sandbox account's settings and the
+    /// sandbox's URL (no settings if the vendor is not simulated); override any with
+    /// [`ClientBuilder::setting`].
+    pub fn client_builder<C: Credentials>(&self) -> ClientBuilder<C> {
+        let builder = ClientBuilder::<C>::default().base_url(self.url());
+        self.settings(C::VENDOR)
+            .fold(builder, |builder, (key, value)| builder.setting(key, value))
+    }
+
+    /// The settings of `vendor`'s account (secrets exposed), by config key; none if the
+    /// vendor is not simulated.
+    pub fn settings(&self, vendor: &str) -> impl Iterator<Item = (&'static str, &str)> {
+        self.config
+            .account(vendor)
+            .into_iter()
+            .flat_map(|account| account.settings().map(|(key, value)| (key, value.expose())))
+    }
+
     /// What became of delivery-report pushes so far: queued, delivered, retried and dropped
     /// (all zero without a push URL).
     pub fn push_stats(&self) -> PushStats {
@@ -149,8 +185,4 @@ impl Sandbox {
     pub async fn serve_forever(mut self) {
         let _ = (&mut self.task).await;
     }
-}
-
-fn router(state: Arc<state::State>) -> Router {
-    onbuka::routes(Arc::clone(&state)).merge(nxcloud::routes(state))
 }

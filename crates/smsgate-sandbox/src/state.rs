@@ -1,4 +1,4 @@
-//! Accounts, faults, balances and accepted messages.
+//! Balances, accepted messages, draws and pushes, shared by every simulated vendor.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,149 +7,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use smsgate_transport::secret::Secret;
 
+use crate::config::SandboxConfig;
 use crate::draw::{Key, unit};
-use crate::push::{PushSettings, Pusher};
-
-/// Credentials and balance of an itniotech or laaffic account.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OnbukaAccount {
-    /// `Api-Key`.
-    pub api_key: String,
-    /// Api secret.
-    pub api_secret: Secret,
-    /// `appId`.
-    pub app_id: String,
-    /// Starting balance.
-    pub balance: f64,
-}
-
-/// Credentials and balance of an nxcloud account.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NxcloudAccount {
-    /// `accessKey`.
-    pub access_key: String,
-    /// Access secret.
-    pub access_secret: Secret,
-    /// `appKey`.
-    pub app_key: String,
-    /// Starting balance.
-    pub balance: f64,
-}
-
-/// Faults to inject. Rates are probabilities per request (per number for `reject_rate`).
-///
-/// Every draw depends only on the seed and what it is about, never on arrival order: a
-/// request's fault on its operation, query and body (and on how many identical requests came
-/// before it, so a repeated request draws afresh); a number's rejection and delivery on the
-/// vendor, the number, the text and the caller's id for it (`orderId`, `sysMessageId`). The
-/// same seed and the same requests give the same faults, sent one by one or concurrently.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Faults {
-    /// Delay before every answer.
-    pub latency: Duration,
-    /// Share of requests answered with HTTP 500.
-    pub http_500_rate: f64,
-    /// Share of requests whose connection is dropped mid-answer.
-    pub drop_rate: f64,
-    /// Share of requests answered with a truncated (malformed) body.
-    pub malformed_rate: f64,
-    /// Share of numbers (items) refused individually.
-    pub reject_rate: f64,
-    /// Most requests per second per vendor before the vendor's throttle code.
-    pub rate_limit_per_second: Option<u32>,
-}
-
-/// Everything a sandbox runs with.
-#[derive(Clone, PartialEq)]
-pub struct SandboxConfig {
-    /// The itniotech account.
-    pub itniotech: OnbukaAccount,
-    /// The laaffic account.
-    pub laaffic: OnbukaAccount,
-    /// The nxcloud account.
-    pub nxcloud: NxcloudAccount,
-    /// Price of one SMS part.
-    pub price_per_part: f64,
-    /// Faults to inject.
-    pub faults: Faults,
-    /// Seed of every random draw (faults, rejections, delivery outcomes, nxcloud ids).
-    pub seed: u64,
-    /// Share of accepted messages that end delivered (the rest undelivered).
-    pub delivery_rate: f64,
-    /// Where to push delivery reports (every vendor, in its own format), if anywhere.
-    /// Redirects are never followed.
-    pub push_url: Option<String>,
-    /// Queue, concurrency, timeouts and retries of the pushes to `push_url`.
-    pub push: PushSettings,
-    /// Largest request body accepted, in bytes; a larger one is answered HTTP 413. Default
-    /// 8 MiB: the largest legal request is about 4.3 MB (an itniotech batch of 1000 texts of
-    /// 1024 four-byte characters), an nxcloud batch of 200 such texts about 0.9 MB.
-    pub max_body_bytes: usize,
-}
-
-impl std::fmt::Debug for SandboxConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The push URL may carry credentials in its userinfo; secrets print as `[redacted]`.
-        f.debug_struct("SandboxConfig")
-            .field("itniotech", &self.itniotech)
-            .field("laaffic", &self.laaffic)
-            .field("nxcloud", &self.nxcloud)
-            .field("price_per_part", &self.price_per_part)
-            .field("faults", &self.faults)
-            .field("seed", &self.seed)
-            .field("delivery_rate", &self.delivery_rate)
-            .field(
-                "push_url",
-                &self
-                    .push_url
-                    .as_deref()
-                    .map(smsgate_transport::redact::redact_url),
-            )
-            .field("push", &self.push)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .finish()
-    }
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            itniotech: OnbukaAccount {
-                api_key: "sandbox-itniotech-key".to_owned(),
-                api_secret: Secret::new("sandbox-itniotech-secret"),
-                app_id: "sandbox-itniotech-app".to_owned(),
-                balance: 1000.0,
-            },
-            laaffic: OnbukaAccount {
-                api_key: "sandbox-laaffic-key".to_owned(),
-                api_secret: Secret::new("sandbox-laaffic-secret"),
-                app_id: "sandbox-laaffic-app".to_owned(),
-                balance: 1000.0,
-            },
-            nxcloud: NxcloudAccount {
-                access_key: "sandbox-nxcloud-key".to_owned(),
-                access_secret: Secret::new("sandbox-nxcloud-secret"),
-                app_key: "sandbox-nxcloud-app".to_owned(),
-                balance: 1000.0,
-            },
-            price_per_part: 0.005,
-            faults: Faults::default(),
-            seed: 7,
-            delivery_rate: 0.95,
-            push_url: None,
-            push: PushSettings::default(),
-            max_body_bytes: 8 * 1024 * 1024,
-        }
-    }
-}
+use crate::push::Pusher;
+use crate::simulate::{MessageDraw, Violation};
 
 /// A message the sandbox accepted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
+    /// The number it went to.
     pub number: String,
+    /// Whether it ends delivered.
     pub delivered: bool,
+    /// When it was accepted (`2024-02-29T00:00:00Z`).
     pub at: String,
 }
 
@@ -159,14 +30,6 @@ pub enum Fault {
     Http500,
     Drop,
     Malformed,
-}
-
-/// What the draws decided about one number (item).
-pub struct MessageDraw {
-    /// Refused individually.
-    pub rejected: bool,
-    /// Will end delivered (else undelivered).
-    pub delivered: bool,
 }
 
 /// Most distinct requests whose repeats are counted for fault draws (about 16 MiB).
@@ -185,19 +48,33 @@ pub struct Mutable {
 
 pub struct State {
     pub config: SandboxConfig,
-    pub onbuka_schemas: Schemas,
-    pub nxcloud_schemas: Schemas,
+    /// Each simulated vendor's schema validators (vendors with the same bundled schema share).
+    schemas: HashMap<&'static str, Arc<Schemas>>,
     pub inner: Mutex<Mutable>,
     pub pusher: Option<Arc<Pusher>>,
 }
 
 impl State {
     pub fn new(config: SandboxConfig, pusher: Option<Arc<Pusher>>) -> Self {
-        let balances = HashMap::from([
-            ("itniotech", config.itniotech.balance),
-            ("laaffic", config.laaffic.balance),
-            ("nxcloud", config.nxcloud.balance),
-        ]);
+        let balances = config
+            .accounts
+            .iter()
+            .map(|(vendor, account)| (*vendor, account.balance))
+            .collect();
+        let mut compiled: Vec<(&'static str, Arc<Schemas>)> = Vec::new();
+        let mut schemas = HashMap::new();
+        for vendor in crate::VENDORS {
+            let spec = vendor.spec();
+            let shared = match compiled.iter().find(|(text, _)| *text == spec.schema) {
+                Some((_, shared)) => Arc::clone(shared),
+                None => {
+                    let fresh = Arc::new(Schemas::new(spec.schema));
+                    compiled.push((spec.schema, Arc::clone(&fresh)));
+                    fresh
+                }
+            };
+            schemas.insert(spec.name, shared);
+        }
         Self {
             inner: Mutex::new(Mutable {
                 rng: fastrand::Rng::with_seed(config.seed),
@@ -208,8 +85,7 @@ impl State {
                 window: HashMap::new(),
             }),
             config,
-            onbuka_schemas: Schemas::new(smsgate_itniotech::generated::MODELS_SCHEMA_JSON),
-            nxcloud_schemas: Schemas::new(smsgate_nxcloud::generated::MODELS_SCHEMA_JSON),
+            schemas,
             pusher,
         }
     }
@@ -320,6 +196,32 @@ impl State {
 
     pub fn balance(&self, vendor: &'static str) -> f64 {
         self.lock().balances.get(vendor).copied().unwrap_or(0.0)
+    }
+
+    /// The message `vendor` stored under `id`, if any.
+    pub fn stored(&self, vendor: &'static str, id: &str) -> Option<Stored> {
+        self.lock().messages.get(&(vendor, id.to_owned())).cloned()
+    }
+
+    /// A draw of the seeded generator (ids only).
+    pub fn random(&self) -> u64 {
+        self.lock().rng.u64(..)
+    }
+
+    /// Violations of `value` against `vendor`'s schema definition `name`.
+    pub fn violations(
+        &self,
+        vendor: &str,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Vec<Violation> {
+        match self.schemas.get(vendor) {
+            Some(schemas) => schemas.violations(name, value),
+            None => vec![Violation {
+                pointer: String::new(),
+                keyword: "schema".to_owned(),
+            }],
+        }
     }
 
     /// Stores an accepted message under `id`.
@@ -486,10 +388,13 @@ impl Schemas {
         Self { validators }
     }
 
-    /// Violations of `value` against definition `name`: (instance pointer, keyword) pairs.
-    pub fn violations(&self, name: &str, value: &serde_json::Value) -> Vec<(String, String)> {
+    /// Violations of `value` against definition `name` (one for a name it lacks).
+    pub fn violations(&self, name: &str, value: &serde_json::Value) -> Vec<Violation> {
         let Some(validator) = self.validators.get(name) else {
-            return vec![(String::new(), "schema".to_owned())];
+            return vec![Violation {
+                pointer: String::new(),
+                keyword: "schema".to_owned(),
+            }];
         };
         validator
             .iter_errors(value)
@@ -501,7 +406,10 @@ impl Schemas {
                     .next()
                     .unwrap_or_default()
                     .to_owned();
-                (err.instance_path().as_str().to_owned(), keyword)
+                Violation {
+                    pointer: err.instance_path().as_str().to_owned(),
+                    keyword,
+                }
             })
             .collect()
     }
@@ -509,20 +417,6 @@ impl Schemas {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn debug_hides_secrets_and_push_url_userinfo() {
-        let config = SandboxConfig {
-            push_url: Some("http://user:pw@127.0.0.1:9/push".to_owned()),
-            ..SandboxConfig::default()
-        };
-        let shown = format!("{config:?}");
-        assert!(
-            !shown.contains("pw@") && !shown.contains("sandbox-nxcloud-secret"),
-            "{shown}"
-        );
-        assert!(shown.contains("127.0.0.1:9"), "{shown}");
-    }
 
     use super::*;
 

@@ -7,8 +7,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smsgate_itniotech::TextMessage;
-use smsgate_sandbox::{OnbukaAccount, PushSettings, Sandbox, SandboxConfig};
+use smsgate_itniotech::generated::client::Credentials;
+use smsgate_onbuka::bodies::SendSmsRequest;
+use smsgate_sandbox::{PushSettings, Sandbox, SandboxConfig};
+use smsgate_transport::endpoint::Joined;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -48,20 +50,12 @@ async fn dropped_pushes_are_logged_as_a_summary_without_the_url() {
             shutdown_grace: Duration::from_millis(200),
             ..PushSettings::default()
         },
-        itniotech: OnbukaAccount {
-            balance: 1_000_000.0,
-            ..SandboxConfig::default().itniotech
-        },
-        ..SandboxConfig::default()
+        ..SandboxConfig::default().with_balance("itniotech", 1_000_000.0)
     })
     .await
     .unwrap();
-    let account = &sandbox.config().itniotech;
-    let client = smsgate_itniotech::Client::builder()
-        .api_key(&account.api_key)
-        .api_secret(account.api_secret.clone())
-        .app_id(&account.app_id)
-        .base_url(sandbox.url())
+    let client = sandbox
+        .client_builder::<Credentials>()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -70,7 +64,11 @@ async fn dropped_pushes_are_logged_as_a_summary_without_the_url() {
             .map(|i| format!("86138{:08}", round * 1000 + i))
             .collect();
         client
-            .send_sms(&TextMessage::new(numbers, "x"))
+            .send_sms(&SendSmsRequest {
+                numbers: Joined::commas(&numbers),
+                content: "x",
+                ..Default::default()
+            })
             .await
             .unwrap();
     }

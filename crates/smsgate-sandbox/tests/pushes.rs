@@ -9,36 +9,64 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use smsgate_itniotech::TextMessage;
-use smsgate_nxcloud::MultiItem;
+use smsgate_itniotech::generated::client::{
+    Client as Itniotech, Credentials as ItniotechCredentials,
+};
+use smsgate_nxcloud::generated::bodies::{MultiMtItem, MultiMtRequest};
+use smsgate_nxcloud::generated::client::{Client as Nxcloud, Credentials as NxcloudCredentials};
+use smsgate_onbuka::bodies::{BatchMessage, SendBatchRequest, SendSmsRequest};
 use smsgate_sandbox::{Faults, PushSettings, PushStats, Sandbox, SandboxConfig};
+use smsgate_transport::endpoint::{Joined, StrList};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn itniotech(sandbox: &Sandbox, timeout: Duration) -> smsgate_itniotech::Client {
-    let account = &sandbox.config().itniotech;
-    smsgate_itniotech::Client::builder()
-        .api_key(&account.api_key)
-        .api_secret(account.api_secret.clone())
-        .app_id(&account.app_id)
-        .base_url(sandbox.url())
+fn itniotech(sandbox: &Sandbox, timeout: Duration) -> Itniotech {
+    sandbox
+        .client_builder::<ItniotechCredentials>()
         .timeout(timeout)
         .build()
         .unwrap()
 }
 
-fn nxcloud(sandbox: &Sandbox, timeout: Duration) -> smsgate_nxcloud::Client {
-    let account = &sandbox.config().nxcloud;
-    smsgate_nxcloud::Client::builder()
-        .access_key(&account.access_key)
-        .access_secret(account.access_secret.clone())
-        .app_key(&account.app_key)
-        .base_url(sandbox.url())
+fn nxcloud(sandbox: &Sandbox, timeout: Duration) -> Nxcloud {
+    sandbox
+        .client_builder::<NxcloudCredentials>()
         .timeout(timeout)
         .build()
         .unwrap()
+}
+
+/// One text to `numbers`.
+fn sms<'a>(numbers: &'a dyn StrList, content: &'a str) -> SendSmsRequest<'a> {
+    SendSmsRequest {
+        numbers: Joined::commas(numbers),
+        content,
+        ..Default::default()
+    }
+}
+
+/// One nxcloud item.
+fn item<'a>(phone: &'a str, content: &'a str) -> MultiMtItem<'a> {
+    MultiMtItem {
+        phone,
+        content,
+        ..Default::default()
+    }
+}
+
+/// An nxcloud batch of `items`.
+fn multi<'a>(items: &'a [MultiMtItem<'a>]) -> MultiMtRequest<'a> {
+    MultiMtRequest {
+        items,
+        ..Default::default()
+    }
+}
+
+/// A count the wire carries as a string.
+fn count(value: Option<&String>) -> usize {
+    value.unwrap().parse().unwrap()
 }
 
 /// Push settings that keep a test to a second or two.
@@ -59,25 +87,18 @@ async fn start(push_url: String, push: PushSettings) -> Sandbox {
         push_url: Some(push_url),
         push,
         // Room for every message of the floods below.
-        itniotech: smsgate_sandbox::OnbukaAccount {
-            balance: 1_000_000.0,
-            ..SandboxConfig::default().itniotech
-        },
-        ..SandboxConfig::default()
+        ..SandboxConfig::default().with_balance("itniotech", 1_000_000.0)
     })
     .await
     .unwrap()
 }
 
 /// Numbers `from..from + count`, 1000 per message.
-fn messages(from: usize, count: usize) -> Vec<TextMessage> {
+fn messages(from: usize, count: usize) -> Vec<Vec<String>> {
     let numbers: Vec<String> = (from..from + count)
         .map(|i| format!("86138{i:08}"))
         .collect();
-    numbers
-        .chunks(1000)
-        .map(|chunk| TextMessage::new(chunk.to_vec(), "x"))
-        .collect()
+    numbers.chunks(1000).map(<[String]>::to_vec).collect()
 }
 
 /// Polls the sandbox's push counts until `done` holds (at most `limit`).
@@ -139,11 +160,9 @@ async fn a_silent_push_url_costs_bounded_connections_memory_and_time() {
     let client = itniotech(&sandbox, Duration::from_secs(30));
 
     let started = Instant::now();
-    for message in messages(0, TOTAL) {
-        assert_eq!(
-            client.send_sms(&message).await.unwrap().accepted_count,
-            1000
-        );
+    for numbers in messages(0, TOTAL) {
+        let answer = client.send_sms(&sms(&numbers, "x")).await.unwrap();
+        assert_eq!(count(answer.success.as_ref()), 1000);
     }
     let sending = started.elapsed();
     assert!(
@@ -215,8 +234,8 @@ async fn a_flood_bigger_than_the_queue_is_dropped_and_counted_exactly() {
     };
     let sandbox = start(format!("{}/dr", hook.uri()), settings).await;
     let client = itniotech(&sandbox, Duration::from_secs(30));
-    for message in messages(0, TOTAL) {
-        client.send_sms(&message).await.unwrap();
+    for numbers in messages(0, TOTAL) {
+        client.send_sms(&sms(&numbers, "x")).await.unwrap();
     }
     wait_for(&sandbox, Duration::from_secs(10), |s| s.pending() == 0).await;
     let stats = sandbox.shutdown().await;
@@ -244,7 +263,7 @@ async fn a_push_redirect_is_never_followed() {
         .await;
     let sandbox = start(format!("{}/dr", hook.uri()), fast_pushes()).await;
     itniotech(&sandbox, Duration::from_secs(5))
-        .send_sms(&TextMessage::new(["8613800138000"], "x"))
+        .send_sms(&sms(&["8613800138000"], "x"))
         .await
         .unwrap();
     wait_for(&sandbox, Duration::from_secs(5), |s| s.dropped_failed == 1).await;
@@ -284,7 +303,7 @@ async fn a_failing_push_is_retried_and_delivered_once() {
     )
     .await;
     nxcloud(&sandbox, Duration::from_secs(5))
-        .send_multi(&[MultiItem::new("8613800138000", "x")])
+        .send_multi(&multi(&[item("8613800138000", "x")]))
         .await
         .unwrap();
     wait_for(&sandbox, Duration::from_secs(5), |s| s.delivered == 1).await;
@@ -338,40 +357,52 @@ async fn request_bodies_over_the_limit_get_413_and_the_largest_legal_ones_fit() 
     // The largest legal requests: 1000 numbers with order ids and the longest text of
     // four-byte characters; a batch of 1000 such texts; nxcloud's 200 such items.
     let long = |chars: usize| "😀".repeat(chars);
+    let (text, nx_text, sender) = (long(1024), long(1000), "S".repeat(32));
     let client = itniotech(&sandbox, Duration::from_secs(60));
     let numbers: Vec<String> = (0..1000).map(|i| format!("861380013{i:06}")).collect();
     let orders: Vec<String> = (0..1000).map(|i| format!("{i:064}")).collect();
-    let one = TextMessage::new(numbers.clone(), long(1024))
-        .sender_id("S".repeat(32))
-        .order_ids(orders.clone());
-    assert_eq!(client.send_sms(&one).await.unwrap().accepted_count, 1000);
-    let batch: Vec<TextMessage> = numbers
+    let one = SendSmsRequest {
+        sender_id: Some(&sender),
+        order_id: Some(Joined::commas(&orders)),
+        ..sms(&numbers, &text)
+    };
+    let answer = client.send_sms(&one).await.unwrap();
+    assert_eq!(count(answer.success.as_ref()), 1000);
+    let singles: Vec<[&str; 1]> = numbers.iter().map(|n| [n.as_str()]).collect();
+    let single_orders: Vec<[&str; 1]> = orders.iter().map(|o| [o.as_str()]).collect();
+    let batch: Vec<BatchMessage<'_>> = singles
         .iter()
-        .zip(&orders)
-        .map(|(number, order)| {
-            TextMessage::new([number.clone()], long(1024))
-                .sender_id("S".repeat(32))
-                .order_ids([order.clone()])
+        .zip(&single_orders)
+        .map(|(number, order)| BatchMessage {
+            numbers: Joined::commas(number),
+            content: &text,
+            order_id: Some(Joined::commas(order)),
+            sender_id: Some(&sender),
         })
         .collect();
-    assert_eq!(
-        client.send_batch(&batch).await.unwrap().accepted_count,
-        1000
-    );
-    let items: Vec<MultiItem> = (0..200)
-        .map(|i| {
-            let mut item = MultiItem::new(format!("861380013{i:06}"), long(1000))
-                .sys_message_id(format!("{i:050}"))
-                .source_address("A".repeat(20));
-            item.options.ext = Some("e".repeat(256));
-            item
+    let answer = client
+        .send_batch(&SendBatchRequest {
+            array: &batch,
+            ..Default::default()
         })
-        .collect();
-    let receipt = nxcloud(&sandbox, Duration::from_secs(60))
-        .send_multi(&items)
         .await
         .unwrap();
-    assert_eq!(receipt.results.len(), 200);
+    assert_eq!(count(answer.success.as_ref()), 1000);
+    let sys_ids: Vec<String> = (0..200).map(|i| format!("{i:050}")).collect();
+    let (source, ext) = ("A".repeat(20), "e".repeat(256));
+    let items: Vec<MultiMtItem<'_>> = (0..200)
+        .map(|i| MultiMtItem {
+            sys_message_id: Some(&sys_ids[i]),
+            source_address: Some(&source),
+            ext: Some(&ext),
+            ..item(&numbers[i], &nx_text)
+        })
+        .collect();
+    let answer = nxcloud(&sandbox, Duration::from_secs(60))
+        .send_multi(&multi(&items))
+        .await
+        .unwrap();
+    assert_eq!(answer.data.unwrap().len(), 200);
     sandbox.shutdown().await;
 
     // The limit is configurable.
@@ -445,33 +476,38 @@ async fn seeded_run(
         let (onbuka, nx) = (onbuka.clone(), nx.clone());
         async move {
             let outcome = if i % 3 == 0 {
-                let items: Vec<MultiItem> = (0..3)
-                    .map(|k| {
-                        let item = MultiItem::new(format!("8613900{i:04}{k:02}"), format!("n{i}"));
-                        if k == 0 {
-                            item.sys_message_id(format!("sys-{i:010}"))
-                        } else {
-                            item
-                        }
+                let phones: Vec<String> = (0..3).map(|k| format!("8613900{i:04}{k:02}")).collect();
+                let (content, sys_id) = (format!("n{i}"), format!("sys-{i:010}"));
+                let items: Vec<MultiMtItem<'_>> = phones
+                    .iter()
+                    .enumerate()
+                    .map(|(k, phone)| MultiMtItem {
+                        sys_message_id: (k == 0).then_some(sys_id.as_str()),
+                        ..item(phone, &content)
                     })
                     .collect();
-                outcome(nx.send_multi(&items).await, |receipt| {
-                    let mut accepted: Vec<String> = receipt
-                        .results
+                outcome(nx.send_multi(&multi(&items)).await, |answer| {
+                    let mut accepted: Vec<String> = answer
+                        .data
+                        .unwrap_or_default()
                         .iter()
-                        .map(|r| format!("{}:{:?}", r.phone, r.status))
+                        .map(|r| format!("{}:{}", r.phone, r.status))
                         .collect();
                     accepted.sort();
                     accepted.join(",")
                 })
             } else {
                 let numbers = [format!("8613800{i:04}01"), format!("8613800{i:04}02")];
-                let message = TextMessage::new(numbers, format!("text {i}"));
-                outcome(onbuka.send_sms(&message).await, |receipt| {
+                let content = format!("text {i}");
+                outcome(onbuka.send_sms(&sms(&numbers, &content)).await, |answer| {
                     let mut accepted: Vec<String> =
-                        receipt.accepted.iter().map(|a| a.number.clone()).collect();
+                        answer.array.iter().map(|a| a.number.clone()).collect();
                     accepted.sort();
-                    format!("{} failed {}", accepted.join(","), receipt.failed_count)
+                    format!(
+                        "{} failed {}",
+                        accepted.join(","),
+                        count(answer.fail.as_ref())
+                    )
                 })
             };
             (i, outcome)
@@ -509,10 +545,13 @@ async fn seeded_run(
         .unwrap()
         .iter()
         .map(|request| {
-            if let Ok(push) = smsgate_itniotech::parse_delivery_report(&request.body) {
+            let json: Result<smsgate_itniotech::generated::models::DeliveryReportPush, _> =
+                serde_json::from_slice(&request.body);
+            if let Ok(push) = json {
                 (push.mobile.to_string(), format!("{:?}", push.status))
             } else {
-                let push = smsgate_nxcloud::parse_delivery_report(&request.body).unwrap();
+                let push: smsgate_nxcloud::generated::models::DeliveryReport =
+                    serde_urlencoded::from_bytes(&request.body).unwrap();
                 (push.phone.to_string(), format!("{:?}", push.result))
             }
         })

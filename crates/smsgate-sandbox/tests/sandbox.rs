@@ -1,5 +1,5 @@
-//! The simulator against the real clients: every operation of every vendor works end to end,
-//! each malformed case gets the vendor's own code, faults are injected as configured, and
+//! The simulator against the generated clients: every operation of every vendor works end to
+//! end, each malformed case gets the vendor's own code, faults are injected as configured, and
 //! delivery reports are pushed in each vendor's format.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic by design
@@ -7,49 +7,72 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use smsgate_itniotech::TextMessage;
-use smsgate_nxcloud::sign::NxcloudHeaderBodyMd5;
-use smsgate_nxcloud::{MtMessage, MultiItem};
+use smsgate_itniotech::generated::client::Credentials as ItniotechCredentials;
+use smsgate_laaffic::generated::client::Credentials as LaafficCredentials;
+use smsgate_nxcloud::generated::bodies::{MtRequest, MultiMtItem, MultiMtRequest};
+use smsgate_nxcloud::generated::client::Credentials as NxcloudCredentials;
+use smsgate_onbuka::bodies::{
+    BatchMessage, GetBalanceRequest, GetReportRequest, SendBatchRequest, SendSmsRequest,
+};
 use smsgate_sandbox::{Faults, Sandbox, SandboxConfig};
 use smsgate_transport::clock::FixedClock;
+use smsgate_transport::endpoint::{Joined, StrList};
 use smsgate_transport::http::{HttpClient, HttpConfig};
 use smsgate_transport::sign::Signer;
 use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 use smsgate_transport::wire::WireRequest;
 
-fn itniotech(sandbox: &Sandbox) -> smsgate_itniotech::ClientBuilder {
-    let account = &sandbox.config().itniotech;
-    smsgate_itniotech::Client::builder()
-        .api_key(&account.api_key)
-        .api_secret(account.api_secret.clone())
-        .app_id(&account.app_id)
-        .base_url(sandbox.url())
+fn itniotech(sandbox: &Sandbox) -> smsgate_itniotech::generated::client::ClientBuilder {
+    sandbox
+        .client_builder::<ItniotechCredentials>()
         .timeout(Duration::from_secs(2))
 }
 
-fn laaffic(sandbox: &Sandbox) -> smsgate_laaffic::Client {
-    let account = &sandbox.config().laaffic;
-    smsgate_laaffic::Client::builder()
-        .api_key(&account.api_key)
-        .api_secret(account.api_secret.clone())
-        .app_id(&account.app_id)
-        .base_url(sandbox.url())
+fn laaffic(sandbox: &Sandbox) -> smsgate_laaffic::generated::client::Client {
+    sandbox
+        .client_builder::<LaafficCredentials>()
         .build()
         .unwrap()
 }
 
-fn nxcloud(sandbox: &Sandbox) -> smsgate_nxcloud::ClientBuilder {
-    let account = &sandbox.config().nxcloud;
-    smsgate_nxcloud::Client::builder()
-        .access_key(&account.access_key)
-        .access_secret(account.access_secret.clone())
-        .app_key(&account.app_key)
-        .base_url(sandbox.url())
+fn nxcloud(sandbox: &Sandbox) -> smsgate_nxcloud::generated::client::ClientBuilder {
+    sandbox
+        .client_builder::<NxcloudCredentials>()
         .timeout(Duration::from_secs(2))
 }
 
+/// One text to `numbers`.
+fn sms<'a>(numbers: &'a dyn StrList, content: &'a str) -> SendSmsRequest<'a> {
+    SendSmsRequest {
+        numbers: Joined::commas(numbers),
+        content,
+        ..Default::default()
+    }
+}
+
+/// One nxcloud batch item.
+fn item<'a>(phone: &'a str, content: &'a str) -> MultiMtItem<'a> {
+    MultiMtItem {
+        phone,
+        content,
+        ..Default::default()
+    }
+}
+
+/// An nxcloud batch of `items`.
+fn multi<'a>(items: &'a [MultiMtItem<'a>]) -> MultiMtRequest<'a> {
+    MultiMtRequest {
+        items,
+        ..Default::default()
+    }
+}
+
+fn count(value: Option<&String>) -> u32 {
+    value.unwrap().parse().unwrap()
+}
+
 async fn raw(sandbox: &Sandbox, request: WireRequest) -> Value {
-    let op = smsgate_itniotech::operations::SEND_SMS;
+    let op = smsgate_itniotech::generated::operations::SEND_SMS;
     let response = HttpClient::new(&HttpConfig::default())
         .unwrap()
         .execute::<()>(&op, request, 1)
@@ -70,81 +93,93 @@ fn vendor_code<C: smsgate_transport::spec::CodeTable>(err: smsgate_transport::Er
 async fn every_onbuka_operation_end_to_end() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = itniotech(&sandbox).build().unwrap();
-    let before = client
-        .balance()
-        .await
-        .unwrap()
-        .balance
-        .parse::<f64>()
-        .unwrap();
+    let balance = || async {
+        let answer = client
+            .get_balance(&GetBalanceRequest::default())
+            .await
+            .unwrap();
+        answer.balance.unwrap().parse::<f64>().unwrap()
+    };
+    let before = balance().await;
 
-    let receipt = client
-        .send_sms(
-            &TextMessage::new(["8613800138000", "8613800138001"], "hello").order_ids(["o1", "o2"]),
-        )
+    let numbers = ["8613800138000", "8613800138001"];
+    let orders = ["o1", "o2"];
+    let answer = client
+        .send_sms(&SendSmsRequest {
+            order_id: Some(Joined::commas(&orders)),
+            ..sms(&numbers, "hello")
+        })
         .await
         .unwrap();
-    assert_eq!((receipt.accepted_count, receipt.failed_count), (2, 0));
-    assert_eq!(receipt.accepted[0].order_id.as_deref(), Some("o1"));
     assert_eq!(
-        receipt.accepted[0].message_id.len(),
+        (count(answer.success.as_ref()), count(answer.fail.as_ref())),
+        (2, 0),
+        "counts are strings on the wire"
+    );
+    assert_eq!(answer.array[0].order_id.as_deref(), Some("o1"));
+    assert_eq!(
+        answer.array[0].msg_id.len(),
         19,
         "yyMMddHHmmss + 7 digits, like 2207201629421000001"
     );
-    assert!(
-        receipt.raw.success.as_deref() == Some("2"),
-        "counts are strings on the wire"
-    );
 
-    let receipt = client
-        .send_sms_get(&TextMessage::new(["8613800138002"], "hello world & more"))
+    let answer = client
+        .send_sms_get(&sms(&["8613800138002"], "hello world & more"))
         .await
         .unwrap();
-    assert_eq!(receipt.accepted_count, 1);
-    assert_eq!(receipt.accepted[0].order_id, None);
-    let receipt = client
-        .send_batch(&[
-            TextMessage::new(["8613800138003"], "a"),
-            TextMessage::new(["8613800138004", "8613800138005"], "b"),
-        ])
+    assert_eq!(count(answer.success.as_ref()), 1);
+    assert_eq!(answer.array[0].order_id, None);
+    let second = ["8613800138004", "8613800138005"];
+    let batch = [
+        BatchMessage {
+            numbers: Joined::commas(&["8613800138003"]),
+            content: "a",
+            ..Default::default()
+        },
+        BatchMessage {
+            numbers: Joined::commas(&second),
+            content: "b",
+            ..Default::default()
+        },
+    ];
+    let answer = client
+        .send_batch(&SendBatchRequest {
+            array: &batch,
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(receipt.accepted_count, 3);
+    assert_eq!(count(answer.success.as_ref()), 3);
 
-    let after = client
-        .balance()
-        .await
-        .unwrap()
-        .balance
-        .parse::<f64>()
-        .unwrap();
+    let after = balance().await;
     assert!(
         (before - after - 6.0 * 0.005).abs() < 1e-6,
         "six parts charged: {before} → {after}"
     );
 
-    let ids: Vec<String> = receipt
-        .accepted
+    let ids: Vec<String> = answer
+        .array
         .iter()
-        .map(|a| a.message_id.clone())
+        .map(|a| a.msg_id.clone())
         .chain(["nope".to_owned()])
         .collect();
-    let report = client.report(&ids).await.unwrap();
-    assert_eq!(report.messages.len(), 3);
-    assert_eq!(report.not_found, 1);
-    assert!(report.messages.iter().all(|m| matches!(
-        m.status.class(),
+    let report = client
+        .get_report(&GetReportRequest {
+            msg_ids: Joined::commas(&ids),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.array.len(), 3);
+    assert_eq!(count(report.nofound.as_ref()), 1);
+    assert!(report.array.iter().all(|m| matches!(
+        smsgate_itniotech::generated::codes::ReportStatus::from_code(&m.status).class(),
         DeliveryClass::Delivered | DeliveryClass::Undelivered
     )));
 
     let la = laaffic(&sandbox);
-    assert_eq!(
-        la.send_sms(&TextMessage::new(["8613800138000"], "hi"))
-            .await
-            .unwrap()
-            .accepted_count,
-        1
-    );
+    let answer = la.send_sms(&sms(&["8613800138000"], "hi")).await.unwrap();
+    assert_eq!(count(answer.success.as_ref()), 1);
     sandbox.shutdown().await;
 }
 
@@ -152,36 +187,37 @@ async fn every_onbuka_operation_end_to_end() {
 async fn every_nxcloud_operation_end_to_end() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = nxcloud(&sandbox).build().unwrap();
-    let receipt = client
-        .send_multi(&[
-            MultiItem::new("8613800138000", "hello").sys_message_id("order-0000001"),
-            MultiItem::new("8613800138001", "second"),
-        ])
-        .await
-        .unwrap();
+    let items = [
+        MultiMtItem {
+            sys_message_id: Some("order-0000001"),
+            ..item("8613800138000", "hello")
+        },
+        item("8613800138001", "second"),
+    ];
+    let answer = client.send_multi(&multi(&items)).await.unwrap();
+    let results = answer.data.unwrap();
     assert_eq!(
-        receipt.results[0].message_id, "order-0000001",
+        results[0].messageid, "order-0000001",
         "sysMessageId honoured"
     );
-    assert_eq!(receipt.results[1].message_id.len(), 32);
-    assert!(
-        receipt
-            .results
-            .iter()
-            .all(|r| r.status == smsgate_nxcloud::codes::ItemStatus::Success)
-    );
-    let receipt = client
-        .send(&MtMessage::new(["8613800138000"], "single"))
+    assert_eq!(results[1].messageid.len(), 32);
+    assert!(results.iter().all(|r| r.status == "Success"));
+    let answer = client
+        .send(&MtRequest {
+            phone: Joined::commas(&["8613800138000"]),
+            content: "single",
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(receipt.message_ids.len(), 1);
+    assert_eq!(answer.data.unwrap().as_array().unwrap().len(), 1);
     // The curl sample's /api path is served too.
     let api = nxcloud(&sandbox)
-        .multi_mt_path("/api/sms/multi/mt")
+        .setting("multi_mt_path", "/api/sms/multi/mt")
         .build()
         .unwrap();
     assert!(
-        api.send_multi(&[MultiItem::new("8613800138000", "x")])
+        api.send_multi(&multi(&[item("8613800138000", "x")]))
             .await
             .is_ok()
     );
@@ -192,36 +228,37 @@ async fn every_nxcloud_operation_end_to_end() {
 async fn onbuka_refusals_carry_the_vendor_codes() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     // Wrong secret → -1; stale timestamp → -16.
-    let wrong = itniotech(&sandbox).api_secret("wrong").build().unwrap();
-    assert_eq!(
-        vendor_code(
-            wrong
-                .send_sms(&TextMessage::new(["8613800138000"], "x"))
-                .await
-                .unwrap_err()
-        ),
-        "-1"
-    );
+    let wrong = itniotech(&sandbox)
+        .setting("api_secret", "wrong")
+        .build()
+        .unwrap();
+    let err = wrong
+        .send_sms(&sms(&["8613800138000"], "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(vendor_code(err), "-1");
     let stale = itniotech(&sandbox)
         .clock(FixedClock::from_secs(1_630_468_800))
         .build()
         .unwrap();
-    assert_eq!(
-        vendor_code(
-            stale
-                .send_sms(&TextMessage::new(["8613800138000"], "x"))
-                .await
-                .unwrap_err()
-        ),
-        "-16"
-    );
+    let err = stale
+        .send_sms(&sms(&["8613800138000"], "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(vendor_code(err), "-16");
 
     // Bodies the client would refuse, sent raw (the onbuka sign does not cover the body).
     let client = itniotech(&sandbox).build().unwrap();
-    let app = sandbox.config().itniotech.app_id.clone();
+    let app = sandbox
+        .config()
+        .account("itniotech")
+        .unwrap()
+        .setting("app_id")
+        .unwrap()
+        .to_owned();
     let send = |body: Value| {
         let mut request = client
-            .prepare_send_sms(&TextMessage::new(["8613800138000"], "x"))
+            .prepare_send_sms(&sms(&["8613800138000"], "x"))
             .unwrap();
         request.body = Some(serde_json::to_vec(&body).unwrap());
         request
@@ -261,23 +298,19 @@ async fn onbuka_refusals_carry_the_vendor_codes() {
         assert_eq!(answer["status"], code, "{body}");
         assert!(answer["reason"].as_str().is_some_and(|r| !r.is_empty()));
     }
-    let mut missing = client.prepare_balance().unwrap();
+    let mut missing = client
+        .prepare_get_balance(&GetBalanceRequest::default())
+        .unwrap();
     missing.headers.retain(|(name, _)| name != "Sign");
     assert_eq!(raw(&sandbox, missing).await["status"], "-1");
 
     // Balance runs out → -10.
-    let poor = Sandbox::start(SandboxConfig {
-        itniotech: smsgate_sandbox::OnbukaAccount {
-            balance: 0.001,
-            ..SandboxConfig::default().itniotech
-        },
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    let poor = Sandbox::start(SandboxConfig::default().with_balance("itniotech", 0.001))
+        .await
+        .unwrap();
     let client = itniotech(&poor).build().unwrap();
     let err = client
-        .send_sms(&TextMessage::new(["8613800138000"], "x"))
+        .send_sms(&sms(&["8613800138000"], "x"))
         .await
         .unwrap_err();
     assert_eq!(err.vendor_class(), Some(ErrorClass::Account));
@@ -287,14 +320,13 @@ async fn onbuka_refusals_carry_the_vendor_codes() {
 #[tokio::test]
 async fn nxcloud_refusals_carry_the_vendor_codes() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let wrong = nxcloud(&sandbox).access_secret("wrong").build().unwrap();
+    let one = [item("8613800138000", "x")];
+    let wrong = nxcloud(&sandbox)
+        .setting("access_secret", "wrong")
+        .build()
+        .unwrap();
     assert_eq!(
-        vendor_code(
-            wrong
-                .send_multi(&[MultiItem::new("8613800138000", "x")])
-                .await
-                .unwrap_err()
-        ),
+        vendor_code(wrong.send_multi(&multi(&one)).await.unwrap_err()),
         "1003"
     );
     let stale = nxcloud(&sandbox)
@@ -302,31 +334,21 @@ async fn nxcloud_refusals_carry_the_vendor_codes() {
         .build()
         .unwrap();
     assert_eq!(
-        vendor_code(
-            stale
-                .send_multi(&[MultiItem::new("8613800138000", "x")])
-                .await
-                .unwrap_err()
-        ),
+        vendor_code(stale.send_multi(&multi(&one)).await.unwrap_err()),
         "1004"
     );
 
     let client = nxcloud(&sandbox).build().unwrap();
-    let account = &sandbox.config().nxcloud;
-    let signer =
-        NxcloudHeaderBodyMd5::new(account.access_key.clone(), account.access_secret.clone());
-    let app = account.app_key.clone();
+    let app = client.credentials().app_key.clone();
     let signed = |body: Value| {
-        let mut request = client
-            .prepare_send_multi(&[MultiItem::new("8613800138000", "x")])
-            .unwrap();
+        let mut request = client.prepare_send_multi(&multi(&one)).unwrap();
         request.body = Some(serde_json::to_vec(&body).unwrap());
         request.headers.retain(|(name, _)| name == "Content-Type");
         let now =
             smsgate_transport::clock::Clock::now_millis(&smsgate_transport::clock::SystemClock);
-        signer.sign(
+        client.core().signer().sign(
             &mut request,
-            smsgate_nxcloud::operations::SEND_MULTI.fixed_headers,
+            smsgate_nxcloud::generated::operations::SEND_MULTI.fixed_headers,
             now,
         );
         request
@@ -380,19 +402,13 @@ async fn nxcloud_refusals_carry_the_vendor_codes() {
     missing.headers.retain(|(name, _)| name != "ts");
     assert_eq!(raw(&sandbox, missing).await["code"], 1001);
 
-    let poor = Sandbox::start(SandboxConfig {
-        nxcloud: smsgate_sandbox::NxcloudAccount {
-            balance: 0.0,
-            ..SandboxConfig::default().nxcloud
-        },
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    let poor = Sandbox::start(SandboxConfig::default().with_balance("nxcloud", 0.0))
+        .await
+        .unwrap();
     let err = nxcloud(&poor)
         .build()
         .unwrap()
-        .send_multi(&[MultiItem::new("8613800138000", "x")])
+        .send_multi(&multi(&one))
         .await
         .unwrap_err();
     assert_eq!(vendor_code(err), "1102");
@@ -404,7 +420,7 @@ async fn faults_are_injected() {
         faults,
         ..SandboxConfig::default()
     };
-    let message = TextMessage::new(["8613800138000"], "x");
+    let message = sms(&["8613800138000"], "x");
 
     let sandbox = Sandbox::start(config(Faults {
         http_500_rate: 1.0,
@@ -503,17 +519,10 @@ async fn faults_are_injected() {
         "-15"
     );
     let nx = nxcloud(&sandbox).build().unwrap();
-    assert!(
-        nx.send_multi(&[MultiItem::new("8613800138000", "x")])
-            .await
-            .is_ok()
-    );
+    let one = [item("8613800138000", "x")];
+    assert!(nx.send_multi(&multi(&one)).await.is_ok());
     assert_eq!(
-        vendor_code(
-            nx.send_multi(&[MultiItem::new("8613800138000", "x")])
-                .await
-                .unwrap_err()
-        ),
+        vendor_code(nx.send_multi(&multi(&one)).await.unwrap_err()),
         "13008"
     );
 
@@ -527,16 +536,16 @@ async fn faults_are_injected() {
         .await
         .unwrap();
         let numbers: Vec<String> = (0..40).map(|i| format!("86138{i:08}")).collect();
-        let receipt = itniotech(&sandbox)
+        let answer = itniotech(&sandbox)
             .build()
             .unwrap()
-            .send_sms(&TextMessage::new(numbers, "x"))
+            .send_sms(&sms(&numbers, "x"))
             .await
             .unwrap();
-        assert!(receipt.failed_count > 0 && receipt.accepted_count > 0);
+        assert!(count(answer.fail.as_ref()) > 0 && count(answer.success.as_ref()) > 0);
         runs.push(
-            receipt
-                .accepted
+            answer
+                .array
                 .iter()
                 .map(|a| a.number.clone())
                 .collect::<Vec<_>>(),
@@ -561,13 +570,20 @@ async fn delivery_reports_are_pushed_in_each_vendor_format() {
     itniotech(&sandbox)
         .build()
         .unwrap()
-        .send_sms(&TextMessage::new(["8613800138000"], "x").order_ids(["o1"]))
+        .send_sms(&SendSmsRequest {
+            order_id: Some(Joined::commas(&["o1"])),
+            ..sms(&["8613800138000"], "x")
+        })
         .await
         .unwrap();
+    let items = [MultiMtItem {
+        sys_message_id: Some("order-0000009"),
+        ..item("8613800138001", "x")
+    }];
     nxcloud(&sandbox)
         .build()
         .unwrap()
-        .send_multi(&[MultiItem::new("8613800138001", "x").sys_message_id("order-0000009")])
+        .send_multi(&multi(&items))
         .await
         .unwrap();
     let mut received = Vec::new();
@@ -579,30 +595,27 @@ async fn delivery_reports_are_pushed_in_each_vendor_format() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(received.len(), 2);
+    let content_type = |r: &&wiremock::Request, prefix: &str| {
+        r.headers
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with(prefix))
+    };
     let json = received
         .iter()
-        .find(|r| {
-            r.headers
-                .get("content-type")
-                .is_some_and(|v| v.to_str().unwrap().starts_with("application/json"))
-        })
+        .find(|r| content_type(r, "application/json"))
         .unwrap();
-    let push = smsgate_itniotech::parse_delivery_report(&json.body).unwrap();
+    let push: smsgate_itniotech::generated::models::DeliveryReportPush =
+        serde_json::from_slice(&json.body).unwrap();
     assert_eq!(
         (push.mobile.as_str(), push.order_id.as_deref()),
         ("8613800138000", Some("o1"))
     );
     let form = received
         .iter()
-        .find(|r| {
-            r.headers.get("content-type").is_some_and(|v| {
-                v.to_str()
-                    .unwrap()
-                    .starts_with("application/x-www-form-urlencoded")
-            })
-        })
+        .find(|r| content_type(r, "application/x-www-form-urlencoded"))
         .unwrap();
-    let push = smsgate_nxcloud::parse_delivery_report(&form.body).unwrap();
+    let push: smsgate_nxcloud::generated::models::DeliveryReport =
+        serde_urlencoded::from_bytes(&form.body).unwrap();
     assert!(
         push.messageid.starts_with("order-0000009-"),
         "{}",
@@ -610,12 +623,26 @@ async fn delivery_reports_are_pushed_in_each_vendor_format() {
     );
 }
 
+/// The registry's provider of `vendor`, against the sandbox.
+fn provider(
+    sandbox: &Sandbox,
+    vendor: &'static smsgate::registry::Vendor,
+) -> std::sync::Arc<dyn smsgate::Provider> {
+    let mut settings = smsgate::registry::Settings::new(vendor);
+    for (key, value) in sandbox.settings(vendor.name) {
+        settings.set(key, value).unwrap();
+    }
+    vendor
+        .provider(&settings.with_base_url(sandbox.url()).unwrap())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_gate_runs_on_the_sandbox() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let gate = smsgate::SmsGate::builder()
-        .provider(nxcloud(&sandbox).build().unwrap())
-        .provider(itniotech(&sandbox).build().unwrap())
+        .provider(provider(&sandbox, &smsgate_nxcloud::VENDOR))
+        .provider(provider(&sandbox, &smsgate_itniotech::VENDOR))
         .build();
     let messages: Vec<smsgate::Message> = (0..250)
         .map(|i| smsgate::Message::new(format!("+86 138{i:08}"), format!("text {}", i % 4)))

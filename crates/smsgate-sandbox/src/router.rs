@@ -1,0 +1,152 @@
+//! One router for every simulated vendor: a route per generated operation (and per alias the
+//! vendor declares), and the steps every request goes through before the vendor's behaviour
+//! answers it (see [`crate::simulate`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State as AxumState};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::Value;
+use smsgate_transport::spec::{HttpMethod, Operation, RequestEncoding};
+
+use crate::signature::Verifier;
+use crate::simulate::{AuthFailure, Call, Refusal, Registered};
+use crate::state::{State, answer, now_millis};
+
+/// One operation served at a path.
+struct Endpoint {
+    vendor: Registered,
+    operation: &'static Operation,
+    /// `None` when the vendor has no account (or an incomplete one): every request is refused.
+    verifier: Option<Verifier>,
+}
+
+/// Every operation served at one path, told apart by method.
+type PathRoutes = Vec<Endpoint>;
+
+/// The router of every vendor in `vendors`.
+pub fn router(state: Arc<State>, vendors: &[Registered]) -> Router {
+    let mut paths: BTreeMap<&'static str, PathRoutes> = BTreeMap::new();
+    for vendor in vendors.iter().copied() {
+        let spec = vendor.spec();
+        let sign = state
+            .config
+            .account(spec.name)
+            .and_then(|account| (spec.signer)(account));
+        let aliases = vendor.aliases().iter().filter_map(|(path, name)| {
+            let operation = spec.operations.iter().find(|op| op.name == *name)?;
+            Some((*path, operation))
+        });
+        let documented = spec.operations.iter().map(|op| (op.path, op));
+        for (path, operation) in documented.chain(aliases) {
+            let routes = paths.entry(path).or_default();
+            if routes
+                .iter()
+                .any(|e| e.operation.method == operation.method)
+            {
+                tracing::warn!(
+                    path,
+                    method = %operation.method,
+                    vendor = spec.name,
+                    "two operations at one path and method; the first is served"
+                );
+                continue;
+            }
+            routes.push(Endpoint {
+                vendor,
+                operation,
+                verifier: sign.clone().map(|sign| Verifier::new(sign, operation)),
+            });
+        }
+    }
+    let mut router = Router::new();
+    for (path, routes) in paths {
+        let routes = Arc::new(routes);
+        router = router.route(
+            path,
+            any(move |state, method, headers, query, body| {
+                serve(state, Arc::clone(&routes), method, headers, query, body)
+            }),
+        );
+    }
+    router.with_state(state)
+}
+
+fn http_method(method: &Method) -> Option<HttpMethod> {
+    match *method {
+        Method::GET => Some(HttpMethod::Get),
+        Method::POST => Some(HttpMethod::Post),
+        _ => None,
+    }
+}
+
+/// The request as the operation's encoding puts it: the JSON body, or the query string's
+/// fields as an object of strings.
+fn decode(operation: &Operation, query: &str, body: &[u8]) -> Option<Value> {
+    match operation.encoding {
+        RequestEncoding::Json => serde_json::from_slice(body).ok(),
+        RequestEncoding::Query => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+            Some(Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            ))
+        }
+    }
+}
+
+async fn serve(
+    AxumState(state): AxumState<Arc<State>>,
+    routes: Arc<PathRoutes>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let wanted = http_method(&method);
+    let Some(endpoint) = routes.iter().find(|e| Some(e.operation.method) == wanted) else {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    };
+    let (vendor, operation) = (endpoint.vendor, endpoint.operation);
+    let spec = vendor.spec();
+    let query = query.unwrap_or_default();
+    let fault = state
+        .fault(
+            &format!("{}/{}", spec.name, operation.name),
+            query.as_bytes(),
+            &body,
+        )
+        .await;
+    let refuse = |refusal: Refusal| vendor.refusal(operation, refusal);
+    let (Some(account), Some(verifier)) =
+        (state.config.account(spec.name), endpoint.verifier.as_ref())
+    else {
+        return answer(fault, &refuse(Refusal::Auth(AuthFailure::UnknownKey)));
+    };
+    let checked = verifier.check(&headers, &body, now_millis(), vendor.signature_window());
+    if let Err(failure) = checked {
+        return answer(fault, &refuse(Refusal::Auth(failure)));
+    }
+    if vendor.throttles(operation) && state.throttled(spec.name) {
+        return answer(fault, &refuse(Refusal::Throttled));
+    }
+    let Some(request) = decode(operation, &query, &body) else {
+        return answer(fault, &refuse(Refusal::Malformed));
+    };
+    let violations = state.violations(spec.name, operation.request_type, &request);
+    let call = Call {
+        state: &state,
+        vendor: spec.name,
+        operation,
+        account,
+        violations: &violations,
+    };
+    answer(fault, &vendor.handle(&call, &request))
+}

@@ -1,0 +1,235 @@
+//! What a simulated vendor is: what the generator produced for it ([`Spec`]) and its
+//! behaviour ([`SimulatedVendor`]). The router does the rest for every vendor alike.
+//!
+//! For each operation of [`Spec::operations`] the router serves its method and path, and for
+//! each request, in order: limits the body (HTTP 413), draws the injected fault, checks the
+//! signature by recomputing it with the vendor's own signer and the account's settings
+//! ([`AuthFailure`]), throttles, decodes the request as the operation's encoding says (a JSON
+//! body or the query string), validates it against the bundled schema's definition named
+//! [`Operation::request_type`] ([`Violation`]s), and hands it to
+//! [`SimulatedVendor::handle`], which answers in the vendor's shape. What the router refuses
+//! the vendor words with its own codes ([`SimulatedVendor::refusal`]).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use smsgate_transport::client::{Credentials, SettingKey};
+use smsgate_transport::spec::Operation;
+
+use crate::config::Account;
+use crate::signature::SignFn;
+use crate::state::{PushBody, State};
+
+pub use crate::state::Stored;
+
+/// What the generator produced for one vendor, as the simulator reads it.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// The vendor's name (`Credentials::VENDOR`): its account's key in
+    /// [`SandboxConfig::accounts`](crate::SandboxConfig::accounts).
+    pub name: &'static str,
+    /// Its generated operations (`generated::operations::OPERATIONS`).
+    pub operations: &'static [Operation],
+    /// Its account settings (`Credentials::SETTINGS`).
+    pub settings: &'static [SettingKey],
+    /// Its bundled JSON Schema (`generated::MODELS_SCHEMA_JSON`).
+    pub schema: &'static str,
+    /// Its client's signer for an account (`None` if the account's settings are incomplete).
+    pub signer: fn(&Account) -> Option<SignFn>,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("name", &self.name)
+            .field("operations", &self.operations.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Spec {
+    /// The spec of the vendor whose generated settings type is `C`.
+    pub const fn of<C: Credentials>(
+        operations: &'static [Operation],
+        schema: &'static str,
+    ) -> Self {
+        Self {
+            name: C::VENDOR,
+            operations,
+            settings: C::SETTINGS,
+            schema,
+            signer: crate::signature::signer_of::<C>,
+        }
+    }
+}
+
+/// Why a request's authentication failed, in the order the checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// A header the vendor's signer sets is missing (or not text).
+    MissingHeader,
+    /// A fixed header of the operation (`bizType`, `action`) has another value.
+    FixedHeader,
+    /// The key is not the account's (or the vendor has no account).
+    UnknownKey,
+    /// The signing time is not a number or lies outside the vendor's window.
+    Stale,
+    /// The signature is not the one the account's secret gives.
+    BadSignature,
+}
+
+/// What the router refuses before the vendor's behaviour sees a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Authentication failed.
+    Auth(AuthFailure),
+    /// Over the configured rate limit ([`Faults::rate_limit_per_second`](crate::Faults)).
+    Throttled,
+    /// The body (or query string) could not be decoded.
+    Malformed,
+}
+
+/// One schema violation of a request: where and which keyword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer of the offending value (`/array/0/content`, `""` for the root).
+    pub pointer: String,
+    /// The schema keyword that failed (`maxLength`, `pattern`, `required`, ...).
+    pub keyword: String,
+}
+
+impl Violation {
+    /// The last segment of the pointer: the offending field's name (or array index).
+    pub fn field(&self) -> &str {
+        self.pointer.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// A vendor's behaviour in the simulator: ids, answer shapes, codes, pushes. Registered once
+/// in [`VENDORS`](crate::VENDORS).
+pub trait SimulatedVendor: Send + Sync + 'static {
+    /// Name, operations, settings, schema and signer, all generated.
+    fn spec(&self) -> &Spec;
+
+    /// How far the signing time may lie from now.
+    fn signature_window(&self) -> Duration;
+
+    /// The vendor's answer (HTTP 200) to a request the router refused.
+    fn refusal(&self, operation: &Operation, refusal: Refusal) -> Value;
+
+    /// Further paths that serve an operation (path, operation name), besides the documented
+    /// ones.
+    fn aliases(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// Whether requests of `operation` count against the rate limit.
+    fn throttles(&self, operation: &Operation) -> bool {
+        let _ = operation;
+        true
+    }
+
+    /// Answers an authenticated request, decoded and checked against the schema
+    /// ([`Call::violations`]): the vendor's JSON answer (HTTP 200).
+    fn handle(&self, call: &Call<'_>, request: &Value) -> Value;
+}
+
+/// A vendor's registered behaviour.
+pub type Registered = &'static dyn SimulatedVendor;
+
+/// One request handed to [`SimulatedVendor::handle`], with what the simulator offers to answer
+/// it: the account, the schema's verdict, balances, stored messages, draws and pushes.
+pub struct Call<'a> {
+    pub(crate) state: &'a State,
+    pub(crate) vendor: &'static str,
+    /// The operation requested.
+    pub operation: &'static Operation,
+    /// The vendor's account.
+    pub account: &'a Account,
+    /// The request's violations of its schema definition (empty when valid).
+    pub violations: &'a [Violation],
+}
+
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("vendor", &self.vendor)
+            .field("operation", &self.operation.name)
+            .field("violations", &self.violations)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the draws decided about one number (item).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageDraw {
+    /// Refused individually.
+    pub rejected: bool,
+    /// Will end delivered (else undelivered).
+    pub delivered: bool,
+}
+
+impl Call<'_> {
+    /// Price of one SMS part.
+    pub fn price_per_part(&self) -> f64 {
+        self.state.config.price_per_part
+    }
+
+    /// Deducts `cost` from the account if its balance covers it.
+    pub fn charge(&self, cost: f64) -> bool {
+        self.state.charge(self.vendor, cost)
+    }
+
+    /// The account's balance now.
+    pub fn balance(&self) -> f64 {
+        self.state.balance(self.vendor)
+    }
+
+    /// The hash of a text, for [`Call::draw`] (computed once for all its numbers).
+    pub fn content_id(content: &str) -> u64 {
+        State::content_id(content)
+    }
+
+    /// Whether one number (item) is refused and whether it will be delivered, drawn from the
+    /// seed, the vendor, the number, the text ([`Call::content_id`]) and the caller's id for
+    /// it.
+    pub fn draw(&self, number: &str, content_id: u64, reference: Option<&str>) -> MessageDraw {
+        self.state
+            .draw_message(self.vendor, number, content_id, reference)
+    }
+
+    /// Stores an accepted message under `id` (for status queries).
+    pub fn store(&self, id: &str, number: &str, delivered: bool) {
+        self.state.store(self.vendor, id, number, delivered);
+    }
+
+    /// The message stored under `id`, if any.
+    pub fn stored(&self, id: &str) -> Option<Stored> {
+        self.state.stored(self.vendor, id)
+    }
+
+    /// The next number of the sandbox-wide sequence (1, 2, ...).
+    pub fn next_sequence(&self) -> u64 {
+        self.state.next_sequence()
+    }
+
+    /// A random 64-bit number from the seeded generator (for ids; faults never draw from it).
+    pub fn random(&self) -> u64 {
+        self.state.random()
+    }
+
+    /// Whether delivery reports are pushed anywhere.
+    pub fn pushes(&self) -> bool {
+        self.state.pushes()
+    }
+
+    /// Queues a JSON delivery report.
+    pub fn push_json(&self, body: Value) {
+        self.state.push(PushBody::Json(body));
+    }
+
+    /// Queues a form-encoded delivery report.
+    pub fn push_form(&self, body: String) {
+        self.state.push(PushBody::Form(body));
+    }
+}
