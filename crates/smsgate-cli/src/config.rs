@@ -336,10 +336,10 @@ pub fn sandbox_accounts(config: &ConfigFile, sandbox: &mut SandboxConfig) -> Vec
             continue;
         };
         for key in account.keys() {
-            let Some(value) = section.get(key.key).filter(|v| !v.is_empty()) else {
+            let Some(value) = section.get(key.name).filter(|v| !v.is_empty()) else {
                 continue;
             };
-            if account.set(key.key, value).is_ok()
+            if account.set(key.name, value).is_ok()
                 && key.secret
                 && !secret_from_file.contains(&vendor.name)
             {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use smsgate_transport::client::SettingKey;
 use smsgate_transport::secret::Secret;
+use smsgate_transport::spec::ConfigKey as SettingKey;
 
 use crate::push::PushSettings;
 
@@ -74,7 +74,7 @@ impl Account {
                 } else if index == 0 {
                     "key"
                 } else {
-                    key.key.split('_').next().unwrap_or(key.key)
+                    key.name.split('_').next().unwrap_or(key.name)
                 };
                 let value = format!("sandbox-{vendor}-{word}");
                 let value = if key.secret {
@@ -82,7 +82,7 @@ impl Account {
                 } else {
                     AccountValue::Text(value)
                 };
-                (key.key, value)
+                (key.name, value)
             })
             .collect();
         Self {
@@ -127,19 +127,19 @@ impl Account {
         let known = self
             .keys
             .iter()
-            .find(|k| k.key == key)
+            .find(|k| k.name == key && !k.url)
             .ok_or_else(|| UnknownSetting {
                 vendor: self.vendor,
                 key: key.to_owned(),
             })?;
         if value.is_empty() {
-            self.values.remove(known.key);
+            self.values.remove(known.name);
         } else if known.secret {
             self.values
-                .insert(known.key, AccountValue::Secret(Secret::new(value)));
+                .insert(known.name, AccountValue::Secret(Secret::new(value)));
         } else {
             self.values
-                .insert(known.key, AccountValue::Text(value.to_owned()));
+                .insert(known.name, AccountValue::Text(value.to_owned()));
         }
         Ok(self)
     }
@@ -298,9 +298,9 @@ mod tests {
         assert_eq!(config.accounts.len(), crate::VENDORS.len());
         for account in config.accounts.values() {
             for key in account.keys().iter().filter(|k| k.required) {
-                let value = account.setting(key.key).unwrap();
+                let value = account.setting(key.name).unwrap();
                 assert!(value.starts_with(&format!("sandbox-{}-", account.vendor())));
-                assert_eq!(account.secret(key.key).is_some(), key.secret);
+                assert_eq!(account.secret(key.name).is_some(), key.secret);
             }
         }
         let mut account = config.accounts.values().next().unwrap().clone();

@@ -30,7 +30,7 @@ mod tests {
             let simulated = super::vendor(vendor.name);
             assert!(simulated.is_some(), "{} is not simulated", vendor.name);
             for setting in simulated.map_or(&[][..], |v| v.spec().settings) {
-                assert!(vendor.key(setting.key).is_some(), "{}", setting.key);
+                assert!(vendor.key(setting.name).is_some(), "{}", setting.name);
             }
         }
     }

@@ -13,7 +13,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use smsgate_transport::client::{Credentials, SettingKey};
+use smsgate_transport::client::Credentials;
+use smsgate_transport::spec::ConfigKey as SettingKey;
 use smsgate_transport::spec::Operation;
 
 use crate::config::Account;

@@ -22,7 +22,7 @@ use smsgate_transport::sign::Signer;
 use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 use smsgate_transport::wire::WireRequest;
 
-fn itniotech(sandbox: &Sandbox) -> smsgate_itniotech::generated::client::ClientBuilder {
+fn itniotech(sandbox: &Sandbox) -> smsgate_transport::client::ClientBuilder<ItniotechCredentials> {
     sandbox
         .client_builder::<ItniotechCredentials>()
         .timeout(Duration::from_secs(2))
@@ -35,7 +35,7 @@ fn laaffic(sandbox: &Sandbox) -> smsgate_laaffic::generated::client::Client {
         .unwrap()
 }
 
-fn nxcloud(sandbox: &Sandbox) -> smsgate_nxcloud::generated::client::ClientBuilder {
+fn nxcloud(sandbox: &Sandbox) -> smsgate_transport::client::ClientBuilder<NxcloudCredentials> {
     sandbox
         .client_builder::<NxcloudCredentials>()
         .timeout(Duration::from_secs(2))
