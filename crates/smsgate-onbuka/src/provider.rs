@@ -150,10 +150,9 @@ pub fn settle<C: CodeTable<Class = ErrorClass>>(
     let (accepted, failed) = (answer.success_count(), answer.fail_count());
     let (Ok(accepted), Ok(failed)) = (accepted.unwrap_or(Ok(listed)), failed.unwrap_or(Ok(0)))
     else {
-        return Submission::Unknown(format!(
-            "undecodable answer: success {:?} and fail {:?} are not counts",
-            answer.success, answer.fail
-        ));
+        // The values are not quoted: an answer can make them as long as its body.
+        let text = "undecodable answer: its success and fail fields are not counts";
+        return Submission::Unknown(text.to_owned());
     };
     let mut matcher = match texts.sent {
         Some(sent) => EntryMatcher::new(entries, sent, same_number),
