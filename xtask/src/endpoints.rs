@@ -360,10 +360,16 @@ fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenS
                 _ if *min_length > 0 => quote!(check.required(#at, #value)?;),
                 _ => quote!(),
             };
-            let pattern = pattern.as_ref().map(|(_, rule)| {
-                let stat = pattern_static(&ty.name, field);
+            let pattern = pattern.as_ref().map(|(pattern, rule)| {
                 let rule = Literal::string(rule);
-                quote!(check.format(#at, #stat.find(#value).is_some(), #rule)?;)
+                let matches = match simple_pattern(pattern) {
+                    Some(class) => class.tokens(value),
+                    None => {
+                        let stat = pattern_static(&ty.name, field);
+                        quote!(#stat.find(#value).is_some())
+                    }
+                };
+                quote!(check.format(#at, #matches, #rule)?;)
             });
             quote!(#role_check #max #pattern)
         }
@@ -508,6 +514,66 @@ fn body_tokens(ty: &BodyType) -> TokenStream {
     }
 }
 
+/// A pattern that is one ASCII character class repeated (`^[0-9A-Za-z]{1,20}$`, `^[0-9]+$`):
+/// checked byte by byte, without a regex engine (the checks run per item on every request).
+struct SimplePattern {
+    ranges: Vec<(u8, u8)>,
+    min: usize,
+    max: Option<usize>,
+}
+
+impl SimplePattern {
+    fn tokens(&self, value: &TokenStream) -> TokenStream {
+        let arms = self.ranges.iter().map(|&(lo, hi)| {
+            let (lo, hi) = (Literal::byte_character(lo), Literal::byte_character(hi));
+            if lo.to_string() == hi.to_string() {
+                quote!(#lo)
+            } else {
+                quote!(#lo..=#hi)
+            }
+        });
+        let min = Literal::usize_unsuffixed(self.min);
+        let length = match self.max {
+            Some(max) => {
+                let max = Literal::usize_unsuffixed(max);
+                quote!((#min..=#max).contains(&#value.len()))
+            }
+            None => quote!(#value.len() >= #min),
+        };
+        quote!(#length && #value.bytes().all(|b| matches!(b, #(#arms)|*)))
+    }
+}
+
+fn simple_pattern(pattern: &str) -> Option<SimplePattern> {
+    let body = pattern.strip_prefix("^[")?.strip_suffix('$')?;
+    let (class, quantifier) = body.split_once(']')?;
+    let (min, max) = match quantifier {
+        "+" => (1, None),
+        "*" => (0, None),
+        q => {
+            let (min, max) = q.strip_prefix('{')?.strip_suffix('}')?.split_once(',')?;
+            (min.parse().ok()?, Some(max.parse().ok()?))
+        }
+    };
+    let bytes = class.as_bytes();
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if !c.is_ascii_alphanumeric() && c != b'-' && c != b'_' {
+            return None;
+        }
+        if bytes.get(i + 1) == Some(&b'-') && i + 2 < bytes.len() {
+            ranges.push((c, bytes[i + 2]));
+            i += 3;
+        } else {
+            ranges.push((c, c));
+            i += 1;
+        }
+    }
+    Some(SimplePattern { ranges, min, max })
+}
+
 fn pattern_statics(types: &[BodyType]) -> Result<Vec<TokenStream>, GenError> {
     let mut out = Vec::new();
     for ty in types {
@@ -516,6 +582,7 @@ fn pattern_statics(types: &[BodyType]) -> Result<Vec<TokenStream>, GenError> {
                 pattern: Some((pattern, _)),
                 ..
             } = &field.kind
+                && simple_pattern(pattern).is_none()
             {
                 // Compiled here once, so the generated `expect` cannot fire.
                 regress::Regex::new(pattern).map_err(|err| {
@@ -1249,5 +1316,32 @@ pub fn conformance_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream
             let typed: T = ::serde_json::from_value(value.clone())?;
             ::serde_json::to_value(&typed)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_class_patterns_are_checked_without_a_regex() {
+        let p = simple_pattern("^[0-9a-zA-Z-]{10,50}$").expect("simple");
+        assert_eq!(
+            p.ranges,
+            [(b'0', b'9'), (b'a', b'z'), (b'A', b'Z'), (b'-', b'-')]
+        );
+        assert_eq!((p.min, p.max), (10, Some(50)));
+        let digits = simple_pattern("^[0-9]+$").expect("simple");
+        assert_eq!((digits.min, digits.max), (1, None));
+        for complex in [
+            "^[0-9]+(,[0-9]+)*$",
+            "^[^,]+$",
+            "^a[0-9]+$",
+            "[0-9]+",
+            "^[0-9]{3}$",
+        ] {
+            assert!(simple_pattern(complex).is_none(), "{complex}");
+        }
+        assert_eq!(snake("sysMessageId"), "sys_message_id");
     }
 }
