@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use smsgate_provider::{
-    BoxFuture, Capacity, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, Provider, Queries,
-    Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
+    BoxFuture, Capacity, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, InlineSubmit, Provider,
+    Queries, Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
     submission_from_error,
 };
 use smsgate_transport::spec::ErrorClass;
@@ -121,49 +121,52 @@ impl Provider for Client {
         .map_err(|err| err.to_string())
     }
 
-    fn submit<'a>(&'a self, entries: &'a [Entry<'a>], _uniform: bool) -> BoxFuture<'a, Submission> {
-        Box::pin(async move {
-            let items = multi_items(entries);
-            let body = MultiMtRequest {
-                items: &items,
-                ..Default::default()
-            };
-            match self.send_multi(&body).await {
-                Ok(answer) => {
-                    let results = answer.data.unwrap_or_default();
-                    let mut verdicts = Vec::with_capacity(results.len());
-                    // With sysMessageId given, messageid is that id; match on it, and on
-                    // the phone when a result comes back without it.
-                    let mut matcher = EntryMatcher::in_order(entries, same_number);
-                    for (k, result) in results.into_iter().enumerate() {
-                        let Some(index) =
-                            matcher.find(k, Some(&result.messageid), Some(&result.phone))
-                        else {
-                            continue;
-                        };
-                        let verdict = match ItemStatus::from_code(&result.status) {
-                            ItemStatus::Success => EntryVerdict::Accepted(result.messageid),
-                            ItemStatus::Failure => EntryVerdict::Rejected(Reason {
-                                code: Some("Failure".to_owned()),
-                                text: result.message.unwrap_or_else(|| "refused".to_owned()),
-                                kind: RejectKind::Vendor(ErrorClass::Number),
-                            }),
-                            ItemStatus::Unknown(raw) => {
-                                EntryVerdict::Unknown(format!("item status {raw:?}"))
-                            }
-                        };
-                        verdicts.push((index, verdict));
-                    }
-                    Submission::Answered {
-                        verdicts,
-                        unlisted: EntryVerdict::Unknown(
-                            "the answer does not list this item".to_owned(),
-                        ),
-                    }
+    fn submit<'a>(&'a self, entries: &'a [Entry<'a>], uniform: bool) -> BoxFuture<'a, Submission> {
+        Box::pin(self.submit_inline(entries, uniform))
+    }
+}
+
+impl InlineSubmit for Client {
+    async fn submit_inline(&self, entries: &[Entry<'_>], _uniform: bool) -> Submission {
+        let items = multi_items(entries);
+        let body = MultiMtRequest {
+            items: &items,
+            ..Default::default()
+        };
+        match self.send_multi(&body).await {
+            Ok(answer) => {
+                let results = answer.data.unwrap_or_default();
+                let mut verdicts = Vec::with_capacity(results.len());
+                // With sysMessageId given, messageid is that id; match on it, and on the
+                // phone when a result comes back without it.
+                let mut matcher = EntryMatcher::in_order(entries, same_number);
+                for (k, result) in results.into_iter().enumerate() {
+                    let Some(index) = matcher.find(k, Some(&result.messageid), Some(&result.phone))
+                    else {
+                        continue;
+                    };
+                    let verdict = match ItemStatus::from_code(&result.status) {
+                        ItemStatus::Success => EntryVerdict::Accepted(result.messageid),
+                        ItemStatus::Failure => EntryVerdict::Rejected(Reason {
+                            code: Some("Failure".to_owned()),
+                            text: result.message.unwrap_or_else(|| "refused".to_owned()),
+                            kind: RejectKind::Vendor(ErrorClass::Number),
+                        }),
+                        ItemStatus::Unknown(raw) => {
+                            EntryVerdict::Unknown(format!("item status {raw:?}"))
+                        }
+                    };
+                    verdicts.push((index, verdict));
                 }
-                Err(err) => submission_from_error(err),
+                Submission::Answered {
+                    verdicts,
+                    unlisted: EntryVerdict::Unknown(
+                        "the answer does not list this item".to_owned(),
+                    ),
+                }
             }
-        })
+            Err(err) => submission_from_error(err),
+        }
     }
 }
 

@@ -38,8 +38,8 @@ pub use provider::{
 #[doc(hidden)]
 pub mod __private {
     pub use smsgate_provider::{
-        Balance, BoxFuture, Capacity, DeliveryStatus, Entry, Provider, Queries, QueryError,
-        Submission, Vendor, client,
+        Balance, BoxFuture, Capacity, DeliveryStatus, Entry, InlineSubmit, Provider, Queries,
+        QueryError, Submission, Vendor, client,
     };
     pub use smsgate_transport::{client::Credentials, endpoint::Joined, wire::WireRequest};
     pub use std::sync::Arc;

@@ -226,6 +226,20 @@ macro_rules! brand {
         use $crate::__private as __p;
         use crate::generated::{client::Client, codes, operations};
 
+        impl __p::InlineSubmit for Client {
+            async fn submit_inline(&self, entries: &[__p::Entry<'_>], uniform: bool) -> __p::Submission {
+                let texts = $crate::Texts::new(entries);
+                let answer = match texts.single().filter(|_| uniform) {
+                    Some(body) => self.send_sms(&body).await,
+                    None => {
+                        let messages = texts.messages();
+                        self.send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }).await
+                    }
+                };
+                $crate::settle(entries, texts, answer)
+            }
+        }
+
         impl __p::Provider for Client {
             fn name(&self) -> &str {
                 operations::VENDOR
@@ -240,17 +254,7 @@ macro_rules! brand {
                 }
             }
             fn submit<'a>(&'a self, entries: &'a [__p::Entry<'a>], uniform: bool) -> __p::BoxFuture<'a, __p::Submission> {
-                Box::pin(async move {
-                    let texts = $crate::Texts::new(entries);
-                    let answer = match texts.single().filter(|_| uniform) {
-                        Some(body) => self.send_sms(&body).await,
-                        None => {
-                            let messages = texts.messages();
-                            self.send_batch(&$crate::bodies::SendBatchRequest { array: &messages, ..Default::default() }).await
-                        }
-                    };
-                    $crate::settle(entries, texts, answer)
-                })
+                Box::pin(__p::InlineSubmit::submit_inline(self, entries, uniform))
             }
             fn dry_run(&self, entries: &[__p::Entry<'_>], uniform: bool) -> Result<__p::WireRequest, String> {
                 let texts = $crate::Texts::new(entries);
@@ -269,8 +273,7 @@ macro_rules! brand {
             fn poll_status<'a>(&'a self, ids: &'a [String]) -> __p::BoxFuture<'a, Result<Vec<__p::DeliveryStatus>, __p::QueryError>> {
                 Box::pin(async move {
                     let answer = self.get_report(&$crate::bodies::GetReportRequest { msg_ids: __p::Joined::commas(&ids), ..Default::default() }).await?;
-                    let status = |entry| $crate::delivery_status::<codes::ReportStatus>(operations::VENDOR, entry);
-                    Ok(answer.array.iter().map(status).collect())
+                    Ok(answer.array.iter().map(|e| $crate::delivery_status::<codes::ReportStatus>(operations::VENDOR, e)).collect())
                 })
             }
             fn balance(&self) -> __p::BoxFuture<'_, Result<__p::Balance, __p::QueryError>> {

@@ -66,7 +66,8 @@ pub use matcher::EntryMatcher;
 pub use number::NumberProblem;
 pub use outcome::{Reason, RejectKind};
 pub use provider::{
-    BoxFuture, Capacity, Entry, EntryVerdict, Provider, Submission, submission_from_error,
+    BoxFuture, Capacity, Entry, EntryVerdict, InlineSubmit, Provider, Submission,
+    submission_from_error,
 };
 pub use query::{Balance, Query, QueryError};
 pub use registry::{

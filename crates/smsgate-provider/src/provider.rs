@@ -79,6 +79,17 @@ pub enum Submission {
     Unknown(String),
 }
 
+/// A provider whose send can be awaited without boxing it: the vendors of the registry implement
+/// it, so a gate dispatches to them statically (no allocation per request).
+pub trait InlineSubmit: Provider {
+    /// The same as [`Provider::submit`], unboxed.
+    fn submit_inline<'a>(
+        &'a self,
+        entries: &'a [Entry<'a>],
+        uniform: bool,
+    ) -> impl Future<Output = Submission> + Send + 'a;
+}
+
 /// A vendor behind the gate.
 pub trait Provider: Send + Sync {
     /// Name used in outcomes (`itniotech`, or a name of your choosing).

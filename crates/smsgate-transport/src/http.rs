@@ -20,6 +20,7 @@
 //!   ([`crate::redact::redact_url`]).
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -100,6 +101,40 @@ pub struct RawResponse {
 pub struct HttpClient {
     client: reqwest::Client,
     max_body_bytes: usize,
+    urls: Arc<UrlCache>,
+}
+
+/// Parsed URLs of the last few distinct query-less request URLs: an operation's URL is the
+/// same on every request, and parsing it (IDNA processing of the host included) costs more
+/// than building the rest of a small request.
+#[derive(Debug, Default)]
+struct UrlCache(Mutex<Vec<(Box<str>, reqwest::Url)>>);
+
+impl UrlCache {
+    /// Most URLs kept: a client talks to a handful of operations.
+    const CAPACITY: usize = 16;
+
+    /// `text` parsed, from the cache when seen before; `None` when it does not parse (reqwest
+    /// then reports it as it always has).
+    fn get(&self, text: &str) -> Option<reqwest::Url> {
+        // URLs with a query string change with every request: not worth keeping.
+        if text.contains('?') {
+            return reqwest::Url::parse(text).ok();
+        }
+        let mut urls = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, url)) = urls.iter().find(|(known, _)| &**known == text) {
+            return Some(url.clone());
+        }
+        let url = reqwest::Url::parse(text).ok()?;
+        if urls.len() == Self::CAPACITY {
+            urls.remove(0);
+        }
+        urls.push((text.into(), url.clone()));
+        Some(url)
+    }
 }
 
 /// Why [`HttpClient::execute`] got no usable answer.
@@ -145,6 +180,7 @@ impl HttpClient {
         Ok(Self {
             client,
             max_body_bytes: config.max_body_bytes,
+            urls: Arc::default(),
         })
     }
 
@@ -154,7 +190,10 @@ impl HttpClient {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
         };
-        let mut builder = self.client.request(method, &request.url);
+        let mut builder = match self.urls.get(&request.url) {
+            Some(url) => self.client.request(method, url),
+            None => self.client.request(method, &request.url),
+        };
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -384,6 +423,25 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
 
     use super::*;
+
+    #[test]
+    fn request_urls_are_parsed_once_and_queries_never_kept() {
+        let cache = UrlCache::default();
+        let url = "http://127.0.0.1:9/sms/sendSms";
+        assert_eq!(cache.get(url).map(String::from), Some(url.to_owned()));
+        assert_eq!(cache.get(url).map(String::from), Some(url.to_owned()));
+        let with_query = "http://127.0.0.1:9/sms/getBalance?appId=a";
+        assert_eq!(
+            cache.get(with_query).map(String::from),
+            Some(with_query.to_owned())
+        );
+        assert!(cache.get("not a url").is_none());
+        for i in 0..40 {
+            assert!(cache.get(&format!("http://h/{i}")).is_some());
+        }
+        let kept = cache.0.lock().map(|urls| urls.len()).unwrap_or_default();
+        assert_eq!(kept, UrlCache::CAPACITY);
+    }
     use crate::spec::{Limits, RequestEncoding};
 
     const OP: Operation = Operation {

@@ -20,6 +20,71 @@ pub static VENDORS: &[&Vendor] = &[
     &smsgate_laaffic::VENDOR,
 ];
 
+/// A gate's provider: a client of a vendor of this build, whose sends are awaited without
+/// boxing them (static dispatch, [`InlineSubmit`](smsgate_provider::InlineSubmit)), or any
+/// other [`Provider`](crate::Provider), boxed. Derefs to `dyn Provider` for everything but
+/// sending.
+macro_rules! slot_providers {
+    ($($feature:literal => $variant:ident($client:ty),)*) => {
+        pub(crate) enum SlotProvider {
+            $(#[cfg(feature = $feature)] $variant($client),)*
+            Other(Box<dyn crate::Provider>),
+        }
+
+        impl SlotProvider {
+            /// `provider`, dispatched statically when its type is a client of the registry.
+            pub(crate) fn new<P: crate::Provider + 'static>(provider: P) -> Self {
+                #[allow(unused_mut)] // a build without vendors has nothing to take
+                let mut provider = Some(provider);
+                $(#[cfg(feature = $feature)]
+                if let Some(client) = (&mut provider as &mut dyn std::any::Any)
+                    .downcast_mut::<Option<$client>>()
+                    .and_then(Option::take)
+                {
+                    return Self::$variant(client);
+                })*
+                match provider {
+                    Some(provider) => Self::Other(Box::new(provider)),
+                    None => unreachable!("a provider is taken only by the branch that returns it"),
+                }
+            }
+
+            /// [`Provider::submit`](crate::Provider::submit), unboxed for the registry's clients.
+            pub(crate) async fn submit(
+                &self,
+                entries: &[smsgate_provider::Entry<'_>],
+                uniform: bool,
+            ) -> smsgate_provider::Submission {
+                match self {
+                    $(#[cfg(feature = $feature)]
+                    Self::$variant(client) => {
+                        smsgate_provider::InlineSubmit::submit_inline(client, entries, uniform).await
+                    })*
+                    Self::Other(provider) => provider.submit(entries, uniform).await,
+                }
+            }
+        }
+
+        impl std::ops::Deref for SlotProvider {
+            type Target = dyn crate::Provider;
+
+            fn deref(&self) -> &Self::Target {
+                match self {
+                    $(#[cfg(feature = $feature)] Self::$variant(client) => client,)*
+                    Self::Other(provider) => &**provider,
+                }
+            }
+        }
+    };
+}
+
+// The clients of `VENDORS`, one line each.
+slot_providers! {
+    "nxcloud" => Nxcloud(smsgate_nxcloud::Client),
+    "itniotech" => Itniotech(smsgate_itniotech::Client),
+    "laaffic" => Laaffic(smsgate_laaffic::Client),
+}
+
 /// Every vendor enabled in this build ([`VENDORS`]).
 pub fn registry() -> &'static [&'static Vendor] {
     VENDORS
@@ -36,6 +101,25 @@ mod tests {
 
     use super::*;
     use crate::provider::{Query, QueryError};
+
+    /// A client of the registry is awaited unboxed; any other provider is boxed.
+    #[cfg(feature = "itniotech")]
+    #[test]
+    fn registry_clients_are_dispatched_statically() {
+        let client = smsgate_itniotech::Client::builder()
+            .api_key("k")
+            .api_secret("s")
+            .app_id("a")
+            .build()
+            .unwrap();
+        assert!(matches!(
+            SlotProvider::new(client.clone()),
+            SlotProvider::Itniotech(_)
+        ));
+        let boxed = SlotProvider::new(std::sync::Arc::new(client));
+        assert!(matches!(boxed, SlotProvider::Other(_)));
+        assert_eq!(boxed.name(), "itniotech");
+    }
 
     #[test]
     fn every_vendor_once_with_its_own_name_and_prefix() {

@@ -93,7 +93,7 @@ impl SmsGateBuilder {
         // A slot's id is its index in `slots`: fixed once pushed.
         self.slots.push(Slot {
             name: ProviderName::new(self.slots.len(), provider.name()),
-            provider: Box::new(provider),
+            provider: crate::registry::SlotProvider::new(provider),
             semaphore: Semaphore::new(options.concurrency.max(1)),
             pacer,
         });

@@ -27,7 +27,6 @@ pub use planning::{DryRunRequest, PlannedRequest, Preview, PreviewMessage};
 use crate::message::Message;
 use crate::number::NumberPolicy;
 use crate::outcome::{Delivery, ProviderName, Reason, Reference, Report};
-use crate::provider::Provider;
 use crate::stop::StopSignal;
 use reporting::SettledSink;
 use request::Pacer;
@@ -52,7 +51,7 @@ type HopHook = Arc<dyn Fn(&Hop) + Send + Sync>;
 /// One registered provider. Its slot id is its index in [`SmsGate::slots`] (the order the
 /// builder was given), which is also its priority.
 struct Slot {
-    provider: Box<dyn Provider>,
+    provider: crate::registry::SlotProvider,
     /// Carries the slot id; every outcome, hop and tried list of this provider shares it.
     name: ProviderName,
     semaphore: Semaphore,

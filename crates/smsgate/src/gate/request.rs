@@ -209,7 +209,7 @@ async fn attempt(
     if let Some(end) = limits.ended() {
         return Err(end);
     }
-    let provider = &*slot.provider;
+    let provider = &slot.provider;
     let span = tracing::info_span!(
         "smsgate.attempt",
         provider = provider.name(),
