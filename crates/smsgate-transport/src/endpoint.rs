@@ -92,8 +92,9 @@ impl<S: AsRef<str> + Sync> StrList for Vec<S> {
     }
 }
 
-/// A list the wire carries as one string, its items joined by a separator (`"861,862"`):
-/// serialised straight from the borrowed items, never joined into a new string first.
+/// A list the wire carries as one string, its items joined by a separator (`"861,862"`),
+/// borrowed from the caller's slice: bodies hold no copy of it (serialising several items
+/// joins them into one transient buffer).
 #[derive(Clone, Copy)]
 pub struct Joined<'a> {
     items: &'a dyn StrList,
@@ -167,8 +168,24 @@ impl fmt::Debug for Joined<'_> {
 
 impl Serialize for Joined<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // serde_json writes (and escapes) the pieces as they come: no joined copy.
-        serializer.collect_str(self)
+        match self.items.len() {
+            // One item (most requests): the caller's string as it is.
+            1 => serializer.serialize_str(self.items.get(0)),
+            // Several: one transient buffer, escaped in one pass — streaming the pieces
+            // through `collect_str` escapes each piece separately, which measured 1.4x slower
+            // at 1000 numbers (BENCHMARKS.md, item 1).
+            _ => {
+                let len = self.iter().map(|item| item.len() + 1).sum::<usize>();
+                let mut joined = String::with_capacity(len);
+                for (i, item) in self.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(self.separator);
+                    }
+                    joined.push_str(item);
+                }
+                serializer.serialize_str(&joined)
+            }
+        }
     }
 }
 
