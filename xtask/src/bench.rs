@@ -9,7 +9,11 @@ use std::time::Instant;
 /// Peak RSS (KiB) of `smsgate send --csv` over `rows` rows, against a simulator running in its
 /// own process (so that the simulator's memory is not counted).
 pub fn csv_peak_rss(workspace: &Path, rows: usize, extra_args: &[&str]) -> Result<u64, String> {
-    let binary = workspace.join("target/release/smsgate");
+    // Where cargo put it: `CARGO_TARGET_DIR` when set, else the workspace's `target/`.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let binary = target.join("release/smsgate");
     let dir = std::env::temp_dir().join(format!("smsgate-bench-{rows}"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let csv = dir.join("recipients.csv");
