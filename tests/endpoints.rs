@@ -401,3 +401,36 @@ fn generated_settings_name_what_is_missing_and_keep_secrets_out_of_debug() {
         "{bad_path}"
     );
 }
+
+/// The last value given for a setting wins (an empty one means unset), and settings given both
+/// typed and by key are refused rather than one set silently ignored.
+#[test]
+fn settings_are_taken_as_given_last_and_never_mixed() {
+    let err = smsgate_itniotech::Client::builder()
+        .api_key(API_KEY)
+        .api_key("")
+        .api_secret(API_SECRET)
+        .app_id(APP_ID)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Missing(what) if what == "itniotech api_key"),
+        "{err}"
+    );
+    let err = smsgate_itniotech::Client::builder()
+        .credentials(smsgate_itniotech::Credentials {
+            api_key: API_KEY.into(),
+            api_secret: API_SECRET.into(),
+            app_id: APP_ID.into(),
+        })
+        .setting("app_id", "other")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Conflict { .. }), "{err}");
+    let err = smsgate_itniotech::Client::builder()
+        .setting("api_key", API_KEY)
+        .setting("no_such_key", "x")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("no_such_key"), "{err}");
+}

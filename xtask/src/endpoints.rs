@@ -73,6 +73,7 @@ enum Kind {
     /// An array of item bodies.
     Items {
         item: String,
+        non_empty: bool,
         max_items: Option<u64>,
     },
     /// An integer or boolean, by value.
@@ -180,6 +181,9 @@ fn field_kind(
                         "{at}: an x-list field needs x-role numbers or ids"
                     )));
                 }
+                // Its pattern is the role's (digits, or no separator inside an id), checked per
+                // item; lengths of the joined string are not.
+                refuse(schema, &["minLength", "maxLength"], at)?;
                 return Ok(Kind::List {
                     role,
                     separator,
@@ -189,38 +193,78 @@ fn field_kind(
                         .map(str::to_owned),
                 });
             }
-            let pattern = match schema.get("pattern").and_then(Value::as_str) {
-                Some(pattern) if role == Role::Plain => {
+            // Every pattern is checked, role or not (a role's own check may be looser).
+            let pattern = schema
+                .get("pattern")
+                .and_then(Value::as_str)
+                .map(|pattern| {
                     let rule = schema
                         .get("x-rule")
                         .and_then(Value::as_str)
                         .map_or_else(|| format!("matches {pattern}"), str::to_owned);
-                    Some((pattern.to_owned(), rule))
-                }
-                _ => None,
-            };
+                    (pattern.to_owned(), rule)
+                });
+            let min_length = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0);
+            if min_length > 1 {
+                return Err(GenError::Emit(format!(
+                    "{at}: minLength {min_length} is not supported (0 or 1: optional or non-empty)"
+                )));
+            }
             Ok(Kind::Text {
                 role,
-                min_length: schema.get("minLength").and_then(Value::as_u64).unwrap_or(0),
+                min_length,
                 max_length: schema.get("maxLength").and_then(Value::as_u64),
                 pattern,
             })
         }
-        ["integer"] => Ok(Kind::Scalar(quote!(i64))),
-        ["number"] => Ok(Kind::Scalar(quote!(f64))),
-        ["boolean"] => Ok(Kind::Scalar(quote!(bool))),
+        ["integer"] | ["number"] | ["boolean"] => {
+            refuse(
+                schema,
+                &[
+                    "minimum",
+                    "maximum",
+                    "exclusiveMinimum",
+                    "exclusiveMaximum",
+                    "multipleOf",
+                ],
+                at,
+            )?;
+            Ok(Kind::Scalar(match types[0] {
+                "integer" => quote!(i64),
+                "number" => quote!(f64),
+                _ => quote!(bool),
+            }))
+        }
         ["array"] => {
             let items = schema.get("items").unwrap_or(&Value::Null);
             let name = ref_name_of_object(defs, items, at)?;
             queue.push(name.clone());
+            let min_items = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+            if min_items > 1 {
+                return Err(GenError::Emit(format!(
+                    "{at}: minItems {min_items} is not supported (0 or 1: may be empty or not)"
+                )));
+            }
             Ok(Kind::Items {
                 item: name,
+                non_empty: min_items == 1,
                 max_items: schema.get("maxItems").and_then(Value::as_u64),
             })
         }
         other => Err(GenError::Emit(format!(
             "{at}: a request body field of type {other:?} is not supported (string, list, enum, integer, boolean, array of objects)"
         ))),
+    }
+}
+
+/// Refuses a keyword the emitter does not check: a spec must never promise a check that is not
+/// made.
+fn refuse(schema: &Value, keywords: &[&str], at: &str) -> Result<(), GenError> {
+    match keywords.iter().find(|k| schema.get(**k).is_some()) {
+        Some(keyword) => Err(GenError::Emit(format!(
+            "{at}: `{keyword}` is not checked on this kind of request field; remove it or teach the generator"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -292,9 +336,12 @@ fn body_types(
                 ..
             } = &field.kind
             {
-                if !fields.iter().any(|f| &f.json == other) {
+                if !fields
+                    .iter()
+                    .any(|f| &f.json == other && matches!(f.kind, Kind::List { .. }))
+                {
                     return Err(GenError::Emit(format!(
-                        "{here}: x-same-count-as names {other:?}, which is not a field"
+                        "{here}: x-same-count-as names {other:?}, which is not a list field"
                     )));
                 }
             }
@@ -353,11 +400,13 @@ fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenS
                 let n = Literal::usize_unsuffixed(n as usize);
                 quote!(check.max_chars(#at, #value, Some(#n))?;)
             });
+            // Content and a number refuse an empty value themselves.
+            let required = (*min_length > 0 && !matches!(role, Role::Content | Role::Number))
+                .then(|| quote!(check.required(#at, #value)?;));
             let role_check = match role {
                 Role::Content => quote!(check.content(#at, #value)?;),
                 Role::SenderId => quote!(check.sender_id(#at, #value)?;),
                 Role::Number => quote!(check.number(#at, #value)?;),
-                _ if *min_length > 0 => quote!(check.required(#at, #value)?;),
                 _ => quote!(),
             };
             let pattern = pattern.as_ref().map(|(pattern, rule)| {
@@ -371,7 +420,7 @@ fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenS
                 };
                 quote!(check.format(#at, #matches, #rule)?;)
             });
-            quote!(#role_check #max #pattern)
+            quote!(#required #role_check #max #pattern)
         }
         Kind::List {
             role,
@@ -398,7 +447,11 @@ fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenS
             };
             quote!(#same #list)
         }
-        Kind::Items { max_items, .. } => {
+        Kind::Items {
+            max_items,
+            non_empty,
+            ..
+        } => {
             let max = match max_items {
                 Some(n) => {
                     let n = Literal::usize_unsuffixed(*n as usize);
@@ -406,8 +459,13 @@ fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenS
                 }
                 None => quote!(None),
             };
+            let count = if *non_empty {
+                quote!(check.items(#at, #value.len(), #max)?;)
+            } else {
+                quote!(check.count(#at, #value.len(), #max)?;)
+            };
             quote! {
-                check.items(#at, #value.len(), #max)?;
+                #count
                 for (index, item) in #value.iter().enumerate() {
                     item.validate(check, Some((#json, index)))?;
                 }
@@ -525,6 +583,7 @@ struct SimplePattern {
 impl SimplePattern {
     fn tokens(&self, value: &TokenStream) -> TokenStream {
         let arms = self.ranges.iter().map(|&(lo, hi)| {
+            // `b'0'..=b'9'` alone is written `u8::is_ascii_digit` (below).
             let (lo, hi) = (Literal::byte_character(lo), Literal::byte_character(hi));
             if lo.to_string() == hi.to_string() {
                 quote!(#lo)
@@ -533,14 +592,21 @@ impl SimplePattern {
             }
         });
         let min = Literal::usize_unsuffixed(self.min);
-        let length = match self.max {
-            Some(max) => {
+        let length = match (self.min, self.max) {
+            (_, Some(max)) => {
                 let max = Literal::usize_unsuffixed(max);
                 quote!((#min..=#max).contains(&#value.len()))
             }
-            None => quote!(#value.len() >= #min),
+            (0, None) => quote!(true),
+            (1, None) => quote!(!#value.is_empty()),
+            (_, None) => quote!(#value.len() >= #min),
         };
-        quote!(#length && #value.bytes().all(|b| matches!(b, #(#arms)|*)))
+        let each = if self.ranges == [(b'0', b'9')] {
+            quote!(|b| b.is_ascii_digit())
+        } else {
+            quote!(|b| matches!(b, #(#arms)|*))
+        };
+        quote!(#length && #value.bytes().all(#each))
     }
 }
 
@@ -571,7 +637,11 @@ fn simple_pattern(pattern: &str) -> Option<SimplePattern> {
             i += 1;
         }
     }
-    Some(SimplePattern { ranges, min, max })
+    let valid = !ranges.is_empty()
+        && ranges.iter().all(|(lo, hi)| lo <= hi)
+        && max.is_none_or(|max| min <= max);
+    // Anything else is left to the regex engine, which refuses what does not compile.
+    valid.then_some(SimplePattern { ranges, min, max })
 }
 
 fn pattern_statics(types: &[BodyType]) -> Result<Vec<TokenStream>, GenError> {

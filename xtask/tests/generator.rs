@@ -562,3 +562,42 @@ fn fixture_output_compiles() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Auth schemes, methods and encodings are closed sets: an unknown name is refused, never
+/// mapped to a default signer.
+#[test]
+fn refuses_unknown_auth_methods_and_encodings() {
+    for (pointer, value) in [
+        ("/auth/scheme", "hmac-sha256-of-something"),
+        ("/operations/0/method", "PATCH"),
+        ("/operations/0/encoding", "xml"),
+    ] {
+        let dir = fixture_workspace();
+        edit_json(&dir, "acme/operations.json", |spec| {
+            *spec.pointer_mut(pointer).unwrap() = value.into();
+        });
+        let message = match generate(&dir) {
+            Err(err) => err.to_string(),
+            Ok(_) => panic!("{pointer} = {value:?} was accepted"),
+        };
+        assert!(message.contains("acme/operations.json"), "{message}");
+    }
+}
+
+/// A request-field keyword the generated checks do not implement is refused, so a spec never
+/// promises a check that is not made.
+#[test]
+fn refuses_request_keywords_it_cannot_check() {
+    let dir = fixture_workspace();
+    edit_json(&dir, "acme-platform/models.schema.json", |spec| {
+        spec["definitions"]["SendRequest"]["properties"]["text"]["minLength"] = 5.into();
+    });
+    let message = match generate(&dir) {
+        Err(err) => err.to_string(),
+        Ok(_) => panic!("minLength 5 was accepted"),
+    };
+    assert!(
+        message.contains("minLength 5 is not supported"),
+        "{message}"
+    );
+}

@@ -124,6 +124,10 @@ impl Provider for Client {
     fn submit<'a>(&'a self, entries: &'a [Entry<'a>], uniform: bool) -> BoxFuture<'a, Submission> {
         Box::pin(self.submit_inline(entries, uniform))
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 impl InlineSubmit for Client {

@@ -42,5 +42,4 @@ pub mod __private {
         QueryError, Submission, Vendor, client,
     };
     pub use smsgate_transport::{client::Credentials, endpoint::Joined, wire::WireRequest};
-    pub use std::sync::Arc;
 }

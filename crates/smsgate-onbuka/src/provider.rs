@@ -98,7 +98,7 @@ impl<'e> Texts<'e> {
                     .position(|(first, ..)| same(first, &entries[*i]))
             };
             let mut sent: Vec<usize> = (0..entries.len()).collect();
-            sent.sort_by_key(group);
+            sent.sort_by_cached_key(group);
             sent
         });
         Self { groups, sent }
@@ -169,7 +169,7 @@ pub fn settle<C: CodeTable<Class = ErrorClass>>(
         })
         .collect();
     let matched = verdicts.len() as u64;
-    let unlisted = if accepted == matched && accepted + failed == total {
+    let unlisted = if accepted == matched && accepted.checked_add(failed) == Some(total) {
         EntryVerdict::Rejected(Reason {
             code: None,
             text: "the provider did not accept this number (it gives no per-number reason)"
@@ -216,7 +216,7 @@ macro_rules! brand {
             keys: <crate::generated::client::Credentials as $crate::__private::Credentials>::SETTINGS,
             build: |settings| {
                 let client = $crate::__private::client::<crate::generated::client::Credentials>(settings)?;
-                Ok($crate::__private::Arc::new(client))
+                Ok(::std::sync::Arc::new(client))
             },
             parse_report: |body| $crate::parse_report(crate::generated::operations::VENDOR, body),
             queries: $crate::__private::Queries { balance: true, delivery_status: true },
@@ -270,6 +270,7 @@ macro_rules! brand {
             fn status_batch(&self) -> Option<usize> {
                 Some(operations::GET_REPORT.limits.max_ids.unwrap_or(200))
             }
+            fn as_any(&self) -> Option<&dyn ::std::any::Any> { Some(self) }
             fn poll_status<'a>(&'a self, ids: &'a [String]) -> __p::BoxFuture<'a, Result<Vec<__p::DeliveryStatus>, __p::QueryError>> {
                 Box::pin(async move {
                     let answer = self.get_report(&$crate::bodies::GetReportRequest { msg_ids: __p::Joined::commas(&ids), ..Default::default() }).await?;
@@ -292,6 +293,58 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// A status table for the test: every code a success.
+    #[derive(Debug, Clone, PartialEq)]
+    struct AnyCode;
+
+    impl std::fmt::Display for AnyCode {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("0")
+        }
+    }
+
+    impl CodeTable for AnyCode {
+        type Class = ErrorClass;
+        fn from_code(_: &str) -> Self {
+            Self
+        }
+        fn code(&self) -> &str {
+            "0"
+        }
+        fn meaning(&self) -> &'static str {
+            "success"
+        }
+        fn class(&self) -> ErrorClass {
+            ErrorClass::Success
+        }
+        fn is_documented(&self) -> bool {
+            true
+        }
+    }
+
+    /// Counts near `u64::MAX` (a hostile answer) never overflow: the verdict is unknown.
+    #[test]
+    fn counts_that_overflow_are_unknown_not_a_panic() {
+        let entries = [Entry {
+            reference: "r0",
+            number: "8613800138000",
+            content: "hi",
+            sender_id: None,
+        }];
+        let answer: SendSmsResponse = serde_json::from_str(
+            r#"{"status":"0","reason":"ok","success":"1","fail":"18446744073709551615",
+                "array":[{"msgId":"m","number":"8613800138000","orderId":"r0"}]}"#,
+        )
+        .unwrap();
+        let texts = Texts::new(&entries);
+        let submission = settle::<AnyCode>(&entries, texts, Ok(answer));
+        let Submission::Answered { verdicts, unlisted } = submission else {
+            panic!("{submission:?}")
+        };
+        assert_eq!(verdicts, [(0, EntryVerdict::Accepted("m".to_owned()))]);
+        assert!(matches!(unlisted, EntryVerdict::Unknown(_)), "{unlisted:?}");
+    }
 
     #[test]
     fn pushes_normalise() {

@@ -130,6 +130,12 @@ pub trait Provider: Send + Sync {
         let error = QueryError::not_offered(self.name(), Query::Balance);
         Box::pin(async move { Err(error) })
     }
+
+    /// The concrete client behind this provider, for a gate that dispatches to the registry's
+    /// clients statically ([`InlineSubmit`]); `None` (the default) keeps it behind `dyn`.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Forwards every method, so a shared or boxed provider is a provider too (the gate's
@@ -159,6 +165,10 @@ macro_rules! forward_provider {
 
             fn status_batch(&self) -> Option<usize> {
                 (**self).status_batch()
+            }
+
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                (**self).as_any()
             }
 
             fn poll_status<'a>(

@@ -180,6 +180,12 @@ impl<C: Credentials> ClientBuilder<C> {
             });
         }
         let credentials = match self.credentials {
+            Some(_) if !self.settings.is_empty() => {
+                return Err(ConfigError::Conflict {
+                    vendor: C::VENDOR,
+                    reason: "settings given both typed (credentials) and by key (setting)",
+                });
+            }
             Some(credentials) => {
                 credentials.check()?;
                 credentials
@@ -187,10 +193,11 @@ impl<C: Credentials> ClientBuilder<C> {
             None => {
                 let settings = self.settings;
                 C::from_settings(&mut |key| {
+                    // The last value given for a key wins (an empty one too: it means unset).
                     settings
                         .iter()
                         .rev()
-                        .find(|(k, v)| k == key && !v.is_empty())
+                        .find(|(k, _)| k == key)
                         .map(|(_, v)| v.clone())
                 })?
             }

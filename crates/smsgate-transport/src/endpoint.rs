@@ -109,8 +109,10 @@ impl<'a> Joined<'a> {
         Self::new(items, ',')
     }
 
-    /// `items` joined with `separator`.
-    pub fn new(items: &'a dyn StrList, separator: char) -> Self {
+    /// `items` joined with `separator`. Crate-private: the generated checks assume the
+    /// schema's separator, and every spec's lists use commas (a spec with another one gets its
+    /// own constructor).
+    pub(crate) fn new(items: &'a dyn StrList, separator: char) -> Self {
         Self { items, separator }
     }
 

@@ -312,6 +312,14 @@ pub enum ConfigError {
         /// The key given.
         key: String,
     },
+    /// Settings given in two ways that disagree (typed credentials and settings by key).
+    #[error("{vendor}: {reason}")]
+    Conflict {
+        /// Vendor name.
+        vendor: &'static str,
+        /// What conflicts.
+        reason: &'static str,
+    },
     /// The HTTP client could not be built (proxy, TLS). The text never holds a proxy's
     /// userinfo.
     #[error("cannot build the HTTP client: {0}")]

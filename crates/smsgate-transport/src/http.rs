@@ -107,8 +107,16 @@ pub struct HttpClient {
 /// Parsed URLs of the last few distinct query-less request URLs: an operation's URL is the
 /// same on every request, and parsing it (IDNA processing of the host included) costs more
 /// than building the rest of a small request.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct UrlCache(Mutex<Vec<(Box<str>, reqwest::Url)>>);
+
+impl fmt::Debug for UrlCache {
+    /// The count only: a cached URL may carry userinfo (a base URL `http://user:pw@host`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cached = self.0.lock().map_or(0, |urls| urls.len());
+        f.debug_struct("UrlCache").field("cached", &cached).finish()
+    }
+}
 
 impl UrlCache {
     /// Most URLs kept: a client talks to a handful of operations.
@@ -441,6 +449,13 @@ mod tests {
         }
         let kept = cache.0.lock().map(|urls| urls.len()).unwrap_or_default();
         assert_eq!(kept, UrlCache::CAPACITY);
+        let secret = UrlCache::default();
+        assert!(secret.get("http://user:hunter2@127.0.0.1:9/x").is_some());
+        let debug = format!("{secret:?}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("cached: 1"),
+            "{debug}"
+        );
     }
     use crate::spec::{Limits, RequestEncoding};
 

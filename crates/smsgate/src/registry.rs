@@ -32,21 +32,17 @@ macro_rules! slot_providers {
         }
 
         impl SlotProvider {
-            /// `provider`, dispatched statically when its type is a client of the registry.
+            /// `provider`, dispatched statically when it is (or shares, `Arc`) a client of the
+            /// registry: clients are cheap clones of one connection pool.
             pub(crate) fn new<P: crate::Provider + 'static>(provider: P) -> Self {
-                #[allow(unused_mut)] // a build without vendors has nothing to take
-                let mut provider = Some(provider);
-                $(#[cfg(feature = $feature)]
-                if let Some(client) = (&mut provider as &mut dyn std::any::Any)
-                    .downcast_mut::<Option<$client>>()
-                    .and_then(Option::take)
-                {
-                    return Self::$variant(client);
-                })*
-                match provider {
-                    Some(provider) => Self::Other(Box::new(provider)),
-                    None => unreachable!("a provider is taken only by the branch that returns it"),
+                #[allow(unused_variables)] // a build without vendors has nothing to look for
+                if let Some(any) = provider.as_any() {
+                    $(#[cfg(feature = $feature)]
+                    if let Some(client) = any.downcast_ref::<$client>() {
+                        return Self::$variant(client.clone());
+                    })*
                 }
+                Self::Other(Box::new(provider))
             }
 
             /// [`Provider::submit`](crate::Provider::submit), unboxed for the registry's clients.
@@ -100,7 +96,27 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::provider::{Query, QueryError};
+    use crate::provider::{BoxFuture, Capacity, Entry, Provider, Query, QueryError, Submission};
+
+    /// A provider of the caller's own.
+    struct Arbitrary;
+
+    impl Provider for Arbitrary {
+        fn name(&self) -> &str {
+            "arbitrary"
+        }
+        fn capacity(&self) -> Capacity {
+            Capacity {
+                uniform_recipients: 1,
+                mixed_recipients: 1,
+                max_content_chars: 10,
+                max_sender_id_chars: None,
+            }
+        }
+        fn submit<'a>(&'a self, _: &'a [Entry<'a>], _: bool) -> BoxFuture<'a, Submission> {
+            Box::pin(async { Submission::Unknown("never sent".to_owned()) })
+        }
+    }
 
     /// A client of the registry is awaited unboxed; any other provider is boxed.
     #[cfg(feature = "itniotech")]
@@ -116,9 +132,15 @@ mod tests {
             SlotProvider::new(client.clone()),
             SlotProvider::Itniotech(_)
         ));
-        let boxed = SlotProvider::new(std::sync::Arc::new(client));
-        assert!(matches!(boxed, SlotProvider::Other(_)));
-        assert_eq!(boxed.name(), "itniotech");
+        // Shared (as the registry builds it): still the client, statically.
+        let shared: std::sync::Arc<dyn Provider> = std::sync::Arc::new(client);
+        assert!(matches!(
+            SlotProvider::new(shared),
+            SlotProvider::Itniotech(_)
+        ));
+        let other = SlotProvider::new(Arbitrary);
+        assert!(matches!(other, SlotProvider::Other(_)));
+        assert_eq!(other.name(), "arbitrary");
     }
 
     #[test]

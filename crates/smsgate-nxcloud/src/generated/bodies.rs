@@ -147,6 +147,11 @@ impl MultiMtItem<'_> {
         check.content(field("content"), self.content)?;
         check.max_chars(field("content"), self.content, Some(1000))?;
         check.number(field("phone"), self.phone)?;
+        check.format(
+            field("phone"),
+            !self.phone.is_empty() && self.phone.bytes().all(|b| b.is_ascii_digit()),
+            "matches ^[0-9]+$",
+        )?;
         if let Some(value) = self.source_address {
             check.format(
                 field("sourceAddress"),

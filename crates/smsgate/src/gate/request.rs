@@ -1,7 +1,10 @@
 //! One request: its permits (global, per provider, pacer), the attempts while the provider
 //! throttles it, and the deadline and stop signal that end it early.
 
+use std::task::Poll;
 use std::time::{Duration, Instant};
+
+use futures_util::future::OptionFuture;
 
 use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 use tracing::Instrument;
@@ -101,28 +104,39 @@ impl<'a> RequestLimits<'a> {
 
     /// `submission` bounded by the deadline and by abandonment: either ends it unknown (the
     /// request may have reached the vendor).
-    async fn bounded(&self, submission: impl Future<Output = Submission>) -> Submission {
-        let timed = async {
-            match self.deadline {
-                Some(d) => match tokio::time::timeout_at(d.into(), submission).await {
-                    Ok(submission) => submission,
-                    Err(_) => Submission::Unknown(
-                        "the deadline passed while the request was in flight".to_owned(),
-                    ),
-                },
-                None => submission.await,
+    ///
+    /// One poll function over the three, so the submission's future (the largest part of a
+    /// send's state) is held once, not once per combination of limits.
+    /// The submission is borrowed pinned, not moved in: an `async fn` keeps a future it is
+    /// given by value twice in its state (argument and local), and it is most of a send's.
+    async fn bounded<F: Future<Output = Submission>>(
+        &self,
+        mut submission: std::pin::Pin<&mut F>,
+    ) -> Submission {
+        let deadline = self.deadline.map(|d| tokio::time::sleep_until(d.into()));
+        let mut deadline = std::pin::pin!(OptionFuture::from(deadline));
+        let abandoned = self.stop.map(StopSignal::abandoned);
+        let mut abandoned = std::pin::pin!(OptionFuture::from(abandoned));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(submission) = submission.as_mut().poll(cx) {
+                return Poll::Ready(submission);
             }
-        };
-        match self.stop {
-            // A second stop gives up requests in flight: they may have reached the vendor.
-            Some(stop) => unless(timed, stop.abandoned()).await.unwrap_or_else(|| {
-                Submission::Unknown(
+            // An absent limit is a future that is ready with `None` at once: never an end.
+            if let Poll::Ready(Some(())) = deadline.as_mut().poll(cx) {
+                return Poll::Ready(Submission::Unknown(
+                    "the deadline passed while the request was in flight".to_owned(),
+                ));
+            }
+            if let Poll::Ready(Some(())) = abandoned.as_mut().poll(cx) {
+                // A second stop gives up requests in flight: they may have reached the vendor.
+                return Poll::Ready(Submission::Unknown(
                     "abandoned in flight after the send was stopped; the request may have reached the provider"
                         .to_owned(),
-                )
-            }),
-            None => timed.await,
-        }
+                ));
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Waits out the back-off after throttle number `throttles` (from 0); `Err` when the
@@ -216,7 +230,7 @@ async fn attempt(
         recipients = entries.len(),
         attempt
     );
-    let submission = provider.submit(entries, uniform).instrument(span.clone());
+    let submission = std::pin::pin!(provider.submit(entries, uniform).instrument(span.clone()));
     let submission = limits.bounded(submission).await;
     let verdict = match &submission {
         Submission::Answered { .. } => "answered",
