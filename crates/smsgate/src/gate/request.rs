@@ -4,8 +4,6 @@
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use futures_util::future::OptionFuture;
-
 use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 use tracing::Instrument;
 
@@ -88,14 +86,25 @@ impl<'a> RequestLimits<'a> {
         let permits = async {
             let permits = (self.global.acquire().await, slot.semaphore.acquire().await);
             if let Some(pacer) = &slot.pacer {
-                pacer.wait().await;
+                // Boxed: only rate-limited providers pay for a pacer's wait in their state.
+                Box::pin(pacer.wait()).await;
             }
             permits
         };
-        let permits = match self.stop {
-            Some(stop) => unless(permits, stop.stopped()).await,
-            None => Some(permits.await),
-        };
+        // Held once, raced against a stop only when the send can be stopped (boxed: the
+        // common send without a stop signal carries no room for it).
+        let mut permits = std::pin::pin!(permits);
+        let mut stopped = self.stop.map(|stop| Box::pin(stop.stopped()));
+        let permits = std::future::poll_fn(|cx| {
+            if let Poll::Ready(permits) = permits.as_mut().poll(cx) {
+                return Poll::Ready(Some(permits));
+            }
+            match stopped.as_mut().map(|stopped| stopped.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(None),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
         match permits {
             Some((Ok(global), Ok(own))) => Some((global, own)),
             _ => None,
@@ -106,28 +115,27 @@ impl<'a> RequestLimits<'a> {
     /// request may have reached the vendor).
     ///
     /// One poll function over the three, so the submission's future (the largest part of a
-    /// send's state) is held once, not once per combination of limits.
-    /// The submission is borrowed pinned, not moved in: an `async fn` keeps a future it is
-    /// given by value twice in its state (argument and local), and it is most of a send's.
+    /// send's state) is held once, not once per combination of limits; it is borrowed pinned,
+    /// not moved in (an `async fn` keeps a future given by value twice: argument and local).
+    /// The deadline's timer and the abandonment wait are boxed, and only when configured.
     async fn bounded<F: Future<Output = Submission>>(
         &self,
         mut submission: std::pin::Pin<&mut F>,
     ) -> Submission {
-        let deadline = self.deadline.map(|d| tokio::time::sleep_until(d.into()));
-        let mut deadline = std::pin::pin!(OptionFuture::from(deadline));
-        let abandoned = self.stop.map(StopSignal::abandoned);
-        let mut abandoned = std::pin::pin!(OptionFuture::from(abandoned));
+        let mut deadline = self
+            .deadline
+            .map(|d| Box::pin(tokio::time::sleep_until(d.into())));
+        let mut abandoned = self.stop.map(|stop| Box::pin(stop.abandoned()));
         std::future::poll_fn(|cx| {
             if let Poll::Ready(submission) = submission.as_mut().poll(cx) {
                 return Poll::Ready(submission);
             }
-            // An absent limit is a future that is ready with `None` at once: never an end.
-            if let Poll::Ready(Some(())) = deadline.as_mut().poll(cx) {
+            if let Some(Poll::Ready(())) = deadline.as_mut().map(|d| d.as_mut().poll(cx)) {
                 return Poll::Ready(Submission::Unknown(
                     "the deadline passed while the request was in flight".to_owned(),
                 ));
             }
-            if let Poll::Ready(Some(())) = abandoned.as_mut().poll(cx) {
+            if let Some(Poll::Ready(())) = abandoned.as_mut().map(|a| a.as_mut().poll(cx)) {
                 // A second stop gives up requests in flight: they may have reached the vendor.
                 return Poll::Ready(Submission::Unknown(
                     "abandoned in flight after the send was stopped; the request may have reached the provider"
