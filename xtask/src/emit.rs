@@ -471,6 +471,7 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         };
         let encoding = match op.encoding {
             EncodingSpec::Query => quote!(RequestEncoding::Query),
+            EncodingSpec::Form => quote!(RequestEncoding::Form),
             EncodingSpec::Json => quote!(RequestEncoding::Json),
         };
         let base = Literal::string(base);

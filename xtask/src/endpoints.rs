@@ -1039,6 +1039,30 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
             Some(quote!(#op => self.#ident.as_deref(),))
         })
         .collect();
+    let params: Vec<TokenStream> = ops
+        .settings
+        .iter()
+        .filter_map(|s| {
+            let param = s.path_param.as_ref()?;
+            let ident = format_ident!("{}", s.key);
+            let value = if s.required {
+                quote!(Some(self.#ident.as_str()))
+            } else {
+                quote!(self.#ident.as_deref())
+            };
+            Some(quote!(#param => #value,))
+        })
+        .collect();
+    let path_param = (!params.is_empty()).then(|| {
+        quote! {
+            fn path_param(&self, name: &str) -> Option<&str> {
+                match name {
+                    #(#params)*
+                    _ => None,
+                }
+            }
+        }
+    });
     let path_override = (!overrides.is_empty()).then(|| {
         quote! {
             fn path_override(&self, operation: &::smsgate_transport::spec::Operation) -> Option<&str> {
@@ -1096,6 +1120,8 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
             }
 
             #path_override
+
+            #path_param
         }
     }
 }

@@ -117,6 +117,8 @@ pub enum EncodingSpec {
     Json,
     /// A query string.
     Query,
+    /// A form-urlencoded POST body.
+    Form,
 }
 
 /// Encoding of a push body.
@@ -138,6 +140,9 @@ pub enum SchemeSpec {
     /// `nxcloud-header-body-md5` (signer in `smsgate-nxcloud`).
     #[serde(rename = "nxcloud-header-body-md5")]
     NxcloudHeaderBodyMd5,
+    /// `http-basic`: HTTP Basic authentication (RFC 7617; signer in `smsgate-transport`).
+    #[serde(rename = "http-basic")]
+    HttpBasic,
 }
 
 impl SchemeSpec {
@@ -146,6 +151,7 @@ impl SchemeSpec {
         match self {
             Self::KeySecretTimestampMd5 => "key-secret-timestamp-md5",
             Self::NxcloudHeaderBodyMd5 => "nxcloud-header-body-md5",
+            Self::HttpBasic => "http-basic",
         }
     }
 
@@ -154,6 +160,7 @@ impl SchemeSpec {
         match self {
             Self::KeySecretTimestampMd5 => "::smsgate_onbuka::sign::KeySecretTimestampMd5",
             Self::NxcloudHeaderBodyMd5 => "crate::sign::NxcloudHeaderBodyMd5",
+            Self::HttpBasic => "::smsgate_transport::sign::HttpBasic",
         }
     }
 }
@@ -172,7 +179,7 @@ pub struct AuthSpec {
 
 /// One account setting of `operations.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SettingSpec {
     /// snake_case key (config file key; environment `<PREFIX>_<KEY>`).
     pub key: String,
@@ -188,6 +195,8 @@ pub struct SettingSpec {
     pub body: Option<String>,
     /// Operation whose path this setting replaces.
     pub path: Option<String>,
+    /// The `{name}` placeholder of operation paths this setting fills (`AccountSid`).
+    pub path_param: Option<String>,
 }
 
 fn yes() -> bool {
@@ -798,6 +807,21 @@ impl SpecReader {
                 ));
             }
         }
+        for (i, op) in spec.operations.iter().enumerate() {
+            for param in path_params(&op.path) {
+                if !spec
+                    .settings
+                    .iter()
+                    .any(|s| s.path_param.as_deref() == Some(param))
+                {
+                    return Err(self.error(
+                        &rel,
+                        format!("/operations/{i}/path"),
+                        format!("no setting fills the path parameter {{{param}}} (give one a \"pathParam\")"),
+                    ));
+                }
+            }
+        }
         for (i, push) in spec.pushes.iter().enumerate() {
             if !names.insert(push.name.as_str()) {
                 return Err(self.error(
@@ -816,6 +840,12 @@ impl SpecReader {
         }
         Ok(spec)
     }
+}
+
+/// The `{name}` placeholders of a path, in order.
+pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
 }
 
 /// Definitions gathered for one vendor, each with the file it came from.

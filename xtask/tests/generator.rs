@@ -485,7 +485,44 @@ fn committed_generated_code_matches_the_specs() {
 /// that re-exports its types), against the real runtime.
 #[test]
 fn fixture_output_compiles() {
+    compile_fixture(&fixture_workspace(), "pipeline.rs");
+}
+
+/// The same pipeline for a vendor of HTTP Basic auth, a form-encoded body and a path
+/// parameter filled from the settings (`{Account}`): the shape of Twilio's API.
+#[test]
+fn basic_auth_form_bodies_and_path_parameters_work_end_to_end() {
     let dir = fixture_workspace();
+    edit_json(&dir, "acme/operations.json", |spec| {
+        spec["auth"] =
+            serde_json::json!({"scheme": "http-basic", "key": "api_key", "secret": "api_secret"});
+        spec["settings"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"key": "account", "doc": "The account id in every path.", "pathParam": "Account"}));
+        spec["operations"][0]["path"] = "/v1/Accounts/{Account}/Messages.json".into();
+        spec["operations"][0]["encoding"] = "form".into();
+    });
+    compile_fixture(&dir, "pipeline_basic_form.rs");
+}
+
+/// A path parameter no setting fills is refused.
+#[test]
+fn refuses_a_path_parameter_no_setting_fills() {
+    let dir = fixture_workspace();
+    edit_json(&dir, "acme/operations.json", |spec| {
+        spec["operations"][0]["path"] = "/v1/Accounts/{Account}/send".into();
+    });
+    let message = match generate(&dir) {
+        Err(err) => err.to_string(),
+        Ok(_) => panic!("an unfilled path parameter was accepted"),
+    };
+    assert!(message.contains("{Account}"), "{message}");
+}
+
+/// Writes the fixture's generated crates next to `dir`'s specs and runs `pipeline` (a file of
+/// `tests/fixtures/pipeline/`) as their test.
+fn compile_fixture(dir: &TempDir, pipeline: &str) {
     let transport = workspace().join("crates/smsgate-transport");
     // The fixture signs with the onbuka platform's scheme, whose signer lives in that crate.
     let onbuka = workspace().join("crates/smsgate-onbuka");
@@ -511,13 +548,13 @@ fn fixture_output_compiles() {
     };
     write_crate(
         "smsgate-acme-platform",
-        xtask::generate_platform(&specs(&dir), "acme-platform").unwrap(),
+        xtask::generate_platform(&specs(dir), "acme-platform").unwrap(),
         "",
         "#![deny(warnings, missing_docs)]\n//! Fixture platform.\npub mod generated;\npub use generated::{bodies, models};\n",
     );
     let krate = write_crate(
         "smsgate-acme",
-        generate(&dir).unwrap(),
+        generate(dir).unwrap(),
         "smsgate-acme-platform = { path = \"../smsgate-acme-platform\" }\n\n[dev-dependencies]\n\
          tokio = { version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }\nwiremock = \"0.6\"\n",
         "#![deny(warnings, missing_docs)]\n//! Fixture crate.\npub mod generated;\n",
@@ -525,7 +562,9 @@ fn fixture_output_compiles() {
     // The pipeline test: the generated client against a mock (`fixtures/pipeline/pipeline.rs`).
     fs::create_dir_all(krate.join("tests")).unwrap();
     fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pipeline/pipeline.rs"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/pipeline")
+            .join(pipeline),
         krate.join("tests/pipeline.rs"),
     )
     .unwrap();

@@ -85,20 +85,22 @@ fn http_method(method: &Method) -> Option<HttpMethod> {
     }
 }
 
-/// The request as the operation's encoding puts it: the JSON body, or the query string's
-/// fields as an object of strings.
+/// The request as the operation's encoding puts it: the JSON body, or the query string's (or
+/// form body's) fields as an object of strings.
 fn decode(operation: &Operation, query: &str, body: &[u8]) -> Option<Value> {
+    let fields = |text: &str| -> Option<Value> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).ok()?;
+        Some(Value::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        ))
+    };
     match operation.encoding {
         RequestEncoding::Json => serde_json::from_slice(body).ok(),
-        RequestEncoding::Query => {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-            Some(Value::Object(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ))
-        }
+        RequestEncoding::Query => fields(query),
+        RequestEncoding::Form => fields(std::str::from_utf8(body).ok()?),
     }
 }
 

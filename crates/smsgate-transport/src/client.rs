@@ -48,6 +48,13 @@ pub trait Credentials: Clone + fmt::Debug + Send + Sync + Sized + 'static {
         let _ = operation;
         None
     }
+
+    /// The value of a `{name}` placeholder of operation paths (`AccountSid`), from these
+    /// settings.
+    fn path_param(&self, name: &str) -> Option<&str> {
+        let _ = name;
+        None
+    }
 }
 
 /// The environment variable of a setting: `ITNIOTECH` + `api_key` → `ITNIOTECH_API_KEY`.
@@ -265,15 +272,31 @@ impl<C: Credentials> ClientCore<C> {
         self.inner.base_url.as_deref()
     }
 
-    /// The URL `operation` is sent to: base URL and path, either overridden.
+    /// The URL `operation` is sent to: base URL and path, either overridden, its `{name}`
+    /// placeholders filled from the settings (percent-encoded).
     pub fn url(&self, operation: &Operation) -> String {
         let base = self.inner.base_url.as_deref().unwrap_or(operation.base_url);
-        let path = self
-            .inner
-            .credentials
+        let credentials = &self.inner.credentials;
+        let path = credentials
             .path_override(operation)
             .unwrap_or(operation.path);
-        format!("{base}{path}")
+        if !path.contains('{') {
+            return format!("{base}{path}");
+        }
+        let mut url = String::from(base);
+        for segment in path.split('/').skip(1) {
+            url.push('/');
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                // The generator refuses a placeholder no setting fills, and settings are
+                // checked at build: an empty value only comes from an optional one.
+                Some(name) => url.extend(percent_encoding::utf8_percent_encode(
+                    credentials.path_param(name).unwrap_or(""),
+                    percent_encoding::NON_ALPHANUMERIC,
+                )),
+                None => url.push_str(segment),
+            }
+        }
+        url
     }
 
     /// The exact signed request for `endpoint`, after every check, without sending it.

@@ -27,6 +27,42 @@ pub trait Signer: Send + Sync + fmt::Debug + 'static {
     fn sign(&self, request: &mut WireRequest, fixed_headers: &[FixedHeader], now_millis: u64);
 }
 
+/// HTTP Basic authentication (`http-basic`): `Authorization: Basic base64(key:secret)`
+/// (RFC 7617). Shared by every vendor that uses it, so it lives here. Printing a request shows
+/// `Basic [redacted]`.
+#[derive(Clone, Debug)]
+pub struct HttpBasic {
+    key: String,
+    secret: Secret,
+}
+
+impl HttpBasic {
+    /// The `Authorization` header's value.
+    pub fn authorization(&self) -> String {
+        use base64::Engine as _;
+        let credentials = format!("{}:{}", self.key, self.secret.expose());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    }
+}
+
+impl Signer for HttpBasic {
+    const SCHEME: &'static str = "http-basic";
+
+    fn new(key: String, secret: Secret) -> Self {
+        Self { key, secret }
+    }
+
+    fn sign(&self, request: &mut WireRequest, fixed_headers: &[FixedHeader], _now_millis: u64) {
+        request.set_header("Authorization", &self.authorization());
+        for header in fixed_headers {
+            request.set_header(header.name, header.value);
+        }
+    }
+}
+
 /// Lowercase hex MD5 of the concatenated `parts` (the digest several vendors sign with).
 pub fn md5_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Md5::new();
@@ -55,6 +91,32 @@ pub fn fixed_header<'h>(fixed_headers: &'h [FixedHeader], name: &str) -> &'h str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 7617, section 2: the example credentials.
+    #[test]
+    fn http_basic_is_rfc_7617_and_never_printed() {
+        let signer = HttpBasic::new("Aladdin".to_owned(), "open sesame".into());
+        assert_eq!(signer.authorization(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        let mut request = WireRequest::new(
+            crate::spec::HttpMethod::Post,
+            "https://api.example/x".to_owned(),
+            Some(b"a=1".to_vec()),
+        );
+        signer.sign(&mut request, &[], 0);
+        assert_eq!(
+            request.header("Authorization"),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        );
+        for shown in [
+            format!("{request}"),
+            format!("{request:?}"),
+            format!("{signer:?}"),
+        ] {
+            assert!(!shown.contains("QWxhZGRpbjpvcGVuIHNlc2FtZQ"), "{shown}");
+            assert!(!shown.contains("open sesame"), "{shown}");
+        }
+        assert!(format!("{request}").contains("Authorization: Basic [redacted]"));
+    }
 
     #[test]
     fn md5_hex_is_lowercase_hex_of_the_concatenation() {

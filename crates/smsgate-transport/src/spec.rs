@@ -37,6 +37,8 @@ pub enum RequestEncoding {
     Json,
     /// The request type's fields as URL query parameters (percent-encoded).
     Query,
+    /// The request type's fields as an `application/x-www-form-urlencoded` POST body.
+    Form,
 }
 
 /// How a vendor's push (callback) body is encoded.

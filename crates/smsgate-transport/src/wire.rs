@@ -69,8 +69,17 @@ impl WireRequest {
         Ok(Self::new(HttpMethod::Get, url, None))
     }
 
+    /// A POST whose body is `value`'s fields form-urlencoded (sorted by name, absent fields
+    /// left out), with its `Content-Type`.
+    pub fn form<T: Serialize>(url: String, value: &T) -> Result<Self, serde_json::Error> {
+        let body = query_string(value)?.into_bytes();
+        let mut request = Self::new(HttpMethod::Post, url, Some(body));
+        request.set_header("Content-Type", "application/x-www-form-urlencoded");
+        Ok(request)
+    }
+
     /// A request for `operation` at `url`, `value` encoded as the operation's spec says (a
-    /// JSON body for POST operations, a query string for GET ones).
+    /// JSON body, a query string, or a form body).
     pub fn for_operation<T: Serialize>(
         operation: &crate::spec::Operation,
         url: String,
@@ -79,6 +88,7 @@ impl WireRequest {
         match operation.encoding {
             crate::spec::RequestEncoding::Json => Self::json(url, value),
             crate::spec::RequestEncoding::Query => Self::query(url, value),
+            crate::spec::RequestEncoding::Form => Self::form(url, value),
         }
     }
 
@@ -108,7 +118,7 @@ impl fmt::Debug for WireRequest {
         f.debug_struct("WireRequest")
             .field("method", &self.method)
             .field("url", &crate::redact::redact_url(&self.url))
-            .field("headers", &self.headers)
+            .field("headers", &Headers(&self.headers))
             .field("body", &self.body)
             .finish()
     }
@@ -125,13 +135,40 @@ impl fmt::Display for WireRequest {
             crate::redact::redact_url(&self.url)
         )?;
         for (name, value) in &self.headers {
-            writeln!(f, "{name}: {value}")?;
+            writeln!(f, "{name}: {}", shown(name, value))?;
         }
         if let Some(body) = &self.body {
             writeln!(f)?;
             write!(f, "{}", String::from_utf8_lossy(body))?;
         }
         Ok(())
+    }
+}
+
+/// A header's value as printed: an `Authorization` header carries the credentials themselves
+/// (HTTP Basic is the secret, base64-encoded), so only its scheme is shown.
+fn shown<'v>(name: &str, value: &'v str) -> std::borrow::Cow<'v, str> {
+    if !name.eq_ignore_ascii_case("authorization") {
+        return value.into();
+    }
+    match value.split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} {}", crate::redact::REDACTED).into(),
+        None => crate::redact::REDACTED.into(),
+    }
+}
+
+/// Headers for `Debug`, values shown as [`shown`] does.
+struct Headers<'h>(&'h [(String, String)]);
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(name, value)| (name, shown(name, value))),
+            )
+            .finish()
     }
 }
 
@@ -195,6 +232,37 @@ pub fn normalise_base_url(url: &str) -> Result<String, crate::ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_body_is_the_sorted_fields_form_encoded() {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            #[serde(rename = "To")]
+            to: &'a str,
+            #[serde(rename = "Body")]
+            body: &'a str,
+            #[serde(rename = "From", skip_serializing_if = "Option::is_none")]
+            from: Option<&'a str>,
+        }
+        let request = WireRequest::form(
+            "https://api.example/Messages.json".to_owned(),
+            &Body {
+                to: "+15558675310",
+                body: "Hi & bye 100%",
+                from: None,
+            },
+        )
+        .expect("a flat body");
+        assert_eq!(request.method, HttpMethod::Post);
+        assert_eq!(
+            request.header("Content-Type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(
+            request.body.as_deref(),
+            Some(&b"Body=Hi%20%26%20bye%20100%25&To=%2B15558675310"[..])
+        );
+    }
 
     #[derive(Serialize)]
     struct Query {
