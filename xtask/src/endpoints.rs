@@ -928,6 +928,7 @@ fn endpoint_tokens(
             }
         }
     };
+    let refusal = refusal_tokens(spec, at)?;
     let doc = crate::emit::docs(&format!(
         "`{}`: {}\n\nValidates against the schema of [`{}`](super::bodies::{}) and the operation's \
          limits, then sends [`operations::{}`](super::operations::{}).",
@@ -965,8 +966,57 @@ fn endpoint_tokens(
             fn status(response: &Self::Response) -> (Self::Code, &str) {
                 (<Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(#code_value), #reason)
             }
+
+            #refusal
         }
     })
+}
+
+/// `Endpoint::refusal` from `errorAnswer`: the 4xx body decoded into its model, its code read
+/// with the operation's table.
+fn refusal_tokens(spec: &VendorSpec, at: &str) -> Result<Option<TokenStream>, GenError> {
+    let Some(error) = &spec.operations.error_answer else {
+        return Ok(None);
+    };
+    let def = &spec.bundled_models["definitions"][&error.type_name];
+    let field = |name: &str| -> Result<(proc_macro2::Ident, bool, bool), GenError> {
+        let schema = &def["properties"][name];
+        if schema.is_null() {
+            return Err(GenError::Emit(format!(
+                "{at}: errorAnswer field {name:?} is not a property of {}",
+                error.type_name
+            )));
+        }
+        let required = def["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(name)));
+        Ok((
+            format_ident!("{}", snake(name)),
+            types_of(schema) == ["string"],
+            required,
+        ))
+    };
+    let (code, code_is_string, code_required) = field(&error.code)?;
+    let (reason, _, reason_required) = field(&error.reason)?;
+    let code = match (code_is_string, code_required) {
+        (true, true) => quote!(answer.#code.clone()),
+        (false, true) => quote!(answer.#code.to_string()),
+        (true, false) => quote!(answer.#code.clone()?),
+        (false, false) => quote!(answer.#code.as_ref()?.to_string()),
+    };
+    let reason = if reason_required {
+        quote!(answer.#reason)
+    } else {
+        quote!(answer.#reason.unwrap_or_default())
+    };
+    let ty = format_ident!("{}", error.type_name);
+    Ok(Some(quote! {
+        fn refusal(body: &[u8]) -> Option<(Self::Code, String)> {
+            let answer: super::models::#ty = ::serde_json::from_slice(body).ok()?;
+            let code = #code;
+            Some((<Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&code), #reason))
+        }
+    }))
 }
 
 fn credentials_tokens(spec: &VendorSpec) -> TokenStream {

@@ -213,6 +213,20 @@ pub struct AnswerSpec {
     pub reason: Option<String>,
 }
 
+/// `errorAnswer` of `operations.json`: the type of a 4xx answer's body and where it carries a
+/// code of the status table and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorAnswerSpec {
+    /// Model type of the body.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Field holding the code.
+    pub code: String,
+    /// Field holding the reason text.
+    pub reason: String,
+}
+
 /// One operation of `operations.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -274,6 +288,8 @@ pub struct OperationsSpec {
     pub settings: Vec<SettingSpec>,
     /// Where an answer carries its status code and reason.
     pub answer: AnswerSpec,
+    /// The body a vendor sends with a 4xx refusal, if it sends a typed one.
+    pub error_answer: Option<ErrorAnswerSpec>,
     /// Default base URL.
     pub base_url: String,
     /// Operations.
@@ -804,6 +820,15 @@ impl SpecReader {
                         "no response table {:?} in {vendor}/{ERRORS_FILE}",
                         op.status_table
                     ),
+                ));
+            }
+        }
+        if let Some(error) = &spec.error_answer {
+            if !has_type(&error.type_name) {
+                return Err(self.error(
+                    &rel,
+                    "/errorAnswer/type",
+                    format!("no type {:?} in {vendor}/{MODELS_FILE}", error.type_name),
                 ));
             }
         }

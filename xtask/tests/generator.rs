@@ -152,7 +152,7 @@ fn shared_platform_types_are_inlined_and_rewordings_applied() {
     let names: Vec<_> = defs.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["Recipients", "SendRequest", "SendResponse"],
+        ["ErrorResponse", "Recipients", "SendRequest", "SendResponse"],
         "Recipients comes with SendRequest"
     );
     assert_eq!(bundled["x-sources"].as_array().unwrap().len(), 2);

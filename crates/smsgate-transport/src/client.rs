@@ -344,6 +344,13 @@ impl<C: Credentials> ClientCore<C> {
 /// Decodes an answer to `E` (status, JSON, vendor code) without I/O: what
 /// [`ClientCore::send`] does with the bytes it receives.
 pub fn decode<E: Endpoint>(raw: &RawResponse) -> Result<E::Response, Error<E::Code>> {
+    // A vendor that answers refusals with a 4xx and a typed error body: its code, not a bare
+    // status. A 5xx stays an unexpected status (the request may have been acted on).
+    if (400..500).contains(&raw.status) {
+        if let Some((code, reason)) = E::refusal(&raw.body) {
+            return Err(Error::vendor(&E::OPERATION, code, &reason));
+        }
+    }
     let response: E::Response = decode_json(&E::OPERATION, raw)?;
     let (code, reason) = E::status(&response);
     if code.class() == ErrorClass::Success {

@@ -39,6 +39,14 @@ pub trait Endpoint {
     /// The answer's status code and reason; the call succeeded when the code's class is
     /// [`ErrorClass::Success`].
     fn status(response: &Self::Response) -> (Self::Code, &str);
+
+    /// A 4xx answer's body read as the vendor's error answer (`errorAnswer` in
+    /// `operations.json`): its code and reason, when the vendor sends one. `None` (the default)
+    /// leaves the answer an unexpected status.
+    fn refusal(body: &[u8]) -> Option<(Self::Code, String)> {
+        let _ = body;
+        None
+    }
 }
 
 /// A list of strings, read by index: what a [`Joined`] list borrows.
