@@ -87,6 +87,9 @@ struct BodyField {
     doc: Option<String>,
     required: bool,
     kind: Kind,
+    /// `x-in: path`: the value fills the operation path's `{json}` placeholder and is left out
+    /// of the body.
+    in_path: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -319,7 +322,21 @@ fn body_types(
             let field_at = format!("{here}/properties/{json}");
             let (schema, ref_name) = resolved(defs, property, &field_at)?;
             let kind = field_kind(defs, &schema, ref_name.as_deref(), &field_at, &mut queue)?;
+            let in_path = match schema.get("x-in").and_then(Value::as_str) {
+                None => false,
+                Some("path")
+                    if required.contains(json.as_str()) && matches!(kind, Kind::Text { .. }) =>
+                {
+                    true
+                }
+                Some(other) => {
+                    return Err(GenError::Emit(format!(
+                        "{field_at}: x-in {other:?} is not supported (\"path\", on a required string)"
+                    )));
+                }
+            };
             fields.push(BodyField {
+                in_path,
                 json: json.clone(),
                 ident: format_ident!("{}", snake(json)),
                 doc: schema
@@ -511,8 +528,12 @@ fn body_tokens(ty: &BodyType) -> TokenStream {
         let ty = field_type(field);
         let doc = field.doc.as_deref().map(crate::emit::docs);
         let rename = (name != json).then(|| quote!(rename = #json,));
-        let skip = (!field.required)
-            .then(|| quote!(skip_serializing_if = "::std::option::Option::is_none",));
+        let skip = if field.in_path {
+            Some(quote!(skip,))
+        } else {
+            (!field.required)
+                .then(|| quote!(skip_serializing_if = "::std::option::Option::is_none",))
+        };
         let serde = (rename.is_some() || skip.is_some()).then(|| quote!(#[serde(#rename #skip)]));
         quote!(#doc #serde pub #name: #ty,)
     });
@@ -929,6 +950,20 @@ fn endpoint_tokens(
         }
     };
     let refusal = refusal_tokens(spec, at)?;
+    let path_fields = path_fields(&spec.bundled_models, &op.request, at)?;
+    let path_param = (!path_fields.is_empty()).then(|| {
+        let arms = path_fields
+            .iter()
+            .map(|(json, ident)| quote!(#json => Some(self.body.#ident),));
+        quote! {
+            fn path_param(&self, name: &str) -> Option<&str> {
+                match name {
+                    #(#arms)*
+                    _ => None,
+                }
+            }
+        }
+    });
     let doc = crate::emit::docs(&format!(
         "`{}`: {}\n\nValidates against the schema of [`{}`](super::bodies::{}) and the operation's \
          limits, then sends [`operations::{}`](super::operations::{}).",
@@ -968,8 +1003,32 @@ fn endpoint_tokens(
             }
 
             #refusal
+
+            #path_param
         }
     })
+}
+
+/// The top-level fields of `request` marked `x-in: path`: (JSON name, field).
+pub fn path_fields(
+    schema: &Value,
+    request: &str,
+    at: &str,
+) -> Result<Vec<(String, proc_macro2::Ident)>, GenError> {
+    let mut roots = BTreeSet::new();
+    roots.insert(request.to_owned());
+    let types = body_types(schema, &roots, at)?;
+    Ok(types
+        .iter()
+        .find(|t| t.name == request)
+        .map(|t| {
+            t.fields
+                .iter()
+                .filter(|f| f.in_path)
+                .map(|f| (f.json.clone(), f.ident.clone()))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// `Endpoint::refusal` from `errorAnswer`: the 4xx body decoded into its model, its code read

@@ -833,16 +833,18 @@ impl SpecReader {
             }
         }
         for (i, op) in spec.operations.iter().enumerate() {
+            let request = &models["definitions"][&op.request]["properties"];
             for param in path_params(&op.path) {
-                if !spec
+                let from_request = request[param]["x-in"].as_str() == Some("path");
+                let from_settings = spec
                     .settings
                     .iter()
-                    .any(|s| s.path_param.as_deref() == Some(param))
-                {
+                    .any(|s| s.path_param.as_deref() == Some(param));
+                if !from_request && !from_settings {
                     return Err(self.error(
                         &rel,
                         format!("/operations/{i}/path"),
-                        format!("no setting fills the path parameter {{{param}}} (give one a \"pathParam\")"),
+                        format!("neither a setting nor the request fills the path parameter {{{param}}} (give a setting a \"pathParam\", or the request field `x-in: path`)"),
                     ));
                 }
             }
@@ -867,10 +869,11 @@ impl SpecReader {
     }
 }
 
-/// The `{name}` placeholders of a path, in order.
+/// The `{name}` placeholders of a path, in order (`/Messages/{Sid}.json` → `Sid`).
 pub fn path_params(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/')
-        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 /// Definitions gathered for one vendor, each with the file it came from.

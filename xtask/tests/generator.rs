@@ -502,6 +502,24 @@ fn basic_auth_form_bodies_and_path_parameters_work_end_to_end() {
             .push(serde_json::json!({"key": "account", "doc": "The account id in every path.", "pathParam": "Account"}));
         spec["operations"][0]["path"] = "/v1/Accounts/{Account}/Messages.json".into();
         spec["operations"][0]["encoding"] = "form".into();
+        // A path parameter the request carries: the message id of a fetch.
+        let mut fetch = spec["operations"][0].clone();
+        fetch["name"] = "fetch".into();
+        fetch["method"] = "GET".into();
+        fetch["encoding"] = "query".into();
+        fetch["path"] = "/v1/Accounts/{Account}/Messages/{Sid}.json".into();
+        fetch["request"] = "FetchRequest".into();
+        fetch.as_object_mut().unwrap().remove("limits");
+        spec["operations"].as_array_mut().unwrap().push(fetch);
+    });
+    edit_json(&dir, "acme/models.schema.json", |spec| {
+        spec["definitions"]["FetchRequest"] = serde_json::json!({
+            "description": "Fetch one message.",
+            "type": "object",
+            "required": ["Sid"],
+            "properties": {"Sid": {"description": "Message id.", "type": "string", "minLength": 1, "x-in": "path"}},
+            "additionalProperties": false
+        });
     });
     compile_fixture(&dir, "pipeline_basic_form.rs");
 }

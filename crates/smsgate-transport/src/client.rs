@@ -275,6 +275,16 @@ impl<C: Credentials> ClientCore<C> {
     /// The URL `operation` is sent to: base URL and path, either overridden, its `{name}`
     /// placeholders filled from the settings (percent-encoded).
     pub fn url(&self, operation: &Operation) -> String {
+        self.url_with(operation, |_| None)
+    }
+
+    /// [`ClientCore::url`], a placeholder filled from `param` first (an endpoint's own path
+    /// parameters, such as a message id), then from the settings.
+    pub fn url_with<'p>(
+        &'p self,
+        operation: &Operation,
+        param: impl Fn(&str) -> Option<&'p str>,
+    ) -> String {
         let base = self.inner.base_url.as_deref().unwrap_or(operation.base_url);
         let credentials = &self.inner.credentials;
         let path = credentials
@@ -284,18 +294,27 @@ impl<C: Credentials> ClientCore<C> {
             return format!("{base}{path}");
         }
         let mut url = String::from(base);
-        for segment in path.split('/').skip(1) {
-            url.push('/');
-            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                // The generator refuses a placeholder no setting fills, and settings are
-                // checked at build: an empty value only comes from an optional one.
-                Some(name) => url.extend(percent_encoding::utf8_percent_encode(
-                    credentials.path_param(name).unwrap_or(""),
-                    percent_encoding::NON_ALPHANUMERIC,
-                )),
-                None => url.push_str(segment),
-            }
+        let mut rest = path;
+        while let Some((before, after)) = rest.split_once('{') {
+            url.push_str(before);
+            let Some((name, after)) = after.split_once('}') else {
+                url.push('{');
+                rest = after;
+                continue;
+            };
+            // The generator refuses a placeholder that neither a setting nor the request
+            // fills; settings are checked at build and a request's path fields by `validate`:
+            // an empty value only comes from an optional setting.
+            let value = param(name)
+                .or_else(|| credentials.path_param(name))
+                .unwrap_or("");
+            url.extend(percent_encoding::utf8_percent_encode(
+                value,
+                percent_encoding::NON_ALPHANUMERIC,
+            ));
+            rest = after;
         }
+        url.push_str(rest);
         url
     }
 
@@ -304,17 +323,19 @@ impl<C: Credentials> ClientCore<C> {
         let operation = &E::OPERATION;
         debug_assert_eq!(operation.auth, <C::Signer as Signer>::SCHEME);
         endpoint.validate()?;
-        let mut request =
-            WireRequest::for_operation(operation, self.url(operation), endpoint.body()).map_err(
-                |err| {
-                    Checker::new(operation).error(
-                        "body",
-                        ValidationKind::Malformed {
-                            rule: leak_rule(&err.to_string()),
-                        },
-                    )
+        let mut request = WireRequest::for_operation(
+            operation,
+            self.url_with(operation, |name| endpoint.path_param(name)),
+            endpoint.body(),
+        )
+        .map_err(|err| {
+            Checker::new(operation).error(
+                "body",
+                ValidationKind::Malformed {
+                    rule: leak_rule(&err.to_string()),
                 },
-            )?;
+            )
+        })?;
         self.inner.signer.sign(
             &mut request,
             operation.fixed_headers,

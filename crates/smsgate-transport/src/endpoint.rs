@@ -40,6 +40,13 @@ pub trait Endpoint {
     /// [`ErrorClass::Success`].
     fn status(response: &Self::Response) -> (Self::Code, &str);
 
+    /// The value of a `{name}` placeholder of the operation's path that the request carries
+    /// (a body field marked `x-in: path`, left out of the body itself).
+    fn path_param(&self, name: &str) -> Option<&str> {
+        let _ = name;
+        None
+    }
+
     /// A 4xx answer's body read as the vendor's error answer (`errorAnswer` in
     /// `operations.json`): its code and reason, when the vendor sends one. `None` (the default)
     /// leaves the answer an unexpected status.
