@@ -1114,9 +1114,10 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
     let reads = ops.settings.iter().map(|s| {
         let ident = format_ident!("{}", s.key);
         let key = &s.key;
+        // Missing required values are refused by `check`, once, in settings order.
         match (s.secret, s.required) {
-            (true, _) => quote!(#ident: required(value, #key)?.into(),),
-            (false, true) => quote!(#ident: required(value, #key)?,),
+            (true, _) => quote!(#ident: value(#key).unwrap_or_default().into(),),
+            (false, true) => quote!(#ident: value(#key).unwrap_or_default(),),
             (false, false) => quote!(#ident: value(#key).filter(|v| !v.is_empty()),),
         }
     });
@@ -1205,14 +1206,6 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
             fn from_settings(
                 value: &mut dyn FnMut(&str) -> Option<String>,
             ) -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
-                fn required(
-                    value: &mut dyn FnMut(&str) -> Option<String>,
-                    key: &str,
-                ) -> ::std::result::Result<String, ::smsgate_transport::ConfigError> {
-                    value(key)
-                        .filter(|v| !v.is_empty())
-                        .ok_or_else(|| ::smsgate_transport::ConfigError::Missing(format!("{} {key}", #vendor)))
-                }
                 let credentials = Self { #(#reads)* };
                 ::smsgate_transport::client::Credentials::check(&credentials)?;
                 Ok(credentials)

@@ -51,7 +51,7 @@ impl fmt::Debug for Vendor {
 impl Vendor {
     /// The environment variable of `key` (`ITNIOTECH_API_KEY` for `api_key`).
     pub fn env_name(&self, key: &str) -> String {
-        format!("{}_{}", self.env_prefix, key.to_uppercase())
+        smsgate_transport::client::env_name(self.env_prefix, key)
     }
 
     /// The setting named `key`, if the vendor has one.

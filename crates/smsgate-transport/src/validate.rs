@@ -319,11 +319,6 @@ pub fn refused_control_character(text: &str) -> Option<(usize, char)> {
     ))
 }
 
-/// Whether a list item contains the separator the vendor joins lists with.
-pub fn contains_separator(value: &str) -> bool {
-    value.contains(',')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -221,18 +221,10 @@ impl ::smsgate_transport::client::Credentials for Credentials {
     fn from_settings(
         value: &mut dyn FnMut(&str) -> Option<String>,
     ) -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
-        fn required(
-            value: &mut dyn FnMut(&str) -> Option<String>,
-            key: &str,
-        ) -> ::std::result::Result<String, ::smsgate_transport::ConfigError> {
-            value(key).filter(|v| !v.is_empty()).ok_or_else(|| {
-                ::smsgate_transport::ConfigError::Missing(format!("{} {key}", "laaffic"))
-            })
-        }
         let credentials = Self {
-            api_key: required(value, "api_key")?,
-            api_secret: required(value, "api_secret")?.into(),
-            app_id: required(value, "app_id")?,
+            api_key: value("api_key").unwrap_or_default(),
+            api_secret: value("api_secret").unwrap_or_default().into(),
+            app_id: value("app_id").unwrap_or_default(),
         };
         ::smsgate_transport::client::Credentials::check(&credentials)?;
         Ok(credentials)

@@ -126,18 +126,10 @@ impl ::smsgate_transport::client::Credentials for Credentials {
     fn from_settings(
         value: &mut dyn FnMut(&str) -> Option<String>,
     ) -> ::std::result::Result<Self, ::smsgate_transport::ConfigError> {
-        fn required(
-            value: &mut dyn FnMut(&str) -> Option<String>,
-            key: &str,
-        ) -> ::std::result::Result<String, ::smsgate_transport::ConfigError> {
-            value(key).filter(|v| !v.is_empty()).ok_or_else(|| {
-                ::smsgate_transport::ConfigError::Missing(format!("{} {key}", "nxcloud"))
-            })
-        }
         let credentials = Self {
-            access_key: required(value, "access_key")?,
-            access_secret: required(value, "access_secret")?.into(),
-            app_key: required(value, "app_key")?,
+            access_key: value("access_key").unwrap_or_default(),
+            access_secret: value("access_secret").unwrap_or_default().into(),
+            app_key: value("app_key").unwrap_or_default(),
             multi_mt_path: value("multi_mt_path").filter(|v| !v.is_empty()),
         };
         ::smsgate_transport::client::Credentials::check(&credentials)?;
