@@ -30,6 +30,8 @@ enum Role {
     Content,
     SenderId,
     Number,
+    /// One number in E.164 with its `+` (Twilio).
+    NumberE164,
     Numbers,
     Ids,
 }
@@ -41,11 +43,12 @@ impl Role {
             Some("content") => Self::Content,
             Some("sender-id") => Self::SenderId,
             Some("number") => Self::Number,
+            Some("number-e164") => Self::NumberE164,
             Some("numbers") => Self::Numbers,
             Some("ids") => Self::Ids,
             Some(other) => {
                 return Err(GenError::Emit(format!(
-                    "{at}: unknown x-role {other:?} (content, sender-id, number, numbers, ids)"
+                    "{at}: unknown x-role {other:?} (content, sender-id, number, number-e164, numbers, ids)"
                 )));
             }
         })
@@ -97,6 +100,8 @@ struct BodyType {
     name: String,
     doc: String,
     fields: Vec<BodyField>,
+    /// `x-required-any`: optional text fields of which at least one must be set.
+    required_any: Vec<BodyField>,
 }
 
 /// `appId` → `app_id`, as typify names fields.
@@ -363,12 +368,43 @@ fn body_types(
                 }
             }
         }
+        let mut required_any = Vec::new();
+        if let Some(any) = def.get("x-required-any") {
+            let names = any
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>());
+            let Some(names) = names.filter(|n| n.len() >= 2) else {
+                return Err(GenError::Emit(format!(
+                    "{here}: x-required-any must list at least two field names"
+                )));
+            };
+            for json in names {
+                match fields.iter().find(|f| f.json == json) {
+                    Some(f) if !f.required && !f.in_path && matches!(f.kind, Kind::Text { .. }) => {
+                        required_any.push(f.clone());
+                    }
+                    _ => {
+                        return Err(GenError::Emit(format!(
+                            "{here}: x-required-any names {json:?}, which is not an optional string field"
+                        )));
+                    }
+                }
+            }
+        }
         let doc = def
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        done.insert(name.clone(), BodyType { name, doc, fields });
+        done.insert(
+            name.clone(),
+            BodyType {
+                name,
+                doc,
+                fields,
+                required_any,
+            },
+        );
     }
     Ok(done.into_values().collect())
 }
@@ -418,12 +454,14 @@ fn field_checks(ty: &BodyType, field: &BodyField, value: &TokenStream) -> TokenS
                 quote!(check.max_chars(#at, #value, Some(#n))?;)
             });
             // Content and a number refuse an empty value themselves.
-            let required = (*min_length > 0 && !matches!(role, Role::Content | Role::Number))
-                .then(|| quote!(check.required(#at, #value)?;));
+            let required = (*min_length > 0
+                && !matches!(role, Role::Content | Role::Number | Role::NumberE164))
+            .then(|| quote!(check.required(#at, #value)?;));
             let role_check = match role {
                 Role::Content => quote!(check.content(#at, #value)?;),
                 Role::SenderId => quote!(check.sender_id(#at, #value)?;),
                 Role::Number => quote!(check.number(#at, #value)?;),
+                Role::NumberE164 => quote!(check.number_e164(#at, #value)?;),
                 _ => quote!(),
             };
             let pattern = pattern.as_ref().map(|(pattern, rule)| {
@@ -496,7 +534,8 @@ fn recipients_of(field: &BodyField) -> Option<TokenStream> {
     let ident = &field.ident;
     let (one, many) = match &field.kind {
         Kind::Text {
-            role: Role::Number, ..
+            role: Role::Number | Role::NumberE164,
+            ..
         } => (quote!(1), None),
         Kind::List {
             role: Role::Numbers,
@@ -553,6 +592,23 @@ fn body_tokens(ty: &BodyType) -> TokenStream {
             quote!(if let Some(value) = self.#name { #inner })
         }
     });
+    let required_any = (!ty.required_any.is_empty()).then(|| {
+        let unset = ty.required_any.iter().map(|f| {
+            let name = &f.ident;
+            quote!(self.#name.is_none_or(str::is_empty))
+        });
+        let names = ty
+            .required_any
+            .iter()
+            .map(|f| f.json.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        quote! {
+            if #(#unset)&&* {
+                return Err(check.error(field(#names), ::smsgate_transport::ValidationKind::Empty));
+            }
+        }
+    });
     let recipients: Vec<TokenStream> = ty.fields.iter().filter_map(recipients_of).collect();
     let recipients = if recipients.is_empty() {
         quote!(0)
@@ -581,6 +637,7 @@ fn body_tokens(ty: &BodyType) -> TokenStream {
             ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
                 let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
                 let _ = &field;
+                #required_any
                 #(#checks)*
                 Ok(())
             }
@@ -913,41 +970,12 @@ fn endpoint_tokens(
             quote!(check.count(#json, self.body.#ident.len(), Self::OPERATION.limits.max_items)?;),
         );
     }
-    let answer = &spec.operations.answer;
-    let code_field = format_ident!("{}", snake(&answer.code));
-    let code_schema = &spec.bundled_models["definitions"][&op.response]["properties"][&answer.code];
-    let response_def = &spec.bundled_models["definitions"][&op.response];
-    if code_schema.is_null() {
-        return Err(GenError::Emit(format!(
-            "{at}: answer field {:?} is not a property of {}",
-            answer.code, op.response
-        )));
-    }
-    let code_is_string = types_of(code_schema) == ["string"];
-    let code_value = if code_is_string {
-        quote!(&response.#code_field)
-    } else {
-        quote!(&response.#code_field.to_string())
-    };
-    let reason = match &answer.reason {
-        None => quote!(""),
-        Some(field) => {
-            if response_def["properties"][field].is_null() {
-                return Err(GenError::Emit(format!(
-                    "{at}: answer field {field:?} is not a property of {}",
-                    op.response
-                )));
-            }
-            let ident = format_ident!("{}", snake(field));
-            let required = response_def["required"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(field.as_str())));
-            if required {
-                quote!(&response.#ident)
-            } else {
-                quote!(response.#ident.as_deref().unwrap_or(""))
-            }
+    let status = match &spec.operations.answer {
+        Some(answer) => {
+            let (code_value, reason) = answer_tokens(spec, op, answer, at)?;
+            quote!(Some((<Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(#code_value), #reason)))
         }
+        None => quote!(None),
     };
     let refusal = refusal_tokens(spec, at)?;
     let path_fields = path_fields(&spec.bundled_models, &op.request, at)?;
@@ -998,8 +1026,8 @@ fn endpoint_tokens(
                 self.body.recipients()
             }
 
-            fn status(response: &Self::Response) -> (Self::Code, &str) {
-                (<Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(#code_value), #reason)
+            fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+                #status
             }
 
             #refusal
@@ -1007,6 +1035,50 @@ fn endpoint_tokens(
             #path_param
         }
     })
+}
+
+/// Where an operation's answer carries its code (a `&str` expression) and reason.
+fn answer_tokens(
+    spec: &VendorSpec,
+    op: &OperationSpec,
+    answer: &crate::spec::AnswerSpec,
+    at: &str,
+) -> Result<(TokenStream, TokenStream), GenError> {
+    let code_field = format_ident!("{}", snake(&answer.code));
+    let code_schema = &spec.bundled_models["definitions"][&op.response]["properties"][&answer.code];
+    let response_def = &spec.bundled_models["definitions"][&op.response];
+    if code_schema.is_null() {
+        return Err(GenError::Emit(format!(
+            "{at}: answer field {:?} is not a property of {}",
+            answer.code, op.response
+        )));
+    }
+    let code_value = if types_of(code_schema) == ["string"] {
+        quote!(&response.#code_field)
+    } else {
+        quote!(&response.#code_field.to_string())
+    };
+    let reason = match &answer.reason {
+        None => quote!(""),
+        Some(field) => {
+            if response_def["properties"][field].is_null() {
+                return Err(GenError::Emit(format!(
+                    "{at}: answer field {field:?} is not a property of {}",
+                    op.response
+                )));
+            }
+            let ident = format_ident!("{}", snake(field));
+            let required = response_def["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(field.as_str())));
+            if required {
+                quote!(&response.#ident)
+            } else {
+                quote!(response.#ident.as_deref().unwrap_or(""))
+            }
+        }
+    };
+    Ok((code_value, reason))
 }
 
 /// The top-level fields of `request` marked `x-in: path`: (JSON name, field).
@@ -1082,12 +1154,17 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
     let ops = &spec.operations;
     let vendor = &ops.vendor;
     let prefix = vendor.to_ascii_uppercase();
-    let signer: TokenStream = ops
-        .auth
-        .scheme
-        .signer_path()
-        .parse()
-        .unwrap_or_else(|_| quote!(()));
+    let path = |scheme: crate::spec::SchemeSpec| -> TokenStream {
+        scheme.signer_path().parse().unwrap_or_else(|_| quote!(()))
+    };
+    let main_signer = path(ops.auth.scheme);
+    let signer = match &ops.auth.alternative {
+        Some(alt) if alt.scheme != ops.auth.scheme => {
+            let alt_signer = path(alt.scheme);
+            quote!(::smsgate_transport::sign::Alternatives<#main_signer, #alt_signer>)
+        }
+        _ => main_signer.clone(),
+    };
     let fields = ops.settings.iter().map(|s| {
         let ident = format_ident!("{}", s.key);
         let mut doc = s.doc.clone();
@@ -1125,6 +1202,24 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
         let ident = format_ident!("{}", s.key);
         let missing = format!("{vendor} {}", s.key);
         quote!(if self.#ident.is_empty() { return Err(::smsgate_transport::ConfigError::Missing(#missing.to_owned())); })
+    });
+    let auth_checks = auth_checks(ops);
+    let value_checks = ops.settings.iter().filter_map(|s| {
+        let values = s.values.as_ref()?;
+        let ident = format_ident!("{}", s.key);
+        let value = if s.required {
+            quote!(Some(self.#ident.as_str()))
+        } else {
+            quote!(self.#ident.as_deref())
+        };
+        let reason = format!("{} {} must be one of {}", vendor, s.key, values.join(", "));
+        Some(quote! {
+            if let Some(value) = #value {
+                if ![#(#values),*].contains(&value) {
+                    return Err(::smsgate_transport::ConfigError::Invalid(#reason.to_owned()));
+                }
+            }
+        })
     });
     let path_checks = ops.settings.iter().filter(|s| s.path.is_some()).map(|s| {
         let ident = format_ident!("{}", s.key);
@@ -1183,8 +1278,7 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
             }
         }
     });
-    let key = format_ident!("{}", ops.auth.key);
-    let secret = format_ident!("{}", ops.auth.secret);
+    let signer_body = signer_tokens(ops);
     let doc = crate::emit::docs(&format!(
         "The settings of a {vendor} account (`operations.json` `settings`): config-file keys, \
          environment variables `{prefix}_<KEY>`."
@@ -1213,17 +1307,96 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
 
             fn check(&self) -> ::std::result::Result<(), ::smsgate_transport::ConfigError> {
                 #(#checks)*
+                #auth_checks
+                #(#value_checks)*
                 #(#path_checks)*
                 Ok(())
             }
 
             fn signer(&self) -> Self::Signer {
-                <Self::Signer as ::smsgate_transport::sign::Signer>::new(self.#key.clone(), self.#secret.clone())
+                #signer_body
             }
 
             #path_override
 
             #path_param
+        }
+    }
+}
+
+/// A setting's value as an expression: `(is set, key value as String)`.
+fn setting_value(ops: &crate::spec::OperationsSpec, key: &str) -> (TokenStream, TokenStream) {
+    let ident = format_ident!("{}", key);
+    let setting = ops.settings.iter().find(|s| s.key == key);
+    match setting.map(|s| (s.secret, s.required)) {
+        Some((true, _)) | Some((false, true)) | None => {
+            (quote!(!self.#ident.is_empty()), quote!(self.#ident.clone()))
+        }
+        Some((false, false)) => (
+            quote!(self.#ident.as_deref().is_some_and(|v| !v.is_empty())),
+            quote!(self.#ident.clone().unwrap_or_default()),
+        ),
+    }
+}
+
+/// The checks of the auth modes: the chosen mode's key and secret are set.
+fn auth_checks(ops: &crate::spec::OperationsSpec) -> TokenStream {
+    let vendor = &ops.vendor;
+    let require = |keys: &[&String], why: &str| {
+        let checks = keys.iter().map(|key| {
+            let (set, _) = setting_value(ops, key);
+            let missing = format!("{vendor} {key}{why}");
+            quote!(if !(#set) { return Err(::smsgate_transport::ConfigError::Missing(#missing.to_owned())); })
+        });
+        quote!(#(#checks)*)
+    };
+    match &ops.auth.alternative {
+        // Both are required settings (the reader checks): their own checks cover them.
+        None => quote!(),
+        Some(alt) => {
+            let (when, _) = setting_value(ops, &alt.when);
+            let why = format!(" (with {} set)", alt.when);
+            let alternative = require(&[&alt.key, &alt.secret], &why);
+            let main = require(&[&ops.auth.key, &ops.auth.secret], "");
+            quote!(if #when { #alternative } else { #main })
+        }
+    }
+}
+
+/// `Credentials::signer`: the main mode's signer, or the alternative's when its `when`
+/// setting is set.
+fn signer_tokens(ops: &crate::spec::OperationsSpec) -> TokenStream {
+    let build =
+        |scheme: crate::spec::SchemeSpec, key: &str, secret: &str, variant: Option<&String>| {
+            let ty: TokenStream = scheme.signer_path().parse().unwrap_or_else(|_| quote!(()));
+            let (_, key) = setting_value(ops, key);
+            let secret = format_ident!("{}", secret);
+            let signer =
+                quote!(<#ty as ::smsgate_transport::sign::Signer>::new(#key, self.#secret.clone()));
+            match variant {
+                None => signer,
+                Some(v) => {
+                    let (_, value) = setting_value(ops, v);
+                    quote!(::smsgate_transport::sign::Signer::with_variant(#signer, &#value))
+                }
+            }
+        };
+    let auth = &ops.auth;
+    let main = build(auth.scheme, &auth.key, &auth.secret, auth.variant.as_ref());
+    let Some(alt) = &auth.alternative else {
+        return main;
+    };
+    let other = build(alt.scheme, &alt.key, &alt.secret, alt.variant.as_ref());
+    let (when, _) = setting_value(ops, &alt.when);
+    if alt.scheme == auth.scheme {
+        quote!(if #when { #other } else { #main })
+    } else {
+        quote! {
+            if #when {
+                ::smsgate_transport::sign::Alternatives::Alternative(#other)
+            } else {
+                ::smsgate_transport::sign::Alternatives::Main(#main)
+            }
         }
     }
 }
@@ -1245,10 +1418,30 @@ fn method_tokens(spec: &VendorSpec, op: &OperationSpec) -> TokenStream {
             request_def["properties"].get(json)?;
             let field = format_ident!("{}", snake(json));
             let setting = format_ident!("{}", s.key);
-            Some(quote! {
-                if body.#field.is_empty() {
-                    body.#field = &self.core.credentials().#setting;
-                }
+            let required = request_def["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|v| v.as_str() == Some(json.as_str())));
+            Some(match (required, s.required) {
+                (true, true) => quote! {
+                    if body.#field.is_empty() {
+                        body.#field = &self.core.credentials().#setting;
+                    }
+                },
+                (true, false) => quote! {
+                    if body.#field.is_empty() {
+                        body.#field = self.core.credentials().#setting.as_deref().unwrap_or_default();
+                    }
+                },
+                (false, true) => quote! {
+                    if body.#field.is_none_or(str::is_empty) {
+                        body.#field = Some(&self.core.credentials().#setting);
+                    }
+                },
+                (false, false) => quote! {
+                    if body.#field.is_none_or(str::is_empty) {
+                        body.#field = self.core.credentials().#setting.as_deref().or(body.#field);
+                    }
+                },
             })
         })
         .collect();

@@ -143,6 +143,14 @@ pub enum SchemeSpec {
     /// `http-basic`: HTTP Basic authentication (RFC 7617; signer in `smsgate-transport`).
     #[serde(rename = "http-basic")]
     HttpBasic,
+    /// `vonage-key-secret`: `api_key` and `api_secret` as parameters (signer in
+    /// `smsgate-vonage`).
+    #[serde(rename = "vonage-key-secret")]
+    VonageKeySecret,
+    /// `vonage-signature`: `timestamp` and `sig` over the sorted parameters (signer in
+    /// `smsgate-vonage`).
+    #[serde(rename = "vonage-signature")]
+    VonageSignature,
 }
 
 impl SchemeSpec {
@@ -152,6 +160,8 @@ impl SchemeSpec {
             Self::KeySecretTimestampMd5 => "key-secret-timestamp-md5",
             Self::NxcloudHeaderBodyMd5 => "nxcloud-header-body-md5",
             Self::HttpBasic => "http-basic",
+            Self::VonageKeySecret => "vonage-key-secret",
+            Self::VonageSignature => "vonage-signature",
         }
     }
 
@@ -161,6 +171,8 @@ impl SchemeSpec {
             Self::KeySecretTimestampMd5 => "::smsgate_onbuka::sign::KeySecretTimestampMd5",
             Self::NxcloudHeaderBodyMd5 => "crate::sign::NxcloudHeaderBodyMd5",
             Self::HttpBasic => "::smsgate_transport::sign::HttpBasic",
+            Self::VonageKeySecret => "crate::sign::VonageKeySecret",
+            Self::VonageSignature => "crate::sign::VonageSignature",
         }
     }
 }
@@ -175,6 +187,27 @@ pub struct AuthSpec {
     pub key: String,
     /// Setting that is the secret.
     pub secret: String,
+    /// Setting that chooses the scheme's variant (a hash algorithm), if it has variants.
+    pub variant: Option<String>,
+    /// A second auth mode, used when its `when` setting is set.
+    pub alternative: Option<AlternativeAuthSpec>,
+}
+
+/// `auth.alternative` of `operations.json`: a second auth mode (Twilio's API keys, Vonage's
+/// signed requests), chosen per account when its `when` setting is set.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlternativeAuthSpec {
+    /// The setting whose presence chooses this mode.
+    pub when: String,
+    /// Scheme.
+    pub scheme: SchemeSpec,
+    /// Setting that is the key.
+    pub key: String,
+    /// Setting that is the secret.
+    pub secret: String,
+    /// Setting that chooses the scheme's variant.
+    pub variant: Option<String>,
 }
 
 /// One account setting of `operations.json`.
@@ -197,6 +230,8 @@ pub struct SettingSpec {
     pub path: Option<String>,
     /// The `{name}` placeholder of operation paths this setting fills (`AccountSid`).
     pub path_param: Option<String>,
+    /// The values the setting may take (an optional setting left unset takes none).
+    pub values: Option<Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -286,8 +321,9 @@ pub struct OperationsSpec {
     pub auth: AuthSpec,
     /// The account settings a client needs (besides the base URL).
     pub settings: Vec<SettingSpec>,
-    /// Where an answer carries its status code and reason.
-    pub answer: AnswerSpec,
+    /// Where an answer carries its status code and reason; absent when answers carry no
+    /// call-level code (any 2xx answer that decodes succeeded).
+    pub answer: Option<AnswerSpec>,
     /// The body a vendor sends with a 4xx refusal, if it sends a typed one.
     pub error_answer: Option<ErrorAnswerSpec>,
     /// Default base URL.
@@ -823,6 +859,7 @@ impl SpecReader {
                 ));
             }
         }
+        self.check_auth(&rel, &spec)?;
         if let Some(error) = &spec.error_answer {
             if !has_type(&error.type_name) {
                 return Err(self.error(
@@ -866,6 +903,59 @@ impl SpecReader {
             }
         }
         Ok(spec)
+    }
+}
+
+impl SpecReader {
+    /// Every setting `auth` names exists and has the right kind: keys and `when` are plain
+    /// settings, secrets are secret, a variant lists its values; without an alternative, key
+    /// and secret are required.
+    fn check_auth(&self, rel: &str, spec: &OperationsSpec) -> Result<(), SpecError> {
+        let setting = |key: &str| spec.settings.iter().find(|s| s.key == key);
+        let auth = &spec.auth;
+        let mut uses = vec![
+            ("/auth/key", &auth.key, false),
+            ("/auth/secret", &auth.secret, true),
+        ];
+        if let Some(variant) = &auth.variant {
+            uses.push(("/auth/variant", variant, false));
+        }
+        if let Some(alt) = &auth.alternative {
+            uses.push(("/auth/alternative/when", &alt.when, false));
+            uses.push(("/auth/alternative/key", &alt.key, false));
+            uses.push(("/auth/alternative/secret", &alt.secret, true));
+            if let Some(variant) = &alt.variant {
+                uses.push(("/auth/alternative/variant", variant, false));
+            }
+        }
+        for (at, key, secret) in uses {
+            let Some(found) = setting(key) else {
+                return Err(self.error(rel, at, format!("no setting {key:?}")));
+            };
+            if found.secret != secret {
+                let kind = if secret { "secret" } else { "not secret" };
+                return Err(self.error(rel, at, format!("setting {key:?} must be {kind}")));
+            }
+            if at.ends_with("/variant") && found.values.is_none() {
+                return Err(self.error(
+                    rel,
+                    at,
+                    format!("variant setting {key:?} lists no \"values\""),
+                ));
+            }
+        }
+        if auth.alternative.is_none() {
+            for key in [&auth.key, &auth.secret] {
+                if setting(key).is_some_and(|s| !s.required) {
+                    return Err(self.error(
+                        rel,
+                        "/auth",
+                        format!("setting {key:?} signs every request: it must be required"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

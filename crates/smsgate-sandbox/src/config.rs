@@ -254,10 +254,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         let accounts = crate::VENDORS
             .iter()
-            .map(|vendor| {
-                let spec = vendor.spec();
-                (spec.name, Account::with_defaults(spec.name, spec.settings))
-            })
+            .map(|vendor| (vendor.spec().name, vendor.default_account()))
             .collect();
         Self {
             accounts,

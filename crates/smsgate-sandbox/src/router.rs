@@ -15,7 +15,7 @@ use serde_json::Value;
 use smsgate_transport::spec::{HttpMethod, Operation, RequestEncoding};
 
 use crate::signature::Verifier;
-use crate::simulate::{AuthFailure, Call, Refusal, Registered};
+use crate::simulate::{AuthFailure, Call, Received, Refusal, Registered};
 use crate::state::{State, answer, now_millis};
 
 /// One operation served at a path.
@@ -65,16 +65,71 @@ pub fn router(state: Arc<State>, vendors: &[Registered]) -> Router {
         }
     }
     let mut router = Router::new();
+    // Paths with placeholders inside a segment (`/Messages/{Sid}.json`) are beyond the
+    // router's syntax: they are matched here, in order, after every fixed path.
+    let mut templated: Vec<(&'static str, Arc<PathRoutes>)> = Vec::new();
     for (path, routes) in paths {
         let routes = Arc::new(routes);
+        if path.contains('{') {
+            templated.push((path, routes));
+            continue;
+        }
         router = router.route(
             path,
-            any(move |state, method, headers, query, body| {
-                serve(state, Arc::clone(&routes), method, headers, query, body)
+            any(move |state, method, uri, headers, query, body| {
+                serve(
+                    state,
+                    Arc::clone(&routes),
+                    method,
+                    uri,
+                    headers,
+                    query,
+                    body,
+                )
             }),
         );
     }
+    let templated = Arc::new(templated);
+    router = router.fallback(
+        move |state, uri: axum::http::Uri, method, headers, query, body| {
+            let routes = templated
+                .iter()
+                .find(|(template, _)| path_matches(template, uri.path()))
+                .map(|(_, routes)| Arc::clone(routes));
+            async move {
+                match routes {
+                    Some(routes) => serve(state, routes, method, uri, headers, query, body).await,
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        },
+    );
     router.with_state(state)
+}
+
+/// Whether `path` matches `template`, segment by segment, a `{name}` standing for one
+/// non-empty run of characters other than `/` (with literal text around it in the segment).
+pub(crate) fn path_matches(template: &str, path: &str) -> bool {
+    let (mut template, mut path) = (template.split('/'), path.split('/'));
+    loop {
+        match (template.next(), path.next()) {
+            (None, None) => return true,
+            (Some(pattern), Some(segment)) if segment_matches(pattern, segment) => {}
+            _ => return false,
+        }
+    }
+}
+
+fn segment_matches(pattern: &str, segment: &str) -> bool {
+    let Some((before, rest)) = pattern.split_once('{') else {
+        return pattern == segment;
+    };
+    let Some((_, after)) = rest.split_once('}') else {
+        return pattern == segment;
+    };
+    segment.len() > before.len() + after.len()
+        && segment.starts_with(before)
+        && segment.ends_with(after)
 }
 
 fn http_method(method: &Method) -> Option<HttpMethod> {
@@ -108,6 +163,7 @@ async fn serve(
     AxumState(state): AxumState<Arc<State>>,
     routes: Arc<PathRoutes>,
     method: Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -127,21 +183,40 @@ async fn serve(
         )
         .await;
     let refuse = |refusal: Refusal| vendor.refusal(operation, refusal);
+    let answer = |fault, value: &Value| {
+        let status = vendor.http_status(operation, value);
+        answer(fault, status, value)
+    };
     let (Some(account), Some(verifier)) =
         (state.config.account(spec.name), endpoint.verifier.as_ref())
     else {
         return answer(fault, &refuse(Refusal::Auth(AuthFailure::UnknownKey)));
     };
-    let checked = verifier.check(&headers, &body, now_millis(), vendor.signature_window());
+    let received = Received {
+        operation,
+        headers: &headers,
+        query: &query,
+        body: &body,
+    };
+    let checked = vendor
+        .authenticate(&received, account, now_millis())
+        .unwrap_or_else(|| {
+            verifier.check(&headers, &body, now_millis(), vendor.signature_window())
+        });
     if let Err(failure) = checked {
         return answer(fault, &refuse(Refusal::Auth(failure)));
     }
     if vendor.throttles(operation) && state.throttled(spec.name) {
         return answer(fault, &refuse(Refusal::Throttled));
     }
-    let Some(request) = decode(operation, &query, &body) else {
+    let Some(mut request) = decode(operation, &query, &body) else {
         return answer(fault, &refuse(Refusal::Malformed));
     };
+    if let Some(fields) = request.as_object_mut() {
+        for name in vendor.auth_params() {
+            fields.remove(*name);
+        }
+    }
     let violations = state.violations(spec.name, operation.request_type, &request);
     let call = Call {
         state: &state,
@@ -149,6 +224,7 @@ async fn serve(
         operation,
         account,
         violations: &violations,
+        path: uri.path(),
     };
     answer(fault, &vendor.handle(&call, &request))
 }

@@ -131,8 +131,66 @@ pub trait SimulatedVendor: Send + Sync + 'static {
     }
 
     /// Answers an authenticated request, decoded and checked against the schema
-    /// ([`Call::violations`]): the vendor's JSON answer (HTTP 200).
+    /// ([`Call::violations`]): the vendor's JSON answer (HTTP status: [`SimulatedVendor::http_status`]).
     fn handle(&self, call: &Call<'_>, request: &Value) -> Value;
+
+    /// The account a default sandbox gives this vendor (default:
+    /// [`Account::with_defaults`]); a vendor whose auth settings are optional (one of two
+    /// modes) or whose answers depend on a setting's value sets them here.
+    fn default_account(&self) -> Account {
+        let spec = self.spec();
+        Account::with_defaults(spec.name, spec.settings)
+    }
+
+    /// Checks a request's authentication itself, for a vendor whose scheme travels in the
+    /// parameters rather than in headers (`None`, the default: the generic header check of
+    /// the vendor's own signer).
+    fn authenticate(
+        &self,
+        request: &Received<'_>,
+        account: &Account,
+        now_millis: u64,
+    ) -> Option<Result<(), AuthFailure>> {
+        let _ = (request, account, now_millis);
+        None
+    }
+
+    /// Parameters the auth scheme adds to the request, left out before it is checked
+    /// against the schema.
+    fn auth_params(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The HTTP status of an answer (default 200: the vendors that answer errors in the body).
+    fn http_status(&self, operation: &Operation, answer: &Value) -> u16 {
+        let _ = (operation, answer);
+        200
+    }
+}
+
+/// A received request, as [`SimulatedVendor::authenticate`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// The operation requested.
+    pub operation: &'static Operation,
+    /// The request's headers.
+    pub headers: &'a axum::http::HeaderMap,
+    /// The raw query string (without `?`).
+    pub query: &'a str,
+    /// The raw body.
+    pub body: &'a [u8],
+}
+
+impl Received<'_> {
+    /// The parameters of the request's encoding: the query string's (GET or query encoding)
+    /// or the form body's, decoded; empty when they do not decode.
+    pub fn params(&self) -> Vec<(String, String)> {
+        let text = match self.operation.encoding {
+            smsgate_transport::spec::RequestEncoding::Form => self.body,
+            _ => self.query.as_bytes(),
+        };
+        serde_urlencoded::from_bytes(text).unwrap_or_default()
+    }
 }
 
 /// A vendor's registered behaviour.
@@ -149,6 +207,8 @@ pub struct Call<'a> {
     pub account: &'a Account,
     /// The request's violations of its schema definition (empty when valid).
     pub violations: &'a [Violation],
+    /// The request's path (its placeholders filled: `/Messages/SM....json`).
+    pub path: &'a str,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -171,6 +231,19 @@ pub struct MessageDraw {
 }
 
 impl Call<'_> {
+    /// The value of placeholder `{name}` of the operation's path in this request's path.
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        let placeholder = format!("{{{name}}}");
+        self.operation
+            .path
+            .split('/')
+            .zip(self.path.split('/'))
+            .find_map(|(pattern, segment)| {
+                let (before, after) = pattern.split_once(placeholder.as_str())?;
+                segment.strip_prefix(before)?.strip_suffix(after)
+            })
+    }
+
     /// Price of one SMS part.
     pub fn price_per_part(&self) -> f64 {
         self.state.config.price_per_part

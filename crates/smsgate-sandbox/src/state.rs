@@ -350,11 +350,12 @@ pub fn fault_response(fault: Fault, body: &[u8]) -> Option<Response> {
     }
 }
 
-/// A JSON answer (HTTP 200), or the injected fault applied to it.
-pub fn answer(fault: Fault, value: &serde_json::Value) -> Response {
+/// A JSON answer with HTTP `status`, or the injected fault applied to it.
+pub fn answer(fault: Fault, status: u16, value: &serde_json::Value) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_default();
     fault_response(fault, &body).unwrap_or_else(|| {
         Response::builder()
+            .status(status)
             .header("Content-Type", "application/json;charset=UTF-8")
             .body(Body::from(body))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())

@@ -321,7 +321,7 @@ impl<C: Credentials> ClientCore<C> {
     /// The exact signed request for `endpoint`, after every check, without sending it.
     pub fn prepare<E: Endpoint>(&self, endpoint: &E) -> Result<WireRequest, Error<E::Code>> {
         let operation = &E::OPERATION;
-        debug_assert_eq!(operation.auth, <C::Signer as Signer>::SCHEME);
+        debug_assert!(<C::Signer as Signer>::serves(operation.auth));
         endpoint.validate()?;
         let mut request = WireRequest::for_operation(
             operation,
@@ -373,11 +373,12 @@ pub fn decode<E: Endpoint>(raw: &RawResponse) -> Result<E::Response, Error<E::Co
         }
     }
     let response: E::Response = decode_json(&E::OPERATION, raw)?;
-    let (code, reason) = E::status(&response);
-    if code.class() == ErrorClass::Success {
-        return Ok(response);
+    match E::status(&response) {
+        Some((code, reason)) if code.class() != ErrorClass::Success => {
+            Err(Error::vendor(&E::OPERATION, code, reason))
+        }
+        _ => Ok(response),
     }
-    Err(Error::vendor(&E::OPERATION, code, reason))
 }
 
 /// A serialisation error's text is the serialiser's; the checks run first, so this only names

@@ -37,8 +37,9 @@ pub trait Endpoint {
     fn recipients(&self) -> usize;
 
     /// The answer's status code and reason; the call succeeded when the code's class is
-    /// [`ErrorClass::Success`].
-    fn status(response: &Self::Response) -> (Self::Code, &str);
+    /// [`ErrorClass::Success`]. `None` for a vendor whose answers carry no call-level code
+    /// (`answer` absent from `operations.json`): any 2xx answer that decodes succeeded.
+    fn status(response: &Self::Response) -> Option<(Self::Code, &str)>;
 
     /// The value of a `{name}` placeholder of the operation's path that the request carries
     /// (a body field marked `x-in: path`, left out of the body itself).

@@ -295,6 +295,9 @@ pub enum ConfigError {
     /// A required setting is missing (a builder field or an environment variable).
     #[error("{0} is not set")]
     Missing(String),
+    /// A setting's value is not one the vendor takes.
+    #[error("{0}")]
+    Invalid(String),
     /// A base URL is not an absolute http(s) URL.
     #[error("invalid base URL {:?}: {reason}", crate::redact::redact_url(url))]
     BaseUrl {

@@ -25,6 +25,55 @@ pub trait Signer: Send + Sync + fmt::Debug + 'static {
 
     /// Adds the headers for `request` (whose body is final) at `now_millis`.
     fn sign(&self, request: &mut WireRequest, fixed_headers: &[FixedHeader], now_millis: u64);
+
+    /// This signer with the scheme's variant chosen by a setting (`variant` in
+    /// `operations.json`, e.g. a hash algorithm); the generated settings check has refused
+    /// any value the spec does not list. A scheme without variants ignores it.
+    fn with_variant(self, variant: &str) -> Self
+    where
+        Self: Sized,
+    {
+        let _ = variant;
+        self
+    }
+
+    /// Whether this signer signs operations of auth scheme `scheme`.
+    fn serves(scheme: &str) -> bool
+    where
+        Self: Sized,
+    {
+        scheme == Self::SCHEME
+    }
+}
+
+/// A vendor's two auth modes (`auth` and its `alternative` in `operations.json`) when their
+/// schemes differ: the generated settings choose one per account.
+#[derive(Clone, Debug)]
+pub enum Alternatives<M, A> {
+    /// The main scheme (`auth`).
+    Main(M),
+    /// The alternative scheme, chosen when its `when` setting is set.
+    Alternative(A),
+}
+
+impl<M: Signer, A: Signer> Signer for Alternatives<M, A> {
+    const SCHEME: &'static str = M::SCHEME;
+
+    /// The main scheme's signer.
+    fn new(key: String, secret: Secret) -> Self {
+        Self::Main(M::new(key, secret))
+    }
+
+    fn sign(&self, request: &mut WireRequest, fixed_headers: &[FixedHeader], now_millis: u64) {
+        match self {
+            Self::Main(signer) => signer.sign(request, fixed_headers, now_millis),
+            Self::Alternative(signer) => signer.sign(request, fixed_headers, now_millis),
+        }
+    }
+
+    fn serves(scheme: &str) -> bool {
+        M::serves(scheme) || A::serves(scheme)
+    }
 }
 
 /// HTTP Basic authentication (`http-basic`): `Authorization: Basic base64(key:secret)`

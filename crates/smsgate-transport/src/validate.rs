@@ -179,6 +179,33 @@ impl<'a> Checker<'a> {
         self.digits(field.into(), number)
     }
 
+    /// One phone number in E.164 with its `+`: `+`, a country code that does not start with
+    /// 0, at most 15 digits in all.
+    pub fn number_e164<'f>(
+        &self,
+        field: impl Into<Field<'f>>,
+        number: &str,
+    ) -> Result<(), ValidationError> {
+        let field = field.into();
+        if number.is_empty() {
+            return Err(self.error(field, ValidationKind::Empty));
+        }
+        let digits = number.strip_prefix('+').unwrap_or("");
+        if digits.is_empty()
+            || digits.len() > 15
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(self.error(
+                field,
+                ValidationKind::Malformed {
+                    rule: "E.164: `+`, country code and number, at most 15 digits, no spaces or dashes",
+                },
+            ));
+        }
+        Ok(())
+    }
+
     fn digits(&self, field: impl fmt::Display, number: &str) -> Result<(), ValidationError> {
         if number.is_empty() {
             return Err(self.error(field, ValidationKind::Empty));

@@ -24,7 +24,8 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 /// One request, exactly as it will be sent.
 ///
 /// `Debug` and `Display` print the URL with its userinfo redacted
-/// ([`crate::redact::redact_url`]); the `url` field keeps it as sent.
+/// ([`crate::redact::redact_url`]) and the value of every parameter a signer marked secret
+/// ([`WireRequest::redact_param`]) replaced; the fields keep them as sent.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WireRequest {
     /// HTTP method.
@@ -35,6 +36,8 @@ pub struct WireRequest {
     pub headers: Vec<(String, String)>,
     /// Body bytes (`None` for GET).
     pub body: Option<Vec<u8>>,
+    /// Query or form parameters whose values are secrets, never printed.
+    secret_params: Vec<&'static str>,
 }
 
 impl WireRequest {
@@ -45,7 +48,28 @@ impl WireRequest {
             url,
             headers: Vec::new(),
             body,
+            secret_params: Vec::new(),
         }
+    }
+
+    /// Marks query or form parameter `name` secret (a vendor that takes its secret as a
+    /// parameter): printing the request shows `name=[redacted]`.
+    pub fn redact_param(&mut self, name: &'static str) {
+        if !self.secret_params.contains(&name) {
+            self.secret_params.push(name);
+        }
+    }
+
+    /// The URL as printed: userinfo and secret parameters redacted.
+    fn shown_url(&self) -> String {
+        crate::redact::redact_params(&crate::redact::redact_url(&self.url), &self.secret_params)
+            .into_owned()
+    }
+
+    /// The body as printed (UTF-8, lossy), secret parameters of a form body redacted.
+    fn shown_body(&self) -> Option<String> {
+        let body = String::from_utf8_lossy(self.body.as_deref()?);
+        Some(crate::redact::redact_params(&body, &self.secret_params).into_owned())
     }
 
     /// A POST whose body is `value` serialised as JSON, once.
@@ -117,9 +141,9 @@ impl fmt::Debug for WireRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WireRequest")
             .field("method", &self.method)
-            .field("url", &crate::redact::redact_url(&self.url))
+            .field("url", &self.shown_url())
             .field("headers", &Headers(&self.headers))
-            .field("body", &self.body)
+            .field("body", &self.shown_body())
             .finish()
     }
 }
@@ -128,18 +152,13 @@ impl fmt::Display for WireRequest {
     /// The request as text: request line (URL userinfo redacted), headers, blank line, body
     /// (UTF-8, lossy).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} {}",
-            self.method,
-            crate::redact::redact_url(&self.url)
-        )?;
+        writeln!(f, "{} {}", self.method, self.shown_url())?;
         for (name, value) in &self.headers {
             writeln!(f, "{name}: {}", shown(name, value))?;
         }
-        if let Some(body) = &self.body {
+        if let Some(body) = self.shown_body() {
             writeln!(f)?;
-            write!(f, "{}", String::from_utf8_lossy(body))?;
+            write!(f, "{body}")?;
         }
         Ok(())
     }

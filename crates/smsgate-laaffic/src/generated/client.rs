@@ -33,11 +33,11 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for SendSms<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&response.status),
             &response.reason,
-        )
+        ))
     }
 }
 /// `sendSmsGet`: Send one text to up to 100 numbers (query string, content URL-encoded).
@@ -69,11 +69,11 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for SendSmsGet<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&response.status),
             &response.reason,
-        )
+        ))
     }
 }
 /// `sendBatch`: Send different texts in one call.
@@ -105,11 +105,11 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for SendBatch<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&response.status),
             &response.reason,
-        )
+        ))
     }
 }
 /// `getBalance`: Query the account balance.
@@ -136,11 +136,11 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for GetBalance<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&response.status),
             &response.reason,
-        )
+        ))
     }
 }
 /// `getReport`: Query delivery status of up to 200 message ids.
@@ -172,11 +172,11 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for GetReport<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&response.status),
             &response.reason,
-        )
+        ))
     }
 }
 /// The settings of a laaffic account (`operations.json` `settings`): config-file keys, environment variables `LAAFFIC_<KEY>`.
@@ -248,7 +248,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
         Ok(())
     }
     fn signer(&self) -> Self::Signer {
-        <Self::Signer as ::smsgate_transport::sign::Signer>::new(
+        <::smsgate_onbuka::sign::KeySecretTimestampMd5 as ::smsgate_transport::sign::Signer>::new(
             self.api_key.clone(),
             self.api_secret.clone(),
         )

@@ -33,13 +33,13 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for SendMulti<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(
                 &response.code.to_string(),
             ),
             &response.message,
-        )
+        ))
     }
 }
 /// `send`: Send one text to one or more numbers (comma list).
@@ -66,13 +66,13 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for Send<'r, 'a> {
     fn recipients(&self) -> usize {
         self.body.recipients()
     }
-    fn status(response: &Self::Response) -> (Self::Code, &str) {
-        (
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
             <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(
                 &response.code.to_string(),
             ),
             &response.message,
-        )
+        ))
     }
 }
 /// The settings of a nxcloud account (`operations.json` `settings`): config-file keys, environment variables `NXCLOUD_<KEY>`.
@@ -162,7 +162,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
         Ok(())
     }
     fn signer(&self) -> Self::Signer {
-        <Self::Signer as ::smsgate_transport::sign::Signer>::new(
+        <crate::sign::NxcloudHeaderBodyMd5 as ::smsgate_transport::sign::Signer>::new(
             self.access_key.clone(),
             self.access_secret.clone(),
         )

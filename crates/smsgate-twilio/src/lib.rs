@@ -1,0 +1,3 @@
+//! Twilio Programmable Messaging for smsgate.
+
+pub mod generated;

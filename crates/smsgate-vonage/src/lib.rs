@@ -1,0 +1,4 @@
+//! Vonage (Nexmo) SMS API for smsgate.
+
+pub mod generated;
+pub mod sign;
