@@ -1,3 +1,4 @@
 //! Twilio Programmable Messaging for smsgate.
 
 pub mod generated;
+pub mod webhook;
