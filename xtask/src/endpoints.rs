@@ -104,8 +104,24 @@ struct BodyType {
     required_any: Vec<BodyField>,
 }
 
-/// `appId` → `app_id`, as typify names fields.
+/// `appId` → `app_id`, as typify names fields (a Rust keyword gets a `_`: `type` → `type_`).
 pub fn snake(name: &str) -> String {
+    let out = snake_words(name);
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+        "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
+        "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final",
+        "gen", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    ];
+    if KEYWORDS.contains(&out.as_str()) {
+        format!("{out}_")
+    } else {
+        out
+    }
+}
+
+fn snake_words(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() {
@@ -620,11 +636,25 @@ fn body_tokens(ty: &BodyType) -> TokenStream {
         .iter()
         .all(|f| !f.required || !matches!(f.kind, Kind::Enum(_)))
         .then(|| quote!(Default,));
+    let borrows = ty.fields.iter().any(|f| {
+        matches!(
+            f.kind,
+            Kind::Text { .. } | Kind::List { .. } | Kind::Items { .. }
+        )
+    });
+    let marker = (!borrows).then(|| {
+        quote! {
+            /// Nothing borrowed: keeps the lifetime every body has.
+            #[serde(skip)]
+            pub marker: ::std::marker::PhantomData<&'a ()>,
+        }
+    });
     quote! {
         #doc
         #[derive(Debug, Clone, Copy, #default ::serde::Serialize)]
         pub struct #ident<'a> {
             #(#fields)*
+            #marker
         }
 
         impl #ident<'_> {
@@ -636,7 +666,7 @@ fn body_tokens(ty: &BodyType) -> TokenStream {
                 item: ::std::option::Option<(&'static str, usize)>,
             ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
                 let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-                let _ = &field;
+                let _ = (&field, check);
                 #required_any
                 #(#checks)*
                 Ok(())
@@ -975,7 +1005,10 @@ fn endpoint_tokens(
             let (code_value, reason) = answer_tokens(spec, op, answer, at)?;
             quote!(Some((<Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(#code_value), #reason)))
         }
-        None => quote!(None),
+        None => quote!({
+            let _ = response;
+            None
+        }),
     };
     let refusal = refusal_tokens(spec, at)?;
     let path_fields = path_fields(&spec.bundled_models, &op.request, at)?;

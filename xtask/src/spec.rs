@@ -921,7 +921,13 @@ impl SpecReader {
             uses.push(("/auth/variant", variant, false));
         }
         if let Some(alt) = &auth.alternative {
-            uses.push(("/auth/alternative/when", &alt.when, false));
+            if setting(&alt.when).is_none() {
+                return Err(self.error(
+                    rel,
+                    "/auth/alternative/when",
+                    format!("no setting {:?}", alt.when),
+                ));
+            }
             uses.push(("/auth/alternative/key", &alt.key, false));
             uses.push(("/auth/alternative/secret", &alt.secret, true));
             if let Some(variant) = &alt.variant {

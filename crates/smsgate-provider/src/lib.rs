@@ -60,6 +60,7 @@ mod outcome;
 mod provider;
 mod query;
 mod registry;
+pub mod segments;
 mod status;
 
 pub use matcher::EntryMatcher;

@@ -115,6 +115,8 @@ enum PushError {
 struct Job {
     content_type: &'static str,
     body: Bytes,
+    /// Further headers (a vendor's webhook signature).
+    headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Default)]
@@ -230,12 +232,26 @@ impl Pusher {
 
     /// Queues one report; drops (and counts) it if the queue is full.
     pub fn push(&self, content_type: &'static str, body: Bytes) {
+        self.push_with(content_type, body, Vec::new());
+    }
+
+    /// [`Pusher::push`] with further headers (a vendor's webhook signature).
+    pub fn push_with(
+        &self,
+        content_type: &'static str,
+        body: Bytes,
+        headers: Vec<(&'static str, String)>,
+    ) {
         let closed = self.closed.read().unwrap_or_else(PoisonError::into_inner);
         if *closed {
             self.counters.drop_late();
             return;
         }
-        match self.sender.try_send(Job { content_type, body }) {
+        match self.sender.try_send(Job {
+            content_type,
+            body,
+            headers,
+        }) {
             Ok(()) => {
                 self.counters.queued.fetch_add(1, Ordering::SeqCst);
             }
@@ -380,10 +396,14 @@ impl Worker {
     }
 
     async fn attempt(&self, job: &Job) -> Result<(), PushError> {
-        let mut response = self
+        let mut request = self
             .http
             .post(&*self.url)
-            .header("Content-Type", job.content_type)
+            .header("Content-Type", job.content_type);
+        for (name, value) in &job.headers {
+            request = request.header(*name, value);
+        }
+        let mut response = request
             .body(job.body.clone())
             .send()
             .await

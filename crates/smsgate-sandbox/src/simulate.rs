@@ -306,4 +306,15 @@ impl Call<'_> {
     pub fn push_form(&self, body: String) {
         self.state.push(PushBody::Form(body));
     }
+
+    /// Where delivery reports are pushed, if anywhere (what a vendor that signs its pushes
+    /// signs).
+    pub fn push_url(&self) -> Option<&str> {
+        self.state.push_url()
+    }
+
+    /// Queues a form-encoded delivery report with a signature header.
+    pub fn push_signed_form(&self, body: String, header: &'static str, value: String) {
+        self.state.push(PushBody::SignedForm(body, header, value));
+    }
 }

@@ -260,7 +260,17 @@ impl State {
                 serde_json::to_vec(&value).unwrap_or_default().into(),
             ),
             PushBody::Form(text) => pusher.push("application/x-www-form-urlencoded", text.into()),
+            PushBody::SignedForm(text, header, value) => pusher.push_with(
+                "application/x-www-form-urlencoded",
+                text.into(),
+                vec![(header, value)],
+            ),
         }
+    }
+
+    /// Where delivery reports are pushed, if anywhere.
+    pub fn push_url(&self) -> Option<&str> {
+        self.config.push_url.as_deref()
     }
 }
 
@@ -268,6 +278,8 @@ impl State {
 pub enum PushBody {
     Json(serde_json::Value),
     Form(String),
+    /// A form body with a signature header (name, value).
+    SignedForm(String, &'static str, String),
 }
 
 pub fn now_millis() -> u64 {
