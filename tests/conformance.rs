@@ -123,14 +123,28 @@ macro_rules! generated_round_trip {
 generated_round_trip!(itniotech_roundtrip, smsgate_itniotech);
 generated_round_trip!(laaffic_roundtrip, smsgate_laaffic);
 generated_round_trip!(nxcloud_roundtrip, smsgate_nxcloud);
+generated_round_trip!(twilio_roundtrip, smsgate_twilio);
+generated_round_trip!(vonage_roundtrip, smsgate_vonage);
 
 fn check_vendor(
     vendor: &str,
     bundled_schema: &str,
     roundtrip: fn(&str, &Value) -> Result<Value, String>,
 ) {
-    for fixture in fixtures(vendor) {
+    let bundled: Value = serde_json::from_str(bundled_schema).unwrap();
+    for mut fixture in fixtures(vendor) {
         let name = fixture.path.display();
+        let form = fixture
+            .path
+            .extension()
+            .is_some_and(|ext| ext == "form" || ext == "query");
+        if form {
+            // Form fields are text: typed as the schema declares them, as a vendor reads them.
+            let pairs = fixture.value.as_object().unwrap().iter();
+            let pairs = pairs.map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()));
+            fixture.value =
+                smsgate_sandbox::typed_fields(&bundled, &fixture.type_name, pairs.collect());
+        }
         let errors = schema_errors(bundled_schema, &fixture.type_name, &fixture.value);
         assert!(errors.is_empty(), "{name} breaks its schema: {errors:#?}");
         let back = roundtrip(&fixture.type_name, &fixture.value)
@@ -170,6 +184,24 @@ fn nxcloud_samples_validate_and_round_trip() {
         "nxcloud",
         smsgate_nxcloud::generated::MODELS_SCHEMA_JSON,
         nxcloud_roundtrip,
+    );
+}
+
+#[test]
+fn twilio_samples_validate_and_round_trip() {
+    check_vendor(
+        "twilio",
+        smsgate_twilio::generated::MODELS_SCHEMA_JSON,
+        twilio_roundtrip,
+    );
+}
+
+#[test]
+fn vonage_samples_validate_and_round_trip() {
+    check_vendor(
+        "vonage",
+        smsgate_vonage::generated::MODELS_SCHEMA_JSON,
+        vonage_roundtrip,
     );
 }
 

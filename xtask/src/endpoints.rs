@@ -1710,6 +1710,9 @@ pub fn conformance_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream
     for push in &spec.operations.pushes {
         names.insert(push.body.clone());
     }
+    if let Some(error) = &spec.operations.error_answer {
+        names.insert(error.type_name.clone());
+    }
     let arms = names.iter().map(|name| {
         let ident = format_ident!("{}", name);
         quote!(#name => Some(round_trip_as::<super::models::#ident>(value)),)
@@ -1723,7 +1726,7 @@ pub fn conformance_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream
         #doc
 
         /// `value` decoded into the model named `type_name` and encoded again; `None` when no
-        /// operation or push of the spec uses a type of that name.
+        /// operation, error answer or push of the spec uses a type of that name.
         pub fn round_trip(
             type_name: &str,
             value: &::serde_json::Value,

@@ -72,6 +72,7 @@ use tokio::task::JoinHandle;
 pub use config::{Account, AccountValue, DEFAULT_BALANCE, Faults, SandboxConfig, UnknownSetting};
 pub use push::{PushSettings, PushStats};
 pub use registry::{VENDORS, vendor};
+pub use router::typed_fields;
 pub use simulate::SimulatedVendor;
 
 /// A running simulator.

@@ -132,6 +132,57 @@ fn segment_matches(pattern: &str, segment: &str) -> bool {
         && segment.ends_with(after)
 }
 
+/// Form or query fields as a JSON object, each value typed as definition `type_name` of the
+/// bundled `schema` declares its property (`true` for a boolean, `20000` for an integer), a
+/// string otherwise or when it does not parse: what a vendor reads from its form fields.
+pub fn typed_fields(schema: &Value, type_name: &str, pairs: Vec<(String, String)>) -> Value {
+    let definitions = &schema["definitions"];
+    let properties = &definitions[type_name]["properties"];
+    let declared = |name: &str| -> Option<&str> {
+        let mut property = &properties[name];
+        // Follow local references (`#/definitions/X`) to the declared type.
+        for _ in 0..8 {
+            match property["$ref"].as_str() {
+                Some(reference) => {
+                    let target = reference.rsplit('/').next().unwrap_or_default();
+                    property = &definitions[target];
+                }
+                None => break,
+            }
+        }
+        match &property["type"] {
+            Value::String(ty) => Some(ty.as_str()),
+            Value::Array(types) => types
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null"),
+            _ => None,
+        }
+    };
+    let typed = |name: &str, text: String| -> Value {
+        let parsed = match declared(name) {
+            Some("boolean") => text.parse::<bool>().ok().map(Value::Bool),
+            Some("integer") => text.parse::<i64>().ok().map(Value::from),
+            Some("number") => text
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number),
+            _ => None,
+        };
+        parsed.unwrap_or(Value::String(text))
+    };
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| {
+                let value = typed(&k, v);
+                (k, value)
+            })
+            .collect(),
+    )
+}
+
 fn http_method(method: &Method) -> Option<HttpMethod> {
     match *method {
         Method::GET => Some(HttpMethod::Get),
@@ -141,16 +192,11 @@ fn http_method(method: &Method) -> Option<HttpMethod> {
 }
 
 /// The request as the operation's encoding puts it: the JSON body, or the query string's (or
-/// form body's) fields as an object of strings.
-fn decode(operation: &Operation, query: &str, body: &[u8]) -> Option<Value> {
+/// form body's) fields as an object ([`typed_fields`]).
+fn decode(schema: &Value, operation: &Operation, query: &str, body: &[u8]) -> Option<Value> {
     let fields = |text: &str| -> Option<Value> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).ok()?;
-        Some(Value::Object(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-        ))
+        Some(typed_fields(schema, operation.request_type, pairs))
     };
     match operation.encoding {
         RequestEncoding::Json => serde_json::from_slice(body).ok(),
@@ -209,7 +255,7 @@ async fn serve(
     if vendor.throttles(operation) && state.throttled(spec.name) {
         return answer(fault, &refuse(Refusal::Throttled));
     }
-    let Some(mut request) = decode(operation, &query, &body) else {
+    let Some(mut request) = decode(state.schema(spec.name), operation, &query, &body) else {
         return answer(fault, &refuse(Refusal::Malformed));
     };
     if let Some(fields) = request.as_object_mut() {

@@ -209,6 +209,12 @@ impl State {
     }
 
     /// Violations of `value` against `vendor`'s schema definition `name`.
+    /// The bundled schema of `vendor` (`Null` for a vendor the sandbox does not simulate).
+    pub fn schema(&self, vendor: &str) -> &serde_json::Value {
+        static NONE: serde_json::Value = serde_json::Value::Null;
+        self.schemas.get(vendor).map_or(&NONE, |s| &s.bundled)
+    }
+
     pub fn violations(
         &self,
         vendor: &str,
@@ -376,6 +382,8 @@ pub fn answer(fault: Fault, status: u16, value: &serde_json::Value) -> Response 
 
 /// Validators of a vendor's bundled schema, one per definition, compiled once.
 pub struct Schemas {
+    /// The bundled schema itself (its definitions type form fields).
+    bundled: serde_json::Value,
     validators: HashMap<String, jsonschema::Validator>,
 }
 
@@ -398,7 +406,10 @@ impl Schemas {
                     .map(|v| (name.clone(), v))
             })
             .collect();
-        Self { validators }
+        Self {
+            bundled: value,
+            validators,
+        }
     }
 
     /// Violations of `value` against definition `name` (one for a name it lacks).

@@ -101,23 +101,61 @@ mod tests {
     fn twilio_documentation_vector() {
         let params = params("+12349013030");
         let pairs = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        assert_eq!(signature(URL, pairs, "12345"), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
-        assert!(verify_signature(URL, &params, "12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
-        assert!(!verify_signature(URL, &params, "12346", "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
-        assert!(!verify_signature(URL, &params[1..], "12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
+        assert_eq!(
+            signature(URL, pairs, "12345"),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        );
+        assert!(verify_signature(
+            URL,
+            &params,
+            "12345",
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!verify_signature(
+            URL,
+            &params,
+            "12346",
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!verify_signature(
+            URL,
+            &params[1..],
+            "12345",
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
     }
 
     /// The vectors of Twilio's SDK tests (twilio-python `test_request_validator.py`).
     #[test]
     fn twilio_sdk_vectors() {
         let params = params("+14158675309");
-        assert!(verify_signature(URL, &params, "12345", "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(verify_signature(
+            URL,
+            &params,
+            "12345",
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
         // Signed with the port: accepted without it, and the other way round.
-        assert!(verify_signature(URL, &params, "12345", "kvajT1Ptam85bY51eRf/AJRuM3w="));
+        assert!(verify_signature(
+            URL,
+            &params,
+            "12345",
+            "kvajT1Ptam85bY51eRf/AJRuM3w="
+        ));
         let with_port = "https://mycompany.com:443/myapp.php?foo=1&bar=2";
-        assert!(verify_signature(with_port, &params, "12345", "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(verify_signature(
+            with_port,
+            &params,
+            "12345",
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
         let http = "http://mycompany.com/myapp.php?foo=1&bar=2";
-        assert!(verify_signature(http, &params, "12345", "0ZXoZLH/DfblKGATFgpif+LLRf4="));
+        assert!(verify_signature(
+            http,
+            &params,
+            "12345",
+            "0ZXoZLH/DfblKGATFgpif+LLRf4="
+        ));
         let duplicates: Vec<(String, String)> = [
             ("Sid", "CA123"),
             ("SidAccount", "AC123"),
@@ -128,6 +166,11 @@ mod tests {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        assert!(verify_signature(URL, &duplicates, "12345", "IK+Dwps556ElfBT0I3Rgjkr1wJU="));
+        assert!(verify_signature(
+            URL,
+            &duplicates,
+            "12345",
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+        ));
     }
 }

@@ -3,7 +3,7 @@
 
 //! Round trips through the generated models of itniotech (`specs/itniotech`), by type name: the table the sample-conformance test uses. Built with the crate's `conformance` feature.
 /// `value` decoded into the model named `type_name` and encoded again; `None` when no
-/// operation or push of the spec uses a type of that name.
+/// operation, error answer or push of the spec uses a type of that name.
 pub fn round_trip(
     type_name: &str,
     value: &::serde_json::Value,

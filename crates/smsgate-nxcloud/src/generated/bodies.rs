@@ -57,7 +57,7 @@ impl MtRequest<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.required(field("appKey"), self.app_key)?;
         check.content(field("content"), self.content)?;
         check.max_chars(field("content"), self.content, Some(1000))?;
@@ -143,7 +143,7 @@ impl MultiMtItem<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.content(field("content"), self.content)?;
         check.max_chars(field("content"), self.content, Some(1000))?;
         check.number(field("phone"), self.phone)?;
@@ -201,7 +201,7 @@ impl MultiMtRequest<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.required(field("appKey"), self.app_key)?;
         check.items(field("items"), self.items.len(), Some(200))?;
         for (index, item) in self.items.iter().enumerate() {

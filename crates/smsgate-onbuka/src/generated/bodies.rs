@@ -33,7 +33,7 @@ impl BatchMessage<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.content(field("content"), self.content)?;
         check.max_chars(field("content"), self.content, Some(1024))?;
         check.numbers(field("numbers"), self.numbers.items(), None)?;
@@ -70,7 +70,7 @@ impl GetBalanceRequest<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.required(field("appId"), self.app_id)?;
         Ok(())
     }
@@ -100,7 +100,7 @@ impl GetReportRequest<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.required(field("appId"), self.app_id)?;
         check.ids(field("msgIds"), self.msg_ids.items(), ',', None)?;
         Ok(())
@@ -130,7 +130,7 @@ impl SendBatchRequest<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.required(field("appId"), self.app_id)?;
         check.items(field("array"), self.array.len(), None)?;
         for (index, item) in self.array.iter().enumerate() {
@@ -180,7 +180,7 @@ impl SendSmsRequest<'_> {
         item: ::std::option::Option<(&'static str, usize)>,
     ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
         let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
-        let _ = &field;
+        let _ = (&field, check);
         check.required(field("appId"), self.app_id)?;
         check.content(field("content"), self.content)?;
         check.max_chars(field("content"), self.content, Some(1024))?;

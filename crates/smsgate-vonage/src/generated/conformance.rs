@@ -3,7 +3,7 @@
 
 //! Round trips through the generated models of vonage (`specs/vonage`), by type name: the table the sample-conformance test uses. Built with the crate's `conformance` feature.
 /// `value` decoded into the model named `type_name` and encoded again; `None` when no
-/// operation or push of the spec uses a type of that name.
+/// operation, error answer or push of the spec uses a type of that name.
 pub fn round_trip(
     type_name: &str,
     value: &::serde_json::Value,
@@ -12,6 +12,7 @@ pub fn round_trip(
         "Balance" => Some(round_trip_as::<super::models::Balance>(value)),
         "BalanceRequest" => Some(round_trip_as::<super::models::BalanceRequest>(value)),
         "DeliveryReceipt" => Some(round_trip_as::<super::models::DeliveryReceipt>(value)),
+        "ErrorResponse" => Some(round_trip_as::<super::models::ErrorResponse>(value)),
         "SendSmsRequest" => Some(round_trip_as::<super::models::SendSmsRequest>(value)),
         "SendSmsResponse" => Some(round_trip_as::<super::models::SendSmsResponse>(value)),
         _ => None,
