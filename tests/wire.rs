@@ -436,3 +436,157 @@ fn base_url_and_path_are_configurable() {
         "http://127.0.0.1:9/sms/getBalance?appId=a"
     );
 }
+
+/// Twilio's OAS example Account SID and a token; an API key of the same shape.
+const TWILIO_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const TWILIO_TOKEN: &str = "twilio-auth-token-0123456789abcd";
+const TWILIO_KEY: &str = "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const TWILIO_KEY_SECRET: &str = "twilio-api-secret-0123456789abcd";
+/// Vonage's 8-character key, its secret and signature secret (Vonage's SDK test vector).
+const VONAGE_KEY: &str = "abcd1234";
+const VONAGE_SECRET: &str = "vonage-secret-1";
+const VONAGE_SIGNATURE_SECRET: &str = "signature_secret";
+
+/// Snapshots `request` and checks that none of the Twilio and Vonage secrets is in it.
+fn lock_global(name: &str, request: &WireRequest) {
+    let text = request.to_string();
+    for secret in [
+        TWILIO_TOKEN,
+        TWILIO_KEY_SECRET,
+        VONAGE_SECRET,
+        VONAGE_SIGNATURE_SECRET,
+    ] {
+        assert!(!text.contains(secret), "{name} shows a secret");
+    }
+    lock(name, request);
+}
+
+#[test]
+fn twilio_wire_format() {
+    use smsgate_twilio::bodies::{CreateMessageRequest, FetchBalanceRequest, FetchMessageRequest};
+    let client = smsgate_twilio::Client::builder()
+        .account_sid(TWILIO_SID)
+        .auth_token(TWILIO_TOKEN)
+        .from("+15005550006")
+        .clock(FixedClock::from_secs(DOC_TIMESTAMP))
+        .build()
+        .unwrap();
+    let message = CreateMessageRequest {
+        to: "+14155552345",
+        body: UNICODE_TEXT,
+        status_callback: Some("https://example.com/twilio/status?x=1&y=2"),
+        validity_period: Some(3600),
+        ..Default::default()
+    };
+    let request = client.prepare_create_message(&message).unwrap();
+    assert_eq!(
+        request.header("Authorization").unwrap(),
+        format!(
+            "Basic {}",
+            base64_of(&format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+        )
+    );
+    lock_global("twilio_create_message", &request);
+    let sid = "SMb7c0a2ce80504485a6f653a7110836f5";
+    lock_global(
+        "twilio_fetch_message",
+        &client
+            .prepare_fetch_message(&FetchMessageRequest { sid })
+            .unwrap(),
+    );
+    lock_global(
+        "twilio_fetch_balance",
+        &client
+            .prepare_fetch_balance(&FetchBalanceRequest::default())
+            .unwrap(),
+    );
+    // API-key mode: key and secret sign, the Account SID stays in the path.
+    let keyed = smsgate_twilio::Client::builder()
+        .account_sid(TWILIO_SID)
+        .api_key(TWILIO_KEY)
+        .api_secret(TWILIO_KEY_SECRET)
+        .messaging_service_sid("MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .build()
+        .unwrap();
+    let request = keyed
+        .prepare_create_message(&CreateMessageRequest {
+            to: "+14155552345",
+            body: "Hello! 👍",
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        request.header("Authorization").unwrap(),
+        format!(
+            "Basic {}",
+            base64_of(&format!("{TWILIO_KEY}:{TWILIO_KEY_SECRET}"))
+        )
+    );
+    lock_global("twilio_create_message_api_key", &request);
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn vonage_wire_format() {
+    use smsgate_vonage::bodies::{BalanceRequest, SendSmsRequest};
+    use smsgate_vonage::models::MessageType;
+    let message = SendSmsRequest {
+        to: "447700900000",
+        text: UNICODE_TEXT,
+        type_: Some(MessageType::Unicode),
+        client_ref: Some("order-1"),
+        callback: Some("https://example.com/vonage/dlr"),
+        status_report_req: Some(true),
+        ..Default::default()
+    };
+    let keyed = smsgate_vonage::Client::builder()
+        .api_key(VONAGE_KEY)
+        .api_secret(VONAGE_SECRET)
+        .from("Acme")
+        .clock(FixedClock::from_secs(DOC_TIMESTAMP))
+        .build()
+        .unwrap();
+    lock_global(
+        "vonage_send_sms",
+        &keyed.prepare_send_sms(&message).unwrap(),
+    );
+    lock_global(
+        "vonage_get_balance",
+        &keyed
+            .prepare_get_balance(&BalanceRequest::default())
+            .unwrap(),
+    );
+    for name in ["md5hash", "sha256"] {
+        let signed = smsgate_vonage::Client::builder()
+            .api_key(VONAGE_KEY)
+            .signature_secret(VONAGE_SIGNATURE_SECRET)
+            .signature_method(name)
+            .from("Acme")
+            .clock(FixedClock::from_secs(DOC_TIMESTAMP))
+            .build()
+            .unwrap();
+        let request = signed.prepare_send_sms(&message).unwrap();
+        let params: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(request.body.as_deref().unwrap()).unwrap();
+        let method = smsgate_vonage::sign::SignatureMethod::from_setting(name).unwrap();
+        assert!(smsgate_vonage::sign::verify_signature(
+            &params,
+            VONAGE_SIGNATURE_SECRET,
+            method
+        ));
+        assert!(!params.iter().any(|(k, _)| k == "api_secret"));
+        lock_global(&format!("vonage_send_sms_signed_{name}"), &request);
+    }
+    // A method Vonage does not offer is refused when the client is built.
+    let err = smsgate_vonage::Client::builder()
+        .api_key(VONAGE_KEY)
+        .signature_secret(VONAGE_SIGNATURE_SECRET)
+        .signature_method("sha3")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("signature_method"), "{err}");
+}

@@ -1219,7 +1219,8 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
     });
     let keys = ops.settings.iter().map(|s| {
         let (key, doc, secret, required) = (&s.key, &s.doc, s.secret, s.required);
-        quote!(::smsgate_transport::spec::ConfigKey { name: #key, doc: #doc, required: #required, secret: #secret, url: false })
+        let values = s.values.iter().flatten();
+        quote!(::smsgate_transport::spec::ConfigKey { name: #key, doc: #doc, required: #required, secret: #secret, url: false, values: &[#(#values),*] })
     });
     let reads = ops.settings.iter().map(|s| {
         let ident = format_ident!("{}", s.key);
@@ -1357,16 +1358,22 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
     }
 }
 
-/// A setting's value as an expression: `(is set, key value as String)`.
-fn setting_value(ops: &crate::spec::OperationsSpec, key: &str) -> (TokenStream, TokenStream) {
+/// A setting as expressions: `(is set, is unset, its value as a String)`.
+fn setting_value(
+    ops: &crate::spec::OperationsSpec,
+    key: &str,
+) -> (TokenStream, TokenStream, TokenStream) {
     let ident = format_ident!("{}", key);
     let setting = ops.settings.iter().find(|s| s.key == key);
     match setting.map(|s| (s.secret, s.required)) {
-        Some((true, _)) | Some((false, true)) | None => {
-            (quote!(!self.#ident.is_empty()), quote!(self.#ident.clone()))
-        }
+        Some((true, _)) | Some((false, true)) | None => (
+            quote!(!self.#ident.is_empty()),
+            quote!(self.#ident.is_empty()),
+            quote!(self.#ident.clone()),
+        ),
         Some((false, false)) => (
             quote!(self.#ident.as_deref().is_some_and(|v| !v.is_empty())),
+            quote!(self.#ident.as_deref().is_none_or(str::is_empty)),
             quote!(self.#ident.clone().unwrap_or_default()),
         ),
     }
@@ -1377,9 +1384,9 @@ fn auth_checks(ops: &crate::spec::OperationsSpec) -> TokenStream {
     let vendor = &ops.vendor;
     let require = |keys: &[&String], why: &str| {
         let checks = keys.iter().map(|key| {
-            let (set, _) = setting_value(ops, key);
+            let (_, unset, _) = setting_value(ops, key);
             let missing = format!("{vendor} {key}{why}");
-            quote!(if !(#set) { return Err(::smsgate_transport::ConfigError::Missing(#missing.to_owned())); })
+            quote!(if #unset { return Err(::smsgate_transport::ConfigError::Missing(#missing.to_owned())); })
         });
         quote!(#(#checks)*)
     };
@@ -1387,7 +1394,7 @@ fn auth_checks(ops: &crate::spec::OperationsSpec) -> TokenStream {
         // Both are required settings (the reader checks): their own checks cover them.
         None => quote!(),
         Some(alt) => {
-            let (when, _) = setting_value(ops, &alt.when);
+            let (when, _, _) = setting_value(ops, &alt.when);
             let why = format!(" (with {} set)", alt.when);
             let alternative = require(&[&alt.key, &alt.secret], &why);
             let main = require(&[&ops.auth.key, &ops.auth.secret], "");
@@ -1402,14 +1409,14 @@ fn signer_tokens(ops: &crate::spec::OperationsSpec) -> TokenStream {
     let build =
         |scheme: crate::spec::SchemeSpec, key: &str, secret: &str, variant: Option<&String>| {
             let ty: TokenStream = scheme.signer_path().parse().unwrap_or_else(|_| quote!(()));
-            let (_, key) = setting_value(ops, key);
+            let (_, _, key) = setting_value(ops, key);
             let secret = format_ident!("{}", secret);
             let signer =
                 quote!(<#ty as ::smsgate_transport::sign::Signer>::new(#key, self.#secret.clone()));
             match variant {
                 None => signer,
                 Some(v) => {
-                    let (_, value) = setting_value(ops, v);
+                    let (_, _, value) = setting_value(ops, v);
                     quote!(::smsgate_transport::sign::Signer::with_variant(#signer, &#value))
                 }
             }
@@ -1420,7 +1427,7 @@ fn signer_tokens(ops: &crate::spec::OperationsSpec) -> TokenStream {
         return main;
     };
     let other = build(alt.scheme, &alt.key, &alt.secret, alt.variant.as_ref());
-    let (when, _) = setting_value(ops, &alt.when);
+    let (when, _, _) = setting_value(ops, &alt.when);
     if alt.scheme == auth.scheme {
         quote!(if #when { #other } else { #main })
     } else {

@@ -58,6 +58,8 @@ mod router;
 mod signature;
 pub mod simulate;
 mod state;
+mod twilio;
+mod vonage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

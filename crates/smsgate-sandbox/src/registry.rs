@@ -7,6 +7,8 @@ pub static VENDORS: &[Registered] = &[
     &crate::onbuka::brand!(smsgate_itniotech),
     &crate::onbuka::brand!(smsgate_laaffic),
     &crate::nxcloud::NXCLOUD,
+    &crate::twilio::TWILIO,
+    &crate::vonage::VONAGE,
 ];
 
 /// The simulated vendor named `name`, if any.

@@ -208,13 +208,13 @@ impl State {
         self.lock().rng.u64(..)
     }
 
-    /// Violations of `value` against `vendor`'s schema definition `name`.
     /// The bundled schema of `vendor` (`Null` for a vendor the sandbox does not simulate).
     pub fn schema(&self, vendor: &str) -> &serde_json::Value {
         static NONE: serde_json::Value = serde_json::Value::Null;
         self.schemas.get(vendor).map_or(&NONE, |s| &s.bundled)
     }
 
+    /// Violations of `value` against `vendor`'s schema definition `name`.
     pub fn violations(
         &self,
         vendor: &str,

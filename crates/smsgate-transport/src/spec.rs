@@ -139,6 +139,8 @@ pub struct ConfigKey {
     pub secret: bool,
     /// Whether it is a URL (checked as one when the configuration is loaded).
     pub url: bool,
+    /// The values it may take (empty: any).
+    pub values: &'static [&'static str],
 }
 
 impl ConfigKey {
@@ -150,6 +152,7 @@ impl ConfigKey {
             required: true,
             secret: false,
             url: false,
+            values: &[],
         }
     }
 
@@ -161,6 +164,7 @@ impl ConfigKey {
             required: true,
             secret: true,
             url: false,
+            values: &[],
         }
     }
 
@@ -172,6 +176,7 @@ impl ConfigKey {
             required: false,
             secret: false,
             url: false,
+            values: &[],
         }
     }
 
@@ -182,6 +187,7 @@ impl ConfigKey {
         required: false,
         secret: false,
         url: true,
+        values: &[],
     };
 }
 

@@ -18,6 +18,10 @@ pub static VENDORS: &[&Vendor] = &[
     &smsgate_itniotech::VENDOR,
     #[cfg(feature = "laaffic")]
     &smsgate_laaffic::VENDOR,
+    #[cfg(feature = "twilio")]
+    &smsgate_twilio::VENDOR,
+    #[cfg(feature = "vonage")]
+    &smsgate_vonage::VENDOR,
 ];
 
 /// A gate's provider: a client of a vendor of this build, whose sends are awaited without
@@ -79,6 +83,8 @@ slot_providers! {
     "nxcloud" => Nxcloud(smsgate_nxcloud::Client),
     "itniotech" => Itniotech(smsgate_itniotech::Client),
     "laaffic" => Laaffic(smsgate_laaffic::Client),
+    "twilio" => Twilio(smsgate_twilio::Client),
+    "vonage" => Vonage(smsgate_vonage::Client),
 }
 
 /// Every vendor enabled in this build ([`VENDORS`]).
@@ -157,7 +163,8 @@ mod tests {
     async fn a_vendor_without_a_balance_query_says_so() {
         for vendor in VENDORS {
             let mut settings = Settings::new(vendor);
-            for key in vendor.keys.iter().filter(|k| k.required) {
+            // Secrets too: a vendor with two auth modes requires one of them.
+            for key in vendor.keys.iter().filter(|k| k.required || k.secret) {
                 settings.set(key.name, "x").unwrap();
             }
             let provider = vendor.provider(&settings).unwrap();

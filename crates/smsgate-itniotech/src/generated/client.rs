@@ -201,6 +201,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "api_secret",
@@ -208,6 +209,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: true,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "app_id",
@@ -215,6 +217,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey::BASE_URL,
     ];

@@ -99,6 +99,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "access_secret",
@@ -106,6 +107,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: true,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "app_key",
@@ -113,6 +115,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "multi_mt_path",
@@ -120,6 +123,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: false,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey::BASE_URL,
     ];

@@ -109,6 +109,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: true,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "api_secret",
@@ -116,6 +117,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: false,
             secret: true,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "signature_secret",
@@ -123,6 +125,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: false,
             secret: true,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "signature_method",
@@ -130,6 +133,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: false,
             secret: false,
             url: false,
+            values: &["md5hash", "md5", "sha1", "sha256", "sha512"],
         },
         ::smsgate_transport::spec::ConfigKey {
             name: "from",
@@ -137,6 +141,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             required: false,
             secret: false,
             url: false,
+            values: &[],
         },
         ::smsgate_transport::spec::ConfigKey::BASE_URL,
     ];
@@ -160,23 +165,23 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             ));
         }
         if !self.signature_secret.is_empty() {
-            if !(!self.api_key.is_empty()) {
+            if self.api_key.is_empty() {
                 return Err(::smsgate_transport::ConfigError::Missing(
                     "vonage api_key (with signature_secret set)".to_owned(),
                 ));
             }
-            if !(!self.signature_secret.is_empty()) {
+            if self.signature_secret.is_empty() {
                 return Err(::smsgate_transport::ConfigError::Missing(
                     "vonage signature_secret (with signature_secret set)".to_owned(),
                 ));
             }
         } else {
-            if !(!self.api_key.is_empty()) {
+            if self.api_key.is_empty() {
                 return Err(::smsgate_transport::ConfigError::Missing(
                     "vonage api_key".to_owned(),
                 ));
             }
-            if !(!self.api_secret.is_empty()) {
+            if self.api_secret.is_empty() {
                 return Err(::smsgate_transport::ConfigError::Missing(
                     "vonage api_secret".to_owned(),
                 ));
