@@ -21,6 +21,8 @@ use smsgate_transport::{ConfigError, ValidationKind};
 
 const SECRET: &str = "s3cr3t-api-secret";
 const NX_SECRET: &str = "s3cr3t-access-secret";
+const TW_SECRET: &str = "s3cr3t-auth-token";
+const VN_SECRET: &str = "s3cr3t-vonage-secret";
 
 /// What a hostile server observed.
 #[derive(Default)]
@@ -181,7 +183,45 @@ fn nxcloud(base_url: &str) -> smsgate_nxcloud::Client {
         .unwrap()
 }
 
+fn twilio(base_url: &str) -> smsgate_twilio::Client {
+    smsgate_twilio::Client::builder()
+        .account_sid("AC0123456789abcdef0123456789abcdef")
+        .auth_token(TW_SECRET)
+        .from("+15005550006")
+        .base_url(base_url)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+}
+
+fn vonage(base_url: &str) -> smsgate_vonage::Client {
+    smsgate_vonage::Client::builder()
+        .api_key("abcd1234")
+        .api_secret(VN_SECRET)
+        .from("Acme")
+        .base_url(base_url)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+}
+
 const ONE: [&str; 1] = ["8613800138000"];
+
+fn twilio_message() -> smsgate_twilio::bodies::CreateMessageRequest<'static> {
+    smsgate_twilio::bodies::CreateMessageRequest {
+        to: "+8613800138000",
+        body: "hello",
+        ..Default::default()
+    }
+}
+
+fn vonage_sms() -> smsgate_vonage::bodies::SendSmsRequest<'static> {
+    smsgate_vonage::bodies::SendSmsRequest {
+        to: "8613800138000",
+        text: "hello",
+        ..Default::default()
+    }
+}
 
 fn text() -> SendSmsRequest<'static> {
     SendSmsRequest {
@@ -259,6 +299,19 @@ async fn every_client(base_url: &str) -> Vec<(&'static str, Failure)> {
                     .unwrap_err(),
             ),
         ),
+        (
+            "twilio",
+            failure(
+                twilio(base_url)
+                    .create_message(&twilio_message())
+                    .await
+                    .unwrap_err(),
+            ),
+        ),
+        (
+            "vonage",
+            failure(vonage(base_url).send_sms(&vonage_sms()).await.unwrap_err()),
+        ),
     ]
 }
 
@@ -289,12 +342,14 @@ async fn no_client_follows_a_redirect() {
                 failure.message
             );
             assert!(failure.may_have_reached_vendor, "{vendor}");
-            for leak in ["stolen", "k3y", "pw", SECRET, NX_SECRET] {
+            for leak in [
+                "stolen", "k3y", "pw", SECRET, NX_SECRET, TW_SECRET, VN_SECRET,
+            ] {
                 assert!(!failure.debug.contains(leak), "{vendor}: {leak}");
             }
         }
         bystander.assert_untouched();
-        assert_eq!(server.connections(), 3);
+        assert_eq!(server.connections(), 5);
     }
 }
 
@@ -339,7 +394,7 @@ async fn an_announced_1_gib_body_is_refused_without_reading_it() {
     let elapsed = started.elapsed();
     assert!(
         elapsed < Duration::from_secs(1),
-        "{elapsed:?} for three clients"
+        "{elapsed:?} for five clients"
     );
 }
 
@@ -395,12 +450,30 @@ async fn a_real_body_over_the_limit_is_a_typed_error() {
 
 #[tokio::test]
 async fn an_endless_chunked_stream_is_dropped_just_past_the_limit() {
-    for (vendor, send) in [("itniotech", 0), ("laaffic", 1), ("nxcloud", 2)] {
+    for (vendor, send) in [
+        ("itniotech", 0),
+        ("laaffic", 1),
+        ("nxcloud", 2),
+        ("twilio", 3),
+        ("vonage", 4),
+    ] {
         let server = Hostile::endless("200 OK");
         let started = Instant::now();
         let err = match send {
             0 => failure(itniotech(&server.url).send_sms(&text()).await.unwrap_err()),
             1 => failure(laaffic(&server.url).send_sms(&text()).await.unwrap_err()),
+            3 => failure(
+                twilio(&server.url)
+                    .create_message(&twilio_message())
+                    .await
+                    .unwrap_err(),
+            ),
+            4 => failure(
+                vonage(&server.url)
+                    .send_sms(&vonage_sms())
+                    .await
+                    .unwrap_err(),
+            ),
             _ => failure(
                 nxcloud(&server.url)
                     .send_multi(&multi(&[item()]))
@@ -541,6 +614,40 @@ async fn control_characters_are_refused_before_any_traffic() {
         nxcloud(&server.url).send(&del).await,
         Err(smsgate_nxcloud::Error::InvalidRequest(_))
     ));
+    let err = failure_kind(
+        twilio(&server.url)
+            .create_message(&smsgate_twilio::bodies::CreateMessageRequest {
+                body: "pay \u{1b}[2J now",
+                ..twilio_message()
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.field, "Body");
+    assert_eq!(
+        err.kind,
+        ValidationKind::ControlCharacter {
+            position: 5,
+            code_point: 0x1b
+        }
+    );
+    let err = failure_kind(
+        vonage(&server.url)
+            .send_sms(&smsgate_vonage::bodies::SendSmsRequest {
+                text: "del\u{7f}",
+                ..vonage_sms()
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.field, "text");
+    assert_eq!(
+        err.kind,
+        ValidationKind::ControlCharacter {
+            position: 4,
+            code_point: 0x7f
+        }
+    );
     assert_eq!(server.connections(), 0, "nothing was sent");
 }
 
@@ -619,20 +726,92 @@ async fn the_facade_calls_hostile_answers_unknown_and_never_fails_over() {
         ("endless", &endless),
         ("huge", &huge),
     ] {
-        // The second provider would accept; it must never be asked.
-        let fallback = Bystander::new();
-        let gate = smsgate::SmsGate::builder()
-            .provider(itniotech(&server.url))
-            .provider(nxcloud(&fallback.origin()))
-            .build();
-        let started = Instant::now();
-        let report = gate
-            .send(&[smsgate::Message::new("+8613800138000", "hello")])
-            .await;
-        assert!(started.elapsed() < Duration::from_secs(2), "{case}");
-        let outcome = &report.deliveries[0].outcome;
-        assert!(outcome.is_unknown(), "{case}: {outcome:?}");
-        fallback.assert_untouched();
+        for first in ["itniotech", "twilio", "vonage"] {
+            // The second provider would accept; it must never be asked.
+            let fallback = Bystander::new();
+            let builder = smsgate::SmsGate::builder();
+            let builder = match first {
+                "itniotech" => builder.provider(itniotech(&server.url)),
+                "twilio" => builder.provider(twilio(&server.url)),
+                _ => builder.provider(vonage(&server.url)),
+            };
+            let gate = builder.provider(nxcloud(&fallback.origin())).build();
+            let started = Instant::now();
+            let report = gate
+                .send(&[smsgate::Message::new("+8613800138000", "hello")])
+                .await;
+            assert!(started.elapsed() < Duration::from_secs(2), "{case} {first}");
+            let delivery = &report.deliveries[0];
+            assert!(
+                delivery.outcome.is_unknown(),
+                "{case} {first}: {:?}",
+                delivery.outcome
+            );
+            assert_eq!(delivery.tried, [first], "{case}");
+            fallback.assert_untouched();
+        }
     }
     redirect_target.assert_untouched();
+}
+
+/// A server that reads the request and never answers, or answers a byte at a time: the
+/// Twilio and Vonage clients end in their total timeout, the request possibly acted on.
+#[tokio::test]
+async fn silence_and_trickles_end_in_the_total_timeout_for_twilio_and_vonage() {
+    let silent = Hostile::start(|stream, _| {
+        // Hold the connection open without a byte of answer.
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let trickle = Hostile::start(|stream, _| {
+        let _ = stream.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 100000\r\n\r\n");
+        while stream.write_all(b"x").is_ok() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let timeout = Duration::from_millis(700);
+    for server in [&silent, &trickle] {
+        let twilio = smsgate_twilio::Client::builder()
+            .account_sid("AC0123456789abcdef0123456789abcdef")
+            .auth_token(TW_SECRET)
+            .from("+15005550006")
+            .base_url(&server.url)
+            .timeout(timeout)
+            .build()
+            .unwrap();
+        let vonage = smsgate_vonage::Client::builder()
+            .api_key("abcd1234")
+            .api_secret(VN_SECRET)
+            .from("Acme")
+            .base_url(&server.url)
+            .timeout(timeout)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let errors = [
+            (
+                "twilio",
+                failure(twilio.create_message(&twilio_message()).await.unwrap_err()),
+            ),
+            (
+                "vonage",
+                failure(vonage.send_sms(&vonage_sms()).await.unwrap_err()),
+            ),
+        ];
+        let elapsed = started.elapsed();
+        for (vendor, err) in errors {
+            assert_eq!(
+                err.failure,
+                Some(TransportFailure::Timeout),
+                "{vendor}: {}",
+                err.debug
+            );
+            assert!(err.may_have_reached_vendor, "{vendor}");
+            for leak in [TW_SECRET, VN_SECRET] {
+                assert!(!err.debug.contains(leak), "{vendor}");
+            }
+        }
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    }
+    assert_eq!(silent.connections(), 2);
+    assert_eq!(trickle.connections(), 2);
 }

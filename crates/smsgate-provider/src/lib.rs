@@ -67,7 +67,7 @@ pub use matcher::EntryMatcher;
 pub use number::NumberProblem;
 pub use outcome::{Reason, RejectKind};
 pub use provider::{
-    BoxFuture, Capacity, Entry, EntryVerdict, InlineSubmit, Provider, Submission,
+    BoxFuture, Capacity, Entry, EntryVerdict, FlowLimits, InlineSubmit, Provider, Submission,
     submission_from_error,
 };
 pub use query::{Balance, Query, QueryError};

@@ -28,6 +28,15 @@ pub struct Capacity {
     pub max_sender_id_chars: Option<usize>,
 }
 
+/// A vendor's documented flow limits: what a gate uses for its provider unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FlowLimits {
+    /// Most requests in flight at once, if the vendor documents (or implies) a cap.
+    pub concurrency: Option<usize>,
+    /// Most requests started per second, if the vendor documents one.
+    pub requests_per_second: Option<f64>,
+}
+
 /// One message inside a request, already normalised; borrowed from the gate's own records, so
 /// handing a request to a provider copies nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +140,12 @@ pub trait Provider: Send + Sync {
         Box::pin(async move { Err(error) })
     }
 
+    /// The vendor's documented flow limits (default: none documented), the defaults of a
+    /// gate's per-provider options.
+    fn flow_limits(&self) -> FlowLimits {
+        FlowLimits::default()
+    }
+
     /// The concrete client behind this provider, for a gate that dispatches to the registry's
     /// clients statically ([`InlineSubmit`]); `None` (the default) keeps it behind `dyn`.
     fn as_any(&self) -> Option<&dyn std::any::Any> {
@@ -169,6 +184,10 @@ macro_rules! forward_provider {
 
             fn as_any(&self) -> Option<&dyn std::any::Any> {
                 (**self).as_any()
+            }
+
+            fn flow_limits(&self) -> FlowLimits {
+                (**self).flow_limits()
             }
 
             fn poll_status<'a>(

@@ -296,9 +296,16 @@ mod tests {
         for account in config.accounts.values() {
             for key in account.keys().iter().filter(|k| k.required) {
                 let value = account.setting(key.name).unwrap();
-                assert!(value.starts_with(&format!("sandbox-{}-", account.vendor())));
+                assert!(!value.is_empty(), "{}.{}", account.vendor(), key.name);
                 assert_eq!(account.secret(key.name).is_some(), key.secret);
             }
+            // Complete for its vendor's signer (one of two auth modes, where there are two).
+            let vendor = crate::vendor(account.vendor()).unwrap();
+            assert!(
+                (vendor.spec().signer)(account).is_some(),
+                "{}",
+                account.vendor()
+            );
         }
         let mut account = config.accounts.values().next().unwrap().clone();
         assert!(account.set("no_such_key", "x").is_err());

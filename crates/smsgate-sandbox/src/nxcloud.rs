@@ -48,7 +48,9 @@ impl SimulatedVendor for Nxcloud {
             Refusal::Auth(AuthFailure::FixedHeader) => ResponseCode::InvalidBizTypeActionOrBody,
             Refusal::Auth(AuthFailure::UnknownKey) => ResponseCode::NotPermitted,
             Refusal::Auth(AuthFailure::Stale) => ResponseCode::TimestampExpired,
-            Refusal::Auth(AuthFailure::BadSignature) => ResponseCode::InvalidSignature,
+            Refusal::Auth(AuthFailure::BadSignature | AuthFailure::ModesMixed) => {
+                ResponseCode::InvalidSignature
+            }
             Refusal::Throttled => ResponseCode::TpsLimitExceeded,
             Refusal::Malformed => ResponseCode::RequestParameterError,
         })

@@ -77,6 +77,8 @@ pub enum AuthFailure {
     Stale,
     /// The signature is not the one the account's secret gives.
     BadSignature,
+    /// The request carries two auth modes at once (Vonage: a signature and the API secret).
+    ModesMixed,
 }
 
 /// What the router refuses before the vendor's behaviour sees a request.

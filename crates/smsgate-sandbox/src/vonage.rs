@@ -80,16 +80,18 @@ impl SimulatedVendor for Vonage {
             }
             let Some(_) = param("sig") else {
                 let secret = param("api_secret").ok_or(AuthFailure::MissingHeader)?;
+                // Status 4: the key and secret do not make a pair.
                 return match account.setting("api_secret") {
                     Some(expected) if expected == secret => Ok(()),
-                    _ => Err(AuthFailure::BadSignature),
+                    _ => Err(AuthFailure::UnknownKey),
                 };
             };
             // A signed request must not carry the secret too (status 32), and the account
-            // must sign.
-            let secret = account
-                .setting("signature_secret")
-                .filter(|_| param("api_secret").is_none());
+            // must sign (status 14).
+            if param("api_secret").is_some() {
+                return Err(AuthFailure::ModesMixed);
+            }
+            let secret = account.setting("signature_secret");
             let secret = secret.ok_or(AuthFailure::BadSignature)?;
             let timestamp = param("timestamp").and_then(|t| t.parse::<u64>().ok());
             let timestamp = timestamp.ok_or(AuthFailure::Stale)?;
@@ -125,6 +127,7 @@ impl SimulatedVendor for Vonage {
             Refusal::Auth(AuthFailure::Stale | AuthFailure::BadSignature) => {
                 SmsStatus::InvalidSignature
             }
+            Refusal::Auth(AuthFailure::ModesMixed) => SmsStatus::SignatureAndApiSecretDisallowed,
             Refusal::Throttled => SmsStatus::Throttled,
             Refusal::Malformed => SmsStatus::InvalidParameters,
         })

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use smsgate_provider::{
-    Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, InlineSubmit, Provider,
-    Queries, QueryError, ReportError, Settings, SettingsError, Submission, Vendor,
+    Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, FlowLimits, InlineSubmit,
+    Provider, Queries, QueryError, ReportError, Settings, SettingsError, Submission, Vendor,
     submission_from_error,
 };
 use smsgate_transport::wire::WireRequest;
@@ -146,6 +146,16 @@ impl Provider for Client {
                 credit: None,
             })
         })
+    }
+
+    /// Twilio caps the requests an account has in flight (error 20429 past it; the number is
+    /// not published) and queues messages per sender rather than refusing them, so only the
+    /// concurrency is bounded: 10, ours.
+    fn flow_limits(&self) -> FlowLimits {
+        FlowLimits {
+            concurrency: Some(10),
+            requests_per_second: None,
+        }
     }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use smsgate_provider::segments::{Encoding, segments};
 use smsgate_provider::{
-    Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, InlineSubmit, Provider,
-    Queries, QueryError, Reason, RejectKind, ReportError, Settings, SettingsError, Submission,
-    Vendor, submission_from_error,
+    Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, FlowLimits, InlineSubmit,
+    Provider, Queries, QueryError, Reason, RejectKind, ReportError, Settings, SettingsError,
+    Submission, Vendor, submission_from_error,
 };
 use smsgate_transport::spec::ErrorClass;
 use smsgate_transport::wire::WireRequest;
@@ -184,6 +184,15 @@ impl Provider for Client {
                 credit: None,
             })
         })
+    }
+
+    /// "All API keys are set with 30 API requests per second throughput restriction by
+    /// default" (Vonage support, article 203993598); status 1 past it.
+    fn flow_limits(&self) -> FlowLimits {
+        FlowLimits {
+            concurrency: None,
+            requests_per_second: Some(30.0),
+        }
     }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {

@@ -2,8 +2,8 @@
 //! (vendor crates implement it without depending on the facade) and is re-exported here.
 
 pub use smsgate_provider::{
-    Balance, BoxFuture, Capacity, Entry, EntryMatcher, EntryVerdict, Provider, Query, QueryError,
-    Submission, submission_from_error,
+    Balance, BoxFuture, Capacity, Entry, EntryMatcher, EntryVerdict, FlowLimits, Provider, Query,
+    QueryError, Submission, submission_from_error,
 };
 
 use crate::status::DeliveryStatus;

@@ -17,10 +17,25 @@ use crate::provider::Provider;
 /// Per-provider flow control.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProviderOptions {
-    /// Most requests in flight to this provider at once (default 4).
+    /// Most requests in flight to this provider at once (default 4, or the vendor's
+    /// documented cap: [`ProviderOptions::documented`]).
     pub concurrency: usize,
-    /// Most requests started per second (`None`: no limit).
+    /// Most requests started per second (`None`: no limit, or the vendor's documented rate).
     pub requests_per_second: Option<f64>,
+}
+
+impl ProviderOptions {
+    /// The defaults for `provider`: its documented flow limits
+    /// ([`Provider::flow_limits`]: Vonage's 30 requests per second, Twilio's account
+    /// concurrency), 4 requests in flight and no rate where it documents none.
+    pub fn documented(provider: &dyn Provider) -> Self {
+        let limits = provider.flow_limits();
+        let default = Self::default();
+        Self {
+            concurrency: limits.concurrency.unwrap_or(default.concurrency),
+            requests_per_second: limits.requests_per_second.or(default.requests_per_second),
+        }
+    }
 }
 
 impl Default for ProviderOptions {
@@ -72,9 +87,11 @@ impl SmsGateBuilder {
         }
     }
 
-    /// Adds a provider after the ones already added (priority order), with default options.
+    /// Adds a provider after the ones already added (priority order), with the options its
+    /// vendor documents ([`ProviderOptions::documented`]).
     pub fn provider(self, provider: impl Provider + 'static) -> Self {
-        self.provider_with(provider, ProviderOptions::default())
+        let options = ProviderOptions::documented(&provider);
+        self.provider_with(provider, options)
     }
 
     /// Adds a provider with its own concurrency cap and request rate.
