@@ -1246,7 +1246,7 @@ fn credentials_tokens(spec: &VendorSpec) -> TokenStream {
         } else {
             quote!(self.#ident.as_deref())
         };
-        let reason = format!("{} {} must be one of {}", vendor, s.key, values.join(", "));
+        let reason = format!("{} must be one of {}", s.key, values.join(", "));
         Some(quote! {
             if let Some(value) = #value {
                 if ![#(#values),*].contains(&value) {

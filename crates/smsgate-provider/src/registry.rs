@@ -284,5 +284,18 @@ pub fn client<C: smsgate_transport::client::Credentials>(
             builder = builder.setting(key.name, value);
         }
     }
-    builder.build().map_err(|err| settings.client_error(err))
+    builder.build().map_err(|err| match err {
+        // A setting an auth mode requires (`twilio auth_token`): named like any missing one.
+        ConfigError::Missing(what) => {
+            let key = what
+                .strip_prefix(C::VENDOR)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|key| C::SETTINGS.iter().find(|s| s.name == key));
+            match key {
+                Some(key) => settings.missing(key.name),
+                None => settings.client_error(ConfigError::Missing(what)),
+            }
+        }
+        other => settings.client_error(other),
+    })
 }

@@ -210,6 +210,70 @@ mod tests {
 
     use super::*;
 
+    /// What is retry-safe: HTTP 429 and 20429 (never processed), a refusal before sending
+    /// (20003); a 5xx after the request was sent is unknown, never a failover.
+    #[test]
+    fn refusals_say_whether_a_retry_is_safe() {
+        use smsgate_transport::http::RawResponse;
+        let answer = |status: u16, body: &str| {
+            let raw = RawResponse {
+                status,
+                body: body.as_bytes().to_vec().into(),
+            };
+            let decoded = smsgate_transport::client::decode::<
+                crate::generated::client::CreateMessage<'_, '_>,
+            >(&raw);
+            submission_from_error(decoded.unwrap_err())
+        };
+        let throttled = answer(
+            429,
+            r#"{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#,
+        );
+        assert!(
+            matches!(
+                throttled,
+                Submission::Refused {
+                    retry_safe: true,
+                    throttled: true,
+                    ..
+                }
+            ),
+            "{throttled:?}"
+        );
+        assert!(matches!(
+            answer(429, ""),
+            Submission::Refused {
+                retry_safe: true,
+                throttled: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            answer(
+                401,
+                r#"{"code":20003,"message":"Authenticate","status":401}"#
+            ),
+            Submission::Refused {
+                retry_safe: true,
+                ..
+            }
+        ));
+        let invalid_to = answer(
+            400,
+            r#"{"code":21211,"message":"The 'To' number 5551234567 is not a valid phone number.","status":400}"#,
+        );
+        assert!(
+            matches!(&invalid_to, Submission::Refused { retry_safe: false, reason, .. } if reason.code.as_deref() == Some("21211")),
+            "{invalid_to:?}"
+        );
+        for status in [500, 502, 503] {
+            assert!(matches!(
+                answer(status, r#"{"code":20500}"#),
+                Submission::Unknown(_)
+            ));
+        }
+    }
+
     #[test]
     fn callbacks_and_messages_normalise() {
         let fixture = |name: &str| {

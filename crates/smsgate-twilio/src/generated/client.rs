@@ -142,6 +142,8 @@ pub struct Credentials {
     pub from: ::std::option::Option<::std::string::String>,
     /// Default Messaging Service (MG and 32 hex digits) for requests that leave MessagingServiceSid empty. Fills `MessagingServiceSid` of a request that leaves it empty.
     pub messaging_service_sid: ::std::option::Option<::std::string::String>,
+    /// URL Twilio POSTs each status change to (form, signed with X-Twilio-Signature), for requests that give none; without it, the Messaging Service's or no callback. Fills `StatusCallback` of a request that leaves it empty.
+    pub status_callback: ::std::option::Option<::std::string::String>,
 }
 impl ::smsgate_transport::client::Credentials for Credentials {
     type Signer = ::smsgate_transport::sign::HttpBasic;
@@ -197,6 +199,14 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             url: false,
             values: &[],
         },
+        ::smsgate_transport::spec::ConfigKey {
+            name: "status_callback",
+            doc: "URL Twilio POSTs each status change to (form, signed with X-Twilio-Signature), for requests that give none; without it, the Messaging Service's or no callback.",
+            required: false,
+            secret: false,
+            url: false,
+            values: &[],
+        },
         ::smsgate_transport::spec::ConfigKey::BASE_URL,
     ];
     fn from_settings(
@@ -209,6 +219,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             api_secret: value("api_secret").unwrap_or_default().into(),
             from: value("from").filter(|v| !v.is_empty()),
             messaging_service_sid: value("messaging_service_sid").filter(|v| !v.is_empty()),
+            status_callback: value("status_callback").filter(|v| !v.is_empty()),
         };
         ::smsgate_transport::client::Credentials::check(&credentials)?;
         Ok(credentials)
@@ -303,6 +314,10 @@ impl ClientBuilder {
     pub fn messaging_service_sid(self, value: impl Into<String>) -> Self {
         Self(self.0.setting("messaging_service_sid", value))
     }
+    /// Sets `status_callback`: URL Twilio POSTs each status change to (form, signed with X-Twilio-Signature), for requests that give none; without it, the Messaging Service's or no callback.
+    pub fn status_callback(self, value: impl Into<String>) -> Self {
+        Self(self.0.setting("status_callback", value))
+    }
     /// All settings at once, typed.
     pub fn credentials(self, credentials: Credentials) -> Self {
         Self(self.0.credentials(credentials))
@@ -389,6 +404,14 @@ impl Client {
                 .as_deref()
                 .or(body.messaging_service_sid);
         }
+        if body.status_callback.is_none_or(str::is_empty) {
+            body.status_callback = self
+                .core
+                .credentials()
+                .status_callback
+                .as_deref()
+                .or(body.status_callback);
+        }
         self.core.prepare(&CreateMessage { body: &body })
     }
     /// Send one SMS to one recipient (Create a Message); answers HTTP 201 with the Message, status queued (accepted with a Messaging Service).
@@ -412,6 +435,14 @@ impl Client {
                 .messaging_service_sid
                 .as_deref()
                 .or(body.messaging_service_sid);
+        }
+        if body.status_callback.is_none_or(str::is_empty) {
+            body.status_callback = self
+                .core
+                .credentials()
+                .status_callback
+                .as_deref()
+                .or(body.status_callback);
         }
         self.core.send(&CreateMessage { body: &body }).await
     }

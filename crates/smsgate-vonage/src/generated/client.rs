@@ -93,6 +93,8 @@ pub struct Credentials {
     pub signature_method: ::std::option::Option<::std::string::String>,
     /// Default sender name or number. Fills `from` of a request that leaves it empty.
     pub from: ::std::option::Option<::std::string::String>,
+    /// URL Vonage POSTs delivery receipts to, for requests that give none (at most 100 characters); without it, the dashboard's. Fills `callback` of a request that leaves it empty.
+    pub callback: ::std::option::Option<::std::string::String>,
 }
 impl ::smsgate_transport::client::Credentials for Credentials {
     type Signer = ::smsgate_transport::sign::Alternatives<
@@ -143,6 +145,14 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             url: false,
             values: &[],
         },
+        ::smsgate_transport::spec::ConfigKey {
+            name: "callback",
+            doc: "URL Vonage POSTs delivery receipts to, for requests that give none (at most 100 characters); without it, the dashboard's.",
+            required: false,
+            secret: false,
+            url: false,
+            values: &[],
+        },
         ::smsgate_transport::spec::ConfigKey::BASE_URL,
     ];
     fn from_settings(
@@ -154,6 +164,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             signature_secret: value("signature_secret").unwrap_or_default().into(),
             signature_method: value("signature_method").filter(|v| !v.is_empty()),
             from: value("from").filter(|v| !v.is_empty()),
+            callback: value("callback").filter(|v| !v.is_empty()),
         };
         ::smsgate_transport::client::Credentials::check(&credentials)?;
         Ok(credentials)
@@ -190,8 +201,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
         if let Some(value) = self.signature_method.as_deref() {
             if !["md5hash", "md5", "sha1", "sha256", "sha512"].contains(&value) {
                 return Err(::smsgate_transport::ConfigError::Invalid(
-                    "vonage signature_method must be one of md5hash, md5, sha1, sha256, sha512"
-                        .to_owned(),
+                    "signature_method must be one of md5hash, md5, sha1, sha256, sha512".to_owned(),
                 ));
             }
         }
@@ -252,6 +262,10 @@ impl ClientBuilder {
     /// Sets `from`: Default sender name or number.
     pub fn from(self, value: impl Into<String>) -> Self {
         Self(self.0.setting("from", value))
+    }
+    /// Sets `callback`: URL Vonage POSTs delivery receipts to, for requests that give none (at most 100 characters); without it, the dashboard's.
+    pub fn callback(self, value: impl Into<String>) -> Self {
+        Self(self.0.setting("callback", value))
     }
     /// All settings at once, typed.
     pub fn credentials(self, credentials: Credentials) -> Self {
@@ -331,6 +345,14 @@ impl Client {
         if body.from.is_empty() {
             body.from = self.core.credentials().from.as_deref().unwrap_or_default();
         }
+        if body.callback.is_none_or(str::is_empty) {
+            body.callback = self
+                .core
+                .credentials()
+                .callback
+                .as_deref()
+                .or(body.callback);
+        }
         self.core.prepare(&SendSms { body: &body })
     }
     /// Send one text to one number; the answer lists each part with its own status.
@@ -346,6 +368,14 @@ impl Client {
         let mut body = *body;
         if body.from.is_empty() {
             body.from = self.core.credentials().from.as_deref().unwrap_or_default();
+        }
+        if body.callback.is_none_or(str::is_empty) {
+            body.callback = self
+                .core
+                .credentials()
+                .callback
+                .as_deref()
+                .or(body.callback);
         }
         self.core.send(&SendSms { body: &body }).await
     }
