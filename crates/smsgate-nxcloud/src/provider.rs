@@ -1,12 +1,9 @@
 //! nxcloud's [`Provider`] implementation, its delivery statuses and its registry descriptor
 //! ([`VENDOR`]).
 
-use std::sync::Arc;
-
 use smsgate_provider::{
     BoxFuture, Capacity, DeliveryStatus, Entry, EntryMatcher, EntryVerdict, InlineSubmit, Provider,
-    Queries, Reason, RejectKind, ReportError, Settings, SettingsError, Submission, Vendor,
-    submission_from_error,
+    Queries, Reason, RejectKind, ReportError, Submission, Vendor, submission_from_error,
 };
 use smsgate_transport::spec::ErrorClass;
 use smsgate_transport::wire::WireRequest;
@@ -18,27 +15,18 @@ use crate::models::DeliveryReport;
 
 /// The registry descriptor of nxcloud. It has no balance query and pushes its delivery
 /// reports (no status query).
-pub static VENDOR: Vendor = Vendor {
-    name: crate::operations::VENDOR,
-    env_prefix: <Credentials as smsgate_transport::client::Credentials>::ENV_PREFIX,
-    keys: <Credentials as smsgate_transport::client::Credentials>::SETTINGS,
-    build,
+pub static VENDOR: Vendor = Vendor::of::<Credentials>(
     parse_report,
-    queries: Queries {
+    Queries {
         balance: false,
         delivery_status: false,
     },
-};
-
-fn build(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError> {
-    Ok(Arc::new(smsgate_provider::client::<Credentials>(settings)?))
-}
+);
 
 /// Parses a delivery-report push (`application/x-www-form-urlencoded` body, or the query string
 /// older accounts receive) into its generated type. Pure: no I/O.
 pub fn parse_delivery_report(body: &[u8]) -> Result<DeliveryReport, String> {
-    let text = std::str::from_utf8(body).map_err(|err| err.to_string())?;
-    serde_urlencoded::from_str(text.trim().trim_start_matches('?')).map_err(|err| err.to_string())
+    smsgate_provider::parse_push(body)
 }
 
 /// A push body, as delivery statuses (one per push).

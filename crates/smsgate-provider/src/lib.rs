@@ -72,6 +72,7 @@ pub use provider::{
 };
 pub use query::{Balance, Query, QueryError};
 pub use registry::{
-    BASE_URL, ConfigKey, Queries, ReportError, Settings, SettingsError, Vendor, client,
+    BASE_URL, ConfigKey, Queries, ReportError, Settings, SettingsError, Vendor, build, client,
+    parse_push,
 };
 pub use status::DeliveryStatus;

@@ -49,6 +49,27 @@ impl fmt::Debug for Vendor {
 }
 
 impl Vendor {
+    /// The descriptor of the vendor whose generated settings type is `C` (name, environment
+    /// prefix and keys from `C`, its provider built by [`build`]), with its push parser and
+    /// queries: what a vendor crate's `pub static VENDOR` is.
+    pub const fn of<C>(
+        parse_report: fn(&[u8]) -> Result<Vec<DeliveryStatus>, ReportError>,
+        queries: Queries,
+    ) -> Self
+    where
+        C: smsgate_transport::client::Credentials,
+        C::Client: Provider + 'static,
+    {
+        Self {
+            name: C::VENDOR,
+            env_prefix: C::ENV_PREFIX,
+            keys: C::SETTINGS,
+            build: build::<C>,
+            parse_report,
+            queries,
+        }
+    }
+
     /// The environment variable of `key` (`ITNIOTECH_API_KEY` for `api_key`).
     pub fn env_name(&self, key: &str) -> String {
         smsgate_transport::client::env_name(self.env_prefix, key)
@@ -268,6 +289,29 @@ pub struct ReportError {
     pub vendor: &'static str,
     /// What is wrong with it.
     pub message: String,
+}
+
+/// The provider of the vendor whose settings type is `C` (its generated client), from
+/// `settings`: a descriptor's `build` ([`Vendor::of`]).
+pub fn build<C>(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError>
+where
+    C: smsgate_transport::client::Credentials,
+    C::Client: Provider + 'static,
+{
+    Ok(Arc::new(client::<C>(settings)?))
+}
+
+/// A push body as its generated type `T`: a JSON object, or form fields (a form body, or a
+/// query string with or without its `?`). Pure: no I/O.
+pub fn parse_push<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(body)
+        .map_err(|err| err.to_string())?
+        .trim();
+    if text.starts_with('{') {
+        serde_json::from_str(text).map_err(|err| err.to_string())
+    } else {
+        serde_urlencoded::from_str(text.trim_start_matches('?')).map_err(|err| err.to_string())
+    }
 }
 
 /// The generated client of the vendor whose settings type is `C`, from `settings`: every

@@ -2,12 +2,9 @@
 //! status by fetching a Message, the balance, status callbacks, and the registry descriptor
 //! ([`VENDOR`]).
 
-use std::sync::Arc;
-
 use smsgate_provider::{
     Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, FlowLimits, InlineSubmit,
-    Provider, Queries, QueryError, ReportError, Settings, SettingsError, Submission, Vendor,
-    submission_from_error,
+    Provider, Queries, QueryError, ReportError, Submission, Vendor, submission_from_error,
 };
 use smsgate_transport::wire::WireRequest;
 
@@ -17,27 +14,18 @@ use crate::generated::client::{Client, Credentials};
 use crate::models::{Message, StatusCallback};
 
 /// The registry descriptor of Twilio: balance and delivery-status queries, status callbacks.
-pub static VENDOR: Vendor = Vendor {
-    name: crate::operations::VENDOR,
-    env_prefix: <Credentials as smsgate_transport::client::Credentials>::ENV_PREFIX,
-    keys: <Credentials as smsgate_transport::client::Credentials>::SETTINGS,
-    build,
+pub static VENDOR: Vendor = Vendor::of::<Credentials>(
     parse_report,
-    queries: Queries {
+    Queries {
         balance: true,
         delivery_status: true,
     },
-};
-
-fn build(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError> {
-    Ok(Arc::new(smsgate_provider::client::<Credentials>(settings)?))
-}
+);
 
 /// A status callback (form-urlencoded POST body) as its generated type. Pure: no I/O; check
 /// its `X-Twilio-Signature` with [`crate::webhook::verify_signature`] first.
 pub fn parse_status_callback(body: &[u8]) -> Result<StatusCallback, String> {
-    let text = std::str::from_utf8(body).map_err(|err| err.to_string())?;
-    serde_urlencoded::from_str(text.trim()).map_err(|err| err.to_string())
+    smsgate_provider::parse_push(body)
 }
 
 fn parse_report(body: &[u8]) -> Result<Vec<DeliveryStatus>, ReportError> {

@@ -1,13 +1,11 @@
 //! Vonage's [`Provider`]: one request per recipient, its per-part answer read into one
 //! verdict, the balance, delivery receipts, and the registry descriptor ([`VENDOR`]).
 
-use std::sync::Arc;
-
 use smsgate_provider::segments::{Encoding, segments};
 use smsgate_provider::{
     Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, FlowLimits, InlineSubmit,
-    Provider, Queries, QueryError, Reason, RejectKind, ReportError, Settings, SettingsError,
-    Submission, Vendor, submission_from_error,
+    Provider, Queries, QueryError, Reason, RejectKind, ReportError, Submission, Vendor,
+    submission_from_error,
 };
 use smsgate_transport::spec::ErrorClass;
 use smsgate_transport::wire::WireRequest;
@@ -18,37 +16,22 @@ use crate::generated::client::{Client, Credentials};
 use crate::models::{DeliveryReceipt, MessageType, SendSmsResponse};
 
 /// The registry descriptor of Vonage: a balance query; delivery receipts come as pushes.
-pub static VENDOR: Vendor = Vendor {
-    name: crate::operations::VENDOR,
-    env_prefix: <Credentials as smsgate_transport::client::Credentials>::ENV_PREFIX,
-    keys: <Credentials as smsgate_transport::client::Credentials>::SETTINGS,
-    build,
+pub static VENDOR: Vendor = Vendor::of::<Credentials>(
     parse_report,
-    queries: Queries {
+    Queries {
         balance: true,
         delivery_status: false,
     },
-};
+);
 
 /// Our cap on a text's characters: the SMS API documents none (it refuses a text over its
 /// own with status 12).
 const MAX_CONTENT_CHARS: usize = 3200;
 
-fn build(settings: &Settings) -> Result<Arc<dyn Provider>, SettingsError> {
-    Ok(Arc::new(smsgate_provider::client::<Credentials>(settings)?))
-}
-
 /// A delivery receipt (the JSON body Vonage POSTs; a form or query string when the dashboard
 /// chose GET or form) as its generated type. Pure: no I/O.
 pub fn parse_delivery_receipt(body: &[u8]) -> Result<DeliveryReceipt, String> {
-    let text = std::str::from_utf8(body)
-        .map_err(|err| err.to_string())?
-        .trim();
-    if text.starts_with('{') {
-        serde_json::from_str(text).map_err(|err| err.to_string())
-    } else {
-        serde_urlencoded::from_str(text.trim_start_matches('?')).map_err(|err| err.to_string())
-    }
+    smsgate_provider::parse_push(body)
 }
 
 fn parse_report(body: &[u8]) -> Result<Vec<DeliveryStatus>, ReportError> {
