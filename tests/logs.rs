@@ -141,3 +141,72 @@ async fn logs_carry_counts_not_secrets_or_numbers() {
         assert!(!logs.contains(forbidden), "logs show {forbidden}:\n{logs}");
     }
 }
+
+/// A vendor's reason that names the number (Twilio's 21408 does) is masked in the failover
+/// warning; Vonage's secret, sent as a parameter, never shows either.
+#[tokio::test]
+async fn failover_warnings_mask_the_numbers_in_vendor_reasons() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let twilio_server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 21408,
+            "message": "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +447400123456.",
+            "more_info": "https://www.twilio.com/docs/errors/21408",
+            "status": 400
+        })))
+        .mount(&twilio_server)
+        .await;
+    let vonage_server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "message-count": "1",
+            "messages": [{"to": "447400123456", "message-id": "a1", "status": "0"}]
+        })))
+        .mount(&vonage_server)
+        .await;
+    let twilio = smsgate_twilio::Client::builder()
+        .account_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .auth_token("twilio-token-value")
+        .from("+15005550006")
+        .base_url(twilio_server.uri())
+        .build()
+        .unwrap();
+    let vonage = smsgate_vonage::Client::builder()
+        .api_key("abcd1234")
+        .api_secret("vonage-secret-value")
+        .from("smsgate")
+        .base_url(vonage_server.uri())
+        .build()
+        .unwrap();
+    let gate = smsgate::SmsGate::builder()
+        .provider(twilio)
+        .provider(vonage)
+        .build();
+    let report = gate
+        .send(&[smsgate::Message::new("+447400123456", "hello")])
+        .await;
+    assert!(
+        matches!(
+            report.deliveries[0].outcome,
+            smsgate::Outcome::Accepted { .. }
+        ),
+        "{report:?}"
+    );
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("failover") && logs.contains("21408"),
+        "{logs}"
+    );
+    for forbidden in ["447400123456", "twilio-token-value", "vonage-secret-value"] {
+        assert!(!logs.contains(forbidden), "logs show {forbidden}:\n{logs}");
+    }
+}

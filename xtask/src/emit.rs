@@ -481,6 +481,7 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         let header_names = op.fixed_headers.keys().map(|k| Literal::string(k));
         let header_values = op.fixed_headers.values().map(|v| Literal::string(v));
         let limits = limits_tokens(&op.limits);
+        let alternative_auth = !op.main_auth_only;
         let doc = docs(&doc);
         quote! {
             #doc
@@ -492,6 +493,7 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
                 path: #path,
                 encoding: #encoding,
                 auth: #auth,
+                alternative_auth: #alternative_auth,
                 fixed_headers: &[#(FixedHeader { name: #header_names, value: #header_values }),*],
                 request_type: #request,
                 response_type: #response,

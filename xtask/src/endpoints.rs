@@ -1396,7 +1396,12 @@ fn auth_checks(ops: &crate::spec::OperationsSpec) -> TokenStream {
         Some(alt) => {
             let (when, _, _) = setting_value(ops, &alt.when);
             let why = format!(" (with {} set)", alt.when);
-            let alternative = require(&[&alt.key, &alt.secret], &why);
+            // `when` itself is set in this branch.
+            let keys: Vec<&String> = [&alt.key, &alt.secret]
+                .into_iter()
+                .filter(|key| **key != alt.when)
+                .collect();
+            let alternative = require(&keys, &why);
             let main = require(&[&ops.auth.key, &ops.auth.secret], "");
             quote!(if #when { #alternative } else { #main })
         }
@@ -1431,9 +1436,12 @@ fn signer_tokens(ops: &crate::spec::OperationsSpec) -> TokenStream {
     if alt.scheme == auth.scheme {
         quote!(if #when { #other } else { #main })
     } else {
+        let main_set = [&auth.key, &auth.secret].map(|key| setting_value(ops, key).0);
         quote! {
             if #when {
-                ::smsgate_transport::sign::Alternatives::Alternative(#other)
+                // The main mode's signer too, for the operations only it signs.
+                let main = (#(#main_set)&&*).then(|| #main);
+                ::smsgate_transport::sign::Alternatives::Alternative(#other, main)
             } else {
                 ::smsgate_transport::sign::Alternatives::Main(#main)
             }

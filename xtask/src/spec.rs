@@ -290,6 +290,9 @@ pub struct OperationSpec {
     /// Limits.
     #[serde(default)]
     pub limits: LimitsSpec,
+    /// Only the main auth mode signs it (the alternative's scheme does not apply).
+    #[serde(default)]
+    pub main_auth_only: bool,
     /// Free note.
     pub note: Option<String>,
 }
@@ -907,11 +910,22 @@ impl SpecReader {
 }
 
 impl SpecReader {
-    /// Every setting `auth` names exists and has the right kind: keys and `when` are plain
-    /// settings, secrets are secret, a variant lists its values; without an alternative, key
-    /// and secret are required.
+    /// Every setting `auth` names exists and has the right kind: keys are plain settings,
+    /// secrets are secret, a variant lists its values (`when` may be either kind); without an
+    /// alternative, key and secret are required; a secret setting lists no values.
     fn check_auth(&self, rel: &str, spec: &OperationsSpec) -> Result<(), SpecError> {
         let setting = |key: &str| spec.settings.iter().find(|s| s.key == key);
+        if let Some(i) = spec
+            .settings
+            .iter()
+            .position(|s| s.secret && s.values.is_some())
+        {
+            return Err(self.error(
+                rel,
+                format!("/settings/{i}/values"),
+                "a secret setting lists no values (they would be printed)",
+            ));
+        }
         let auth = &spec.auth;
         let mut uses = vec![
             ("/auth/key", &auth.key, false),

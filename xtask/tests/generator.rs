@@ -646,3 +646,54 @@ fn refuses_request_keywords_it_cannot_check() {
         "{message}"
     );
 }
+
+/// The auth vocabulary is checked: settings an auth mode names exist and have the right kind,
+/// a variant lists its values, a secret lists none; `x-required-any` names optional strings.
+#[test]
+fn refuses_inconsistent_auth_modes_and_required_any() {
+    let alternative = |change: &dyn Fn(&mut Value)| {
+        let dir = fixture_workspace();
+        edit_json(&dir, "acme/operations.json", |spec| {
+            spec["settings"].as_array_mut().unwrap().extend([
+                serde_json::json!({"key": "token", "doc": "A signing token.", "secret": true, "required": false}),
+                serde_json::json!({"key": "hash", "doc": "Its hash.", "required": false, "values": ["md5", "sha1"]}),
+            ]);
+            spec["auth"]["alternative"] = serde_json::json!({
+                "when": "token", "scheme": "http-basic", "key": "api_key", "secret": "token", "variant": "hash"
+            });
+            change(spec);
+        });
+        dir
+    };
+    // The consistent form generates.
+    generate(&alternative(&|_| {})).unwrap();
+
+    let dir = alternative(&|spec| spec["auth"]["alternative"]["when"] = "nope".into());
+    assert!(refusal(&dir).contains("/auth/alternative/when: no setting \"nope\""));
+    let dir = alternative(&|spec| spec["auth"]["alternative"]["secret"] = "api_key".into());
+    assert!(refusal(&dir).contains("setting \"api_key\" must be secret"));
+    let dir = alternative(&|spec| {
+        spec["settings"][3]
+            .as_object_mut()
+            .unwrap()
+            .remove("values");
+    });
+    let message = refusal(&dir);
+    assert!(message.contains("lists no \"values\""), "{message}");
+    let dir = alternative(&|spec| spec["settings"][2]["values"] = serde_json::json!(["a"]));
+    assert!(refusal(&dir).contains("a secret setting lists no values"));
+    // Without an alternative, the key and secret sign every request: required.
+    let dir = fixture_workspace();
+    edit_json(&dir, "acme/operations.json", |spec| {
+        spec["settings"][1]["required"] = false.into();
+    });
+    assert!(refusal(&dir).contains("must be required"));
+
+    // x-required-any names at least two optional string fields.
+    let dir = fixture_workspace();
+    edit_json(&dir, "acme-platform/models.schema.json", |spec| {
+        spec["definitions"]["SendRequest"]["x-required-any"] = serde_json::json!(["to", "text"]);
+    });
+    let message = generate(&dir).unwrap_err().to_string();
+    assert!(message.contains("x-required-any names"), "{message}");
+}

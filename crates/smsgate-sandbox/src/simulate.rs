@@ -170,8 +170,9 @@ pub trait SimulatedVendor: Send + Sync + 'static {
     }
 }
 
-/// A received request, as [`SimulatedVendor::authenticate`] sees it.
-#[derive(Debug, Clone, Copy)]
+/// A received request, as [`SimulatedVendor::authenticate`] sees it. `Debug` shows neither
+/// its query nor its body (either may carry a secret).
+#[derive(Clone, Copy)]
 pub struct Received<'a> {
     /// The operation requested.
     pub operation: &'static Operation,
@@ -181,6 +182,15 @@ pub struct Received<'a> {
     pub query: &'a str,
     /// The raw body.
     pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for Received<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Received")
+            .field("operation", &self.operation.name)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Received<'_> {

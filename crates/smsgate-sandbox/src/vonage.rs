@@ -78,6 +78,10 @@ impl SimulatedVendor for Vonage {
             if Some(key) != account.setting("api_key") {
                 return Err(AuthFailure::UnknownKey);
             }
+            // The account API (balance) takes the key and secret, never a signature.
+            if is_balance(request.operation) && param("sig").is_some() {
+                return Err(AuthFailure::BadSignature);
+            }
             let Some(_) = param("sig") else {
                 let secret = param("api_secret").ok_or(AuthFailure::MissingHeader)?;
                 // Status 4: the key and secret do not make a pair.
@@ -117,7 +121,12 @@ impl SimulatedVendor for Vonage {
 
     fn refusal(&self, operation: &Operation, refusal: Refusal) -> Value {
         if is_balance(operation) {
-            return json!({"error-code": "401", "error-code-label": "authentication failed"});
+            let (code, label) = match refusal {
+                Refusal::Auth(_) => ("401", "authentication failed"),
+                Refusal::Throttled => ("429", "too many requests"),
+                Refusal::Malformed => ("400", "bad request"),
+            };
+            return json!({"error-code": code, "error-code-label": label});
         }
         refuse(match refusal {
             Refusal::Auth(AuthFailure::MissingHeader) => SmsStatus::MissingParameters,
@@ -134,10 +143,10 @@ impl SimulatedVendor for Vonage {
     }
 
     fn http_status(&self, operation: &Operation, answer: &Value) -> u16 {
-        if is_balance(operation) && answer.get("error-code").is_some() {
-            401
-        } else {
-            200
+        // The account API answers its refusals with their HTTP status; the SMS API always 200.
+        match answer["error-code"].as_str() {
+            Some(code) if is_balance(operation) => code.parse().unwrap_or(400),
+            _ => 200,
         }
     }
 

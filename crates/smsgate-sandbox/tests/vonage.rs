@@ -183,6 +183,14 @@ async fn signed_mode_is_accepted_with_every_method() {
 
         let answer = client.send_sms(&sms(TO, "hello")).await.unwrap();
         assert_eq!(status(&answer), "0", "{name}: {answer:?}");
+        // The account API takes no signature: the balance query goes with key and secret.
+        let query = client
+            .prepare_get_balance(&BalanceRequest::default())
+            .unwrap();
+        assert!(
+            query.url.contains("api_secret=") && !query.url.contains("sig="),
+            "{name}: {query}"
+        );
         let balance = client
             .get_balance(&BalanceRequest::default())
             .await
@@ -193,6 +201,47 @@ async fn signed_mode_is_accepted_with_every_method() {
         );
         sandbox.shutdown().await;
     }
+}
+
+/// An account that only signs (no API secret) cannot query its balance: the account API
+/// refuses a signature, typed as an authentication failure.
+#[tokio::test]
+async fn a_signed_balance_query_is_refused() {
+    let sandbox = Sandbox::start(signed("sha256")).await.unwrap();
+    let (_, api_key) = sandbox
+        .settings("vonage")
+        .find(|(key, _)| *key == "api_key")
+        .unwrap();
+    let signing_only = smsgate_vonage::Client::builder()
+        .api_key(api_key)
+        .signature_secret(SIGNATURE_SECRET)
+        .signature_method("sha256")
+        .from("smsgate")
+        .base_url(sandbox.url())
+        .build()
+        .unwrap();
+    let query = signing_only
+        .prepare_get_balance(&BalanceRequest::default())
+        .unwrap();
+    assert!(query.url.contains("sig="), "{query}");
+    let err = signing_only
+        .get_balance(&BalanceRequest::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            smsgate_transport::Error::Vendor {
+                code: smsgate_vonage::codes::BalanceError::AuthenticationFailed,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Sending still works signed.
+    let answer = signing_only.send_sms(&sms(TO, "hello")).await.unwrap();
+    assert_eq!(status(&answer), "0");
+    sandbox.shutdown().await;
 }
 
 #[tokio::test]
@@ -694,7 +743,8 @@ async fn the_balance_with_wrong_credentials_is_http_401_typed() {
     for wrong in [
         builder(&sandbox).setting("api_secret", "not-the-secret"),
         builder(&sandbox).setting("api_key", "deadbeef"),
-        builder(&signed_sandbox).setting("signature_secret", "not-the-secret"),
+        // A signing account's balance query goes with key and secret: a wrong secret fails.
+        builder(&signed_sandbox).setting("api_secret", "not-the-secret"),
     ] {
         let client = wrong.build().unwrap();
         let raw = client

@@ -336,11 +336,9 @@ impl<C: Credentials> ClientCore<C> {
                 },
             )
         })?;
-        self.inner.signer.sign(
-            &mut request,
-            operation.fixed_headers,
-            self.inner.clock.now_millis(),
-        );
+        self.inner
+            .signer
+            .sign_operation(&mut request, operation, self.inner.clock.now_millis());
         Ok(request)
     }
 

@@ -467,6 +467,7 @@ mod tests {
         path: "/x",
         encoding: RequestEncoding::Json,
         auth: "key-secret-timestamp-md5",
+        alternative_auth: true,
         fixed_headers: &[],
         request_type: "Req",
         response_type: "Res",

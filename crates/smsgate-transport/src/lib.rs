@@ -27,7 +27,7 @@
 //! // Checks name the field and the limit, before any traffic.
 //! let send = Operation {
 //!     vendor: "acme", name: "send", method: HttpMethod::Post, base_url: "https://sms.acme.example",
-//!     path: "/send", encoding: RequestEncoding::Json, auth: "acme-hmac", fixed_headers: &[],
+//!     path: "/send", encoding: RequestEncoding::Json, auth: "acme-hmac", alternative_auth: true, fixed_headers: &[],
 //!     request_type: "SendRequest", response_type: "SendResponse",
 //!     limits: Limits { max_numbers: Some(1), ..Limits::default() },
 //! };

@@ -60,6 +60,42 @@ pub fn mask_number(number: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 8))
 }
 
+/// `text` (a vendor's reason, an error) with every run of 6 or more digits masked as
+/// [`mask_number`] masks a number, for logs: vendors write the recipient into some of their
+/// reasons (Twilio: "The 'To' number 5551234567 is not a valid phone number."). Borrowed when
+/// there is none.
+///
+/// ```
+/// use smsgate_transport::secret::mask_numbers_in;
+/// assert_eq!(mask_numbers_in("The 'To' number 5551234567 is invalid (21211)"), "The 'To' number 5551**4567 is invalid (21211)");
+/// assert_eq!(mask_numbers_in("code 21211"), "code 21211");
+/// ```
+pub fn mask_numbers_in(text: &str) -> std::borrow::Cow<'_, str> {
+    const SHORTEST: usize = 6;
+    let mut masked = String::new();
+    let mut copied = 0;
+    let mut run_start = None;
+    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        match (c.is_ascii_digit(), run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(start)) => {
+                if i - start >= SHORTEST {
+                    masked.push_str(&text[copied..start]);
+                    masked.push_str(&mask_number(&text[start..i]));
+                    copied = i;
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    masked.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(masked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::fmt;
 use md5::{Digest, Md5};
 
 use crate::secret::Secret;
-use crate::spec::FixedHeader;
+use crate::spec::{FixedHeader, Operation};
 use crate::wire::WireRequest;
 
 /// Adds authentication headers to a request.
@@ -37,6 +37,13 @@ pub trait Signer: Send + Sync + fmt::Debug + 'static {
         self
     }
 
+    /// Adds the headers for `request`, an `operation` request (its fixed headers, and which
+    /// auth modes may sign it), at `now_millis`. What a client calls; a signer of two modes
+    /// ([`Alternatives`]) picks the one the operation takes.
+    fn sign_operation(&self, request: &mut WireRequest, operation: &Operation, now_millis: u64) {
+        self.sign(request, operation.fixed_headers, now_millis);
+    }
+
     /// Whether this signer signs operations of auth scheme `scheme`.
     fn serves(scheme: &str) -> bool
     where
@@ -52,8 +59,10 @@ pub trait Signer: Send + Sync + fmt::Debug + 'static {
 pub enum Alternatives<M, A> {
     /// The main scheme (`auth`).
     Main(M),
-    /// The alternative scheme, chosen when its `when` setting is set.
-    Alternative(A),
+    /// The alternative scheme, chosen when its `when` setting is set, with the main scheme's
+    /// signer when the main mode's settings are complete too: it signs the operations only the
+    /// main mode may sign ([`Operation::alternative_auth`]).
+    Alternative(A, Option<M>),
 }
 
 impl<M: Signer, A: Signer> Signer for Alternatives<M, A> {
@@ -66,8 +75,25 @@ impl<M: Signer, A: Signer> Signer for Alternatives<M, A> {
 
     fn sign(&self, request: &mut WireRequest, fixed_headers: &[FixedHeader], now_millis: u64) {
         match self {
-            Self::Main(signer) => signer.sign(request, fixed_headers, now_millis),
-            Self::Alternative(signer) => signer.sign(request, fixed_headers, now_millis),
+            Self::Main(signer) | Self::Alternative(_, Some(signer)) => {
+                signer.sign(request, fixed_headers, now_millis);
+            }
+            Self::Alternative(signer, None) => signer.sign(request, fixed_headers, now_millis),
+        }
+    }
+
+    fn sign_operation(&self, request: &mut WireRequest, operation: &Operation, now_millis: u64) {
+        let fixed = operation.fixed_headers;
+        match self {
+            Self::Alternative(signer, _) if operation.alternative_auth => {
+                signer.sign(request, fixed, now_millis);
+            }
+            // An operation only the main mode signs: with the main settings if given; without
+            // them the vendor refuses it (an authentication error, typed).
+            Self::Main(signer) | Self::Alternative(_, Some(signer)) => {
+                signer.sign(request, fixed, now_millis);
+            }
+            Self::Alternative(signer, None) => signer.sign(request, fixed, now_millis),
         }
     }
 

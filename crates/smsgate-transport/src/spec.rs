@@ -108,6 +108,10 @@ pub struct Operation {
     /// (`key-secret-timestamp-md5`): the [`Signer::SCHEME`](crate::sign::Signer::SCHEME) of the
     /// signer that signs its requests.
     pub auth: &'static str,
+    /// Whether a vendor's alternative auth mode (`auth.alternative` in `operations.json`:
+    /// Twilio's API keys, Vonage's signed requests) may sign it; `false` for an operation only
+    /// the main mode signs (Vonage's balance query takes no signature).
+    pub alternative_auth: bool,
     /// Fixed headers that go with the authentication headers.
     pub fixed_headers: &'static [FixedHeader],
     /// Name of the generated request type.

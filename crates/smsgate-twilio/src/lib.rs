@@ -10,7 +10,8 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Or Client::from_env(): TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
-//! // TWILIO_API_SECRET), TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID, TWILIO_BASE_URL.
+//! // TWILIO_API_SECRET), TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID, TWILIO_STATUS_CALLBACK,
+//! // TWILIO_BASE_URL.
 //! let client = Client::builder()
 //!     .account_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
 //!     .auth_token("your_auth_token")

@@ -9,7 +9,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // Or Client::from_env(): VONAGE_API_KEY, VONAGE_API_SECRET (or VONAGE_SIGNATURE_SECRET and
-//! // VONAGE_SIGNATURE_METHOD to sign requests), VONAGE_FROM, VONAGE_BASE_URL.
+//! // VONAGE_SIGNATURE_METHOD to sign requests), VONAGE_FROM, VONAGE_CALLBACK, VONAGE_BASE_URL.
 //! let client = Client::builder().api_key("abcd1234").api_secret("s3cr3t-x").from("Acme").build()?;
 //! let request = client.prepare_send_sms(&SendSmsRequest {
 //!     to: "447700900000",

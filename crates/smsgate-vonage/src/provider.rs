@@ -80,6 +80,10 @@ fn body<'e>(entry: &Entry<'e>) -> SendSmsRequest<'e> {
 /// One verdict for a recipient, however many parts its text took: accepted (with the first
 /// part's id) when every part is, the status of the first refused part when none was sent,
 /// unknown when only some parts were (the recipient may get a fragment).
+///
+/// Vonage sends a delivery receipt per part, each under its part's id: the first part's
+/// receipt is the one that matches the accepted message (the others carry ids the outcome
+/// does not name).
 pub fn verdict(answer: &SendSmsResponse) -> Submission {
     let refused = answer.messages.iter().position(|part| part.status != "0");
     let accepted = answer.messages.iter().filter(|p| p.status == "0").count();

@@ -220,12 +220,6 @@ impl Signer for VonageSignature {
         self
     }
 
-    fn serves(scheme: &str) -> bool {
-        // An operation documented with key and secret is signed instead when the account
-        // signs its requests.
-        scheme == Self::SCHEME || scheme == VonageKeySecret::SCHEME
-    }
-
     fn sign(&self, request: &mut WireRequest, fixed_headers: &[FixedHeader], now_millis: u64) {
         let timestamp = (now_millis / 1000).to_string();
         let mut params = params_of(request);

@@ -34,7 +34,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Vendors are cargo features (`itniotech`, `laaffic`, `nxcloud`), all on by default; turn off
+//! Vendors are cargo features (`itniotech`, `laaffic`, `nxcloud`, `twilio`, `vonage`), all on by
+//! default; turn off
 //! default features and pick the ones you use for the leanest build.
 
 mod gate;
@@ -67,3 +68,7 @@ pub use smsgate_itniotech as itniotech;
 pub use smsgate_laaffic as laaffic;
 #[cfg(feature = "nxcloud")]
 pub use smsgate_nxcloud as nxcloud;
+#[cfg(feature = "twilio")]
+pub use smsgate_twilio as twilio;
+#[cfg(feature = "vonage")]
+pub use smsgate_vonage as vonage;

@@ -22,6 +22,7 @@ pub const SEND_MULTI: Operation = Operation {
     path: "/v1/sms/multi/mt",
     encoding: RequestEncoding::Json,
     auth: "nxcloud-header-body-md5",
+    alternative_auth: true,
     fixed_headers: &[
         FixedHeader {
             name: "action",
@@ -53,6 +54,7 @@ pub const SEND: Operation = Operation {
     path: "/v1/sms/mt",
     encoding: RequestEncoding::Json,
     auth: "nxcloud-header-body-md5",
+    alternative_auth: true,
     fixed_headers: &[
         FixedHeader {
             name: "action",

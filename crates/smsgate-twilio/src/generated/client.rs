@@ -231,11 +231,6 @@ impl ::smsgate_transport::client::Credentials for Credentials {
             ));
         }
         if self.api_key.as_deref().is_some_and(|v| !v.is_empty()) {
-            if self.api_key.as_deref().is_none_or(str::is_empty) {
-                return Err(::smsgate_transport::ConfigError::Missing(
-                    "twilio api_key (with api_key set)".to_owned(),
-                ));
-            }
             if self.api_secret.is_empty() {
                 return Err(::smsgate_transport::ConfigError::Missing(
                     "twilio api_secret (with api_key set)".to_owned(),

@@ -181,11 +181,6 @@ impl ::smsgate_transport::client::Credentials for Credentials {
                     "vonage api_key (with signature_secret set)".to_owned(),
                 ));
             }
-            if self.signature_secret.is_empty() {
-                return Err(::smsgate_transport::ConfigError::Missing(
-                    "vonage signature_secret (with signature_secret set)".to_owned(),
-                ));
-            }
         } else {
             if self.api_key.is_empty() {
                 return Err(::smsgate_transport::ConfigError::Missing(
@@ -209,6 +204,12 @@ impl ::smsgate_transport::client::Credentials for Credentials {
     }
     fn signer(&self) -> Self::Signer {
         if !self.signature_secret.is_empty() {
+            let main = (!self.api_key.is_empty() && !self.api_secret.is_empty()).then(|| {
+                <crate::sign::VonageKeySecret as ::smsgate_transport::sign::Signer>::new(
+                    self.api_key.clone(),
+                    self.api_secret.clone(),
+                )
+            });
             ::smsgate_transport::sign::Alternatives::Alternative(
                 ::smsgate_transport::sign::Signer::with_variant(
                     <crate::sign::VonageSignature as ::smsgate_transport::sign::Signer>::new(
@@ -217,6 +218,7 @@ impl ::smsgate_transport::client::Credentials for Credentials {
                     ),
                     &self.signature_method.clone().unwrap_or_default(),
                 ),
+                main,
             )
         } else {
             ::smsgate_transport::sign::Alternatives::Main(

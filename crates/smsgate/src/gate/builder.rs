@@ -25,9 +25,10 @@ pub struct ProviderOptions {
 }
 
 impl ProviderOptions {
-    /// The defaults for `provider`: its documented flow limits
-    /// ([`Provider::flow_limits`]: Vonage's 30 requests per second, Twilio's account
-    /// concurrency), 4 requests in flight and no rate where it documents none.
+    /// The defaults for `provider`: its flow limits ([`Provider::flow_limits`]: Vonage's
+    /// documented 30 requests per second; 10 requests in flight for Twilio, whose account
+    /// concurrency cap is real but unpublished), 4 requests in flight and no rate where it
+    /// gives none.
     pub fn documented(provider: &dyn Provider) -> Self {
         let limits = provider.flow_limits();
         let default = Self::default();

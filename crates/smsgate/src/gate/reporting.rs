@@ -116,10 +116,11 @@ impl SmsGate {
     }
 
     /// Polls delivery status for the accepted messages of `report`, where the provider allows
-    /// polling (itniotech, laaffic); one entry per delivery, in order. `None`: not accepted,
-    /// or its provider only pushes delivery reports (nxcloud) — turn those pushes into
-    /// [`DeliveryStatus`]es with `smsgate::nxcloud::push_status`. Unknown outcomes carry no
-    /// provider message id and cannot be polled.
+    /// polling (itniotech, laaffic, Twilio); one entry per delivery, in order. `None`: not
+    /// accepted, or its provider only pushes delivery reports (nxcloud, Vonage) — turn those
+    /// pushes into [`DeliveryStatus`]es with the vendor's `parse_report`
+    /// ([`registry`](crate::registry)). Unknown outcomes carry no provider message id and
+    /// cannot be polled.
     pub async fn reconcile(&self, report: &Report) -> Vec<Option<DeliveryStatus>> {
         // Each accepted message is polled on its own slot only, in batches the provider allows.
         let mut found: HashMap<(usize, String), DeliveryStatus> = HashMap::new();
@@ -146,7 +147,9 @@ impl SmsGate {
                         }
                     }
                     Err(err) => {
-                        tracing::warn!(provider = slot.provider.name(), error = %err, "delivery status poll failed")
+                        let error = err.to_string();
+                        let error = smsgate_transport::secret::mask_numbers_in(&error);
+                        tracing::warn!(provider = slot.provider.name(), %error, "delivery status poll failed")
                     }
                 }
             }

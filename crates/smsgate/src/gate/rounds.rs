@@ -87,7 +87,10 @@ impl SmsGate {
             messages,
             reason,
         };
-        tracing::warn!(from = %hop.from, to = ?hop.to, messages = hop.messages, reason = %hop.reason, "failover");
+        // A vendor's reason may name the number (Twilio's do): masked, as every number in logs.
+        let reason = hop.reason.to_string();
+        let reason = smsgate_transport::secret::mask_numbers_in(&reason);
+        tracing::warn!(from = %hop.from, to = ?hop.to, messages = hop.messages, %reason, "failover");
         if let Some(hook) = &self.on_hop {
             hook(&hop);
         }
