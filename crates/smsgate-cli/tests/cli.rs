@@ -12,7 +12,7 @@ use serde_json::Value;
 fn smsgate() -> Command {
     let mut cmd = Command::cargo_bin("smsgate").unwrap();
     for (key, _) in std::env::vars() {
-        if ["ITNIOTECH_", "LAAFFIC_", "NXCLOUD_"]
+        if ["ITNIOTECH_", "LAAFFIC_", "NXCLOUD_", "TWILIO_", "VONAGE_"]
             .iter()
             .any(|p| key.starts_with(p))
         {
@@ -56,6 +56,46 @@ fn sends_to_the_sandbox_and_prints_every_outcome() {
     assert_eq!(stdout.matches("accepted by").count(), 2, "{stdout}");
     assert!(stdout.contains("+8613800138000") && stdout.contains("+8613800138001"));
     assert!(stdout.contains("total"), "summary table: {stdout}");
+}
+
+/// Twilio and Vonage work with no account: the simulator's own (Twilio's magic From, a Vonage
+/// key), a long Unicode text as one outcome per number, Twilio's magic To refused with its code.
+#[test]
+fn twilio_and_vonage_send_on_the_sandbox_with_no_account() {
+    let long = "Привет! ".repeat(20);
+    for provider in ["twilio", "vonage"] {
+        let out = smsgate()
+            .args(["send", "--sandbox", "--json", "--provider", provider])
+            .args(["--to", "+14155552345,+447400123456", "--content", &long])
+            .assert()
+            .code(0);
+        let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let rows: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 2, "{stdout}");
+        for row in &rows {
+            assert_eq!(row["status"], "accepted", "{row}");
+            assert_eq!(row["provider"], provider, "{row}");
+        }
+    }
+    let out = smsgate()
+        .args(["send", "--sandbox", "--provider", "twilio"])
+        .args(["--to", "+15005550003", "--content", "hi"])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("rejected by twilio") && stdout.contains("21408"),
+        "{stdout}"
+    );
+    let out = smsgate().args(["balance", "--sandbox"]).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("twilio") && stdout.contains("vonage"),
+        "{stdout}"
+    );
 }
 
 #[test]
