@@ -119,7 +119,7 @@ impl SmsGate {
     /// polling (itniotech, laaffic, Twilio); one entry per delivery, in order. `None`: not
     /// accepted, or its provider only pushes delivery reports (nxcloud, Vonage) — turn those
     /// pushes into [`DeliveryStatus`]es with the vendor's `parse_report`
-    /// ([`registry`](crate::registry)). Unknown outcomes carry no provider message id and
+    /// ([`registry`](crate::registry())). Unknown outcomes carry no provider message id and
     /// cannot be polled.
     pub async fn reconcile(&self, report: &Report) -> Vec<Option<DeliveryStatus>> {
         // Each accepted message is polled on its own slot only, in batches the provider allows.
