@@ -1,0 +1,369 @@
+//! What the ledger stores and the operations every backend offers.
+
+use std::fmt;
+
+use smsgate_provider::{BoxFuture, DeliveryStatus};
+use smsgate_transport::spec::DeliveryClass;
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    /// Loaded, not yet claimed by a worker.
+    Pending,
+    /// Claimed by a worker (with a lease), not yet sent.
+    Claimed,
+    /// Its request may have left: committed before sending.
+    InFlight,
+    /// A provider accepted it.
+    Accepted,
+    /// Refused (by a provider or before sending).
+    Rejected,
+    /// The request may have reached a provider, with no verdict: never resent automatically.
+    Unknown,
+    /// Never sent (a stop, a deadline): safe to send again.
+    NotSent,
+    /// The handset received it (a report or a poll).
+    Delivered,
+    /// The network could not deliver it.
+    Undelivered,
+    /// It expired before delivery.
+    Expired,
+}
+
+impl State {
+    /// Every state, in lifecycle order.
+    pub const ALL: [Self; 10] = [
+        Self::Pending,
+        Self::Claimed,
+        Self::InFlight,
+        Self::Accepted,
+        Self::Rejected,
+        Self::Unknown,
+        Self::NotSent,
+        Self::Delivered,
+        Self::Undelivered,
+        Self::Expired,
+    ];
+
+    /// The name stored (`in_flight`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Claimed => "claimed",
+            Self::InFlight => "in_flight",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::Unknown => "unknown",
+            Self::NotSent => "not_sent",
+            Self::Delivered => "delivered",
+            Self::Undelivered => "undelivered",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// The state stored as `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the message has its outcome: sent or not, it is never sent again by a resumed
+    /// job (`not_sent` is not final: a rerun sends it).
+    pub const fn is_final(self) -> bool {
+        !matches!(
+            self,
+            Self::Pending | Self::Claimed | Self::InFlight | Self::NotSent
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the ledger keeps message texts or only their MD5 (the text may be personal data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextPolicy {
+    /// Keep the text (a resumed job can send rows whose text the input no longer holds).
+    #[default]
+    Keep,
+    /// Keep only the MD5 of the text.
+    HashOnly,
+}
+
+/// One message of a job, as loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Its input position (row index): the message's identity within the job.
+    pub position: u64,
+    /// The reference sent with it.
+    pub client_ref: String,
+    /// The number, as sent (E.164 digits).
+    pub number: String,
+    /// The text, byte-exact.
+    pub text: String,
+    /// Its sender id, if any.
+    pub sender_id: Option<String>,
+}
+
+impl NewMessage {
+    /// A message without a sender id.
+    pub fn new(
+        position: u64,
+        client_ref: impl Into<String>,
+        number: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            position,
+            client_ref: client_ref.into(),
+            number: number.into(),
+            text: text.into(),
+            sender_id: None,
+        }
+    }
+}
+
+/// A message as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Input position.
+    pub position: u64,
+    /// Reference.
+    pub client_ref: String,
+    /// Number as sent.
+    pub number: String,
+    /// The text (`None` under [`TextPolicy::HashOnly`]).
+    pub text: Option<String>,
+    /// Lowercase hex MD5 of the text.
+    pub text_md5: String,
+    /// Sender id.
+    pub sender_id: Option<String>,
+    /// State.
+    pub state: State,
+    /// For a rejection: whether another attempt is safe.
+    pub retry_safe: Option<bool>,
+    /// The provider that settled it.
+    pub provider: Option<String>,
+    /// Its message id at that provider.
+    pub provider_message_id: Option<String>,
+    /// Every provider tried, in order.
+    pub tried: Vec<String>,
+    /// Why it was rejected or is unknown.
+    pub reason: Option<String>,
+    /// The worker that claimed it last.
+    pub worker: Option<String>,
+    /// The last delivery report's state and vendor status, if any.
+    pub report: Option<(String, String)>,
+}
+
+/// How a message ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Accepted by a provider.
+    Accepted,
+    /// Refused.
+    Rejected {
+        /// Whether another attempt is safe.
+        retry_safe: bool,
+    },
+    /// No verdict: the request may have reached a provider.
+    Unknown,
+    /// Never sent.
+    NotSent,
+}
+
+impl Settled {
+    /// The state it stores.
+    pub const fn state(self) -> State {
+        match self {
+            Self::Accepted => State::Accepted,
+            Self::Rejected { .. } => State::Rejected,
+            Self::Unknown => State::Unknown,
+            Self::NotSent => State::NotSent,
+        }
+    }
+}
+
+/// The outcome of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// Its input position.
+    pub position: u64,
+    /// How it ended.
+    pub outcome: Settled,
+    /// The provider that settled it.
+    pub provider: Option<String>,
+    /// Its message id there.
+    pub provider_message_id: Option<String>,
+    /// Every provider tried.
+    pub tried: Vec<String>,
+    /// Why (rejected, unknown, not sent).
+    pub reason: Option<String>,
+}
+
+impl Settlement {
+    /// Accepted by `provider` as `message_id`.
+    pub fn accepted(
+        position: u64,
+        provider: impl Into<String>,
+        message_id: impl Into<String>,
+        tried: Vec<String>,
+    ) -> Self {
+        Self {
+            position,
+            outcome: Settled::Accepted,
+            provider: Some(provider.into()),
+            provider_message_id: Some(message_id.into()),
+            tried,
+            reason: None,
+        }
+    }
+
+    /// Any other outcome, with its reason.
+    pub fn other(position: u64, outcome: Settled, reason: impl Into<String>) -> Self {
+        Self {
+            position,
+            outcome,
+            provider: None,
+            provider_message_id: None,
+            tried: Vec::new(),
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// What [`Ledger::recover`] settled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Rows found in flight whose worker is gone: now `unknown`, by position.
+    pub unknown: Vec<u64>,
+    /// Claimed rows whose lease expired: back to `pending`.
+    pub released: u64,
+}
+
+/// Where a delivery report went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportMatch {
+    /// The job and position of the message it reports on (`None`: an id the ledger does not
+    /// know; the report is kept anyway).
+    pub message: Option<(String, u64)>,
+    /// The message's state after the report.
+    pub state: Option<State>,
+}
+
+/// How many messages of a job are in one state at one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    /// State.
+    pub state: State,
+    /// Provider (`None`: not settled by one).
+    pub provider: Option<String>,
+    /// Messages.
+    pub messages: u64,
+}
+
+/// A ledger error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// The ledger URL is not `sqlite:PATH` (or another backend's).
+    #[error("invalid ledger URL {url:?}: {reason}")]
+    Url {
+        /// The URL (credentials redacted).
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database refused an operation.
+    #[error("ledger database error: {0}")]
+    Database(String),
+    /// A transition the state machine does not allow (a row started twice, a settle of a row
+    /// not in flight).
+    #[error("ledger {job:?} position {position}: {reason}")]
+    Transition {
+        /// Job.
+        job: String,
+        /// Position.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The state a delivery report moves an accepted message to (`None`: no change, still on
+/// its way or not known).
+pub fn report_state(class: DeliveryClass) -> Option<State> {
+    match class {
+        DeliveryClass::Delivered => Some(State::Delivered),
+        DeliveryClass::Undelivered | DeliveryClass::Rejected => Some(State::Undelivered),
+        DeliveryClass::Expired => Some(State::Expired),
+        DeliveryClass::Pending | DeliveryClass::Unknown => None,
+    }
+}
+
+/// What every backend offers. Every method commits before it returns.
+pub trait Ledger: Send + Sync {
+    /// Adds `messages` to `job` (created if new); a position already there is left as it is.
+    /// The number of rows added.
+    fn load(&self, job: &str, messages: Vec<NewMessage>)
+    -> BoxFuture<'_, Result<u64, LedgerError>>;
+
+    /// Claims up to `limit` pending messages of `job` for `worker`, lowest positions first,
+    /// with a lease of `lease_ms` (a worker that dies leaves them to [`Ledger::recover`]).
+    fn claim(
+        &self,
+        job: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
+
+    /// Marks `positions` (claimed by `worker`) in flight: call it, and let it return, before
+    /// their requests leave.
+    fn start(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>>;
+
+    /// Records outcomes of messages in flight (or claimed, for `not_sent`).
+    fn settle(
+        &self,
+        job: &str,
+        settlements: Vec<Settlement>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>>;
+
+    /// Settles what dead workers left in `job`: rows in flight of a worker whose lease ended
+    /// (every row in flight when `all_in_flight`, as a single process resuming does) become
+    /// `unknown`; claimed rows whose lease ended return to `pending`.
+    fn recover(
+        &self,
+        job: &str,
+        all_in_flight: bool,
+    ) -> BoxFuture<'_, Result<Recovery, LedgerError>>;
+
+    /// One message.
+    fn message(
+        &self,
+        job: &str,
+        position: u64,
+    ) -> BoxFuture<'_, Result<Option<Message>, LedgerError>>;
+
+    /// The messages of `job` in `states`, by position.
+    fn messages(
+        &self,
+        job: &str,
+        states: Vec<State>,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
+
+    /// Records a delivery report, matched by provider and message id.
+    fn record_report(
+        &self,
+        status: DeliveryStatus,
+    ) -> BoxFuture<'_, Result<ReportMatch, LedgerError>>;
+
+    /// Messages of `job` per state and provider.
+    fn counts(&self, job: &str) -> BoxFuture<'_, Result<Vec<Count>, LedgerError>>;
+}

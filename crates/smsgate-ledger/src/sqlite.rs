@@ -1,0 +1,479 @@
+//! The SQLite backend: one file (WAL), one connection behind a mutex, each operation a
+//! transaction run off the async runtime's threads.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use smsgate_provider::{BoxFuture, DeliveryStatus};
+
+use crate::model::{
+    Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settlement, State,
+    TextPolicy, report_state,
+};
+
+/// A ledger in one SQLite file (`sqlite:PATH`): the default, for one process.
+#[derive(Clone)]
+pub struct SqliteLedger {
+    connection: Arc<Mutex<Connection>>,
+    text: TextPolicy,
+}
+
+impl std::fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
+}
+
+fn db(err: rusqlite::Error) -> LedgerError {
+    LedgerError::Database(err.to_string())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn position(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Lowercase hex MD5 of a text.
+fn md5_of(text: &str) -> String {
+    smsgate_transport::sign::md5_hex(&[text.as_bytes()])
+}
+
+const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, retry_safe, \
+     provider, provider_message_id, tried, reason, worker, report_state, report_status";
+
+fn read_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    let state: String = row.get(6)?;
+    let tried: String = row.get(10)?;
+    let report_state: Option<String> = row.get(13)?;
+    let report_status: Option<String> = row.get(14)?;
+    Ok(Message {
+        position: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
+        client_ref: row.get(1)?,
+        number: row.get(2)?,
+        text: row.get(3)?,
+        text_md5: row.get(4)?,
+        sender_id: row.get(5)?,
+        state: State::parse(&state).unwrap_or(State::Unknown),
+        retry_safe: row.get(7)?,
+        provider: row.get(8)?,
+        provider_message_id: row.get(9)?,
+        tried: tried
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        reason: row.get(11)?,
+        worker: row.get(12)?,
+        report: report_state.zip(report_status),
+    })
+}
+
+impl SqliteLedger {
+    /// Opens (creating if needed) the ledger file at `path`, in WAL mode, its schema applied.
+    pub fn open(path: impl AsRef<Path>, text: TextPolicy) -> Result<Self, LedgerError> {
+        let connection = Connection::open(path).map_err(db)?;
+        connection
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(db)?;
+        Self::with_connection(connection, text)
+    }
+
+    /// A ledger in memory (tests, dry runs).
+    pub fn open_in_memory(text: TextPolicy) -> Result<Self, LedgerError> {
+        Self::with_connection(Connection::open_in_memory().map_err(db)?, text)
+    }
+
+    /// Opens a `sqlite:PATH` URL (`sqlite::memory:` for a ledger in memory).
+    pub fn open_url(url: &str, text: TextPolicy) -> Result<Self, LedgerError> {
+        match url.strip_prefix("sqlite:") {
+            Some(":memory:") => Self::open_in_memory(text),
+            Some(path) if !path.is_empty() => Self::open(path.trim_start_matches("//"), text),
+            _ => Err(LedgerError::Url {
+                url: smsgate_transport::redact::redact_url(url).into_owned(),
+                reason: "expected sqlite:PATH".to_owned(),
+            }),
+        }
+    }
+
+    fn with_connection(connection: Connection, text: TextPolicy) -> Result<Self, LedgerError> {
+        // Writers wait for each other rather than fail; NORMAL is durable with WAL at commit.
+        connection
+            .execute_batch("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
+            .map_err(db)?;
+        connection.execute_batch(crate::SCHEMA).map_err(db)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            text,
+        })
+    }
+
+    /// Runs `work` in one immediate transaction, off the async threads.
+    fn transaction<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, LedgerError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, LedgerError>> {
+        let connection = Arc::clone(&self.connection);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+                let tx = connection
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(db)?;
+                let value = work(&tx)?;
+                tx.commit().map_err(db)?;
+                Ok(value)
+            })
+            .await
+            .map_err(|err| LedgerError::Database(format!("ledger task failed: {err}")))?
+        })
+    }
+}
+
+fn messages_where(
+    tx: &Transaction<'_>,
+    filter: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Message>, LedgerError> {
+    let ordered = if filter.contains("ORDER BY") {
+        ""
+    } else {
+        " ORDER BY position"
+    };
+    let sql = format!("SELECT {COLUMNS} FROM smsgate_messages WHERE {filter}{ordered}");
+    let mut statement = tx.prepare_cached(&sql).map_err(db)?;
+    let rows = statement
+        .query_map(values, read_message)
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    Ok(rows)
+}
+
+impl Ledger for SqliteLedger {
+    fn load(
+        &self,
+        job: &str,
+        messages: Vec<NewMessage>,
+    ) -> BoxFuture<'_, Result<u64, LedgerError>> {
+        let (job, keep) = (job.to_owned(), self.text == TextPolicy::Keep);
+        self.transaction(move |tx| {
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO smsgate_jobs (name, created_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![job, now],
+            )
+            .map_err(db)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO smsgate_messages (job, position, client_ref, number, text, text_md5, \
+                     sender_id, state, created_ms, updated_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8) ON CONFLICT DO NOTHING",
+                )
+                .map_err(db)?;
+            let mut added = 0;
+            for m in &messages {
+                let text = keep.then_some(m.text.as_str());
+                added += insert
+                    .execute(params![
+                        job,
+                        position(m.position),
+                        m.client_ref,
+                        m.number,
+                        text,
+                        md5_of(&m.text),
+                        m.sender_id,
+                        now
+                    ])
+                    .map_err(db)? as u64;
+            }
+            Ok(added)
+        })
+    }
+
+    fn claim(
+        &self,
+        job: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        self.transaction(move |tx| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let now = now_ms();
+            let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+            // One immediate transaction: no other writer claims between the read and the update.
+            let mut claimed = messages_where(
+                tx,
+                "job = ?1 AND state = 'pending' ORDER BY position LIMIT ?2",
+                &[&job, &limit],
+            )?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE smsgate_messages SET state = 'claimed', worker = ?1, lease_until_ms = ?2, \
+                     updated_ms = ?3 WHERE job = ?4 AND position = ?5",
+                )
+                .map_err(db)?;
+            for m in &mut claimed {
+                update
+                    .execute(params![worker, until, now, job, position(m.position)])
+                    .map_err(db)?;
+                m.state = State::Claimed;
+                m.worker = Some(worker.clone());
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn start(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        self.transaction(move |tx| {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = ?1 \
+                     WHERE job = ?2 AND position = ?3 AND state = 'claimed' AND worker = ?4",
+                )
+                .map_err(db)?;
+            let now = now_ms();
+            for p in positions {
+                if update
+                    .execute(params![now, job, position(p), worker])
+                    .map_err(db)?
+                    != 1
+                {
+                    return Err(LedgerError::Transition {
+                        job: job.clone(),
+                        position: p,
+                        reason: format!("not claimed by {worker}: it cannot be sent"),
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn settle(
+        &self,
+        job: &str,
+        settlements: Vec<Settlement>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = ?3, \
+                     provider_message_id = ?4, tried = ?5, reason = ?6, updated_ms = ?7 \
+                     WHERE job = ?8 AND position = ?9 AND (state = 'in_flight' \
+                     OR (state = 'claimed' AND ?1 = 'not_sent'))",
+                )
+                .map_err(db)?;
+            let now = now_ms();
+            for s in settlements {
+                let retry_safe = match s.outcome {
+                    crate::Settled::Rejected { retry_safe } => Some(retry_safe),
+                    _ => None,
+                };
+                let changed = update
+                    .execute(params![
+                        s.outcome.state().as_str(),
+                        retry_safe,
+                        s.provider,
+                        s.provider_message_id,
+                        s.tried.join(","),
+                        s.reason,
+                        now,
+                        job,
+                        position(s.position)
+                    ])
+                    .map_err(db)?;
+                if changed != 1 {
+                    return Err(LedgerError::Transition {
+                        job: job.clone(),
+                        position: s.position,
+                        reason: "not in flight: its outcome is already recorded".to_owned(),
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn recover(
+        &self,
+        job: &str,
+        all_in_flight: bool,
+    ) -> BoxFuture<'_, Result<Recovery, LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| {
+            let now = now_ms();
+            let lapsed = if all_in_flight { i64::MAX } else { now };
+            let stranded = messages_where(
+                tx,
+                "job = ?1 AND state = 'in_flight' AND lease_until_ms <= ?2",
+                &[&job, &lapsed],
+            )?;
+            tx.execute(
+                "UPDATE smsgate_messages SET state = 'unknown', updated_ms = ?1, reason = \
+                 'in flight when its worker stopped: the request may have reached the provider' \
+                 WHERE job = ?2 AND state = 'in_flight' AND lease_until_ms <= ?3",
+                params![now, job, lapsed],
+            )
+            .map_err(db)?;
+            let released = tx
+                .execute(
+                    "UPDATE smsgate_messages SET state = 'pending', worker = NULL, \
+                     lease_until_ms = NULL, updated_ms = ?1 \
+                     WHERE job = ?2 AND state = 'claimed' AND lease_until_ms <= ?3",
+                    params![now, job, lapsed],
+                )
+                .map_err(db)?;
+            Ok(Recovery {
+                unknown: stranded.into_iter().map(|m| m.position).collect(),
+                released: released as u64,
+            })
+        })
+    }
+
+    fn message(
+        &self,
+        job: &str,
+        position_: u64,
+    ) -> BoxFuture<'_, Result<Option<Message>, LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| {
+            let sql =
+                format!("SELECT {COLUMNS} FROM smsgate_messages WHERE job = ?1 AND position = ?2");
+            tx.query_row(&sql, params![job, position(position_)], read_message)
+                .optional()
+                .map_err(db)
+        })
+    }
+
+    fn messages(
+        &self,
+        job: &str,
+        states: Vec<State>,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| {
+            // The states' own names (constants), never caller text.
+            let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            let filter = format!("job = ?1 AND state IN ({})", names.join(", "));
+            messages_where(tx, &filter, &[&job])
+        })
+    }
+
+    fn record_report(
+        &self,
+        status: DeliveryStatus,
+    ) -> BoxFuture<'_, Result<ReportMatch, LedgerError>> {
+        self.transaction(move |tx| {
+            let now = now_ms();
+            let found: Option<(String, i64, String)> = tx
+                .query_row(
+                    "SELECT job, position, state FROM smsgate_messages \
+                     WHERE provider = ?1 AND provider_message_id = ?2",
+                    params![status.provider, status.message_id],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            tx.execute(
+                "INSERT INTO smsgate_reports (provider, message_id, state, vendor_status, number, \
+                 detail, at, received_ms, matched) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    status.provider,
+                    status.message_id,
+                    status.state.as_str(),
+                    status.vendor_status,
+                    status.number,
+                    status.detail,
+                    status.at,
+                    now,
+                    found.is_some()
+                ],
+            )
+            .map_err(db)?;
+            let Some((job, at, current)) = found else {
+                return Ok(ReportMatch {
+                    message: None,
+                    state: None,
+                });
+            };
+            let current = State::parse(&current).unwrap_or(State::Unknown);
+            // Only an accepted message (or one a report already moved) takes a delivery state.
+            let next = match report_state(status.state) {
+                Some(next)
+                    if matches!(
+                        current,
+                        State::Accepted | State::Delivered | State::Undelivered | State::Expired
+                    ) =>
+                {
+                    next
+                }
+                _ => current,
+            };
+            tx.execute(
+                "UPDATE smsgate_messages SET state = ?1, report_state = ?2, report_status = ?3, \
+                 report_at = ?4, updated_ms = ?5 WHERE job = ?6 AND position = ?7",
+                params![
+                    next.as_str(),
+                    status.state.as_str(),
+                    status.vendor_status,
+                    status.at,
+                    now,
+                    job,
+                    at
+                ],
+            )
+            .map_err(db)?;
+            Ok(ReportMatch {
+                message: Some((job, u64::try_from(at).unwrap_or_default())),
+                state: Some(next),
+            })
+        })
+    }
+
+    fn counts(&self, job: &str) -> BoxFuture<'_, Result<Vec<Count>, LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT state, provider, COUNT(*) FROM smsgate_messages WHERE job = ?1 \
+                     GROUP BY state, provider ORDER BY state, provider",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map(params![job], |row| {
+                    let state: String = row.get(0)?;
+                    Ok(Count {
+                        state: State::parse(&state).unwrap_or(State::Unknown),
+                        provider: row.get(1)?,
+                        messages: u64::try_from(row.get::<_, i64>(2)?).unwrap_or_default(),
+                    })
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            Ok(rows)
+        })
+    }
+}

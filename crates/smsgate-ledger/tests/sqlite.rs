@@ -1,0 +1,309 @@
+//! The SQLite ledger's state machine, crash recovery and report matching, on real files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic by design
+
+use std::collections::BTreeSet;
+
+use smsgate_ledger::{
+    Ledger, LedgerError, NewMessage, Settled, Settlement, SqliteLedger, State, TextPolicy,
+};
+use smsgate_provider::DeliveryStatus;
+use smsgate_transport::spec::DeliveryClass;
+
+fn rows(n: u64) -> Vec<NewMessage> {
+    (0..n)
+        .map(|i| {
+            NewMessage::new(
+                i,
+                format!("ref-{i:04}"),
+                format!("86138001380{i:02}"),
+                format!("text {i}"),
+            )
+        })
+        .collect()
+}
+
+fn count(counts: &[smsgate_ledger::Count], state: State) -> u64 {
+    counts
+        .iter()
+        .filter(|c| c.state == state)
+        .map(|c| c.messages)
+        .sum()
+}
+
+#[tokio::test]
+async fn loading_is_idempotent_and_claims_go_in_position_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = SqliteLedger::open(dir.path().join("l.db"), TextPolicy::Keep).unwrap();
+    assert_eq!(ledger.load("job", rows(10)).await.unwrap(), 10);
+    assert_eq!(ledger.load("job", rows(12)).await.unwrap(), 2);
+    assert_eq!(
+        count(&ledger.counts("job").await.unwrap(), State::Pending),
+        12
+    );
+
+    let first = ledger.claim("job", "a", 5, 60_000).await.unwrap();
+    let second = ledger.claim("job", "b", 5, 60_000).await.unwrap();
+    let positions =
+        |ms: &[smsgate_ledger::Message]| ms.iter().map(|m| m.position).collect::<Vec<_>>();
+    assert_eq!(positions(&first), [0, 1, 2, 3, 4]);
+    assert_eq!(positions(&second), [5, 6, 7, 8, 9]);
+    assert!(
+        first
+            .iter()
+            .all(|m| m.state == State::Claimed && m.worker.as_deref() == Some("a"))
+    );
+    assert_eq!(first[3].text.as_deref(), Some("text 3"));
+    assert_eq!(first[3].client_ref, "ref-0003");
+    // Another job's rows are its own.
+    assert_eq!(ledger.load("other", rows(3)).await.unwrap(), 3);
+    assert_eq!(
+        ledger.claim("job", "c", 100, 60_000).await.unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn only_a_claimed_row_starts_and_only_a_row_in_flight_settles_once() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    ledger.load("job", rows(3)).await.unwrap();
+    ledger.claim("job", "a", 2, 60_000).await.unwrap();
+    // Another worker's row, or a row nobody claimed, cannot start.
+    assert!(matches!(
+        ledger.start("job", "b", vec![0]).await,
+        Err(LedgerError::Transition { position: 0, .. })
+    ));
+    assert!(ledger.start("job", "a", vec![2]).await.is_err());
+    ledger.start("job", "a", vec![0, 1]).await.unwrap();
+    assert!(
+        ledger.start("job", "a", vec![0]).await.is_err(),
+        "started twice"
+    );
+
+    ledger
+        .settle(
+            "job",
+            vec![
+                Settlement::accepted(
+                    0,
+                    "nxcloud",
+                    "m-0",
+                    vec!["itniotech".into(), "nxcloud".into()],
+                ),
+                Settlement::other(1, Settled::Rejected { retry_safe: false }, "invalid number"),
+            ],
+        )
+        .await
+        .unwrap();
+    let accepted = ledger.message("job", 0).await.unwrap().unwrap();
+    assert_eq!(accepted.state, State::Accepted);
+    assert_eq!(accepted.provider_message_id.as_deref(), Some("m-0"));
+    assert_eq!(accepted.tried, ["itniotech", "nxcloud"]);
+    let rejected = ledger.message("job", 1).await.unwrap().unwrap();
+    assert_eq!(
+        (rejected.state, rejected.retry_safe),
+        (State::Rejected, Some(false))
+    );
+    // A second outcome for the same row is refused: exactly one outcome per row.
+    assert!(
+        ledger
+            .settle("job", vec![Settlement::other(0, Settled::Unknown, "again")])
+            .await
+            .is_err()
+    );
+    assert!(ledger.message("job", 9).await.unwrap().is_none());
+}
+
+/// A process killed mid-run leaves rows claimed and in flight; reopening the file and
+/// recovering turns every row in flight into `unknown` (never resent) and releases the rest,
+/// so the rerun sends only what never left.
+#[tokio::test]
+async fn a_crash_mid_run_never_sends_a_row_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    {
+        let ledger = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+        ledger.load("job", rows(10)).await.unwrap();
+        let claimed = ledger.claim("job", "run-1", 6, 600_000).await.unwrap();
+        assert_eq!(claimed.len(), 6);
+        ledger
+            .start("job", "run-1", vec![0, 1, 2, 3])
+            .await
+            .unwrap();
+        ledger
+            .settle(
+                "job",
+                vec![Settlement::accepted(0, "nxcloud", "m-0", vec![])],
+            )
+            .await
+            .unwrap();
+        // Killed here: rows 1-3 in flight, 4-5 claimed, 6-9 pending.
+    }
+    let ledger = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+    let recovery = ledger.recover("job", true).await.unwrap();
+    assert_eq!(recovery.unknown, [1, 2, 3]);
+    assert_eq!(recovery.released, 2);
+    let unknown = ledger.messages("job", vec![State::Unknown]).await.unwrap();
+    assert_eq!(unknown.len(), 3);
+    assert!(
+        unknown[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("may have reached")
+    );
+
+    let again = ledger.claim("job", "run-2", 100, 600_000).await.unwrap();
+    let positions: Vec<u64> = again.iter().map(|m| m.position).collect();
+    assert_eq!(
+        positions,
+        [4, 5, 6, 7, 8, 9],
+        "only rows that never left are sent"
+    );
+    // Every row has exactly one place: final, or claimed by the rerun.
+    let counts = ledger.counts("job").await.unwrap();
+    let total: u64 = counts.iter().map(|c| c.messages).sum();
+    assert_eq!(total, 10);
+    assert_eq!(count(&counts, State::Accepted), 1);
+    assert_eq!(count(&counts, State::Unknown), 3);
+    assert_eq!(count(&counts, State::Claimed), 6);
+}
+
+/// Workers lease their rows: a claim whose lease ended goes back to pending, a row in flight
+/// of a worker whose lease ended becomes unknown; live leases are left alone.
+#[tokio::test]
+async fn leases_decide_what_a_dead_worker_left() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    ledger.load("job", rows(6)).await.unwrap();
+    ledger.claim("job", "dead", 3, 0).await.unwrap();
+    ledger.start("job", "dead", vec![0]).await.unwrap();
+    ledger.claim("job", "alive", 3, 600_000).await.unwrap();
+    ledger.start("job", "alive", vec![3]).await.unwrap();
+    let recovery = ledger.recover("job", false).await.unwrap();
+    assert_eq!(recovery.unknown, [0]);
+    assert_eq!(recovery.released, 2);
+    let message = |p| {
+        let ledger = ledger.clone();
+        async move { ledger.message("job", p).await.unwrap().unwrap().state }
+    };
+    assert_eq!(message(0).await, State::Unknown);
+    assert_eq!(message(1).await, State::Pending);
+    assert_eq!(message(3).await, State::InFlight);
+    assert_eq!(message(4).await, State::Claimed);
+    // A row never sent (a stop) is not final: a rerun sends it.
+    ledger
+        .settle(
+            "job",
+            vec![Settlement::other(4, Settled::NotSent, "stopped")],
+        )
+        .await
+        .unwrap();
+    assert!(!State::NotSent.is_final() && State::Unknown.is_final());
+}
+
+/// Two connections to one file (two processes' worth) claiming at once never share a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_share_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let first = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+    let second = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+    first.load("job", rows(90)).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let ledger = if w % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let worker = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let claimed = ledger.claim("job", &worker, 4, 60_000).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.iter().map(|m| m.position));
+            }
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for task in tasks {
+        for position in task.await.unwrap() {
+            total += 1;
+            assert!(seen.insert(position), "row {position} claimed twice");
+        }
+    }
+    assert_eq!((total, seen.len()), (90, 90));
+}
+
+#[tokio::test]
+async fn reports_match_by_provider_id_and_unknown_ids_are_kept() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::HashOnly).unwrap();
+    ledger.load("job", rows(2)).await.unwrap();
+    let claimed = ledger.claim("job", "a", 2, 60_000).await.unwrap();
+    assert_eq!(claimed[0].text, None, "hash only");
+    assert_eq!(claimed[0].text_md5.len(), 32);
+    ledger.start("job", "a", vec![0, 1]).await.unwrap();
+    ledger
+        .settle(
+            "job",
+            vec![
+                Settlement::accepted(0, "vonage", "v-0", vec![]),
+                Settlement::accepted(1, "vonage", "v-1", vec![]),
+            ],
+        )
+        .await
+        .unwrap();
+    let status = |id: &str, state: DeliveryClass| DeliveryStatus {
+        provider: "vonage".into(),
+        message_id: id.into(),
+        number: None,
+        state,
+        vendor_status: state.as_str().into(),
+        detail: None,
+        at: None,
+    };
+    // Still on its way: the message stays accepted, the report is noted.
+    let pending = ledger
+        .record_report(status("v-0", DeliveryClass::Pending))
+        .await
+        .unwrap();
+    assert_eq!(pending.state, Some(State::Accepted));
+    let delivered = ledger
+        .record_report(status("v-0", DeliveryClass::Delivered))
+        .await
+        .unwrap();
+    assert_eq!(delivered.message, Some(("job".to_owned(), 0)));
+    assert_eq!(delivered.state, Some(State::Delivered));
+    let message = ledger.message("job", 0).await.unwrap().unwrap();
+    assert_eq!(
+        message.report,
+        Some(("delivered".to_owned(), "delivered".to_owned()))
+    );
+    let failed = ledger
+        .record_report(status("v-1", DeliveryClass::Undelivered))
+        .await
+        .unwrap();
+    assert_eq!(failed.state, Some(State::Undelivered));
+    let stranger = ledger
+        .record_report(status("nobody", DeliveryClass::Delivered))
+        .await
+        .unwrap();
+    assert_eq!(stranger.message, None);
+    let counts = ledger.counts("job").await.unwrap();
+    assert_eq!(count(&counts, State::Delivered), 1);
+    assert_eq!(count(&counts, State::Undelivered), 1);
+}
+
+#[test]
+fn ledger_urls() {
+    assert!(SqliteLedger::open_url("sqlite::memory:", TextPolicy::Keep).is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("x.db").display());
+    assert!(SqliteLedger::open_url(&url, TextPolicy::Keep).is_ok());
+    let err = SqliteLedger::open_url("postgres://u:pw@h/db", TextPolicy::Keep).unwrap_err();
+    assert!(!err.to_string().contains("pw"), "{err}");
+}
