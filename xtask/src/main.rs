@@ -166,6 +166,14 @@ fn ci(workspace: &Path) -> ExitCode {
         },
     ];
     let started = Instant::now();
+    // The ledger's tests run against a real PostgreSQL: the one given, or a throwaway cluster.
+    let postgres = match TestPostgres::start(workspace) {
+        Ok(postgres) => postgres,
+        Err(err) => {
+            eprintln!("==> postgres: FAILED ({err})");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut tally = TestTally::default();
     for Step { name, args, envs } in steps {
         println!("==> {name}: cargo {}", args.join(" "));
@@ -174,6 +182,7 @@ fn ci(workspace: &Path) -> ExitCode {
             Command::new(&cargo)
                 .args(args)
                 .envs(envs.iter().copied())
+                .env(TestPostgres::URL_VAR, &postgres.url)
                 .current_dir(workspace),
             &mut tally,
         );
@@ -194,6 +203,56 @@ fn ci(workspace: &Path) -> ExitCode {
     println!("==> ci: all steps passed ({:.1?})", started.elapsed());
     println!("tests: {} passed, {} failed", tally.passed, tally.failed);
     ExitCode::SUCCESS
+}
+
+/// The PostgreSQL the ledger tests use: `SMSGATE_TEST_POSTGRES_URL` when set, else a throwaway
+/// cluster `.ci/postgres.sh` starts (installing PostgreSQL when absent), stopped on drop.
+struct TestPostgres {
+    url: String,
+    /// The cluster's directory, when this run started it.
+    started: Option<(PathBuf, PathBuf)>,
+}
+
+impl TestPostgres {
+    const URL_VAR: &'static str = "SMSGATE_TEST_POSTGRES_URL";
+
+    fn start(workspace: &Path) -> Result<Self, String> {
+        if let Ok(url) = std::env::var(Self::URL_VAR) {
+            return Ok(Self { url, started: None });
+        }
+        let script = workspace.join(".ci/postgres.sh");
+        let dir = std::env::temp_dir().join(format!("smsgate-ci-postgres-{}", std::process::id()));
+        println!("==> postgres: a throwaway cluster in {}", dir.display());
+        let output = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(&dir)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
+        let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !output.status.success() || url.is_empty() {
+            return Err(format!("{} start: {}", script.display(), output.status));
+        }
+        println!("==> postgres: {url}");
+        Ok(Self {
+            url,
+            started: Some((script, dir)),
+        })
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        if let Some((script, dir)) = &self.started {
+            let _ = Command::new("bash")
+                .arg(script)
+                .arg("stop")
+                .arg(dir)
+                .status();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// The parts of `cargo xtask bench`, in the order they run.

@@ -18,7 +18,8 @@
 //! - [`Ledger::record_report`] matches a delivery report by provider and message id; a report
 //!   for an id the ledger does not know is kept too.
 //!
-//! The backend is SQLite ([`SqliteLedger`]: one file, WAL, the default).
+//! Two backends: SQLite ([`SqliteLedger`]: one file, WAL, the default) and PostgreSQL
+//! ([`PostgresLedger`]: many workers on one job, rows claimed with `FOR UPDATE SKIP LOCKED`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -41,12 +42,14 @@
 //! ```
 
 mod model;
+mod postgres;
 mod sqlite;
 
 pub use model::{
     Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled, Settlement,
     State, TextPolicy,
 };
+pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;
 
 /// The schema every backend creates (portable SQL; times in UNIX milliseconds).

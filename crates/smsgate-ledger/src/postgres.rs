@@ -1,0 +1,505 @@
+//! The PostgreSQL backend, for many workers on one job: rows are claimed with
+//! `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait for each other's rows and never
+//! share one.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use smsgate_provider::{BoxFuture, DeliveryStatus};
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, NoTls, Row, Transaction};
+
+use crate::model::{
+    Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled, Settlement,
+    State, TextPolicy, report_state,
+};
+
+/// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
+///
+/// The connection is plain TCP (no TLS): meant for a database on loopback or a private
+/// network.
+#[derive(Clone)]
+pub struct PostgresLedger {
+    client: Arc<Mutex<Client>>,
+    text: TextPolicy,
+}
+
+impl std::fmt::Debug for PostgresLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresLedger")
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
+}
+
+fn db(err: tokio_postgres::Error) -> LedgerError {
+    // The server's own message (a constraint, a lost connection), never the URL.
+    LedgerError::Database(err.to_string())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn position(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A lock key no other program takes: schema creation by several workers at once is serialised.
+const SCHEMA_LOCK: i64 = 0x736d_7367_6174_6531;
+
+const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, retry_safe, \
+     provider, provider_message_id, tried, reason, worker, report_state, report_status";
+
+fn read_message(row: &Row) -> Message {
+    let state: String = row.get(6);
+    let tried: String = row.get(10);
+    let report_state: Option<String> = row.get(13);
+    let report_status: Option<String> = row.get(14);
+    Message {
+        position: u64::try_from(row.get::<_, i64>(0)).unwrap_or_default(),
+        client_ref: row.get(1),
+        number: row.get(2),
+        text: row.get(3),
+        text_md5: row.get(4),
+        sender_id: row.get(5),
+        state: State::parse(&state).unwrap_or(State::Unknown),
+        retry_safe: row.get(7),
+        provider: row.get(8),
+        provider_message_id: row.get(9),
+        tried: tried
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        reason: row.get(11),
+        worker: row.get(12),
+        report: report_state.zip(report_status),
+    }
+}
+
+impl PostgresLedger {
+    /// Connects to `url` (`postgres://user@host:port/db`) and applies the schema.
+    pub async fn connect(url: &str, text: TextPolicy) -> Result<Self, LedgerError> {
+        let (client, connection) =
+            tokio_postgres::connect(url, NoTls)
+                .await
+                .map_err(|err| LedgerError::Url {
+                    url: smsgate_transport::redact::redact_url(url).into_owned(),
+                    reason: err.to_string(),
+                })?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::warn!(error = %err, "ledger connection ended");
+            }
+        });
+        let ledger = Self {
+            client: Arc::new(Mutex::new(client)),
+            text,
+        };
+        ledger
+            .transaction(|tx| {
+                Box::pin(async move {
+                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+                        .await
+                        .map_err(db)?;
+                    tx.batch_execute(crate::SCHEMA).await.map_err(db)
+                })
+            })
+            .await?;
+        Ok(ledger)
+    }
+
+    /// Runs `work` in one transaction.
+    async fn transaction<T>(
+        &self,
+        work: impl for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, LedgerError>>,
+    ) -> Result<T, LedgerError> {
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await.map_err(db)?;
+        let value = work(&tx).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(value)
+    }
+}
+
+async fn messages_where(
+    tx: &Transaction<'_>,
+    filter: &str,
+    values: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Message>, LedgerError> {
+    let sql = format!("SELECT {COLUMNS} FROM smsgate_messages WHERE {filter} ORDER BY position");
+    let rows = tx.query(&sql, values).await.map_err(db)?;
+    Ok(rows.iter().map(read_message).collect())
+}
+
+impl Ledger for PostgresLedger {
+    fn load(
+        &self,
+        job: &str,
+        messages: Vec<NewMessage>,
+    ) -> BoxFuture<'_, Result<u64, LedgerError>> {
+        let (job, keep) = (job.to_owned(), self.text == TextPolicy::Keep);
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    tx.execute(
+                        "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[&job, &now],
+                    )
+                    .await
+                    .map_err(db)?;
+                    let insert = tx
+                        .prepare(
+                            "INSERT INTO smsgate_messages (job, position, client_ref, number, text, \
+                             text_md5, sender_id, state, created_ms, updated_ms) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) ON CONFLICT DO NOTHING",
+                        )
+                        .await
+                        .map_err(db)?;
+                    let mut added = 0;
+                    for m in &messages {
+                        let text = keep.then_some(m.text.as_str());
+                        let md5 = smsgate_transport::sign::md5_hex(&[m.text.as_bytes()]);
+                        added += tx
+                            .execute(
+                                &insert,
+                                &[
+                                    &job,
+                                    &position(m.position),
+                                    &m.client_ref,
+                                    &m.number,
+                                    &text,
+                                    &md5,
+                                    &m.sender_id,
+                                    &now,
+                                ],
+                            )
+                            .await
+                            .map_err(db)?;
+                    }
+                    Ok(added)
+                })
+            })
+            .await
+        })
+    }
+
+    fn claim(
+        &self,
+        job: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                    let now = now_ms();
+                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                    // Rows another worker is claiming right now are skipped, not waited for.
+                    // The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated
+                    // again per row and claim more than n.
+                    let returning: Vec<String> =
+                        COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
+                    let sql = format!(
+                        "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+                         WHERE job = $4 AND state = 'pending' ORDER BY position LIMIT $5 \
+                         FOR UPDATE SKIP LOCKED) \
+                         UPDATE smsgate_messages m SET state = 'claimed', worker = $1, \
+                         lease_until_ms = $2, updated_ms = $3 FROM picked \
+                         WHERE m.job = $4 AND m.position = picked.position RETURNING {}",
+                        returning.join(", ")
+                    );
+                    let rows = tx
+                        .query(&sql, &[&worker, &until, &now, &job, &limit])
+                        .await
+                        .map_err(db)?;
+                    let mut claimed: Vec<Message> = rows.iter().map(read_message).collect();
+                    claimed.sort_by_key(|m| m.position);
+                    Ok(claimed)
+                })
+            })
+            .await
+        })
+    }
+
+    fn start(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    for p in positions {
+                        let changed = tx
+                            .execute(
+                                "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1 \
+                                 WHERE job = $2 AND position = $3 AND state = 'claimed' AND worker = $4",
+                                &[&now, &job, &position(p), &worker],
+                            )
+                            .await
+                            .map_err(db)?;
+                        if changed != 1 {
+                            return Err(LedgerError::Transition {
+                                job: job.clone(),
+                                position: p,
+                                reason: format!("not claimed by {worker}: it cannot be sent"),
+                            });
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
+
+    fn settle(
+        &self,
+        job: &str,
+        settlements: Vec<Settlement>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    for s in settlements {
+                        let retry_safe = match s.outcome {
+                            Settled::Rejected { retry_safe } => Some(retry_safe),
+                            _ => None,
+                        };
+                        let state = s.outcome.state().as_str();
+                        let changed = tx
+                            .execute(
+                                "UPDATE smsgate_messages SET state = $1, retry_safe = $2, provider = $3, \
+                                 provider_message_id = $4, tried = $5, reason = $6, updated_ms = $7 \
+                                 WHERE job = $8 AND position = $9 AND (state = 'in_flight' \
+                                 OR (state = 'claimed' AND $1 = 'not_sent'))",
+                                &[
+                                    &state,
+                                    &retry_safe,
+                                    &s.provider,
+                                    &s.provider_message_id,
+                                    &s.tried.join(","),
+                                    &s.reason,
+                                    &now,
+                                    &job,
+                                    &position(s.position),
+                                ],
+                            )
+                            .await
+                            .map_err(db)?;
+                        if changed != 1 {
+                            return Err(LedgerError::Transition {
+                                job: job.clone(),
+                                position: s.position,
+                                reason: "not in flight: its outcome is already recorded".to_owned(),
+                            });
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
+
+    fn recover(
+        &self,
+        job: &str,
+        all_in_flight: bool,
+    ) -> BoxFuture<'_, Result<Recovery, LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    let lapsed = if all_in_flight { i64::MAX } else { now };
+                    let stranded = tx
+                        .query(
+                            "UPDATE smsgate_messages SET state = 'unknown', updated_ms = $1, reason = \
+                             'in flight when its worker stopped: the request may have reached the provider' \
+                             WHERE job = $2 AND state = 'in_flight' AND lease_until_ms <= $3 \
+                             RETURNING position",
+                            &[&now, &job, &lapsed],
+                        )
+                        .await
+                        .map_err(db)?;
+                    let released = tx
+                        .execute(
+                            "UPDATE smsgate_messages SET state = 'pending', worker = NULL, \
+                             lease_until_ms = NULL, updated_ms = $1 \
+                             WHERE job = $2 AND state = 'claimed' AND lease_until_ms <= $3",
+                            &[&now, &job, &lapsed],
+                        )
+                        .await
+                        .map_err(db)?;
+                    let mut unknown: Vec<u64> = stranded
+                        .iter()
+                        .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
+                        .collect();
+                    unknown.sort_unstable();
+                    Ok(Recovery { unknown, released })
+                })
+            })
+            .await
+        })
+    }
+
+    fn message(&self, job: &str, at: u64) -> BoxFuture<'_, Result<Option<Message>, LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let found =
+                        messages_where(tx, "job = $1 AND position = $2", &[&job, &position(at)])
+                            .await?;
+                    Ok(found.into_iter().next())
+                })
+            })
+            .await
+        })
+    }
+
+    fn messages(
+        &self,
+        job: &str,
+        states: Vec<State>,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+                    messages_where(tx, "job = $1 AND state = ANY($2)", &[&job, &names]).await
+                })
+            })
+            .await
+        })
+    }
+
+    fn record_report(
+        &self,
+        status: DeliveryStatus,
+    ) -> BoxFuture<'_, Result<ReportMatch, LedgerError>> {
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    let found = tx
+                        .query_opt(
+                            "SELECT job, position, state FROM smsgate_messages \
+                             WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE",
+                            &[&status.provider, &status.message_id],
+                        )
+                        .await
+                        .map_err(db)?;
+                    tx.execute(
+                        "INSERT INTO smsgate_reports (provider, message_id, state, vendor_status, \
+                         number, detail, at, received_ms, matched) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        &[
+                            &status.provider,
+                            &status.message_id,
+                            &status.state.as_str(),
+                            &status.vendor_status,
+                            &status.number,
+                            &status.detail,
+                            &status.at,
+                            &now,
+                            &found.is_some(),
+                        ],
+                    )
+                    .await
+                    .map_err(db)?;
+                    let Some(row) = found else {
+                        return Ok(ReportMatch {
+                            message: None,
+                            state: None,
+                        });
+                    };
+                    let (job, at, current): (String, i64, String) =
+                        (row.get(0), row.get(1), row.get(2));
+                    let current = State::parse(&current).unwrap_or(State::Unknown);
+                    let next = match report_state(status.state) {
+                        Some(next)
+                            if matches!(
+                                current,
+                                State::Accepted
+                                    | State::Delivered
+                                    | State::Undelivered
+                                    | State::Expired
+                            ) =>
+                        {
+                            next
+                        }
+                        _ => current,
+                    };
+                    tx.execute(
+                        "UPDATE smsgate_messages SET state = $1, report_state = $2, \
+                         report_status = $3, report_at = $4, updated_ms = $5 \
+                         WHERE job = $6 AND position = $7",
+                        &[
+                            &next.as_str(),
+                            &status.state.as_str(),
+                            &status.vendor_status,
+                            &status.at,
+                            &now,
+                            &job,
+                            &at,
+                        ],
+                    )
+                    .await
+                    .map_err(db)?;
+                    Ok(ReportMatch {
+                        message: Some((job, u64::try_from(at).unwrap_or_default())),
+                        state: Some(next),
+                    })
+                })
+            })
+            .await
+        })
+    }
+
+    fn counts(&self, job: &str) -> BoxFuture<'_, Result<Vec<Count>, LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let rows = tx
+                        .query(
+                            "SELECT state, provider, COUNT(*) FROM smsgate_messages WHERE job = $1 \
+                             GROUP BY state, provider ORDER BY state, provider",
+                            &[&job],
+                        )
+                        .await
+                        .map_err(db)?;
+                    Ok(rows
+                        .iter()
+                        .map(|row| {
+                            let state: String = row.get(0);
+                            Count {
+                                state: State::parse(&state).unwrap_or(State::Unknown),
+                                provider: row.get(1),
+                                messages: u64::try_from(row.get::<_, i64>(2)).unwrap_or_default(),
+                            }
+                        })
+                        .collect())
+                })
+            })
+            .await
+        })
+    }
+}
