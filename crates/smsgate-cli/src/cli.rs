@@ -20,7 +20,8 @@ Safety: redirects are never followed; vendor answers over 1 MiB are cut off (out
 numbers are read with the libphonenumber numbering plan (+ and country code, or
 --default-region); texts are sent byte-exact, C0 control characters (but tab, CR, LF) refused.";
 
-/// Send SMS through itniotech, laaffic and nxcloud — or through the built-in simulator.
+/// Send SMS through itniotech, laaffic, nxcloud, Twilio and Vonage — or through the built-in
+/// simulator.
 #[derive(Debug, Parser)]
 #[command(name = "smsgate", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -47,6 +48,22 @@ pub enum Command {
     Report(ReportArgs),
     /// Run the simulator of every vendor until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Show how many messages of a ledger job are in each state, per provider.
+    Status(StatusArgs),
+}
+
+/// `status`: a job of a ledger.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The ledger: sqlite:PATH or postgres://user@host:port/db.
+    #[arg(long, value_name = "URL")]
+    pub ledger: String,
+    /// The job.
+    #[arg(long, value_name = "NAME")]
+    pub job: String,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where messages come from and how they are sent.

@@ -23,7 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use smsgate::{Message, NumberPolicy, Provider, QueryError, SmsGate, StopSignal};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
-use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, TargetArgs};
+use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, StatusArgs, TargetArgs};
 use crate::config::{
     ConfigFile, clients, parse_faults, sandbox_accounts, sandbox_balance, sandbox_exports,
 };
@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Balance(target) => balance(&config, &target).await,
         Command::Report(args) => report(&config, &args).await,
         Command::Sandbox(args) => sandbox(&config, &args).await,
+        Command::Status(args) => status(&args).await,
     }
 }
 
@@ -911,6 +912,50 @@ async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> 
         ))?;
     }
     Ok(if statuses.is_empty() { 1 } else { 0 })
+}
+
+/// `status`: the job's messages per state and provider; exit 2 when the ledger holds no such
+/// job.
+async fn status(args: &StatusArgs) -> Result<u8, CliError> {
+    let ledger = smsgate_ledger::open(&args.ledger, smsgate_ledger::TextPolicy::Keep)
+        .await
+        .map_err(|err| CliError::Config(err.to_string()))?;
+    let counts = ledger
+        .counts(&args.job)
+        .await
+        .map_err(|err| CliError::Config(err.to_string()))?;
+    if counts.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the ledger holds no job {:?}",
+            smsgate_transport::redact::escape_controls(&args.job)
+        )));
+    }
+    let total: u64 = counts.iter().map(|c| c.messages).sum();
+    if args.json {
+        let rows: Vec<serde_json::Value> = counts
+            .iter()
+            .map(|c| {
+                serde_json::json!({"state": c.state.as_str(), "provider": c.provider, "messages": c.messages})
+            })
+            .collect();
+        let line = serde_json::json!({"job": args.job, "total": total, "counts": rows});
+        print_line(&line.to_string())?;
+        return Ok(0);
+    }
+    print_line(&format!(
+        "{:<12} {:<12} {:>10}",
+        "state", "provider", "messages"
+    ))?;
+    for c in &counts {
+        print_line(&format!(
+            "{:<12} {:<12} {:>10}",
+            c.state.as_str(),
+            c.provider.as_deref().unwrap_or("-"),
+            c.messages
+        ))?;
+    }
+    print_line(&format!("{:<12} {:<12} {total:>10}", "total", ""))?;
+    Ok(0)
 }
 
 async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> {

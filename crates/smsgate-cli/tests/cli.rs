@@ -526,3 +526,82 @@ fn sandbox_takes_its_credentials_from_the_config_file() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `status` counts a ledger job's messages per state and provider (table or JSON); a job the
+/// ledger does not hold, or a URL it cannot open, is a usage error.
+#[tokio::test]
+async fn status_counts_a_ledger_job() {
+    use smsgate_ledger::{Ledger, NewMessage, Settled, Settlement, SqliteLedger, TextPolicy};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let ledger = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+    let rows = (0..4)
+        .map(|i| NewMessage::new(i, format!("r{i}"), format!("861380013800{i}"), "hi"))
+        .collect();
+    ledger.load("campaign", rows).await.unwrap();
+    ledger.claim("campaign", "w", 3, 60_000).await.unwrap();
+    ledger.start("campaign", "w", vec![0, 1, 2]).await.unwrap();
+    ledger
+        .settle(
+            "campaign",
+            vec![
+                Settlement::accepted(0, "twilio", "SM0", vec![]),
+                Settlement::accepted(1, "twilio", "SM1", vec![]),
+                Settlement::other(2, Settled::Unknown, "timeout"),
+            ],
+        )
+        .await
+        .unwrap();
+    let url = format!("sqlite:{}", path.display());
+
+    let out = smsgate()
+        .args(["status", "--ledger", &url, "--job", "campaign"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("accepted") && stdout.contains("twilio"),
+        "{stdout}"
+    );
+    let total = stdout.lines().last().unwrap();
+    assert!(
+        total.starts_with("total") && total.ends_with(" 4"),
+        "{stdout}"
+    );
+
+    let out = smsgate()
+        .args(["status", "--ledger", &url, "--job", "campaign", "--json"])
+        .assert()
+        .code(0);
+    let json: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["total"], 4);
+    let counts = json["counts"].as_array().unwrap();
+    let of = |state: &str| {
+        counts
+            .iter()
+            .filter(|c| c["state"] == state)
+            .map(|c| c["messages"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!((of("accepted"), of("unknown"), of("pending")), (2, 1, 1));
+
+    smsgate()
+        .args(["status", "--ledger", &url, "--job", "nosuchjob"])
+        .assert()
+        .code(2);
+    let out = smsgate()
+        .args([
+            "status",
+            "--ledger",
+            "mysql://u:pw@h/db",
+            "--job",
+            "campaign",
+        ])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("sqlite:PATH") && !stderr.contains("pw"),
+        "{stderr}"
+    );
+}

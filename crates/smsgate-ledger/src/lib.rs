@@ -52,5 +52,22 @@ pub use model::{
 pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;
 
+/// Opens the ledger a URL names: `sqlite:PATH` (`sqlite::memory:` in memory) or
+/// `postgres://user@host:port/db` (also `postgresql://`).
+pub async fn open(url: &str, text: TextPolicy) -> Result<std::sync::Arc<dyn Ledger>, LedgerError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(std::sync::Arc::new(
+            PostgresLedger::connect(url, text).await?,
+        ));
+    }
+    if url.starts_with("sqlite:") {
+        return Ok(std::sync::Arc::new(SqliteLedger::open_url(url, text)?));
+    }
+    Err(LedgerError::Url {
+        url: smsgate_transport::redact::redact_url(url).into_owned(),
+        reason: "expected sqlite:PATH or postgres://user@host:port/db".to_owned(),
+    })
+}
+
 /// The schema every backend creates (portable SQL; times in UNIX milliseconds).
 pub const SCHEMA: &str = include_str!("../migrations/0001_ledger.sql");
