@@ -291,15 +291,88 @@ pub enum LedgerError {
     },
 }
 
-/// The state a delivery report moves an accepted message to (`None`: no change, still on
-/// its way or not known).
-pub fn report_state(class: DeliveryClass) -> Option<State> {
-    match class {
-        DeliveryClass::Delivered => Some(State::Delivered),
-        DeliveryClass::Undelivered | DeliveryClass::Rejected => Some(State::Undelivered),
-        DeliveryClass::Expired => Some(State::Expired),
-        DeliveryClass::Pending | DeliveryClass::Unknown => None,
+/// The state of a message in `current` after a delivery report of `class`: only an accepted
+/// message (or one a report already moved) takes a delivery state; a report still on its way
+/// changes nothing.
+pub(crate) fn after_report(current: State, class: DeliveryClass) -> State {
+    let reported = match class {
+        DeliveryClass::Delivered => State::Delivered,
+        DeliveryClass::Undelivered | DeliveryClass::Rejected => State::Undelivered,
+        DeliveryClass::Expired => State::Expired,
+        DeliveryClass::Pending | DeliveryClass::Unknown => return current,
+    };
+    match current {
+        State::Accepted | State::Delivered | State::Undelivered | State::Expired => reported,
+        other => other,
     }
+}
+
+/// The columns every backend selects for a [`Message`], in [`StoredRow`]'s order.
+pub(crate) const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, \
+     retry_safe, provider, provider_message_id, tried, reason, worker, report_state, report_status";
+
+/// A message row as a backend reads it ([`COLUMNS`]), before its text fields are parsed.
+pub(crate) struct StoredRow {
+    pub position: i64,
+    pub client_ref: String,
+    pub number: String,
+    pub text: Option<String>,
+    pub text_md5: String,
+    pub sender_id: Option<String>,
+    pub state: String,
+    pub retry_safe: Option<bool>,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub tried: String,
+    pub reason: Option<String>,
+    pub worker: Option<String>,
+    pub report_state: Option<String>,
+    pub report_status: Option<String>,
+}
+
+impl From<StoredRow> for Message {
+    fn from(row: StoredRow) -> Self {
+        Self {
+            position: u64::try_from(row.position).unwrap_or_default(),
+            client_ref: row.client_ref,
+            number: row.number,
+            text: row.text,
+            text_md5: row.text_md5,
+            sender_id: row.sender_id,
+            // A state this version does not know reads as unknown: never resent.
+            state: State::parse(&row.state).unwrap_or(State::Unknown),
+            retry_safe: row.retry_safe,
+            provider: row.provider,
+            provider_message_id: row.provider_message_id,
+            tried: row
+                .tried
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            reason: row.reason,
+            worker: row.worker,
+            report: row.report_state.zip(row.report_status),
+        }
+    }
+}
+
+/// Now, in UNIX milliseconds (what every time column holds).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Lowercase hex MD5 of a text (what the ledger keeps of every text).
+pub(crate) fn text_md5(text: &str) -> String {
+    smsgate_transport::sign::md5_hex(&[text.as_bytes()])
+}
+
+/// A position as stored (a signed 64-bit column).
+pub(crate) fn stored_position(position: u64) -> i64 {
+    i64::try_from(position).unwrap_or(i64::MAX)
 }
 
 /// What every backend offers. Every method commits before it returns.

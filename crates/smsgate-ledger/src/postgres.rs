@@ -3,15 +3,14 @@
 //! share one.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use smsgate_provider::{BoxFuture, DeliveryStatus};
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Row, Transaction};
 
 use crate::model::{
-    Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled, Settlement,
-    State, TextPolicy, report_state,
+    COLUMNS, Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled,
+    Settlement, State, StoredRow, TextPolicy, after_report, now_ms, stored_position, text_md5,
 };
 
 /// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
@@ -37,48 +36,32 @@ fn db(err: tokio_postgres::Error) -> LedgerError {
     LedgerError::Database(err.to_string())
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn position(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+    stored_position(value)
 }
 
 /// A lock key no other program takes: schema creation by several workers at once is serialised.
 const SCHEMA_LOCK: i64 = 0x736d_7367_6174_6531;
 
-const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, retry_safe, \
-     provider, provider_message_id, tried, reason, worker, report_state, report_status";
-
-fn read_message(row: &Row) -> Message {
-    let state: String = row.get(6);
-    let tried: String = row.get(10);
-    let report_state: Option<String> = row.get(13);
-    let report_status: Option<String> = row.get(14);
-    Message {
-        position: u64::try_from(row.get::<_, i64>(0)).unwrap_or_default(),
-        client_ref: row.get(1),
-        number: row.get(2),
-        text: row.get(3),
-        text_md5: row.get(4),
-        sender_id: row.get(5),
-        state: State::parse(&state).unwrap_or(State::Unknown),
-        retry_safe: row.get(7),
-        provider: row.get(8),
-        provider_message_id: row.get(9),
-        tried: tried
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        reason: row.get(11),
-        worker: row.get(12),
-        report: report_state.zip(report_status),
+fn read_message(row: &Row) -> Result<Message, LedgerError> {
+    Ok(StoredRow {
+        position: row.try_get(0).map_err(db)?,
+        client_ref: row.try_get(1).map_err(db)?,
+        number: row.try_get(2).map_err(db)?,
+        text: row.try_get(3).map_err(db)?,
+        text_md5: row.try_get(4).map_err(db)?,
+        sender_id: row.try_get(5).map_err(db)?,
+        state: row.try_get(6).map_err(db)?,
+        retry_safe: row.try_get(7).map_err(db)?,
+        provider: row.try_get(8).map_err(db)?,
+        provider_message_id: row.try_get(9).map_err(db)?,
+        tried: row.try_get(10).map_err(db)?,
+        reason: row.try_get(11).map_err(db)?,
+        worker: row.try_get(12).map_err(db)?,
+        report_state: row.try_get(13).map_err(db)?,
+        report_status: row.try_get(14).map_err(db)?,
     }
+    .into())
 }
 
 impl PostgresLedger {
@@ -133,7 +116,7 @@ async fn messages_where(
 ) -> Result<Vec<Message>, LedgerError> {
     let sql = format!("SELECT {COLUMNS} FROM smsgate_messages WHERE {filter} ORDER BY position");
     let rows = tx.query(&sql, values).await.map_err(db)?;
-    Ok(rows.iter().map(read_message).collect())
+    rows.iter().map(read_message).collect()
 }
 
 impl Ledger for PostgresLedger {
@@ -164,7 +147,7 @@ impl Ledger for PostgresLedger {
                     let mut added = 0;
                     for m in &messages {
                         let text = keep.then_some(m.text.as_str());
-                        let md5 = smsgate_transport::sign::md5_hex(&[m.text.as_bytes()]);
+                        let md5 = text_md5(&m.text);
                         added += tx
                             .execute(
                                 &insert,
@@ -221,7 +204,8 @@ impl Ledger for PostgresLedger {
                         .query(&sql, &[&worker, &until, &now, &job, &limit])
                         .await
                         .map_err(db)?;
-                    let mut claimed: Vec<Message> = rows.iter().map(read_message).collect();
+                    let mut claimed: Vec<Message> =
+                        rows.iter().map(read_message).collect::<Result<_, _>>()?;
                     claimed.sort_by_key(|m| m.position);
                     Ok(claimed)
                 })
@@ -346,10 +330,11 @@ impl Ledger for PostgresLedger {
                         )
                         .await
                         .map_err(db)?;
-                    let mut unknown: Vec<u64> = stranded
-                        .iter()
-                        .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or_default())
-                        .collect();
+                    let mut unknown = Vec::with_capacity(stranded.len());
+                    for row in &stranded {
+                        let at: i64 = row.try_get(0).map_err(db)?;
+                        unknown.push(u64::try_from(at).unwrap_or_default());
+                    }
                     unknown.sort_unstable();
                     Ok(Recovery { unknown, released })
                 })
@@ -430,23 +415,13 @@ impl Ledger for PostgresLedger {
                             state: None,
                         });
                     };
-                    let (job, at, current): (String, i64, String) =
-                        (row.get(0), row.get(1), row.get(2));
-                    let current = State::parse(&current).unwrap_or(State::Unknown);
-                    let next = match report_state(status.state) {
-                        Some(next)
-                            if matches!(
-                                current,
-                                State::Accepted
-                                    | State::Delivered
-                                    | State::Undelivered
-                                    | State::Expired
-                            ) =>
-                        {
-                            next
-                        }
-                        _ => current,
-                    };
+                    let job: String = row.try_get(0).map_err(db)?;
+                    let at: i64 = row.try_get(1).map_err(db)?;
+                    let current: String = row.try_get(2).map_err(db)?;
+                    let next = after_report(
+                        State::parse(&current).unwrap_or(State::Unknown),
+                        status.state,
+                    );
                     tx.execute(
                         "UPDATE smsgate_messages SET state = $1, report_state = $2, \
                          report_status = $3, report_at = $4, updated_ms = $5 \
@@ -486,17 +461,17 @@ impl Ledger for PostgresLedger {
                         )
                         .await
                         .map_err(db)?;
-                    Ok(rows
-                        .iter()
-                        .map(|row| {
-                            let state: String = row.get(0);
-                            Count {
-                                state: State::parse(&state).unwrap_or(State::Unknown),
-                                provider: row.get(1),
-                                messages: u64::try_from(row.get::<_, i64>(2)).unwrap_or_default(),
-                            }
-                        })
-                        .collect())
+                    let mut counts = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let state: String = row.try_get(0).map_err(db)?;
+                        let messages: i64 = row.try_get(2).map_err(db)?;
+                        counts.push(Count {
+                            state: State::parse(&state).unwrap_or(State::Unknown),
+                            provider: row.try_get(1).map_err(db)?,
+                            messages: u64::try_from(messages).unwrap_or_default(),
+                        });
+                    }
+                    Ok(counts)
                 })
             })
             .await

@@ -3,14 +3,13 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use smsgate_provider::{BoxFuture, DeliveryStatus};
 
 use crate::model::{
-    Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settlement, State,
-    TextPolicy, report_state,
+    COLUMNS, Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settlement,
+    State, StoredRow, TextPolicy, after_report, now_ms, stored_position, text_md5,
 };
 
 /// A ledger in one SQLite file (`sqlite:PATH`): the default, for one process.
@@ -32,50 +31,29 @@ fn db(err: rusqlite::Error) -> LedgerError {
     LedgerError::Database(err.to_string())
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn position(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+    stored_position(value)
 }
-
-/// Lowercase hex MD5 of a text.
-fn md5_of(text: &str) -> String {
-    smsgate_transport::sign::md5_hex(&[text.as_bytes()])
-}
-
-const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, retry_safe, \
-     provider, provider_message_id, tried, reason, worker, report_state, report_status";
 
 fn read_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
-    let state: String = row.get(6)?;
-    let tried: String = row.get(10)?;
-    let report_state: Option<String> = row.get(13)?;
-    let report_status: Option<String> = row.get(14)?;
-    Ok(Message {
-        position: u64::try_from(row.get::<_, i64>(0)?).unwrap_or_default(),
+    Ok(StoredRow {
+        position: row.get(0)?,
         client_ref: row.get(1)?,
         number: row.get(2)?,
         text: row.get(3)?,
         text_md5: row.get(4)?,
         sender_id: row.get(5)?,
-        state: State::parse(&state).unwrap_or(State::Unknown),
+        state: row.get(6)?,
         retry_safe: row.get(7)?,
         provider: row.get(8)?,
         provider_message_id: row.get(9)?,
-        tried: tried
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        tried: row.get(10)?,
         reason: row.get(11)?,
         worker: row.get(12)?,
-        report: report_state.zip(report_status),
-    })
+        report_state: row.get(13)?,
+        report_status: row.get(14)?,
+    }
+    .into())
 }
 
 impl SqliteLedger {
@@ -190,7 +168,7 @@ impl Ledger for SqliteLedger {
                         m.client_ref,
                         m.number,
                         text,
-                        md5_of(&m.text),
+                        text_md5(&m.text),
                         m.sender_id,
                         now
                     ])
@@ -418,19 +396,10 @@ impl Ledger for SqliteLedger {
                     state: None,
                 });
             };
-            let current = State::parse(&current).unwrap_or(State::Unknown);
-            // Only an accepted message (or one a report already moved) takes a delivery state.
-            let next = match report_state(status.state) {
-                Some(next)
-                    if matches!(
-                        current,
-                        State::Accepted | State::Delivered | State::Undelivered | State::Expired
-                    ) =>
-                {
-                    next
-                }
-                _ => current,
-            };
+            let next = after_report(
+                State::parse(&current).unwrap_or(State::Unknown),
+                status.state,
+            );
             tx.execute(
                 "UPDATE smsgate_messages SET state = ?1, report_state = ?2, report_status = ?3, \
                  report_at = ?4, updated_ms = ?5 WHERE job = ?6 AND position = ?7",
