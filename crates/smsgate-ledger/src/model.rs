@@ -392,6 +392,24 @@ pub trait Ledger: Send + Sync {
         lease_ms: u64,
     ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
 
+    /// Claims those of `positions` that are pending (rows another worker holds, or that have
+    /// an outcome, are skipped), for `worker` with a lease of `lease_ms`: how a worker reading
+    /// the input in order takes its share of each chunk.
+    fn claim_positions(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
+
+    /// The messages of `job` at `positions` (those it holds), by position.
+    fn messages_at(
+        &self,
+        job: &str,
+        positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
+
     /// Marks `positions` (claimed by `worker`) in flight: call it, and let it return, before
     /// their requests leave.
     fn start(

@@ -214,6 +214,63 @@ impl Ledger for PostgresLedger {
         })
     }
 
+    fn claim_positions(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                    let wanted: Vec<i64> = positions.iter().map(|p| position(*p)).collect();
+                    let returning: Vec<String> =
+                        COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
+                    // Rows another worker is claiming right now are skipped, not waited for.
+                    let sql = format!(
+                        "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+                         WHERE job = $4 AND state = 'pending' AND position = ANY($5) \
+                         FOR UPDATE SKIP LOCKED) \
+                         UPDATE smsgate_messages m SET state = 'claimed', worker = $1, \
+                         lease_until_ms = $2, updated_ms = $3 FROM picked \
+                         WHERE m.job = $4 AND m.position = picked.position RETURNING {}",
+                        returning.join(", ")
+                    );
+                    let rows = tx
+                        .query(&sql, &[&worker, &until, &now, &job, &wanted])
+                        .await
+                        .map_err(db)?;
+                    let mut claimed: Vec<Message> =
+                        rows.iter().map(read_message).collect::<Result<_, _>>()?;
+                    claimed.sort_by_key(|m| m.position);
+                    Ok(claimed)
+                })
+            })
+            .await
+        })
+    }
+
+    fn messages_at(
+        &self,
+        job: &str,
+        positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let wanted: Vec<i64> = positions.iter().map(|p| position(*p)).collect();
+                    messages_where(tx, "job = $1 AND position = ANY($2)", &[&job, &wanted]).await
+                })
+            })
+            .await
+        })
+    }
+
     fn start(
         &self,
         job: &str,

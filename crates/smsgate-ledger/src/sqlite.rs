@@ -137,6 +137,28 @@ fn messages_where(
     Ok(rows)
 }
 
+/// The messages of `job` at `positions`, by position.
+fn messages_in(
+    tx: &Transaction<'_>,
+    job: &str,
+    positions: &[u64],
+) -> Result<Vec<Message>, LedgerError> {
+    let sql = format!("SELECT {COLUMNS} FROM smsgate_messages WHERE job = ?1 AND position = ?2");
+    let mut select = tx.prepare_cached(&sql).map_err(db)?;
+    let mut found = Vec::with_capacity(positions.len());
+    for p in positions {
+        if let Some(message) = select
+            .query_row(params![job, position(*p)], read_message)
+            .optional()
+            .map_err(db)?
+        {
+            found.push(message);
+        }
+    }
+    found.sort_by_key(|m| m.position);
+    Ok(found)
+}
+
 impl Ledger for SqliteLedger {
     fn load(
         &self,
@@ -211,6 +233,46 @@ impl Ledger for SqliteLedger {
             }
             Ok(claimed)
         })
+    }
+
+    fn claim_positions(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        self.transaction(move |tx| {
+            let now = now_ms();
+            let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE smsgate_messages SET state = 'claimed', worker = ?1, lease_until_ms = ?2, \
+                     updated_ms = ?3 WHERE job = ?4 AND position = ?5 AND state = 'pending'",
+                )
+                .map_err(db)?;
+            let mut claimed = Vec::new();
+            for p in positions {
+                if update
+                    .execute(params![worker, until, now, job, position(p)])
+                    .map_err(db)?
+                    == 1
+                {
+                    claimed.push(p);
+                }
+            }
+            messages_in(tx, &job, &claimed)
+        })
+    }
+
+    fn messages_at(
+        &self,
+        job: &str,
+        positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| messages_in(tx, &job, &positions))
     }
 
     fn start(

@@ -217,3 +217,38 @@ async fn a_bad_url_is_a_typed_error_without_the_password() {
     assert!(matches!(err, LedgerError::Url { .. }), "{err:?}");
     assert!(!err.to_string().contains("secret-pw"), "{err}");
 }
+
+/// Workers reading the same input each claim a chunk's pending rows: a row one worker holds is
+/// skipped by the others, and every row of the chunk is claimed once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_share_a_chunk_without_overlap() {
+    let job = job("chunk");
+    let loader = connect().await;
+    loader.load(&job, rows(40)).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..3 {
+        let job = job.clone();
+        tasks.push(tokio::spawn(async move {
+            let ledger = connect().await;
+            let mut mine = Vec::new();
+            for chunk in (0..40u64).collect::<Vec<_>>().chunks(8) {
+                let claimed = ledger
+                    .claim_positions(&job, &format!("w{w}"), chunk.to_vec(), 60_000)
+                    .await
+                    .unwrap();
+                assert!(claimed.iter().all(|m| chunk.contains(&m.position)));
+                mine.extend(claimed.iter().map(|m| m.position));
+            }
+            mine
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    for task in tasks {
+        for p in task.await.unwrap() {
+            assert!(seen.insert(p), "row {p} claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 40);
+    let all = loader.messages_at(&job, (0..40).collect()).await.unwrap();
+    assert!(all.iter().all(|m| m.state == State::Claimed));
+}

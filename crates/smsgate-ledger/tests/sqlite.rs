@@ -307,3 +307,47 @@ fn ledger_urls() {
     let err = SqliteLedger::open_url("postgres://u:pw@h/db", TextPolicy::Keep).unwrap_err();
     assert!(!err.to_string().contains("pw"), "{err}");
 }
+
+/// A worker reading its input in chunks claims exactly the chunk's pending rows: rows with an
+/// outcome or held by another worker are left out, and read back with `messages_at`.
+#[tokio::test]
+async fn a_chunk_claims_only_its_own_pending_rows() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    ledger.load("job", rows(10)).await.unwrap();
+    ledger
+        .claim_positions("job", "other", vec![2], 60_000)
+        .await
+        .unwrap();
+    ledger
+        .claim_positions("job", "me", vec![0], 60_000)
+        .await
+        .unwrap();
+    ledger.start("job", "me", vec![0]).await.unwrap();
+    ledger
+        .settle(
+            "job",
+            vec![Settlement::accepted(0, "nxcloud", "m0", vec![])],
+        )
+        .await
+        .unwrap();
+    let mine = ledger
+        .claim_positions("job", "me", vec![0, 1, 2, 3, 42], 60_000)
+        .await
+        .unwrap();
+    assert_eq!(mine.iter().map(|m| m.position).collect::<Vec<_>>(), [1, 3]);
+    let seen = ledger.messages_at("job", vec![3, 0, 2, 42]).await.unwrap();
+    let states: Vec<(u64, State)> = seen.iter().map(|m| (m.position, m.state)).collect();
+    assert_eq!(
+        states,
+        [
+            (0, State::Accepted),
+            (2, State::Claimed),
+            (3, State::Claimed)
+        ]
+    );
+    // Rows beyond the chunk stay pending for the chunk that holds them.
+    assert_eq!(
+        ledger.message("job", 4).await.unwrap().unwrap().state,
+        State::Pending
+    );
+}
