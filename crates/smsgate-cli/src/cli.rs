@@ -117,6 +117,16 @@ pub struct SendArgs {
     /// Requests in flight at once, over all providers.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Record every message in a ledger (sqlite:PATH, or postgres://user@host:port/db for
+    /// several workers): marked in flight before its request leaves, settled after. Running the
+    /// same job again resumes: rows with an outcome are written again from the ledger, rows an
+    /// earlier run left in flight are unknown (never resent), the rest are sent.
+    #[arg(long, value_name = "URL")]
+    pub ledger: Option<String>,
+    /// The ledger job (default: the input file's name and a hash of its contents, or of the
+    /// recipients and text given with --to).
+    #[arg(long, value_name = "NAME", requires = "ledger")]
+    pub job: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

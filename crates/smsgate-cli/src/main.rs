@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod ledger;
 mod output;
 
 use std::collections::hash_map::DefaultHasher;
@@ -264,7 +265,7 @@ fn print_line(line: &str) -> Result<(), CliError> {
 }
 
 /// A line on standard error, best effort (a closed stderr must not stop the run).
-fn note(message: std::fmt::Arguments<'_>) {
+pub(crate) fn note(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "smsgate: {message}");
 }
 
@@ -480,6 +481,7 @@ fn unsent_row(index: usize, slot: Slot) -> Row {
             delivery: None,
             unreadable: Some(reason),
             not_sent: None,
+            recorded: None,
         },
     }
 }
@@ -493,7 +495,8 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     let code = if preview_only || args.dry_run {
         plan_only(&gate, &args, rows, preview_only, &numbers)?
     } else {
-        send_rows(&gate, &args, rows, &numbers).await?
+        let ledger = ledger::LedgerRun::open(&args).await?;
+        send_rows(&gate, &args, rows, &numbers, ledger).await?
     };
     if let Some(sandbox) = sandbox {
         // Every outcome is written by now: a signal during the simulator's shutdown (which
@@ -513,6 +516,7 @@ async fn send_rows(
     args: &SendArgs,
     mut rows: Box<dyn Iterator<Item = Slot>>,
     numbers: &NumberPolicy,
+    ledger: Option<ledger::LedgerRun>,
 ) -> Result<u8, CliError> {
     let stop = StopSignal::new();
     let signals = Signals::listen(stop.clone())?;
@@ -522,13 +526,21 @@ async fn send_rows(
     let mut index = 0usize;
     // A number given without `+` while no default region is set (the run says how it was read).
     let mut without_plus: Option<Arc<str>> = None;
+    let mut ledger_failed: Option<String> = None;
 
     while !stop.is_stopped() {
         // One chunk of rows. Rows refused before sending are final at once: written now.
-        let mut messages: Vec<Message> = Vec::with_capacity(CHUNK);
-        let mut places: Vec<(usize, Option<u64>)> = Vec::with_capacity(CHUNK);
+        // With a ledger a chunk is marked in flight as a whole before it is sent: smaller
+        // chunks bound what a crash leaves unknown.
+        let chunk = if ledger.is_some() {
+            ledger::CHUNK
+        } else {
+            CHUNK
+        };
+        let mut messages: Vec<Message> = Vec::with_capacity(chunk);
+        let mut places: Vec<(usize, Option<u64>)> = Vec::with_capacity(chunk);
         let mut read = 0usize;
-        for slot in rows.by_ref().take(CHUNK) {
+        for slot in rows.by_ref().take(chunk) {
             match check_repeat(slot, &mut seen, index, args.allow_duplicates) {
                 Slot::Message { line, message } => {
                     if !message.to.trim_start().starts_with('+') {
@@ -548,9 +560,34 @@ async fn send_rows(
         if !out.flush() {
             break;
         }
+        // With a ledger: this worker's share of the chunk, marked in flight (committed) before
+        // any request leaves; rows an earlier run settled are written from the ledger.
+        let (messages, places) = match &ledger {
+            None => (messages, places),
+            Some(run) => match run
+                .take_chunk(messages, places, &mut |row| out.write(&row))
+                .await
+            {
+                Ok(taken) => taken,
+                Err(err) => {
+                    ledger_failed = Some(err.to_string());
+                    stop.stop();
+                    break;
+                }
+            },
+        };
+        if !out.flush() {
+            break;
+        }
         // Outcomes are written and flushed as each request settles; a write failure stops
         // the send at once (no new request starts).
         gate.send_streaming(&messages, &stop, |settled| {
+            if let Some(run) = &ledger {
+                run.record(settled, &places);
+                if run.failed() {
+                    stop.stop();
+                }
+            }
             for delivery in settled {
                 let (index, line) = places[delivery.index];
                 out.write(&Row {
@@ -561,6 +598,7 @@ async fn send_rows(
                     delivery: Some(delivery.clone()),
                     unreadable: None,
                     not_sent: None,
+                    recorded: None,
                 });
             }
             if !out.flush() {
@@ -574,6 +612,20 @@ async fn send_rows(
         write_unread(rows, &mut out, &mut seen, index, args);
     }
     progress.finish();
+    if let Some(run) = ledger {
+        if let Err(err) = run.finish().await {
+            ledger_failed.get_or_insert(err.to_string());
+        }
+    }
+    if let Some(err) = ledger_failed {
+        // The outputs hold every line; the ledger lacks some outcomes: a rerun of the job
+        // treats their rows as unknown, never resends them.
+        note(format_args!(
+            "the ledger could not record every outcome: {err}"
+        ));
+        conclude(&mut out, &seen, without_plus.as_deref(), numbers, &signals)?;
+        return Ok(OUTPUT_FAILED);
+    }
     conclude(&mut out, &seen, without_plus.as_deref(), numbers, &signals)
 }
 

@@ -23,6 +23,33 @@ pub struct Row {
     pub unreadable: Option<String>,
     /// Why the row was never sent (the run was stopped before it was read).
     pub not_sent: Option<&'static str>,
+    /// The outcome an earlier run of the same ledger job recorded (the row is not sent again).
+    pub recorded: Option<Recorded>,
+}
+
+/// An outcome read back from the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The ledger state (`accepted`, `delivered`, `rejected`, `unknown`, ...).
+    pub state: &'static str,
+    /// The provider that settled it.
+    pub provider: Option<String>,
+    /// Its message id there.
+    pub message_id: Option<String>,
+    /// Why (rejected, unknown).
+    pub reason: Option<String>,
+    /// For a rejection: whether another attempt is safe.
+    pub retry_safe: Option<bool>,
+}
+
+impl Recorded {
+    fn status(&self) -> Status {
+        match self.state {
+            "rejected" => Status::Rejected,
+            "unknown" => Status::Unknown,
+            _ => Status::Accepted,
+        }
+    }
 }
 
 /// The verdict's kind.
@@ -65,11 +92,15 @@ impl Row {
             delivery: None,
             unreadable: None,
             not_sent: Some(STOPPED),
+            recorded: None,
         }
     }
 
     /// Accepted, rejected, unknown or not sent.
     pub fn status(&self) -> Status {
+        if let Some(recorded) = &self.recorded {
+            return recorded.status();
+        }
         match self.delivery.as_ref().map(|d| &d.outcome) {
             Some(Outcome::Accepted { .. }) => Status::Accepted,
             Some(Outcome::Unknown { .. }) => Status::Unknown,
@@ -81,6 +112,9 @@ impl Row {
 
     /// The provider that decided, if any.
     pub fn provider(&self) -> Option<&str> {
+        if let Some(recorded) = &self.recorded {
+            return recorded.provider.as_deref();
+        }
         match self.delivery.as_ref().map(|d| &d.outcome) {
             Some(Outcome::Accepted { provider, .. } | Outcome::Unknown { provider, .. }) => {
                 Some(provider)
@@ -101,6 +135,24 @@ impl Row {
         }
         if let Some(client_ref) = &self.client_ref {
             out["client_ref"] = json!(&**client_ref);
+        }
+        if let Some(recorded) = &self.recorded {
+            out["status"] = json!(match recorded.status() {
+                Status::Accepted => "accepted",
+                Status::Rejected => "rejected",
+                _ => "unknown",
+            });
+            out["state"] = json!(recorded.state);
+            out["provider"] = json!(recorded.provider);
+            out["message_id"] = json!(recorded.message_id);
+            if let Some(reason) = &recorded.reason {
+                out["reason"] = json!(reason);
+            }
+            if let Some(retry_safe) = recorded.retry_safe {
+                out["retry_safe"] = json!(retry_safe);
+            }
+            out["recorded"] = json!(true);
+            return out;
         }
         let Some(delivery) = &self.delivery else {
             if let Some(reason) = self.not_sent {
@@ -165,6 +217,7 @@ impl Row {
             None => String::new(),
         };
         let verdict = match (&self.delivery, &self.unreadable, self.not_sent) {
+            _ if self.recorded.is_some() => recorded_text(self.recorded.as_ref()),
             (Some(delivery), _, _) => delivery.outcome.to_string(),
             (None, Some(reason), _) => format!("rejected: {reason}"),
             (None, None, Some(reason)) => format!("not sent: {reason}"),
@@ -175,6 +228,24 @@ impl Row {
         let line = format!("{prefix}{:<20} {verdict}", self.to);
         smsgate_transport::redact::escape_controls(&line).into_owned()
     }
+}
+
+/// A recorded outcome as text: `accepted by nxcloud as ID (recorded by an earlier run)`.
+fn recorded_text(recorded: Option<&Recorded>) -> String {
+    let Some(r) = recorded else {
+        return String::new();
+    };
+    let by = r
+        .provider
+        .as_deref()
+        .map(|p| format!(" by {p}"))
+        .unwrap_or_default();
+    let detail = match (&r.message_id, &r.reason) {
+        (Some(id), _) if r.status() == Status::Accepted => format!(" as {id}"),
+        (_, Some(reason)) => format!(": {reason}"),
+        _ => String::new(),
+    };
+    format!("{}{by}{detail} (recorded by an earlier run)", r.state)
 }
 
 fn kind_name(kind: &RejectKind) -> String {

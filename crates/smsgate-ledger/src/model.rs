@@ -382,7 +382,8 @@ pub trait Ledger: Send + Sync {
     fn load(&self, job: &str, messages: Vec<NewMessage>)
     -> BoxFuture<'_, Result<u64, LedgerError>>;
 
-    /// Claims up to `limit` pending messages of `job` for `worker`, lowest positions first,
+    /// Claims up to `limit` pending (or `not_sent`: never sent, safe to send) messages of `job`
+    /// for `worker`, lowest positions first,
     /// with a lease of `lease_ms` (a worker that dies leaves them to [`Ledger::recover`]).
     fn claim(
         &self,
@@ -392,8 +393,8 @@ pub trait Ledger: Send + Sync {
         lease_ms: u64,
     ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
 
-    /// Claims those of `positions` that are pending (rows another worker holds, or that have
-    /// an outcome, are skipped), for `worker` with a lease of `lease_ms`: how a worker reading
+    /// Claims those of `positions` that are pending or `not_sent` (rows another worker holds,
+    /// or that have an outcome, are skipped), for `worker` with a lease of `lease_ms`: how a worker reading
     /// the input in order takes its share of each chunk.
     fn claim_positions(
         &self,

@@ -193,7 +193,7 @@ impl Ledger for PostgresLedger {
                         COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
                     let sql = format!(
                         "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                         WHERE job = $4 AND state = 'pending' ORDER BY position LIMIT $5 \
+                         WHERE job = $4 AND state IN ('pending', 'not_sent') ORDER BY position LIMIT $5 \
                          FOR UPDATE SKIP LOCKED) \
                          UPDATE smsgate_messages m SET state = 'claimed', worker = $1, \
                          lease_until_ms = $2, updated_ms = $3 FROM picked \
@@ -233,7 +233,7 @@ impl Ledger for PostgresLedger {
                     // Rows another worker is claiming right now are skipped, not waited for.
                     let sql = format!(
                         "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                         WHERE job = $4 AND state = 'pending' AND position = ANY($5) \
+                         WHERE job = $4 AND state IN ('pending', 'not_sent') AND position = ANY($5) \
                          FOR UPDATE SKIP LOCKED) \
                          UPDATE smsgate_messages m SET state = 'claimed', worker = $1, \
                          lease_until_ms = $2, updated_ms = $3 FROM picked \

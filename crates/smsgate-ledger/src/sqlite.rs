@@ -215,7 +215,7 @@ impl Ledger for SqliteLedger {
             // One immediate transaction: no other writer claims between the read and the update.
             let mut claimed = messages_where(
                 tx,
-                "job = ?1 AND state = 'pending' ORDER BY position LIMIT ?2",
+                "job = ?1 AND state IN ('pending', 'not_sent') ORDER BY position LIMIT ?2",
                 &[&job, &limit],
             )?;
             let mut update = tx
@@ -249,7 +249,7 @@ impl Ledger for SqliteLedger {
             let mut update = tx
                 .prepare_cached(
                     "UPDATE smsgate_messages SET state = 'claimed', worker = ?1, lease_until_ms = ?2, \
-                     updated_ms = ?3 WHERE job = ?4 AND position = ?5 AND state = 'pending'",
+                     updated_ms = ?3 WHERE job = ?4 AND position = ?5 AND state IN ('pending', 'not_sent')",
                 )
                 .map_err(db)?;
             let mut claimed = Vec::new();

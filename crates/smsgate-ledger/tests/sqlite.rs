@@ -199,6 +199,11 @@ async fn leases_decide_what_a_dead_worker_left() {
         .await
         .unwrap();
     assert!(!State::NotSent.is_final() && State::Unknown.is_final());
+    let again = ledger
+        .claim_positions("job", "rerun", vec![4], 60_000)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "a row never sent is sent by a rerun");
 }
 
 /// Two connections to one file (two processes' worth) claiming at once never share a row.

@@ -1,0 +1,278 @@
+//! `send --ledger URL --job NAME`: every row recorded before its request leaves and after it
+//! settles, so a rerun of the same job resumes without sending anything twice.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use md5::{Digest, Md5};
+use smsgate::{Delivery, Message, Outcome};
+use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settled, Settlement, TextPolicy};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::cli::SendArgs;
+use crate::output::{Recorded, Row};
+use crate::{CliError, note};
+
+/// Rows read, recorded and marked in flight together: at most this many rows are left
+/// unknown by a crash (they were handed to the gate together; the gate settles them request by
+/// request).
+pub const CHUNK: usize = 100;
+
+/// How long a worker holds the rows it claimed before another worker may take them back.
+const LEASE_MS: u64 = 15 * 60 * 1000;
+
+/// A send's ledger: the job, this process's worker name, and the task that records outcomes.
+pub struct LedgerRun {
+    ledger: Arc<dyn Ledger>,
+    job: String,
+    worker: String,
+    settle: mpsc::UnboundedSender<Vec<Settlement>>,
+    settler: JoinHandle<Result<(), LedgerError>>,
+}
+
+impl LedgerRun {
+    /// Opens the ledger `--ledger` names and recovers what an earlier run of the job left:
+    /// rows in flight become `unknown` (listed, never resent), claimed rows are released.
+    pub async fn open(args: &SendArgs) -> Result<Option<Self>, CliError> {
+        let Some(url) = &args.ledger else {
+            return Ok(None);
+        };
+        let config = |err: LedgerError| CliError::Config(err.to_string());
+        let ledger = smsgate_ledger::open(url, TextPolicy::Keep)
+            .await
+            .map_err(config)?;
+        let job = match &args.job {
+            Some(job) => job.clone(),
+            None => default_job(args)?,
+        };
+        // One process owns a SQLite ledger: whatever it left in flight is stranded. On
+        // PostgreSQL other workers may be sending: only lapsed leases are recovered.
+        let single = url.starts_with("sqlite:");
+        let recovery = ledger.recover(&job, single).await.map_err(config)?;
+        if !recovery.unknown.is_empty() {
+            let shown: Vec<String> = recovery
+                .unknown
+                .iter()
+                .take(20)
+                .map(u64::to_string)
+                .collect();
+            note(format_args!(
+                "{} row(s) of job {job:?} were in flight when an earlier run stopped: they are now \
+                 unknown and are never sent again (input positions {}{}); ask the provider what \
+                 became of them before sending them in a new job",
+                recovery.unknown.len(),
+                shown.join(", "),
+                if recovery.unknown.len() > 20 {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ));
+        }
+        note(format_args!("ledger job {job:?}"));
+        let worker = format!(
+            "pid{}-{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or_default()
+        );
+        let (settle, mut batches) = mpsc::unbounded_channel::<Vec<Settlement>>();
+        let settler = {
+            let (ledger, job) = (Arc::clone(&ledger), job.clone());
+            tokio::spawn(async move {
+                while let Some(batch) = batches.recv().await {
+                    ledger.settle(&job, batch).await?;
+                }
+                Ok(())
+            })
+        };
+        Ok(Some(Self {
+            ledger,
+            job,
+            worker,
+            settle,
+            settler,
+        }))
+    }
+
+    /// Records a chunk and takes this worker's share of it: loads its rows (once), claims the
+    /// pending ones, writes the outcome an earlier run recorded for each settled one, and marks
+    /// the claimed ones in flight. The messages to send, with their input places.
+    pub async fn take_chunk(
+        &self,
+        messages: Vec<Message>,
+        places: Vec<(usize, Option<u64>)>,
+        write: &mut dyn FnMut(Row),
+    ) -> Result<(Vec<Message>, Vec<(usize, Option<u64>)>), LedgerError> {
+        let rows = messages
+            .iter()
+            .zip(&places)
+            .map(|(m, (index, _))| NewMessage {
+                position: *index as u64,
+                client_ref: m.client_ref.as_deref().unwrap_or_default().to_owned(),
+                number: m.to.to_string(),
+                text: m.content.to_string(),
+                sender_id: m.sender_id.as_deref().map(str::to_owned),
+            })
+            .collect();
+        self.ledger.load(&self.job, rows).await?;
+        let positions: Vec<u64> = places.iter().map(|(index, _)| *index as u64).collect();
+        let claimed = self
+            .ledger
+            .claim_positions(&self.job, &self.worker, positions.clone(), LEASE_MS)
+            .await?;
+        let mine: Vec<u64> = claimed.iter().map(|m| m.position).collect();
+        let others: Vec<u64> = positions
+            .iter()
+            .copied()
+            .filter(|p| !mine.contains(p))
+            .collect();
+        for recorded in self.ledger.messages_at(&self.job, others).await? {
+            // Rows another worker holds are its to report.
+            if !recorded.state.is_final() {
+                continue;
+            }
+            let Some(k) = places
+                .iter()
+                .position(|(i, _)| *i as u64 == recorded.position)
+            else {
+                continue;
+            };
+            let (index, line) = places[k];
+            write(Row {
+                index,
+                line,
+                to: Arc::clone(&messages[k].to),
+                client_ref: messages[k].client_ref.clone(),
+                delivery: None,
+                unreadable: None,
+                not_sent: None,
+                recorded: Some(Recorded {
+                    state: recorded.state.as_str(),
+                    provider: recorded.provider,
+                    message_id: recorded.provider_message_id,
+                    reason: recorded.reason,
+                    retry_safe: recorded.retry_safe,
+                }),
+            });
+        }
+        self.ledger
+            .start(&self.job, &self.worker, mine.clone())
+            .await?;
+        let (send, send_places) = messages
+            .into_iter()
+            .zip(places)
+            .filter(|(_, (index, _))| mine.contains(&(*index as u64)))
+            .unzip();
+        Ok((send, send_places))
+    }
+
+    /// Queues the outcomes of settled messages (`places` maps their index in the chunk sent to
+    /// input positions) for the ledger.
+    pub fn record(&self, settled: &[Delivery], places: &[(usize, Option<u64>)]) {
+        let batch = settled
+            .iter()
+            .map(|d| settlement(d, places[d.index].0 as u64))
+            .collect();
+        // The settler ends only on a ledger error, which `finish` reports.
+        let _ = self.settle.send(batch);
+    }
+
+    /// Whether recording failed (the send stops: an outcome must never go unrecorded).
+    pub fn failed(&self) -> bool {
+        self.settler.is_finished()
+    }
+
+    /// Waits until every outcome is recorded.
+    pub async fn finish(self) -> Result<(), LedgerError> {
+        drop(self.settle);
+        self.settler
+            .await
+            .map_err(|err| LedgerError::Database(format!("the ledger task failed: {err}")))?
+    }
+}
+
+/// A delivery as the ledger records it.
+fn settlement(delivery: &Delivery, position: u64) -> Settlement {
+    let tried = delivery
+        .tried
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    let (outcome, provider, message_id, reason) = match &delivery.outcome {
+        Outcome::Accepted {
+            provider,
+            message_id,
+        } => (
+            Settled::Accepted,
+            Some(provider.as_str().to_owned()),
+            Some(message_id.clone()),
+            None,
+        ),
+        Outcome::Rejected {
+            provider,
+            reason,
+            retry_safe,
+        } => (
+            Settled::Rejected {
+                retry_safe: *retry_safe,
+            },
+            provider.as_ref().map(|p| p.as_str().to_owned()),
+            None,
+            Some(reason.text.clone()),
+        ),
+        Outcome::Unknown { provider, cause } => (
+            Settled::Unknown,
+            Some(provider.as_str().to_owned()),
+            None,
+            Some(cause.clone()),
+        ),
+        Outcome::NotSent { reason } => (Settled::NotSent, None, None, Some(reason.to_string())),
+    };
+    Settlement {
+        position,
+        outcome,
+        provider,
+        provider_message_id: message_id,
+        tried,
+        reason,
+    }
+}
+
+/// The job a run names by default: the input file's name and the MD5 of its contents (the same
+/// file resumes its job; another file, or an edited one, is another job), or of the recipients
+/// and text given with `--to`.
+fn default_job(args: &SendArgs) -> Result<String, CliError> {
+    let mut hasher = Md5::new();
+    let stem = match &args.csv {
+        Some(path) => {
+            let mut file = std::fs::File::open(path)
+                .map_err(|err| CliError::Usage(format!("{}: {err}", path.display())))?;
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let n = file
+                    .read(&mut buffer)
+                    .map_err(|err| CliError::Usage(format!("{}: {err}", path.display())))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+            }
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "input".to_owned())
+        }
+        None => {
+            hasher.update(args.to.join(",").as_bytes());
+            hasher.update(b"\n");
+            hasher.update(args.content.as_deref().unwrap_or_default().as_bytes());
+            "to".to_owned()
+        }
+    };
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{stem}-{hex}"))
+}
