@@ -102,19 +102,44 @@ fn a_killed_run_resumes_without_sending_anything_twice() {
         dir.path().join("second.jsonl"),
     );
 
-    // The first run is killed once its first chunk is written, with the next one in flight.
-    let mut run = Killed(send(&env, &csv, &ledger, &first).spawn().unwrap());
+    // The first run is killed once its first chunk is written, with the next one in flight
+    // (watched in the ledger itself).
+    let job = "campaign-1";
+    let mut run = Killed(
+        send(&env, &csv, &ledger, &first)
+            .args(["--job", job])
+            .spawn()
+            .unwrap(),
+    );
+    let watch = smsgate_ledger::SqliteLedger::open(
+        dir.path().join("ledger.db"),
+        smsgate_ledger::TextPolicy::Keep,
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let in_flight = || {
+        runtime
+            .block_on(smsgate_ledger::Ledger::counts(&watch, job))
+            .unwrap()
+            .iter()
+            .any(|c| c.state == smsgate_ledger::State::InFlight)
+    };
     let started = Instant::now();
-    while lines(&first).len() < 100 {
+    while lines(&first).len() < 100 || !in_flight() {
         assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
     run.0.kill().unwrap();
     run.0.wait().unwrap();
     let before = lines(&first);
     assert!(before.len() < 500, "the run finished before it was killed");
 
-    let out = send(&env, &csv, &ledger, &second).output().unwrap();
+    let out = send(&env, &csv, &ledger, &second)
+        .args(["--job", job])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     let after = lines(&second);
     // Exactly one line per row.
@@ -166,9 +191,62 @@ fn a_killed_run_resumes_without_sending_anything_twice() {
 
     // A third run sends nothing: every row is written from the ledger.
     let third = dir.path().join("third.jsonl");
-    send(&env, &csv, &ledger, &third).output().unwrap();
+    send(&env, &csv, &ledger, &third)
+        .args(["--job", job])
+        .output()
+        .unwrap();
     let rows = lines(&third);
     assert_eq!(rows.len(), 500);
     assert!(rows.iter().all(|l| l["recorded"] == true));
     assert_eq!(self::charged(&env), charged, "nothing sent twice");
+}
+
+/// Three workers on one PostgreSQL job (the same file, the same job name): every row is sent
+/// by exactly one of them, and the simulator is charged once per row.
+#[test]
+fn three_workers_on_postgres_send_each_row_exactly_once() {
+    let url = std::env::var("SMSGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("SMSGATE_TEST_POSTGRES_URL is not set: run `cargo xtask ci`; this test never skips")
+    });
+    let (_server, _sandbox_url, env) = sandbox("30ms");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("shared.csv");
+    let mut text = String::from("to,content\n");
+    for i in 0..600 {
+        text.push_str(&format!("+8613{:09},worker message {i}\n", 700_000_000 + i));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let job = format!(
+        "workers-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let outputs: Vec<_> = (0..3)
+        .map(|k| dir.path().join(format!("worker{k}.jsonl")))
+        .collect();
+    let workers: Vec<Killed> = outputs
+        .iter()
+        .map(|output| {
+            let mut cmd = send(&env, &csv, &url, output);
+            Killed(cmd.args(["--job", &job]).spawn().unwrap())
+        })
+        .collect();
+    for mut worker in workers {
+        let status = worker.0.wait().unwrap();
+        assert!(status.code().is_some_and(|c| c == 0), "{status}");
+    }
+    let mut sent_by: BTreeMap<u64, usize> = BTreeMap::new();
+    for (k, output) in outputs.iter().enumerate() {
+        for line in lines(output) {
+            if line["recorded"] != true {
+                let index = line["index"].as_u64().unwrap();
+                assert_eq!(line["status"], "accepted", "{line}");
+                assert!(sent_by.insert(index, k).is_none(), "row {index} sent twice");
+            }
+        }
+    }
+    assert_eq!(sent_by.len(), 600);
+    assert_eq!(charged(&env), 600);
 }
