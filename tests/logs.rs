@@ -36,15 +36,20 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
-#[tokio::test]
-async fn logs_carry_counts_not_secrets_or_numbers() {
+/// Every log line at every level, into a buffer, for as long as the guard lives.
+fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(capture.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn logs_carry_counts_not_secrets_or_numbers() {
+    let (capture, _guard) = capture();
 
     let server = MockServer::start().await;
     Mock::given(any())
@@ -146,13 +151,7 @@ async fn logs_carry_counts_not_secrets_or_numbers() {
 /// warning; Vonage's secret, sent as a parameter, never shows either.
 #[tokio::test]
 async fn failover_warnings_mask_the_numbers_in_vendor_reasons() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = capture();
 
     let twilio_server = MockServer::start().await;
     Mock::given(any())

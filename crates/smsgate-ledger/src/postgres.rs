@@ -119,6 +119,38 @@ async fn messages_where(
     rows.iter().map(read_message).collect()
 }
 
+/// Claims for `worker` the pending rows of `job` that `pick` (a filter or order on `$5`,
+/// `value`) selects. Rows another worker is claiming right now are skipped, not waited for.
+/// The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated again per row
+/// and claim more than n.
+async fn claim_picked(
+    tx: &Transaction<'_>,
+    job: &str,
+    worker: &str,
+    lease_ms: u64,
+    pick: &str,
+    value: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Result<Vec<Message>, LedgerError> {
+    let now = now_ms();
+    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+    let returning: Vec<String> = COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
+    let sql = format!(
+        "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+         WHERE job = $4 AND state IN ('pending', 'not_sent') {pick} FOR UPDATE SKIP LOCKED) \
+         UPDATE smsgate_messages m SET state = 'claimed', worker = $1, lease_until_ms = $2, \
+         updated_ms = $3 FROM picked WHERE m.job = $4 AND m.position = picked.position \
+         RETURNING {}",
+        returning.join(", ")
+    );
+    let rows = tx
+        .query(&sql, &[&worker, &until, &now, &job, value])
+        .await
+        .map_err(db)?;
+    let mut claimed: Vec<Message> = rows.iter().map(read_message).collect::<Result<_, _>>()?;
+    claimed.sort_by_key(|m| m.position);
+    Ok(claimed)
+}
+
 impl Ledger for PostgresLedger {
     fn load(
         &self,
@@ -184,30 +216,15 @@ impl Ledger for PostgresLedger {
             self.transaction(|tx| {
                 Box::pin(async move {
                     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                    let now = now_ms();
-                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-                    // Rows another worker is claiming right now are skipped, not waited for.
-                    // The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated
-                    // again per row and claim more than n.
-                    let returning: Vec<String> =
-                        COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
-                    let sql = format!(
-                        "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                         WHERE job = $4 AND state IN ('pending', 'not_sent') ORDER BY position LIMIT $5 \
-                         FOR UPDATE SKIP LOCKED) \
-                         UPDATE smsgate_messages m SET state = 'claimed', worker = $1, \
-                         lease_until_ms = $2, updated_ms = $3 FROM picked \
-                         WHERE m.job = $4 AND m.position = picked.position RETURNING {}",
-                        returning.join(", ")
-                    );
-                    let rows = tx
-                        .query(&sql, &[&worker, &until, &now, &job, &limit])
-                        .await
-                        .map_err(db)?;
-                    let mut claimed: Vec<Message> =
-                        rows.iter().map(read_message).collect::<Result<_, _>>()?;
-                    claimed.sort_by_key(|m| m.position);
-                    Ok(claimed)
+                    claim_picked(
+                        tx,
+                        &job,
+                        &worker,
+                        lease_ms,
+                        "ORDER BY position LIMIT $5",
+                        &limit,
+                    )
+                    .await
                 })
             })
             .await
@@ -225,29 +242,16 @@ impl Ledger for PostgresLedger {
         Box::pin(async move {
             self.transaction(|tx| {
                 Box::pin(async move {
-                    let now = now_ms();
-                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
                     let wanted: Vec<i64> = positions.iter().map(|p| position(*p)).collect();
-                    let returning: Vec<String> =
-                        COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
-                    // Rows another worker is claiming right now are skipped, not waited for.
-                    let sql = format!(
-                        "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                         WHERE job = $4 AND state IN ('pending', 'not_sent') AND position = ANY($5) \
-                         FOR UPDATE SKIP LOCKED) \
-                         UPDATE smsgate_messages m SET state = 'claimed', worker = $1, \
-                         lease_until_ms = $2, updated_ms = $3 FROM picked \
-                         WHERE m.job = $4 AND m.position = picked.position RETURNING {}",
-                        returning.join(", ")
-                    );
-                    let rows = tx
-                        .query(&sql, &[&worker, &until, &now, &job, &wanted])
-                        .await
-                        .map_err(db)?;
-                    let mut claimed: Vec<Message> =
-                        rows.iter().map(read_message).collect::<Result<_, _>>()?;
-                    claimed.sort_by_key(|m| m.position);
-                    Ok(claimed)
+                    claim_picked(
+                        tx,
+                        &job,
+                        &worker,
+                        lease_ms,
+                        "AND position = ANY($5)",
+                        &wanted,
+                    )
+                    .await
                 })
             })
             .await
