@@ -44,11 +44,17 @@ start)
   for attempt in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 20000))
     if as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >&2; then
-      as_user "$bin/createdb" -h 127.0.0.1 -p "$port" -U smsgate smsgate_test >&2
-      echo "postgres://smsgate@127.0.0.1:$port/smsgate_test"
-      exit 0
+        -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir' -c fsync=off" start >&2; then
+      if as_user "$bin/createdb" -h 127.0.0.1 -p "$port" -U smsgate smsgate_test >&2; then
+        echo "postgres://smsgate@127.0.0.1:$port/smsgate_test"
+        exit 0
+      fi
+      as_user "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >&2 || true
+      echo "postgres.sh: createdb failed" >&2
+      exit 1
     fi
+    # A server still starting (timeout) is stopped before the next port is tried.
+    as_user "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     echo "postgres.sh: port $port refused (attempt $attempt)" >&2
   done
   cat "$dir/server.log" >&2 || true

@@ -232,6 +232,13 @@ impl TestPostgres {
             .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
         let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
         if !output.status.success() || url.is_empty() {
+            // Whatever it got to (a server started, a directory made) is undone.
+            let _ = Command::new("bash")
+                .arg(&script)
+                .arg("stop")
+                .arg(&dir)
+                .status();
+            let _ = std::fs::remove_dir_all(&dir);
             return Err(format!("{} start: {}", script.display(), output.status));
         }
         println!("==> postgres: {url}");

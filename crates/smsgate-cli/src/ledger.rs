@@ -29,6 +29,8 @@ pub struct LedgerRun {
     worker: String,
     settle: mpsc::UnboundedSender<Vec<Settlement>>,
     settler: JoinHandle<Result<(), LedgerError>>,
+    /// Rows of this run's chunks that another worker held.
+    held_elsewhere: std::sync::atomic::AtomicU64,
 }
 
 impl LedgerRun {
@@ -95,21 +97,25 @@ impl LedgerRun {
             worker,
             settle,
             settler,
+            held_elsewhere: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
     /// Records a chunk and takes this worker's share of it: loads its rows (once), claims the
     /// pending ones, writes the outcome an earlier run recorded for each settled one, and marks
     /// the claimed ones in flight. The messages to send, with their input places.
+    ///
+    /// Nothing is written unless every step succeeded: on an error the caller writes the
+    /// chunk's rows as not sent (none was started, or `start` rolled back).
     pub async fn take_chunk(
         &self,
-        messages: Vec<Message>,
-        places: Vec<(usize, Option<u64>)>,
+        messages: &[Message],
+        places: &[(usize, Option<u64>)],
         write: &mut dyn FnMut(Row),
     ) -> Result<(Vec<Message>, Vec<(usize, Option<u64>)>), LedgerError> {
         let rows = messages
             .iter()
-            .zip(&places)
+            .zip(places)
             .map(|(m, (index, _))| NewMessage {
                 position: *index as u64,
                 client_ref: m.client_ref.as_deref().unwrap_or_default().to_owned(),
@@ -130,9 +136,13 @@ impl LedgerRun {
             .copied()
             .filter(|p| !mine.contains(p))
             .collect();
+        let mut recorded_rows = Vec::new();
         for recorded in self.ledger.messages_at(&self.job, others).await? {
-            // Rows another worker holds are its to report.
+            // Rows another worker holds (or a run that stopped less than a lease ago) are its
+            // to report: counted, said once at the end.
             if !recorded.state.is_final() {
+                self.held_elsewhere
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 continue;
             }
             let Some(k) = places
@@ -142,7 +152,7 @@ impl LedgerRun {
                 continue;
             };
             let (index, line) = places[k];
-            write(Row {
+            recorded_rows.push(Row {
                 index,
                 line,
                 to: Arc::clone(&messages[k].to),
@@ -162,9 +172,13 @@ impl LedgerRun {
         self.ledger
             .start(&self.job, &self.worker, mine.clone())
             .await?;
+        for row in recorded_rows {
+            write(row);
+        }
         let (send, send_places) = messages
-            .into_iter()
-            .zip(places)
+            .iter()
+            .cloned()
+            .zip(places.iter().copied())
             .filter(|(_, (index, _))| mine.contains(&(*index as u64)))
             .unzip();
         Ok((send, send_places))
@@ -188,6 +202,18 @@ impl LedgerRun {
 
     /// Waits until every outcome is recorded.
     pub async fn finish(self) -> Result<(), LedgerError> {
+        let held = self
+            .held_elsewhere
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if held > 0 {
+            note(format_args!(
+                "{held} row(s) of job {:?} were held by another worker (or by a run that stopped \
+                 less than {} minutes ago): their outcomes are that worker's to write; `smsgate \
+                 status` counts them",
+                self.job,
+                LEASE_MS / 60_000
+            ));
+        }
         drop(self.settle);
         self.settler
             .await

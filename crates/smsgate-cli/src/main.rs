@@ -565,11 +565,16 @@ async fn send_rows(
         let (messages, places) = match &ledger {
             None => (messages, places),
             Some(run) => match run
-                .take_chunk(messages, places, &mut |row| out.write(&row))
+                .take_chunk(&messages, &places, &mut |row| out.write(&row))
                 .await
             {
                 Ok(taken) => taken,
                 Err(err) => {
+                    // Nothing of this chunk was started: its rows are not sent (safe to send
+                    // again), each with its line.
+                    for (message, (index, line)) in messages.into_iter().zip(places) {
+                        out.write(&Row::not_sent(index, line, message.to, message.client_ref));
+                    }
                     ledger_failed = Some(err.to_string());
                     stop.stop();
                     break;

@@ -250,3 +250,42 @@ fn three_workers_on_postgres_send_each_row_exactly_once() {
     assert_eq!(sent_by.len(), 600);
     assert_eq!(charged(&env), 600);
 }
+
+/// The same job run on a changed file is refused before anything is sent: every row gets a
+/// not-sent line, exit 4, and the ledger keeps the first file's outcomes.
+#[test]
+fn a_changed_input_under_the_same_job_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = format!("sqlite:{}", dir.path().join("ledger.db").display());
+    let csv = dir.path().join("list.csv");
+    let run = |content: &str, output: &Path| {
+        std::fs::write(&csv, content).unwrap();
+        Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+            .args(["send", "--sandbox", "--provider", "itniotech", "--csv"])
+            .arg(&csv)
+            .args(["--ledger", &ledger, "--job", "fixed", "--output"])
+            .arg(output)
+            .output()
+            .unwrap()
+    };
+    let first = dir.path().join("first.jsonl");
+    let out = run(
+        "to,content\n+8613800138000,hello A\n+8613800138001,hello B\n",
+        &first,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let second = dir.path().join("second.jsonl");
+    let out = run(
+        "to,content\n+8613900000009,inserted C\n+8613800138000,hello A\n+8613800138001,hello B\n",
+        &second,
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("another message at this input position"),
+        "{stderr}"
+    );
+    let rows = lines(&second);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["status"] == "not_sent"), "{rows:?}");
+}

@@ -64,7 +64,7 @@ pub async fn open(url: &str, text: TextPolicy) -> Result<std::sync::Arc<dyn Ledg
         return Ok(std::sync::Arc::new(SqliteLedger::open_url(url, text)?));
     }
     Err(LedgerError::Url {
-        url: smsgate_transport::redact::redact_url(url).into_owned(),
+        url: model::shown_url(url),
         reason: "expected sqlite:PATH or postgres://user@host:port/db".to_owned(),
     })
 }

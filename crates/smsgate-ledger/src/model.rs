@@ -333,7 +333,8 @@ pub(crate) struct StoredRow {
 impl From<StoredRow> for Message {
     fn from(row: StoredRow) -> Self {
         Self {
-            position: u64::try_from(row.position).unwrap_or_default(),
+            // A negative position is no input row: it matches none (never row 0).
+            position: u64::try_from(row.position).unwrap_or(u64::MAX),
             client_ref: row.client_ref,
             number: row.number,
             text: row.text,
@@ -363,6 +364,59 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// A row already at `stored`'s position must be the same message as `new`: a job whose input
+/// changed (a row inserted, a text edited) would otherwise report another message's outcome.
+pub(crate) fn same_message(
+    job: &str,
+    new: &NewMessage,
+    stored: (&str, &str, &str, Option<&str>),
+) -> Result<(), LedgerError> {
+    let (number, md5, client_ref, sender_id) = stored;
+    if number == new.number
+        && md5 == text_md5(&new.text)
+        && client_ref == new.client_ref
+        && sender_id == new.sender_id.as_deref()
+    {
+        return Ok(());
+    }
+    Err(LedgerError::Transition {
+        job: job.to_owned(),
+        position: new.position,
+        reason: "the job already holds another message at this input position (the input \
+                 changed: another number, text, reference or sender id); a changed input is \
+                 another job"
+            .to_owned(),
+    })
+}
+
+/// A ledger URL as an error may show it: a `postgres://` or `sqlite:` URL without its userinfo
+/// and query string (either may hold a password); anything else not at all.
+pub(crate) fn shown_url(url: &str) -> String {
+    let known = ["postgres://", "postgresql://", "sqlite:"];
+    if !known.iter().any(|scheme| url.starts_with(scheme)) {
+        return "(not shown)".to_owned();
+    }
+    let without_query = url.split(['?', '#']).next().unwrap_or_default();
+    smsgate_transport::redact::redact_url(without_query).into_owned()
+}
+
+/// Text a driver wrote about a connection string, its `password=...` values hidden.
+pub(crate) fn without_passwords(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("password=") {
+        let value_start = at + "password=".len();
+        shown.push_str(&rest[..value_start]);
+        shown.push_str(smsgate_transport::redact::REDACTED);
+        let value_end = rest[value_start..]
+            .find([' ', '&', '\'', '"'])
+            .map_or(rest.len(), |end| value_start + end);
+        rest = &rest[value_end..];
+    }
+    shown.push_str(rest);
+    shown
 }
 
 /// Lowercase hex MD5 of a text (what the ledger keeps of every text).

@@ -10,7 +10,8 @@ use tokio_postgres::{Client, NoTls, Row, Transaction};
 
 use crate::model::{
     COLUMNS, Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled,
-    Settlement, State, StoredRow, TextPolicy, after_report, now_ms, stored_position, text_md5,
+    Settlement, State, StoredRow, TextPolicy, after_report, now_ms, same_message, stored_position,
+    text_md5,
 };
 
 /// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
@@ -71,8 +72,8 @@ impl PostgresLedger {
             tokio_postgres::connect(url, NoTls)
                 .await
                 .map_err(|err| LedgerError::Url {
-                    url: smsgate_transport::redact::redact_url(url).into_owned(),
-                    reason: err.to_string(),
+                    url: crate::model::shown_url(url),
+                    reason: crate::model::without_passwords(&err.to_string()),
                 })?;
         tokio::spawn(async move {
             if let Err(err) = connection.await {
@@ -180,7 +181,7 @@ impl Ledger for PostgresLedger {
                     for m in &messages {
                         let text = keep.then_some(m.text.as_str());
                         let md5 = text_md5(&m.text);
-                        added += tx
+                        let inserted = tx
                             .execute(
                                 &insert,
                                 &[
@@ -196,6 +197,27 @@ impl Ledger for PostgresLedger {
                             )
                             .await
                             .map_err(db)?;
+                        if inserted == 1 {
+                            added += 1;
+                            continue;
+                        }
+                        let row = tx
+                            .query_one(
+                                "SELECT number, text_md5, client_ref, sender_id FROM smsgate_messages \
+                                 WHERE job = $1 AND position = $2",
+                                &[&job, &position(m.position)],
+                            )
+                            .await
+                            .map_err(db)?;
+                        let number: String = row.try_get(0).map_err(db)?;
+                        let stored_md5: String = row.try_get(1).map_err(db)?;
+                        let client_ref: String = row.try_get(2).map_err(db)?;
+                        let sender_id: Option<String> = row.try_get(3).map_err(db)?;
+                        same_message(
+                            &job,
+                            m,
+                            (&number, &stored_md5, &client_ref, sender_id.as_deref()),
+                        )?;
                     }
                     Ok(added)
                 })
@@ -394,7 +416,7 @@ impl Ledger for PostgresLedger {
                     let mut unknown = Vec::with_capacity(stranded.len());
                     for row in &stranded {
                         let at: i64 = row.try_get(0).map_err(db)?;
-                        unknown.push(u64::try_from(at).unwrap_or_default());
+                        unknown.push(u64::try_from(at).unwrap_or(u64::MAX));
                     }
                     unknown.sort_unstable();
                     Ok(Recovery { unknown, released })
@@ -500,7 +522,7 @@ impl Ledger for PostgresLedger {
                     .await
                     .map_err(db)?;
                     Ok(ReportMatch {
-                        message: Some((job, u64::try_from(at).unwrap_or_default())),
+                        message: Some((job, u64::try_from(at).unwrap_or(u64::MAX))),
                         state: Some(next),
                     })
                 })

@@ -9,7 +9,7 @@ use smsgate_provider::{BoxFuture, DeliveryStatus};
 
 use crate::model::{
     COLUMNS, Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settlement,
-    State, StoredRow, TextPolicy, after_report, now_ms, stored_position, text_md5,
+    State, StoredRow, TextPolicy, after_report, now_ms, same_message, stored_position, text_md5,
 };
 
 /// A ledger in one SQLite file (`sqlite:PATH`): the default, for one process.
@@ -77,7 +77,7 @@ impl SqliteLedger {
             Some(":memory:") => Self::open_in_memory(text),
             Some(path) if !path.is_empty() => Self::open(path.trim_start_matches("//"), text),
             _ => Err(LedgerError::Url {
-                url: smsgate_transport::redact::redact_url(url).into_owned(),
+                url: crate::model::shown_url(url),
                 reason: "expected sqlite:PATH".to_owned(),
             }),
         }
@@ -180,10 +180,16 @@ impl Ledger for SqliteLedger {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8) ON CONFLICT DO NOTHING",
                 )
                 .map_err(db)?;
+            let mut stored = tx
+                .prepare_cached(
+                    "SELECT number, text_md5, client_ref, sender_id FROM smsgate_messages \
+                     WHERE job = ?1 AND position = ?2",
+                )
+                .map_err(db)?;
             let mut added = 0;
             for m in &messages {
                 let text = keep.then_some(m.text.as_str());
-                added += insert
+                let inserted = insert
                     .execute(params![
                         job,
                         position(m.position),
@@ -194,7 +200,18 @@ impl Ledger for SqliteLedger {
                         m.sender_id,
                         now
                     ])
-                    .map_err(db)? as u64;
+                    .map_err(db)?;
+                if inserted == 1 {
+                    added += 1;
+                    continue;
+                }
+                let (number, md5, client_ref, sender_id): (String, String, String, Option<String>) =
+                    stored
+                        .query_row(params![job, position(m.position)], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                        })
+                        .map_err(db)?;
+                same_message(&job, m, (&number, &md5, &client_ref, sender_id.as_deref()))?;
             }
             Ok(added)
         })
@@ -477,7 +494,7 @@ impl Ledger for SqliteLedger {
             )
             .map_err(db)?;
             Ok(ReportMatch {
-                message: Some((job, u64::try_from(at).unwrap_or_default())),
+                message: Some((job, u64::try_from(at).unwrap_or(u64::MAX))),
                 state: Some(next),
             })
         })

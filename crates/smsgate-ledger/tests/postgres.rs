@@ -252,3 +252,19 @@ async fn workers_share_a_chunk_without_overlap() {
     let all = loader.messages_at(&job, (0..40).collect()).await.unwrap();
     assert!(all.iter().all(|m| m.state == State::Claimed));
 }
+
+/// A password given in the query string or as a key=value connection string never shows.
+#[tokio::test]
+async fn no_form_of_password_is_shown() {
+    for url in [
+        "postgres://127.0.0.1:1/db?user=u&password=hunter2-query",
+        "host=127.0.0.1 port=1 user=u password=hunter2-kv",
+        "postgres://u:hunter2-userinfo@127.0.0.1:1/db",
+    ] {
+        let err = smsgate_ledger::open(url, TextPolicy::Keep)
+            .await
+            .err()
+            .unwrap();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

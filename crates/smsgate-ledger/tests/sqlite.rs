@@ -356,3 +356,26 @@ async fn a_chunk_claims_only_its_own_pending_rows() {
         State::Pending
     );
 }
+
+/// A job whose input changed (a row inserted, a text edited) is refused, never answered with
+/// another message's outcome.
+#[tokio::test]
+async fn a_changed_input_is_refused_at_its_first_changed_row() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::HashOnly).unwrap();
+    ledger.load("job", rows(3)).await.unwrap();
+    assert_eq!(
+        ledger.load("job", rows(3)).await.unwrap(),
+        0,
+        "the same input again"
+    );
+    let mut changed = rows(3);
+    changed[1].text = "an edited text".to_owned();
+    let err = ledger.load("job", changed).await.unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Transition { position: 1, reason, .. } if reason.contains("another job")),
+        "{err:?}"
+    );
+    let mut other_number = rows(1);
+    other_number[0].number = "447400123456".to_owned();
+    assert!(ledger.load("job", other_number).await.is_err());
+}
