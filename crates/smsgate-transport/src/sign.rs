@@ -144,16 +144,25 @@ pub fn md5_hex(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for byte in digest {
+    hex_lower(&hasher.finalize())
+}
+
+/// `bytes` as lowercase hex (how digests and HMACs are written into signatures).
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
     hex
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Whether `a` and `b` are equal, every byte compared whatever the first difference (a
+/// signature check must not tell an attacker how much of a guess was right).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 /// The value of a fixed header of an operation (`""` when the operation has none of that name).
 pub fn fixed_header<'h>(fixed_headers: &'h [FixedHeader], name: &str) -> &'h str {

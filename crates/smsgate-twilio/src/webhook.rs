@@ -43,12 +43,7 @@ pub fn verify_signature(
     let pairs = || params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     url_variants(url).iter().any(|candidate| {
         let expected = signature(candidate, pairs(), auth_token);
-        expected.len() == header.len()
-            && expected
-                .bytes()
-                .zip(header.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        smsgate_transport::sign::constant_time_eq(expected.as_bytes(), header.as_bytes())
     })
 }
 

@@ -10,7 +10,7 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use smsgate_transport::secret::Secret;
-use smsgate_transport::sign::{Signer, md5_hex};
+use smsgate_transport::sign::{Signer, constant_time_eq, hex_lower, md5_hex};
 use smsgate_transport::spec::{FixedHeader, HttpMethod};
 use smsgate_transport::wire::WireRequest;
 
@@ -76,7 +76,7 @@ pub fn signature<'p>(
         let mut mac = <M as KeyInit>::new_from_slice(secret.as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(text.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex_lower(&mac.finalize().into_bytes())
     }
     match method {
         SignatureMethod::Md5Hash => md5_hex(&[text.as_bytes(), secret.as_bytes()]),
@@ -102,13 +102,8 @@ pub fn verify_signature(
         secret,
         method,
     );
-    // Same length, every byte compared: no early exit on the first difference.
-    expected.len() == sig.len()
-        && expected
-            .bytes()
-            .zip(sig.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b.to_ascii_lowercase()))
-            == 0
+    // Vonage writes its webhook signatures upper-case.
+    constant_time_eq(expected.as_bytes(), sig.to_ascii_lowercase().as_bytes())
 }
 
 /// [`verify_signature`] for a signed webhook received at `now_secs`: its `timestamp` must also
@@ -127,16 +122,6 @@ pub fn verify_webhook(
         .and_then(|(_, v)| v.parse::<u64>().ok())
         .is_some_and(|at| at.abs_diff(now_secs) <= window_secs);
     fresh && verify_signature(params, secret, method)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(HEX[usize::from(byte >> 4)]));
-        text.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    text
 }
 
 /// Appends `params` to the request's form body (POST) or query string (GET).
