@@ -10,8 +10,8 @@ use quote::{format_ident, quote};
 
 use crate::GenError;
 use crate::spec::{
-    EncodingSpec, LimitsSpec, MethodSpec, PlatformSpec, PushEncodingSpec, Table, TableKind,
-    VendorSpec,
+    EncodingSpec, LimitsSpec, MethodSpec, PlatformSpec, PushEncodingSpec, PushSignatureSpec, Table,
+    TableKind, VendorSpec,
 };
 
 /// One generated file: its name inside `src/generated/` and its contents.
@@ -502,26 +502,54 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
         }
     }).collect::<Vec<_>>();
     let mut push_idents = Vec::new();
-    let pushes = ops.pushes.iter().map(|push| {
-        let ident = format_ident!("{}_PUSH", screaming(&push.name));
-        push_idents.push(ident.clone());
-        let mut doc = format!("{}\n\nBody: [`{}`](super::models::{}).", push.summary, push.body, push.body);
-        if let Some(note) = &push.note {
-            doc.push_str("\n\n");
-            doc.push_str(note);
-        }
-        let name = Literal::string(&push.name);
-        let encoding = match push.encoding {
-            PushEncodingSpec::Form => quote!(PushEncoding::Form),
-            PushEncodingSpec::Json => quote!(PushEncoding::Json),
-        };
-        let body = Literal::string(&push.body);
-        let doc = docs(&doc);
-        quote! {
-            #doc
-            pub const #ident: Push = Push { vendor: VENDOR, name: #name, encoding: #encoding, body_type: #body };
-        }
-    }).collect::<Vec<_>>();
+    let pushes = ops
+        .pushes
+        .iter()
+        .map(|push| {
+            let ident = format_ident!("{}_PUSH", screaming(&push.name));
+            push_idents.push(ident.clone());
+            let mut doc = format!(
+                "{}\n\nBody: [`{}`](super::models::{}).",
+                push.summary, push.body, push.body
+            );
+            if let Some(note) = &push.note {
+                doc.push_str("\n\n");
+                doc.push_str(note);
+            }
+            let name = Literal::string(&push.name);
+            let encoding = match push.encoding {
+                PushEncodingSpec::Form => quote!(PushEncoding::Form),
+                PushEncodingSpec::Json => quote!(PushEncoding::Json),
+            };
+            let body = Literal::string(&push.body);
+            let doc = docs(&doc);
+            let status = Literal::u16_unsuffixed(push.ack.status);
+            let content_type = match &push.ack.content_type {
+                Some(ct) => {
+                    let ct = Literal::string(ct);
+                    quote!(Some(#ct))
+                }
+                None => quote!(None),
+            };
+            let ack_body = Literal::string(push.ack.body.as_deref().unwrap_or_default());
+            let signature = match push.signature {
+                PushSignatureSpec::Never => quote!(PushSignature::Never),
+                PushSignatureSpec::Always => quote!(PushSignature::Always),
+                PushSignatureSpec::Optional => quote!(PushSignature::Optional),
+            };
+            quote! {
+                #doc
+                pub const #ident: Push = Push {
+                    vendor: VENDOR,
+                    name: #name,
+                    encoding: #encoding,
+                    body_type: #body,
+                    ack: PushAck { status: #status, content_type: #content_type, body: #ack_body },
+                    signature: #signature,
+                };
+            }
+        })
+        .collect::<Vec<_>>();
     let doc = inner_docs(&doc);
     let mut uses = Vec::new();
     if ops.operations.iter().any(|op| !op.fixed_headers.is_empty()) {
@@ -529,7 +557,12 @@ fn operations_tokens(spec: &VendorSpec, specs_display: &str) -> TokenStream {
     }
     uses.extend([quote!(HttpMethod), quote!(Limits), quote!(Operation)]);
     if !ops.pushes.is_empty() {
-        uses.extend([quote!(Push), quote!(PushEncoding)]);
+        uses.extend([
+            quote!(Push),
+            quote!(PushAck),
+            quote!(PushEncoding),
+            quote!(PushSignature),
+        ]);
     }
     uses.push(quote!(RequestEncoding));
     quote! {

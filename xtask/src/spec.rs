@@ -308,8 +308,36 @@ pub struct PushSpec {
     pub encoding: PushEncodingSpec,
     /// Body type name.
     pub body: String,
+    /// How the receiver acknowledges it.
+    pub ack: PushAckSpec,
+    /// Whether the vendor signs it.
+    pub signature: PushSignatureSpec,
     /// Free note.
     pub note: Option<String>,
+}
+
+/// The answer a push receiver gives a push it took.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PushAckSpec {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// Content type of the body, if any.
+    pub content_type: Option<String>,
+    /// Body (empty when absent).
+    pub body: Option<String>,
+}
+
+/// Whether a vendor signs its pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushSignatureSpec {
+    /// Never: a receiver takes them only under an unguessable path.
+    Never,
+    /// Always.
+    Always,
+    /// When the account turned signing on.
+    Optional,
 }
 
 /// `operations.json`.
@@ -895,6 +923,13 @@ impl SpecReader {
                     &rel,
                     format!("/pushes/{i}/name"),
                     format!("name {:?} listed twice", push.name),
+                ));
+            }
+            if push.ack.body.is_some() && push.ack.content_type.is_none() {
+                return Err(self.error(
+                    &rel,
+                    format!("/pushes/{i}/ack"),
+                    "an ack body needs its contentType".to_owned(),
                 ));
             }
             if !has_type(&push.body) {

@@ -50,6 +50,35 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Show how many messages of a ledger job are in each state, per provider.
     Status(StatusArgs),
+    /// Receive every vendor's delivery reports into a ledger until Ctrl-C (one JSON line per
+    /// report on standard output).
+    Receive(ReceiveArgs),
+}
+
+/// `receive`: an HTTP server for delivery reports.
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// Address to listen on (a vendor must be able to reach it: behind a proxy or a tunnel,
+    /// also give --public-url).
+    #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// The ledger reports are matched into: sqlite:PATH or postgres://user@host:port/db.
+    #[arg(long, value_name = "URL")]
+    pub ledger: String,
+    /// The secret path token of vendors that do not sign their reports (at least 22 of
+    /// A-Z a-z 0-9 - _); default: $SMSGATE_RECEIVE_TOKEN, else a new one, printed at start.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The URL vendors call, as they see it (https://hooks.example.com): what Twilio signs.
+    /// Default: http://ADDR.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Largest report body taken, in bytes (larger: HTTP 413).
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    pub max_body: usize,
+    /// Reports handled at once (more: HTTP 503, which vendors retry).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub concurrency: usize,
 }
 
 /// `status`: a job of a ledger.

@@ -194,6 +194,19 @@ impl ConfigFile {
             .filter(|v| !v.is_empty())
     }
 
+    /// Whatever settings of `vendor` the file and the environment hold, none required: what a
+    /// delivery-report receiver checks signatures with (a vendor without credentials still
+    /// has its reports received, under the path token).
+    pub fn present_settings(&self, vendor: &'static Vendor) -> Result<Settings, CliError> {
+        let mut settings = Settings::new(vendor);
+        for key in vendor.keys {
+            if let Some(value) = self.value(vendor, key.name) {
+                settings.set(key.name, value).map_err(settings_error)?;
+            }
+        }
+        Ok(settings)
+    }
+
     /// Whether any credential of `vendor` is present: its section, or the environment
     /// variable of one of its required settings that are not secret.
     fn mentions(&self, vendor: &Vendor) -> bool {

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod ledger;
 mod output;
+mod receive;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -77,6 +78,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Report(args) => report(&config, &args).await,
         Command::Sandbox(args) => sandbox(&config, &args).await,
         Command::Status(args) => status(&args).await,
+        Command::Receive(args) => receive::receive(&config, &args).await,
     }
 }
 
@@ -1106,7 +1108,7 @@ fn print_banner(sandbox: &Sandbox, secret_from_file: &[&'static str]) {
 }
 
 /// Resolves at the first SIGINT or SIGTERM (Ctrl-C elsewhere).
-async fn shutdown_signal() -> Result<(), CliError> {
+pub(crate) async fn shutdown_signal() -> Result<(), CliError> {
     StopSignals::install()?.next().await;
     Ok(())
 }

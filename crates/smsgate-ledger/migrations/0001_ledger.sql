@@ -50,3 +50,6 @@ CREATE TABLE IF NOT EXISTS smsgate_reports (
     received_ms     BIGINT NOT NULL,
     matched         BOOLEAN NOT NULL
 );
+
+CREATE INDEX IF NOT EXISTS smsgate_reports_by_id
+    ON smsgate_reports (provider, message_id);

@@ -69,5 +69,11 @@ pub async fn open(url: &str, text: TextPolicy) -> Result<std::sync::Arc<dyn Ledg
     })
 }
 
+/// A ledger URL as it may be shown (in a banner, an error): without its userinfo and query
+/// string, either of which may hold a password.
+pub fn shown_url(url: &str) -> String {
+    model::shown_url(url)
+}
+
 /// The schema every backend creates (portable SQL; times in UNIX milliseconds).
 pub const SCHEMA: &str = include_str!("../migrations/0001_ledger.sql");

@@ -307,6 +307,82 @@ pub(crate) fn after_report(current: State, class: DeliveryClass) -> State {
     }
 }
 
+/// Which of the rows a report's provider message id matches (job, position, state, number) it
+/// reports on: the only one, or (an id several recipients share: one request to many
+/// numbers) the one whose number has the report's digits; `None` when the report names a
+/// number none of them has.
+pub(crate) fn reported_row(
+    rows: Vec<(String, i64, String, String)>,
+    number: Option<&str>,
+) -> Option<(String, i64, String)> {
+    let digits = |n: &str| n.chars().filter(char::is_ascii_digit).collect::<String>();
+    let chosen = match (rows.len(), number) {
+        (0, _) => return None,
+        (1, _) | (_, None) => rows.into_iter().next(),
+        (_, Some(number)) => {
+            let wanted = digits(number);
+            rows.into_iter().find(|row| digits(&row.3) == wanted)
+        }
+    };
+    chosen.map(|(job, position, state, _)| (job, position, state))
+}
+
+/// A report kept unmatched because it arrived before its message's outcome was recorded (a
+/// vendor may report within milliseconds of accepting).
+pub(crate) struct EarlyReport {
+    pub state: String,
+    pub vendor_status: String,
+    pub at: Option<String>,
+    pub number: Option<String>,
+}
+
+/// What the early reports of an id (oldest first) make of a message just accepted with
+/// `number`: its state, the last report (state, vendor status, time) and the report numbers
+/// that are this message's (to mark them matched); `None` when none is its.
+#[allow(clippy::type_complexity)]
+pub(crate) fn after_early_reports(
+    number: &str,
+    reports: &[EarlyReport],
+) -> Option<(State, (String, String, Option<String>), Vec<Option<String>>)> {
+    let digits = |n: &str| n.chars().filter(char::is_ascii_digit).collect::<String>();
+    let wanted = digits(number);
+    let mine: Vec<&EarlyReport> = reports
+        .iter()
+        .filter(|r| r.number.as_deref().is_none_or(|n| digits(n) == wanted))
+        .collect();
+    let last = mine.last()?;
+    let mut state = State::Accepted;
+    for report in &mine {
+        state = after_report(state, delivery_class(&report.state));
+    }
+    let mut numbers: Vec<Option<String>> = mine.iter().map(|r| r.number.clone()).collect();
+    numbers.sort();
+    numbers.dedup();
+    Some((
+        state,
+        (
+            last.state.clone(),
+            last.vendor_status.clone(),
+            last.at.clone(),
+        ),
+        numbers,
+    ))
+}
+
+/// The delivery class stored as `name`.
+fn delivery_class(name: &str) -> DeliveryClass {
+    [
+        DeliveryClass::Delivered,
+        DeliveryClass::Pending,
+        DeliveryClass::Undelivered,
+        DeliveryClass::Expired,
+        DeliveryClass::Rejected,
+    ]
+    .into_iter()
+    .find(|c| c.as_str() == name)
+    .unwrap_or(DeliveryClass::Unknown)
+}
+
 /// The columns every backend selects for a [`Message`], in [`StoredRow`]'s order.
 pub(crate) const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, \
      retry_safe, provider, provider_message_id, tried, reason, worker, report_state, report_status";

@@ -9,9 +9,9 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Row, Transaction};
 
 use crate::model::{
-    COLUMNS, Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled,
-    Settlement, State, StoredRow, TextPolicy, after_report, now_ms, same_message, stored_position,
-    text_md5,
+    COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
+    Settled, Settlement, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
+    reported_row, same_message, stored_position, text_md5,
 };
 
 /// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
@@ -108,6 +108,78 @@ impl PostgresLedger {
         tx.commit().await.map_err(db)?;
         Ok(value)
     }
+}
+
+/// Applies the reports of `provider`'s `id` that arrived before the message at `at` was
+/// recorded accepted, and marks them matched.
+async fn apply_early_reports(
+    tx: &Transaction<'_>,
+    job: &str,
+    at: u64,
+    provider: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), LedgerError> {
+    let mut reports = Vec::new();
+    for row in tx
+        .query(
+            "SELECT state, vendor_status, at, number FROM smsgate_reports \
+             WHERE provider = $1 AND message_id = $2 AND matched = FALSE ORDER BY received_ms \
+             FOR UPDATE",
+            &[&provider, &id],
+        )
+        .await
+        .map_err(db)?
+    {
+        reports.push(EarlyReport {
+            state: row.try_get(0).map_err(db)?,
+            vendor_status: row.try_get(1).map_err(db)?,
+            at: row.try_get(2).map_err(db)?,
+            number: row.try_get(3).map_err(db)?,
+        });
+    }
+    if reports.is_empty() {
+        return Ok(());
+    }
+    let number: String = tx
+        .query_one(
+            "SELECT number FROM smsgate_messages WHERE job = $1 AND position = $2",
+            &[&job, &position(at)],
+        )
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
+    let Some((state, (report_state, report_status, report_at), numbers)) =
+        after_early_reports(&number, &reports)
+    else {
+        return Ok(());
+    };
+    tx.execute(
+        "UPDATE smsgate_messages SET state = $1, report_state = $2, report_status = $3, \
+         report_at = $4, updated_ms = $5 WHERE job = $6 AND position = $7",
+        &[
+            &state.as_str(),
+            &report_state,
+            &report_status,
+            &report_at,
+            &now,
+            &job,
+            &position(at),
+        ],
+    )
+    .await
+    .map_err(db)?;
+    for number in numbers {
+        tx.execute(
+            "UPDATE smsgate_reports SET matched = TRUE WHERE provider = $1 AND message_id = $2 \
+             AND matched = FALSE AND number IS NOT DISTINCT FROM $3",
+            &[&provider, &id, &number],
+        )
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
 }
 
 async fn messages_where(
@@ -375,6 +447,11 @@ impl Ledger for PostgresLedger {
                                 reason: "not in flight: its outcome is already recorded".to_owned(),
                             });
                         }
+                        if let (Settled::Accepted, Some(provider), Some(id)) =
+                            (s.outcome, &s.provider, &s.provider_message_id)
+                        {
+                            apply_early_reports(tx, &job, s.position, provider, id, now).await?;
+                        }
                     }
                     Ok(())
                 })
@@ -466,14 +543,25 @@ impl Ledger for PostgresLedger {
             self.transaction(|tx| {
                 Box::pin(async move {
                     let now = now_ms();
-                    let found = tx
-                        .query_opt(
-                            "SELECT job, position, state FROM smsgate_messages \
-                             WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE",
+                    let mut candidates = Vec::new();
+                    for row in tx
+                        .query(
+                            "SELECT job, position, state, number FROM smsgate_messages \
+                             WHERE provider = $1 AND provider_message_id = $2 \
+                             ORDER BY job, position LIMIT 1000 FOR UPDATE",
                             &[&status.provider, &status.message_id],
                         )
                         .await
-                        .map_err(db)?;
+                        .map_err(db)?
+                    {
+                        candidates.push((
+                            row.try_get(0).map_err(db)?,
+                            row.try_get(1).map_err(db)?,
+                            row.try_get(2).map_err(db)?,
+                            row.try_get(3).map_err(db)?,
+                        ));
+                    }
+                    let found = reported_row(candidates, status.number.as_deref());
                     tx.execute(
                         "INSERT INTO smsgate_reports (provider, message_id, state, vendor_status, \
                          number, detail, at, received_ms, matched) \
@@ -492,15 +580,12 @@ impl Ledger for PostgresLedger {
                     )
                     .await
                     .map_err(db)?;
-                    let Some(row) = found else {
+                    let Some((job, at, current)) = found else {
                         return Ok(ReportMatch {
                             message: None,
                             state: None,
                         });
                     };
-                    let job: String = row.try_get(0).map_err(db)?;
-                    let at: i64 = row.try_get(1).map_err(db)?;
-                    let current: String = row.try_get(2).map_err(db)?;
                     let next = after_report(
                         State::parse(&current).unwrap_or(State::Unknown),
                         status.state,

@@ -8,8 +8,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use smsgate_provider::{BoxFuture, DeliveryStatus};
 
 use crate::model::{
-    COLUMNS, Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settlement,
-    State, StoredRow, TextPolicy, after_report, now_ms, same_message, stored_position, text_md5,
+    COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
+    Settlement, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
+    reported_row, same_message, stored_position, text_md5,
 };
 
 /// A ledger in one SQLite file (`sqlite:PATH`): the default, for one process.
@@ -115,6 +116,76 @@ impl SqliteLedger {
             .map_err(|err| LedgerError::Database(format!("ledger task failed: {err}")))?
         })
     }
+}
+
+/// Applies the reports of `provider`'s `id` that arrived before the message at `position` was
+/// recorded accepted, and marks them matched.
+fn apply_early_reports(
+    tx: &Transaction<'_>,
+    job: &str,
+    at: u64,
+    provider: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), LedgerError> {
+    let reports = {
+        let mut select = tx
+            .prepare_cached(
+                "SELECT state, vendor_status, at, number FROM smsgate_reports \
+                 WHERE provider = ?1 AND message_id = ?2 AND matched = FALSE ORDER BY received_ms",
+            )
+            .map_err(db)?;
+        select
+            .query_map(params![provider, id], |row| {
+                Ok(EarlyReport {
+                    state: row.get(0)?,
+                    vendor_status: row.get(1)?,
+                    at: row.get(2)?,
+                    number: row.get(3)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?
+    };
+    if reports.is_empty() {
+        return Ok(());
+    }
+    let number: String = tx
+        .query_row(
+            "SELECT number FROM smsgate_messages WHERE job = ?1 AND position = ?2",
+            params![job, position(at)],
+            |row| row.get(0),
+        )
+        .map_err(db)?;
+    let Some((state, (report_state, report_status, report_at), numbers)) =
+        after_early_reports(&number, &reports)
+    else {
+        return Ok(());
+    };
+    tx.execute(
+        "UPDATE smsgate_messages SET state = ?1, report_state = ?2, report_status = ?3, \
+         report_at = ?4, updated_ms = ?5 WHERE job = ?6 AND position = ?7",
+        params![
+            state.as_str(),
+            report_state,
+            report_status,
+            report_at,
+            now,
+            job,
+            position(at)
+        ],
+    )
+    .map_err(db)?;
+    for number in numbers {
+        tx.execute(
+            "UPDATE smsgate_reports SET matched = TRUE WHERE provider = ?1 AND message_id = ?2 \
+             AND matched = FALSE AND number IS ?3",
+            params![provider, id, number],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
 }
 
 fn messages_where(
@@ -365,6 +436,11 @@ impl Ledger for SqliteLedger {
                         reason: "not in flight: its outcome is already recorded".to_owned(),
                     });
                 }
+                if let (crate::Settled::Accepted, Some(provider), Some(id)) =
+                    (s.outcome, &s.provider, &s.provider_message_id)
+                {
+                    apply_early_reports(tx, &job, s.position, provider, id, now)?;
+                }
             }
             Ok(())
         })
@@ -444,15 +520,23 @@ impl Ledger for SqliteLedger {
     ) -> BoxFuture<'_, Result<ReportMatch, LedgerError>> {
         self.transaction(move |tx| {
             let now = now_ms();
-            let found: Option<(String, i64, String)> = tx
-                .query_row(
-                    "SELECT job, position, state FROM smsgate_messages \
-                     WHERE provider = ?1 AND provider_message_id = ?2",
-                    params![status.provider, status.message_id],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )
-                .optional()
-                .map_err(db)?;
+            let candidates = {
+                let mut select = tx
+                    .prepare_cached(
+                        "SELECT job, position, state, number FROM smsgate_messages \
+                         WHERE provider = ?1 AND provider_message_id = ?2 \
+                         ORDER BY job, position LIMIT 1000",
+                    )
+                    .map_err(db)?;
+                select
+                    .query_map(params![status.provider, status.message_id], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?
+            };
+            let found = reported_row(candidates, status.number.as_deref());
             tx.execute(
                 "INSERT INTO smsgate_reports (provider, message_id, state, vendor_status, number, \
                  detail, at, received_ms, matched) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

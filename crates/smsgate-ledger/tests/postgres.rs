@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic by design
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use smsgate_ledger::{
@@ -267,4 +269,10 @@ async fn no_form_of_password_is_shown() {
             .unwrap();
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
+}
+
+#[tokio::test]
+async fn early_reports_are_applied_and_shared_ids_told_apart_by_number() {
+    let ledger = connect().await;
+    common::early_and_shared_reports(&ledger, &job("early")).await;
 }

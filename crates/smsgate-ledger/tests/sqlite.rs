@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic by design
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use smsgate_ledger::{
@@ -378,4 +380,10 @@ async fn a_changed_input_is_refused_at_its_first_changed_row() {
     let mut other_number = rows(1);
     other_number[0].number = "447400123456".to_owned();
     assert!(ledger.load("job", other_number).await.is_err());
+}
+
+#[tokio::test]
+async fn early_reports_are_applied_and_shared_ids_told_apart_by_number() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    common::early_and_shared_reports(&ledger, "job").await;
 }

@@ -21,7 +21,8 @@ pub static VENDOR: Vendor = Vendor::of::<Credentials>(
         balance: false,
         delivery_status: false,
     },
-);
+)
+.with_pushes(crate::operations::PUSHES, None);
 
 /// Parses a delivery-report push (`application/x-www-form-urlencoded` body, or the query string
 /// older accounts receive) into its generated type. Pure: no I/O.

@@ -220,6 +220,8 @@ macro_rules! brand {
             },
             parse_report: |body| $crate::parse_report(crate::generated::operations::VENDOR, body),
             queries: $crate::__private::Queries { balance: true, delivery_status: true },
+            pushes: crate::generated::operations::PUSHES,
+            push_check: None,
         };
 
         const _: () = {

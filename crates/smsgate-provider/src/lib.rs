@@ -45,6 +45,8 @@
 //!     build,
 //!     parse_report: |_| Ok(Vec::new()),
 //!     queries: Queries { balance: false, delivery_status: false },
+//!     pushes: &[],
+//!     push_check: None,
 //! };
 //!
 //! let missing = VENDOR.provider(&Settings::new(&VENDOR)).err();
@@ -72,7 +74,7 @@ pub use provider::{
 };
 pub use query::{Balance, Query, QueryError};
 pub use registry::{
-    BASE_URL, ConfigKey, Queries, ReportError, Settings, SettingsError, Vendor, build, client,
-    parse_push,
+    BASE_URL, ConfigKey, Push, PushAck, PushCheck, PushRequest, PushSignature, Queries,
+    ReportError, Settings, SettingsError, Vendor, build, client, parse_push,
 };
 pub use status::DeliveryStatus;

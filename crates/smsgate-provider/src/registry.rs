@@ -15,7 +15,7 @@ use crate::status::DeliveryStatus;
 /// The key of the base-URL setting every vendor takes (a proxy, a regional host, the simulator).
 pub const BASE_URL: &str = "base_url";
 
-pub use smsgate_transport::spec::ConfigKey;
+pub use smsgate_transport::spec::{ConfigKey, Push, PushAck, PushSignature};
 
 /// One vendor, as its crate registers it: `pub static VENDOR: Vendor` in every vendor crate.
 ///
@@ -35,6 +35,55 @@ pub struct Vendor {
     pub parse_report: fn(&[u8]) -> Result<Vec<DeliveryStatus>, ReportError>,
     /// Which queries its API offers besides sending.
     pub queries: Queries,
+    /// The pushes (delivery reports) it sends: how a receiver acknowledges them and whether
+    /// the vendor signs them (its generated `operations::PUSHES`).
+    pub pushes: &'static [Push],
+    /// How a receiver checks a signed push, for a vendor that signs them.
+    pub push_check: Option<PushCheck>,
+}
+
+/// One push as a receiver got it: what a vendor's signature check reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PushRequest<'a> {
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// The URL the vendor called, as the vendor wrote it (scheme, host, path, query): what
+    /// signatures over the URL cover.
+    pub url: &'a str,
+    /// Headers, names in lower case.
+    pub headers: &'a [(String, String)],
+    /// The parameters: the body, or the query string of a `GET` (a JSON object or form fields).
+    pub body: &'a [u8],
+    /// Now, in UNIX seconds (signatures with a timestamp must be fresh).
+    pub now_secs: u64,
+}
+
+impl PushRequest<'_> {
+    /// The value of header `name` (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How a vendor signs its pushes: the setting that holds the key, and the check.
+#[derive(Clone, Copy)]
+pub struct PushCheck {
+    /// The setting whose value signs pushes (`auth_token`, `signature_secret`): without it a
+    /// receiver cannot check them.
+    pub secret_key: &'static str,
+    /// Checks one push with the account's settings (the secret is set): why it is refused.
+    pub check: fn(&PushRequest<'_>, &Settings) -> Result<(), String>,
+}
+
+impl fmt::Debug for PushCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushCheck")
+            .field("secret_key", &self.secret_key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Vendor {
@@ -44,6 +93,8 @@ impl fmt::Debug for Vendor {
             .field("env_prefix", &self.env_prefix)
             .field("keys", &self.keys)
             .field("queries", &self.queries)
+            .field("pushes", &self.pushes)
+            .field("push_check", &self.push_check)
             .finish_non_exhaustive()
     }
 }
@@ -67,7 +118,17 @@ impl Vendor {
             build: build::<C>,
             parse_report,
             queries,
+            pushes: &[],
+            push_check: None,
         }
+    }
+
+    /// This descriptor with the pushes the vendor sends (its generated `operations::PUSHES`)
+    /// and, if it signs them, how to check them.
+    pub const fn with_pushes(mut self, pushes: &'static [Push], check: Option<PushCheck>) -> Self {
+        self.pushes = pushes;
+        self.push_check = check;
+        self
     }
 
     /// The environment variable of `key` (`ITNIOTECH_API_KEY` for `api_key`).

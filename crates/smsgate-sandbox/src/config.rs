@@ -194,8 +194,9 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// Share of accepted messages that end delivered (the rest undelivered).
     pub delivery_rate: f64,
-    /// Where to push delivery reports (every vendor, in its own format), if anywhere.
-    /// Redirects are never followed.
+    /// Where to push delivery reports (every vendor, in its own format), if anywhere; a
+    /// `{vendor}` in it is replaced by the vendor's name (`http://host/TOKEN/{vendor}`: one path
+    /// per vendor, as `smsgate receive` serves them). Redirects are never followed.
     pub push_url: Option<String>,
     /// Queue, concurrency, timeouts and retries of the pushes to `push_url`.
     pub push: PushSettings,

@@ -113,6 +113,8 @@ enum PushError {
 
 /// One report to push.
 struct Job {
+    /// Where to (the push URL, its `{vendor}` filled).
+    url: Arc<str>,
     content_type: &'static str,
     body: Bytes,
     /// Further headers (a vendor's webhook signature).
@@ -173,6 +175,8 @@ async fn report_drops(counters: Arc<Counters>) {
 
 /// The push queue and its workers.
 pub struct Pusher {
+    /// The push URL, perhaps with a `{vendor}` placeholder.
+    url: Arc<str>,
     sender: mpsc::Sender<Job>,
     receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     counters: Arc<Counters>,
@@ -212,7 +216,6 @@ impl Pusher {
                     receiver: Arc::clone(&receiver),
                     counters: Arc::clone(&counters),
                     http: http.clone(),
-                    url: Arc::clone(&url),
                     retries: settings.retries,
                     backoff: settings.backoff,
                 };
@@ -221,6 +224,7 @@ impl Pusher {
             .collect();
         workers.push(tokio::spawn(report_drops(Arc::clone(&counters))));
         Ok(Self {
+            url,
             sender,
             receiver,
             counters,
@@ -230,14 +234,25 @@ impl Pusher {
         })
     }
 
-    /// Queues one report; drops (and counts) it if the queue is full.
-    pub fn push(&self, content_type: &'static str, body: Bytes) {
-        self.push_with(content_type, body, Vec::new());
+    /// The URL `vendor`'s reports go to: the push URL, `{vendor}` in it replaced by the
+    /// vendor's name (one receiver path per vendor).
+    pub fn url_for(&self, vendor: &str) -> Arc<str> {
+        if self.url.contains("{vendor}") {
+            self.url.replace("{vendor}", vendor).into()
+        } else {
+            Arc::clone(&self.url)
+        }
+    }
+
+    /// Queues one report of `vendor`; drops (and counts) it if the queue is full.
+    pub fn push(&self, vendor: &str, content_type: &'static str, body: Bytes) {
+        self.push_with(vendor, content_type, body, Vec::new());
     }
 
     /// [`Pusher::push`] with further headers (a vendor's webhook signature).
     pub fn push_with(
         &self,
+        vendor: &str,
         content_type: &'static str,
         body: Bytes,
         headers: Vec<(&'static str, String)>,
@@ -248,6 +263,7 @@ impl Pusher {
             return;
         }
         match self.sender.try_send(Job {
+            url: self.url_for(vendor),
             content_type,
             body,
             headers,
@@ -359,7 +375,6 @@ struct Worker {
     receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     counters: Arc<Counters>,
     http: reqwest::Client,
-    url: Arc<str>,
     retries: u32,
     backoff: Duration,
 }
@@ -398,7 +413,7 @@ impl Worker {
     async fn attempt(&self, job: &Job) -> Result<(), PushError> {
         let mut request = self
             .http
-            .post(&*self.url)
+            .post(&*job.url)
             .header("Content-Type", job.content_type);
         for (name, value) in &job.headers {
             request = request.header(*name, value);

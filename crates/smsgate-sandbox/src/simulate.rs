@@ -311,22 +311,23 @@ impl Call<'_> {
 
     /// Queues a JSON delivery report.
     pub fn push_json(&self, body: Value) {
-        self.state.push(PushBody::Json(body));
+        self.state.push(self.vendor, PushBody::Json(body));
     }
 
     /// Queues a form-encoded delivery report.
     pub fn push_form(&self, body: String) {
-        self.state.push(PushBody::Form(body));
+        self.state.push(self.vendor, PushBody::Form(body));
     }
 
     /// Where delivery reports are pushed, if anywhere (what a vendor that signs its pushes
     /// signs).
-    pub fn push_url(&self) -> Option<&str> {
-        self.state.push_url()
+    pub fn push_url(&self) -> Option<std::sync::Arc<str>> {
+        self.state.push_url(self.vendor)
     }
 
     /// Queues a form-encoded delivery report with a signature header.
     pub fn push_signed_form(&self, body: String, header: &'static str, value: String) {
-        self.state.push(PushBody::SignedForm(body, header, value));
+        self.state
+            .push(self.vendor, PushBody::SignedForm(body, header, value));
     }
 }

@@ -256,17 +256,21 @@ impl State {
 
     /// Queues a delivery report for the push workers (dropped and counted if the queue is
     /// full).
-    pub fn push(&self, body: PushBody) {
+    pub fn push(&self, vendor: &str, body: PushBody) {
         let Some(pusher) = &self.pusher else {
             return;
         };
         match body {
             PushBody::Json(value) => pusher.push(
+                vendor,
                 "application/json",
                 serde_json::to_vec(&value).unwrap_or_default().into(),
             ),
-            PushBody::Form(text) => pusher.push("application/x-www-form-urlencoded", text.into()),
+            PushBody::Form(text) => {
+                pusher.push(vendor, "application/x-www-form-urlencoded", text.into());
+            }
             PushBody::SignedForm(text, header, value) => pusher.push_with(
+                vendor,
                 "application/x-www-form-urlencoded",
                 text.into(),
                 vec![(header, value)],
@@ -274,9 +278,10 @@ impl State {
         }
     }
 
-    /// Where delivery reports are pushed, if anywhere.
-    pub fn push_url(&self) -> Option<&str> {
-        self.config.push_url.as_deref()
+    /// Where `vendor`'s delivery reports are pushed, if anywhere (`{vendor}` in the push URL
+    /// filled).
+    pub fn push_url(&self, vendor: &str) -> Option<Arc<str>> {
+        self.pusher.as_ref().map(|pusher| pusher.url_for(vendor))
     }
 }
 

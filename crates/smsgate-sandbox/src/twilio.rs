@@ -282,7 +282,7 @@ fn push_callbacks(
     to: &str,
     delivered: bool,
 ) {
-    let Some(url) = call.push_url().map(str::to_owned) else {
+    let Some(url) = call.push_url() else {
         return;
     };
     let token = call

@@ -61,6 +61,32 @@ pub struct Push {
     pub encoding: PushEncoding,
     /// Name of the generated body type.
     pub body_type: &'static str,
+    /// How a receiver answers a push it took.
+    pub ack: PushAck,
+    /// Whether the vendor signs its pushes.
+    pub signature: PushSignature,
+}
+
+/// The answer a push receiver gives a push it took (the vendor retries on anything else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PushAck {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// Content type of the body (`None`: no body).
+    pub content_type: Option<&'static str>,
+    /// Body (empty when there is none).
+    pub body: &'static str,
+}
+
+/// Whether a vendor signs its pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PushSignature {
+    /// Never: a receiver must accept them only under an unguessable path.
+    Never,
+    /// Always (with a secret of the account's settings).
+    Always,
+    /// When the account turned signing on.
+    Optional,
 }
 
 /// A fixed header value an operation sends with its authentication headers (e.g. nxcloud `bizType`).

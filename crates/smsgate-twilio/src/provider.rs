@@ -4,7 +4,8 @@
 
 use smsgate_provider::{
     Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, FlowLimits, InlineSubmit,
-    Provider, Queries, QueryError, ReportError, Submission, Vendor, submission_from_error,
+    Provider, PushCheck, Queries, QueryError, ReportError, Submission, Vendor,
+    submission_from_error,
 };
 use smsgate_transport::wire::WireRequest;
 
@@ -20,6 +21,13 @@ pub static VENDOR: Vendor = Vendor::of::<Credentials>(
         balance: true,
         delivery_status: true,
     },
+)
+.with_pushes(
+    crate::operations::PUSHES,
+    Some(PushCheck {
+        secret_key: "auth_token",
+        check: crate::webhook::check_push,
+    }),
 );
 
 /// A status callback (form-urlencoded POST body) as its generated type. Pure: no I/O; check

@@ -47,6 +47,33 @@ pub fn verify_signature(
     })
 }
 
+/// A receiver's check of a status callback ([`PushCheck`](smsgate_provider::PushCheck)):
+/// its `X-Twilio-Signature` over the URL Twilio called and the form fields, with the
+/// account's `auth_token`.
+pub fn check_push(
+    push: &smsgate_provider::PushRequest<'_>,
+    settings: &smsgate_provider::Settings,
+) -> Result<(), String> {
+    let token = settings
+        .get("auth_token")
+        .filter(|t| !t.is_empty())
+        .ok_or("no auth_token to check X-Twilio-Signature with")?;
+    let header = push
+        .header(SIGNATURE_HEADER)
+        .ok_or("no X-Twilio-Signature header")?;
+    // A GET callback carries its fields in the URL, which the signature covers already.
+    let params: Vec<(String, String)> = if push.method.eq_ignore_ascii_case("GET") {
+        Vec::new()
+    } else {
+        serde_urlencoded::from_bytes(push.body).map_err(|err| format!("not a form body: {err}"))?
+    };
+    if verify_signature(push.url, &params, token, header) {
+        Ok(())
+    } else {
+        Err("X-Twilio-Signature does not match (another auth token, or another URL than the one Twilio called: see --public-url)".to_owned())
+    }
+}
+
 /// `url` as given, and with its scheme's default port toggled (added when absent, removed when
 /// present).
 fn url_variants(url: &str) -> Vec<String> {

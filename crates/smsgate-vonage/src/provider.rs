@@ -4,7 +4,7 @@
 use smsgate_provider::segments::{Encoding, segments};
 use smsgate_provider::{
     Balance, BoxFuture, Capacity, DeliveryStatus, Entry, EntryVerdict, FlowLimits, InlineSubmit,
-    Provider, Queries, QueryError, Reason, RejectKind, ReportError, Submission, Vendor,
+    Provider, PushCheck, Queries, QueryError, Reason, RejectKind, ReportError, Submission, Vendor,
     submission_from_error,
 };
 use smsgate_transport::spec::ErrorClass;
@@ -22,6 +22,13 @@ pub static VENDOR: Vendor = Vendor::of::<Credentials>(
         balance: true,
         delivery_status: false,
     },
+)
+.with_pushes(
+    crate::operations::PUSHES,
+    Some(PushCheck {
+        secret_key: "signature_secret",
+        check: crate::sign::check_push,
+    }),
 );
 
 /// Our cap on a text's characters: the SMS API documents none (it refuses a text over its

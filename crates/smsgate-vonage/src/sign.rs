@@ -124,6 +124,55 @@ pub fn verify_webhook(
     fresh && verify_signature(params, secret, method)
 }
 
+/// How far a signed webhook's `timestamp` may lie from now ([`verify_webhook`]).
+pub const WEBHOOK_WINDOW_SECS: u64 = 300;
+
+/// The parameters of a webhook: a JSON object's fields (strings as they are, other values as
+/// JSON text), or form fields (a form body or a query string).
+pub fn webhook_params(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let text = std::str::from_utf8(body)
+        .map_err(|err| err.to_string())?
+        .trim();
+    if text.starts_with('{') {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|err| err.to_string())?;
+        Ok(object
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect())
+    } else {
+        serde_urlencoded::from_str(text.trim_start_matches('?')).map_err(|err| err.to_string())
+    }
+}
+
+/// A receiver's check of a delivery receipt ([`PushCheck`](smsgate_provider::PushCheck)) for
+/// an account that signs its webhooks: `sig` with the `signature_secret` and
+/// `signature_method`, and a `timestamp` within [`WEBHOOK_WINDOW_SECS`] of now.
+pub fn check_push(
+    push: &smsgate_provider::PushRequest<'_>,
+    settings: &smsgate_provider::Settings,
+) -> Result<(), String> {
+    let secret = settings
+        .get("signature_secret")
+        .filter(|s| !s.is_empty())
+        .ok_or("no signature_secret to check the receipt's sig with")?;
+    let method =
+        SignatureMethod::from_setting(settings.get("signature_method").unwrap_or_default())
+            .ok_or("signature_method is not one of md5hash, md5, sha1, sha256, sha512")?;
+    let params = webhook_params(push.body)?;
+    if !params.iter().any(|(k, _)| k == "sig") {
+        return Err("the receipt is not signed (no sig)".to_owned());
+    }
+    if verify_webhook(&params, secret, method, push.now_secs, WEBHOOK_WINDOW_SECS) {
+        Ok(())
+    } else {
+        Err("sig does not match, or timestamp is not within 300 s of now".to_owned())
+    }
+}
+
 /// Appends `params` to the request's form body (POST) or query string (GET).
 fn append(request: &mut WireRequest, params: &[(&str, &str)]) {
     let mut encoded = String::new();

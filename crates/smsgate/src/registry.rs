@@ -6,7 +6,8 @@
 //! ```
 
 pub use smsgate_provider::{
-    BASE_URL, ConfigKey, Queries, ReportError, Settings, SettingsError, Vendor,
+    BASE_URL, ConfigKey, Push, PushAck, PushCheck, PushRequest, PushSignature, Queries,
+    ReportError, Settings, SettingsError, Vendor,
 };
 
 /// Every vendor enabled in this build, in the order the CLI tries them when no order is

@@ -2,7 +2,9 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Endpoints of itniotech (`specs/itniotech/operations.json`): URL, method, encoding, authentication and documented limits of each operation.
-use smsgate_transport::spec::{HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding};
+use smsgate_transport::spec::{
+    HttpMethod, Limits, Operation, Push, PushAck, PushEncoding, PushSignature, RequestEncoding,
+};
 /// Vendor name.
 pub const VENDOR: &str = "itniotech";
 /// Default base URL of the vendor's API (an operation may use another host).
@@ -129,11 +131,19 @@ pub const OPERATIONS: &[Operation] = &[SEND_SMS, SEND_SMS_GET, SEND_BATCH, GET_B
 /// Delivery report POSTed as JSON to the URL the vendor's support configured.
 ///
 /// Body: [`DeliveryReportPush`](super::models::DeliveryReportPush).
+///
+/// The pages say neither how to acknowledge a report nor that it is signed: an empty 200 is answered, and reports are accepted only under an unguessable path.
 pub const DELIVERY_REPORT_PUSH: Push = Push {
     vendor: VENDOR,
     name: "deliveryReport",
     encoding: PushEncoding::Json,
     body_type: "DeliveryReportPush",
+    ack: PushAck {
+        status: 200,
+        content_type: None,
+        body: "",
+    },
+    signature: PushSignature::Never,
 };
 /// Every push (callback) the vendor sends, in spec order.
 pub const PUSHES: &[Push] = &[DELIVERY_REPORT_PUSH];

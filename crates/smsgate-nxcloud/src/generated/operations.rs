@@ -3,7 +3,8 @@
 
 //! Endpoints of nxcloud (`specs/nxcloud/operations.json`): URL, method, encoding, authentication and documented limits of each operation.
 use smsgate_transport::spec::{
-    FixedHeader, HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding,
+    FixedHeader, HttpMethod, Limits, Operation, Push, PushAck, PushEncoding, PushSignature,
+    RequestEncoding,
 };
 /// Vendor name.
 pub const VENDOR: &str = "nxcloud";
@@ -85,6 +86,12 @@ pub const DELIVERY_REPORT_PUSH: Push = Push {
     name: "deliveryReport",
     encoding: PushEncoding::Form,
     body_type: "DeliveryReport",
+    ack: PushAck {
+        status: 200,
+        content_type: Some("text/plain"),
+        body: "success",
+    },
+    signature: PushSignature::Never,
 };
 /// Every push (callback) the vendor sends, in spec order.
 pub const PUSHES: &[Push] = &[DELIVERY_REPORT_PUSH];

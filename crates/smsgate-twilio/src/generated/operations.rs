@@ -2,7 +2,9 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Endpoints of twilio (`specs/twilio/operations.json`): URL, method, encoding, authentication and documented limits of each operation.
-use smsgate_transport::spec::{HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding};
+use smsgate_transport::spec::{
+    HttpMethod, Limits, Operation, Push, PushAck, PushEncoding, PushSignature, RequestEncoding,
+};
 /// Vendor name.
 pub const VENDOR: &str = "twilio";
 /// Default base URL of the vendor's API (an operation may use another host).
@@ -94,6 +96,12 @@ pub const STATUS_CALLBACK_PUSH: Push = Push {
     name: "statusCallback",
     encoding: PushEncoding::Form,
     body_type: "StatusCallback",
+    ack: PushAck {
+        status: 200,
+        content_type: Some("text/xml"),
+        body: "<Response/>",
+    },
+    signature: PushSignature::Always,
 };
 /// Every push (callback) the vendor sends, in spec order.
 pub const PUSHES: &[Push] = &[STATUS_CALLBACK_PUSH];

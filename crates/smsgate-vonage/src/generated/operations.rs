@@ -2,7 +2,9 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Endpoints of vonage (`specs/vonage/operations.json`): URL, method, encoding, authentication and documented limits of each operation.
-use smsgate_transport::spec::{HttpMethod, Limits, Operation, Push, PushEncoding, RequestEncoding};
+use smsgate_transport::spec::{
+    HttpMethod, Limits, Operation, Push, PushAck, PushEncoding, PushSignature, RequestEncoding,
+};
 /// Vendor name.
 pub const VENDOR: &str = "vonage";
 /// Default base URL of the vendor's API (an operation may use another host).
@@ -69,6 +71,12 @@ pub const DELIVERY_RECEIPT_PUSH: Push = Push {
     name: "deliveryReceipt",
     encoding: PushEncoding::Json,
     body_type: "DeliveryReceipt",
+    ack: PushAck {
+        status: 204,
+        content_type: None,
+        body: "",
+    },
+    signature: PushSignature::Optional,
 };
 /// Every push (callback) the vendor sends, in spec order.
 pub const PUSHES: &[Push] = &[DELIVERY_RECEIPT_PUSH];

@@ -1,0 +1,103 @@
+//! Checks both backends run alike.
+
+use smsgate_ledger::{Ledger, NewMessage, Settlement, State};
+use smsgate_provider::DeliveryStatus;
+use smsgate_transport::spec::DeliveryClass;
+
+fn report(id: &str, number: Option<&str>, state: DeliveryClass) -> DeliveryStatus {
+    DeliveryStatus {
+        provider: "nxcloud".into(),
+        message_id: id.into(),
+        number: number.map(str::to_owned),
+        state,
+        vendor_status: state.as_str().into(),
+        detail: None,
+        at: Some("2026-12-01 08:00:00".into()),
+    }
+}
+
+/// A report that arrives before its message's acceptance is recorded (a vendor may report
+/// within milliseconds) is kept, then applied when the acceptance is; rows that share one
+/// provider id (one request to many numbers) are told apart by the report's number.
+pub async fn early_and_shared_reports(ledger: &dyn Ledger, job: &str) {
+    let rows = (0..3)
+        .map(|i| NewMessage::new(i, format!("r{i}"), format!("+86138001380{i:02}"), "hi"))
+        .collect();
+    ledger.load(job, rows).await.unwrap();
+    ledger.claim(job, "w", 3, 60_000).await.unwrap();
+    ledger.start(job, "w", vec![0, 1, 2]).await.unwrap();
+    let early_id = format!("{job}-early");
+    let shared_id = format!("{job}-shared");
+
+    // Before any outcome: unmatched, kept.
+    let early = ledger
+        .record_report(report(
+            &early_id,
+            Some("8613800138000"),
+            DeliveryClass::Pending,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(early.message, None);
+    let early = ledger
+        .record_report(report(
+            &early_id,
+            Some("8613800138000"),
+            DeliveryClass::Delivered,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(early.message, None);
+    ledger
+        .settle(
+            job,
+            vec![
+                Settlement::accepted(0, "nxcloud", early_id.clone(), vec![]),
+                Settlement::accepted(1, "nxcloud", shared_id.clone(), vec![]),
+                Settlement::accepted(2, "nxcloud", shared_id.clone(), vec![]),
+            ],
+        )
+        .await
+        .unwrap();
+    let message = ledger.message(job, 0).await.unwrap().unwrap();
+    assert_eq!(message.state, State::Delivered, "{message:?}");
+    assert_eq!(
+        message.report,
+        Some(("delivered".to_owned(), "delivered".to_owned()))
+    );
+
+    // One id, two numbers: each report goes to its number's row.
+    let second = ledger
+        .record_report(report(
+            &shared_id,
+            Some("8613800138002"),
+            DeliveryClass::Undelivered,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(second.message, Some((job.to_owned(), 2)));
+    assert_eq!(second.state, Some(State::Undelivered));
+    let first = ledger
+        .record_report(report(
+            &shared_id,
+            Some("+86 138 0013 8001"),
+            DeliveryClass::Delivered,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first.message, Some((job.to_owned(), 1)));
+    // A number neither row has is no row's report: kept unmatched.
+    let stranger = ledger
+        .record_report(report(
+            &shared_id,
+            Some("8613800138099"),
+            DeliveryClass::Delivered,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stranger.message, None);
+    assert_eq!(
+        ledger.message(job, 2).await.unwrap().unwrap().state,
+        State::Undelivered
+    );
+}
