@@ -72,7 +72,7 @@ pub use provider::{
     BoxFuture, Capacity, Entry, EntryVerdict, FlowLimits, InlineSubmit, Provider, Submission,
     submission_from_error,
 };
-pub use query::{Balance, Query, QueryError};
+pub use query::{Balance, Query, QueryError, SentRecord};
 pub use registry::{
     BASE_URL, ConfigKey, Push, PushAck, PushCheck, PushRequest, PushSignature, Queries,
     ReportError, Settings, SettingsError, Vendor, build, client, parse_push,

@@ -9,7 +9,7 @@ use smsgate_transport::spec::{CodeTable, ErrorClass};
 use smsgate_transport::wire::WireRequest;
 
 use crate::outcome::{Reason, RejectKind};
-use crate::query::{Balance, Query, QueryError};
+use crate::query::{Balance, Query, QueryError, SentRecord};
 use crate::status::DeliveryStatus;
 
 /// A boxed future, as [`Provider`] methods return.
@@ -140,6 +140,25 @@ pub trait Provider: Send + Sync {
         Box::pin(async move { Err(error) })
     }
 
+    /// The longest time range one [`Provider::sent_records`] query covers (`None`: the vendor
+    /// cannot list what it received).
+    fn sent_records_range(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Every message the vendor received from `from_ms` to `to_ms` (UNIX milliseconds, a
+    /// range at most [`Provider::sent_records_range`] long), all pages: how an outcome left
+    /// unknown is settled.
+    fn sent_records(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<SentRecord>, QueryError>> {
+        let _ = (from_ms, to_ms);
+        let error = QueryError::not_offered(self.name(), Query::SentRecords);
+        Box::pin(async move { Err(error) })
+    }
+
     /// The vendor's documented flow limits (default: none documented), the defaults of a
     /// gate's per-provider options.
     fn flow_limits(&self) -> FlowLimits {
@@ -199,6 +218,18 @@ macro_rules! forward_provider {
 
             fn balance(&self) -> BoxFuture<'_, Result<Balance, QueryError>> {
                 (**self).balance()
+            }
+
+            fn sent_records_range(&self) -> Option<std::time::Duration> {
+                (**self).sent_records_range()
+            }
+
+            fn sent_records(
+                &self,
+                from_ms: u64,
+                to_ms: u64,
+            ) -> BoxFuture<'_, Result<Vec<SentRecord>, QueryError>> {
+                (**self).sent_records(from_ms, to_ms)
             }
         }
     )*};

@@ -18,6 +18,19 @@ pub struct Balance {
     pub credit: Option<String>,
 }
 
+/// One message a vendor lists as sent to it (a sent-records query), whatever smsgate recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRecord {
+    /// Its message id at the vendor.
+    pub message_id: String,
+    /// The number, as the vendor writes it.
+    pub number: String,
+    /// When the vendor received it, as the vendor writes it.
+    pub at: Option<String>,
+    /// The vendor accepted it but could not send it on.
+    pub failed: bool,
+}
+
 /// A query a provider may offer besides sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Query {
@@ -25,6 +38,9 @@ pub enum Query {
     Balance,
     /// Delivery status by message id ([`Provider::poll_status`](crate::Provider::poll_status)).
     DeliveryStatus,
+    /// The messages received in a time range
+    /// ([`Provider::sent_records`](crate::Provider::sent_records)).
+    SentRecords,
 }
 
 impl fmt::Display for Query {
@@ -32,6 +48,7 @@ impl fmt::Display for Query {
         f.write_str(match self {
             Self::Balance => "balance",
             Self::DeliveryStatus => "delivery-status",
+            Self::SentRecords => "sent-records",
         })
     }
 }

@@ -3,7 +3,7 @@
 
 pub use smsgate_provider::{
     Balance, BoxFuture, Capacity, Entry, EntryMatcher, EntryVerdict, FlowLimits, Provider, Query,
-    QueryError, Submission, submission_from_error,
+    QueryError, SentRecord, Submission, submission_from_error,
 };
 
 use crate::status::DeliveryStatus;
