@@ -50,9 +50,30 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Show how many messages of a ledger job are in each state, per provider.
     Status(StatusArgs),
+    /// Ask the providers what became of a ledger job's messages: poll accepted ones without a
+    /// final report, look unknown ones up in what the vendor lists as received.
+    Reconcile(ReconcileArgs),
     /// Receive every vendor's delivery reports into a ledger until Ctrl-C (one JSON line per
     /// report on standard output).
     Receive(ReceiveArgs),
+}
+
+/// `reconcile`: a job of a ledger, settled with the providers' answers.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The ledger: sqlite:PATH or postgres://user@host:port/db.
+    #[arg(long, value_name = "URL")]
+    pub ledger: String,
+    /// The job.
+    #[arg(long, value_name = "NAME")]
+    pub job: String,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Minutes after its send before a message the vendor does not list as received counts as
+    /// never accepted (it becomes not_sent: a rerun sends it); until then it stays unknown.
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub settle_after: u64,
 }
 
 /// `receive`: an HTTP server for delivery reports.

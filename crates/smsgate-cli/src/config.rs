@@ -509,7 +509,9 @@ pub fn clients(
         .collect()
 }
 
-fn client(
+/// The provider named `name`, built from the config file and environment (or the sandbox's
+/// own credentials).
+pub fn client(
     config: &ConfigFile,
     name: &str,
     sandbox: Option<&Sandbox>,

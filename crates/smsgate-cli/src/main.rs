@@ -10,6 +10,7 @@ mod config;
 mod ledger;
 mod output;
 mod receive;
+mod reconcile;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -79,6 +80,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Sandbox(args) => sandbox(&config, &args).await,
         Command::Status(args) => status(&args).await,
         Command::Receive(args) => receive::receive(&config, &args).await,
+        Command::Reconcile(args) => reconcile::reconcile(&config, &args).await,
     }
 }
 
@@ -257,7 +259,7 @@ impl Progress {
 
 /// A line of a query's answer on standard output, what the vendor wrote with its control
 /// characters escaped.
-fn print_line(line: &str) -> Result<(), CliError> {
+pub(crate) fn print_line(line: &str) -> Result<(), CliError> {
     writeln!(
         std::io::stdout(),
         "{}",

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS smsgate_messages (
     reason              TEXT,
     worker              TEXT,
     lease_until_ms      BIGINT,
+    -- When it was marked in flight: the time its request left, give or take a chunk.
+    sent_ms             BIGINT,
     created_ms          BIGINT NOT NULL,
     updated_ms          BIGINT NOT NULL,
     report_state        TEXT,

@@ -156,6 +156,8 @@ pub struct Message {
     pub worker: Option<String>,
     /// The last delivery report's state and vendor status, if any.
     pub report: Option<(String, String)>,
+    /// When it was marked in flight (UNIX milliseconds): its request left soon after.
+    pub sent_ms: Option<u64>,
 }
 
 /// How a message ended.
@@ -385,7 +387,7 @@ fn delivery_class(name: &str) -> DeliveryClass {
 
 /// The columns every backend selects for a [`Message`], in [`StoredRow`]'s order.
 pub(crate) const COLUMNS: &str = "position, client_ref, number, text, text_md5, sender_id, state, \
-     retry_safe, provider, provider_message_id, tried, reason, worker, report_state, report_status";
+     retry_safe, provider, provider_message_id, tried, reason, worker, report_state, report_status, sent_ms";
 
 /// A message row as a backend reads it ([`COLUMNS`]), before its text fields are parsed.
 pub(crate) struct StoredRow {
@@ -404,6 +406,7 @@ pub(crate) struct StoredRow {
     pub worker: Option<String>,
     pub report_state: Option<String>,
     pub report_status: Option<String>,
+    pub sent_ms: Option<i64>,
 }
 
 impl From<StoredRow> for Message {
@@ -430,6 +433,7 @@ impl From<StoredRow> for Message {
             reason: row.reason,
             worker: row.worker,
             report: row.report_state.zip(row.report_status),
+            sent_ms: row.sent_ms.and_then(|ms| u64::try_from(ms).ok()),
         }
     }
 }
@@ -588,4 +592,20 @@ pub trait Ledger: Send + Sync {
 
     /// Messages of `job` per state and provider.
     fn counts(&self, job: &str) -> BoxFuture<'_, Result<Vec<Count>, LedgerError>>;
+
+    /// Settles messages whose outcome is `unknown` with what their provider later said: it
+    /// lists them as received (accepted, with their id), or lists nothing (never sent: a
+    /// rerun of the job sends them). Only `unknown` rows change.
+    fn resolve_unknown(
+        &self,
+        job: &str,
+        settlements: Vec<Settlement>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>>;
+
+    /// Those of `ids` that some message (of any job) holds as its id at `provider`.
+    fn held_ids(
+        &self,
+        provider: &str,
+        ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>>;
 }

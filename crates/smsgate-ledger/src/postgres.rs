@@ -61,6 +61,7 @@ fn read_message(row: &Row) -> Result<Message, LedgerError> {
         worker: row.try_get(12).map_err(db)?,
         report_state: row.try_get(13).map_err(db)?,
         report_status: row.try_get(14).map_err(db)?,
+        sent_ms: row.try_get(15).map_err(db)?,
     }
     .into())
 }
@@ -383,7 +384,8 @@ impl Ledger for PostgresLedger {
                     for p in positions {
                         let changed = tx
                             .execute(
-                                "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1 \
+                                "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1, \
+                                 sent_ms = $1 \
                                  WHERE job = $2 AND position = $3 AND state = 'claimed' AND worker = $4",
                                 &[&now, &job, &position(p), &worker],
                             )
@@ -643,6 +645,84 @@ impl Ledger for PostgresLedger {
                 })
             })
             .await
+        })
+    }
+
+    fn resolve_unknown(
+        &self,
+        job: &str,
+        settlements: Vec<Settlement>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        let job = job.to_owned();
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    for s in settlements {
+                        let retry_safe = match s.outcome {
+                            Settled::Rejected { retry_safe } => Some(retry_safe),
+                            _ => None,
+                        };
+                        let changed = tx
+                            .execute(
+                                "UPDATE smsgate_messages SET state = $1, retry_safe = $2, \
+                                 provider = COALESCE($3, provider), provider_message_id = $4, \
+                                 reason = $5, updated_ms = $6 \
+                                 WHERE job = $7 AND position = $8 AND state = 'unknown'",
+                                &[
+                                    &s.outcome.state().as_str(),
+                                    &retry_safe,
+                                    &s.provider,
+                                    &s.provider_message_id,
+                                    &s.reason,
+                                    &now,
+                                    &job,
+                                    &position(s.position),
+                                ],
+                            )
+                            .await
+                            .map_err(db)?;
+                        if changed != 1 {
+                            return Err(LedgerError::Transition {
+                                job: job.clone(),
+                                position: s.position,
+                                reason: "not unknown: its outcome is already settled".to_owned(),
+                            });
+                        }
+                        if let (Settled::Accepted, Some(provider), Some(id)) =
+                            (s.outcome, &s.provider, &s.provider_message_id)
+                        {
+                            apply_early_reports(tx, &job, s.position, provider, id, now).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
+
+    fn held_ids(
+        &self,
+        provider: &str,
+        ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>> {
+        let provider = provider.to_owned();
+        Box::pin(async move {
+            let rows = self
+                .client
+                .lock()
+                .await
+                .query(
+                    "SELECT DISTINCT provider_message_id FROM smsgate_messages \
+                     WHERE provider = $1 AND provider_message_id = ANY($2)",
+                    &[&provider, &ids],
+                )
+                .await
+                .map_err(db)?;
+            rows.iter()
+                .map(|row| row.try_get::<_, String>(0).map_err(db))
+                .collect()
         })
     }
 }

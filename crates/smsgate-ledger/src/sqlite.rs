@@ -53,6 +53,7 @@ fn read_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         worker: row.get(12)?,
         report_state: row.get(13)?,
         report_status: row.get(14)?,
+        sent_ms: row.get(15)?,
     }
     .into())
 }
@@ -373,7 +374,7 @@ impl Ledger for SqliteLedger {
         self.transaction(move |tx| {
             let mut update = tx
                 .prepare_cached(
-                    "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = ?1 \
+                    "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = ?1, sent_ms = ?1 \
                      WHERE job = ?2 AND position = ?3 AND state = 'claimed' AND worker = ?4",
                 )
                 .map_err(db)?;
@@ -606,6 +607,83 @@ impl Ledger for SqliteLedger {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
             Ok(rows)
+        })
+    }
+
+    fn resolve_unknown(
+        &self,
+        job: &str,
+        settlements: Vec<Settlement>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        let job = job.to_owned();
+        self.transaction(move |tx| {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = \
+                     COALESCE(?3, provider), provider_message_id = ?4, reason = ?5, updated_ms = ?6 \
+                     WHERE job = ?7 AND position = ?8 AND state = 'unknown'",
+                )
+                .map_err(db)?;
+            let now = now_ms();
+            for s in settlements {
+                let retry_safe = match s.outcome {
+                    crate::Settled::Rejected { retry_safe } => Some(retry_safe),
+                    _ => None,
+                };
+                let changed = update
+                    .execute(params![
+                        s.outcome.state().as_str(),
+                        retry_safe,
+                        s.provider,
+                        s.provider_message_id,
+                        s.reason,
+                        now,
+                        job,
+                        position(s.position)
+                    ])
+                    .map_err(db)?;
+                if changed != 1 {
+                    return Err(LedgerError::Transition {
+                        job: job.clone(),
+                        position: s.position,
+                        reason: "not unknown: its outcome is already settled".to_owned(),
+                    });
+                }
+                if let (crate::Settled::Accepted, Some(provider), Some(id)) =
+                    (s.outcome, &s.provider, &s.provider_message_id)
+                {
+                    apply_early_reports(tx, &job, s.position, provider, id, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn held_ids(
+        &self,
+        provider: &str,
+        ids: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>> {
+        let provider = provider.to_owned();
+        self.transaction(move |tx| {
+            let mut select = tx
+                .prepare_cached(
+                    "SELECT 1 FROM smsgate_messages WHERE provider = ?1 AND provider_message_id = ?2 \
+                     LIMIT 1",
+                )
+                .map_err(db)?;
+            let mut held = Vec::new();
+            for id in ids {
+                if select
+                    .query_row(params![provider, id], |_| Ok(()))
+                    .optional()
+                    .map_err(db)?
+                    .is_some()
+                {
+                    held.push(id);
+                }
+            }
+            Ok(held)
         })
     }
 }

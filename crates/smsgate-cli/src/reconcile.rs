@@ -1,0 +1,434 @@
+//! `smsgate reconcile --ledger URL --job NAME`: asks the providers what became of a job's
+//! messages. Accepted messages without a final report are polled where the vendor answers
+//! status queries; messages whose outcome is `unknown` are looked up where the vendor lists
+//! what it received (the onbuka platform's `getSentRcd`): found, they are accepted with their
+//! id; absent from a range that is long over, they were never accepted and become `not_sent`
+//! (a rerun of the job sends them).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use smsgate::{DeliveryClass, DeliveryStatus, Provider};
+use smsgate_ledger::{Ledger, Message, Settled, Settlement, State, TextPolicy};
+
+use crate::cli::ReconcileArgs;
+use crate::config::ConfigFile;
+use crate::{CliError, note, print_line};
+
+/// How much earlier than its row was marked in flight a vendor may have stamped a message
+/// (clocks differ), and how much later (the chunk's requests, retries, clocks).
+const BEFORE: Duration = Duration::from_secs(5 * 60);
+const AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Rows further apart than this are looked up in separate ranges.
+const GAP: Duration = Duration::from_secs(60 * 60);
+
+/// What reconcile did to one message.
+struct Change {
+    position: u64,
+    number: String,
+    provider: String,
+    message_id: Option<String>,
+    from: State,
+    to: State,
+    why: String,
+}
+
+/// Runs reconcile: exit 0 when nothing is left unknown, 3 when some rows stay unknown, 1 when
+/// a query failed (and 2 for usage and configuration errors).
+pub async fn reconcile(config: &ConfigFile, args: &ReconcileArgs) -> Result<u8, CliError> {
+    let ledger = smsgate_ledger::open(&args.ledger, TextPolicy::Keep)
+        .await
+        .map_err(|err| CliError::Config(err.to_string()))?;
+    let ledger_error = |err: smsgate_ledger::LedgerError| CliError::Io(err.to_string());
+    if ledger
+        .counts(&args.job)
+        .await
+        .map_err(ledger_error)?
+        .is_empty()
+    {
+        return Err(CliError::Usage(format!(
+            "the ledger holds no job {:?}",
+            smsgate_transport::redact::escape_controls(&args.job)
+        )));
+    }
+    let settle_after = Duration::from_secs(args.settle_after.saturating_mul(60));
+    let mut run = Run {
+        config,
+        ledger,
+        job: &args.job,
+        providers: BTreeMap::new(),
+        changes: Vec::new(),
+        failed: false,
+    };
+    run.poll_accepted().await?;
+    run.look_up_unknown(settle_after).await?;
+    for change in &run.changes {
+        let line = if args.json {
+            serde_json::json!({
+                "position": change.position,
+                "number": change.number,
+                "provider": change.provider,
+                "message_id": change.message_id,
+                "from": change.from.as_str(),
+                "to": change.to.as_str(),
+                "why": change.why,
+            })
+            .to_string()
+        } else {
+            format!(
+                "row {:>7}  {:<16} {} -> {} ({}{}): {}",
+                change.position,
+                change.number,
+                change.from,
+                change.to,
+                change.provider,
+                change
+                    .message_id
+                    .as_deref()
+                    .map(|id| format!(" {id}"))
+                    .unwrap_or_default(),
+                change.why
+            )
+        };
+        print_line(&line)?;
+    }
+    let unknown = run
+        .ledger
+        .messages(&args.job, vec![State::Unknown])
+        .await
+        .map_err(ledger_error)?
+        .len();
+    note(format_args!(
+        "{} message(s) of job {:?} changed; {unknown} still unknown",
+        run.changes.len(),
+        args.job
+    ));
+    Ok(if run.failed {
+        1
+    } else if unknown > 0 {
+        3
+    } else {
+        0
+    })
+}
+
+struct Run<'a> {
+    config: &'a ConfigFile,
+    ledger: Arc<dyn Ledger>,
+    job: &'a str,
+    /// Providers by name, built once (`None`: not configured, said once).
+    providers: BTreeMap<String, Option<Arc<dyn Provider>>>,
+    changes: Vec<Change>,
+    failed: bool,
+}
+
+impl Run<'_> {
+    fn provider(&mut self, name: &str) -> Option<Arc<dyn Provider>> {
+        if let Some(known) = self.providers.get(name) {
+            return known.clone();
+        }
+        let built = match crate::config::client(self.config, name, None) {
+            Ok(provider) => Some(provider),
+            Err(err) => {
+                note(format_args!("cannot ask {name}: {err}"));
+                self.failed = true;
+                None
+            }
+        };
+        self.providers.insert(name.to_owned(), built.clone());
+        built
+    }
+
+    /// Polls accepted messages whose vendor answers status queries; each status is recorded
+    /// like a pushed report.
+    async fn poll_accepted(&mut self) -> Result<(), CliError> {
+        let accepted = self
+            .ledger
+            .messages(self.job, vec![State::Accepted])
+            .await
+            .map_err(|err| CliError::Io(err.to_string()))?;
+        for (name, messages) in by_provider(accepted) {
+            let Some(provider) = self.provider(&name) else {
+                continue;
+            };
+            if provider.status_batch().is_none() {
+                continue; // its reports are pushed: `smsgate receive` takes them
+            }
+            let ids: Vec<String> = messages
+                .iter()
+                .filter_map(|m| m.provider_message_id.clone())
+                .collect();
+            let statuses = match smsgate::provider::poll_status(provider.as_ref(), &ids).await {
+                Ok(statuses) => statuses,
+                Err(err) => {
+                    note(format_args!(
+                        "{name}: status query failed: {}",
+                        smsgate_transport::secret::mask_numbers_in(&err.to_string())
+                    ));
+                    self.failed = true;
+                    continue;
+                }
+            };
+            for status in statuses {
+                self.record(status).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn record(&mut self, status: DeliveryStatus) -> Result<(), CliError> {
+        let (provider, id) = (status.provider.clone(), status.message_id.clone());
+        let why = format!("{} reports {}", provider, status.vendor_status);
+        let number = status.number.clone().unwrap_or_default();
+        let matched = self
+            .ledger
+            .record_report(status)
+            .await
+            .map_err(|err| CliError::Io(err.to_string()))?;
+        if let (Some((job, position)), Some(to)) = (matched.message, matched.state)
+            && job == self.job
+            && to != State::Accepted
+        {
+            self.changes.push(Change {
+                position,
+                number,
+                provider,
+                message_id: Some(id),
+                from: State::Accepted,
+                to,
+                why,
+            });
+        }
+        Ok(())
+    }
+
+    /// Looks unknown messages up in what their vendor lists as received.
+    async fn look_up_unknown(&mut self, settle_after: Duration) -> Result<(), CliError> {
+        let ledger_error = |err: smsgate_ledger::LedgerError| CliError::Io(err.to_string());
+        let unknown = self
+            .ledger
+            .messages(self.job, vec![State::Unknown])
+            .await
+            .map_err(ledger_error)?;
+        let now = now_ms();
+        for (name, mut messages) in by_provider(unknown) {
+            let Some(provider) = self.provider(&name) else {
+                continue;
+            };
+            let Some(range) = provider.sent_records_range() else {
+                note(format_args!(
+                    "{} unknown message(s) were sent through {name}, which cannot list what it \
+                     received: ask {name} before sending them again",
+                    messages.len()
+                ));
+                continue;
+            };
+            messages.retain(|m| m.sent_ms.is_some());
+            messages.sort_by_key(|m| m.sent_ms);
+            for group in ranges(&messages, range) {
+                let from = group[0]
+                    .sent_ms
+                    .unwrap_or_default()
+                    .saturating_sub(ms(BEFORE));
+                let last = group[group.len() - 1].sent_ms.unwrap_or_default();
+                let to = (last + ms(AFTER)).min(now);
+                let records = match provider.sent_records(from, to).await {
+                    Ok(records) => records,
+                    Err(err) => {
+                        note(format_args!(
+                            "{name}: sent-records query failed: {}",
+                            smsgate_transport::secret::mask_numbers_in(&err.to_string())
+                        ));
+                        self.failed = true;
+                        continue;
+                    }
+                };
+                let ids: Vec<String> = records.iter().map(|r| r.message_id.clone()).collect();
+                let mut taken: HashSet<String> = self
+                    .ledger
+                    .held_ids(&name, ids)
+                    .await
+                    .map_err(ledger_error)?
+                    .into_iter()
+                    .collect();
+                // Over once the vendor has had time to list the group's last message.
+                let over = last + ms(settle_after) <= now;
+                let mut settlements = Vec::new();
+                let mut failed_on = Vec::new();
+                for message in &group {
+                    let digits = digits(&message.number);
+                    let found = records
+                        .iter()
+                        .find(|r| digits_eq(&r.number, &digits) && !taken.contains(&r.message_id));
+                    let (settlement, to, why) = match found {
+                        Some(record) => {
+                            taken.insert(record.message_id.clone());
+                            if record.failed {
+                                failed_on.push(record.message_id.clone());
+                            }
+                            (
+                                Settlement::accepted(
+                                    message.position,
+                                    name.clone(),
+                                    record.message_id.clone(),
+                                    message.tried.clone(),
+                                ),
+                                State::Accepted,
+                                format!("{name} lists it as received"),
+                            )
+                        }
+                        None if over => (
+                            Settlement::other(
+                                message.position,
+                                Settled::NotSent,
+                                format!(
+                                    "{name} lists no message to this number received around its \
+                                     send: never accepted (a rerun of the job sends it)"
+                                ),
+                            ),
+                            State::NotSent,
+                            format!("{name} lists no such message"),
+                        ),
+                        None => continue, // too recent to tell
+                    };
+                    self.changes.push(Change {
+                        position: message.position,
+                        number: message.number.clone(),
+                        provider: name.clone(),
+                        message_id: settlement.provider_message_id.clone(),
+                        from: State::Unknown,
+                        to,
+                        why,
+                    });
+                    settlements.push(settlement);
+                }
+                self.ledger
+                    .resolve_unknown(self.job, settlements)
+                    .await
+                    .map_err(ledger_error)?;
+                // The vendor took it but could not send it on.
+                for id in failed_on {
+                    self.record(DeliveryStatus {
+                        provider: name.clone(),
+                        message_id: id,
+                        number: None,
+                        state: DeliveryClass::Undelivered,
+                        vendor_status: "sent failed".to_owned(),
+                        detail: None,
+                        at: None,
+                    })
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Messages by the provider that settled (or last tried) them.
+fn by_provider(messages: Vec<Message>) -> BTreeMap<String, Vec<Message>> {
+    let mut grouped: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+    for message in messages {
+        let name = message
+            .provider
+            .clone()
+            .or_else(|| message.tried.last().cloned());
+        if let Some(name) = name {
+            grouped.entry(name).or_default().push(message);
+        }
+    }
+    grouped
+}
+
+/// Messages (sorted by send time) cut into groups that one query covers: no wider than
+/// `range` with the margins, no gap over [`GAP`] inside.
+fn ranges(messages: &[Message], range: Duration) -> Vec<Vec<&Message>> {
+    let span = ms(range).saturating_sub(ms(BEFORE) + ms(AFTER));
+    let mut groups: Vec<Vec<&Message>> = Vec::new();
+    for message in messages {
+        let at = message.sent_ms.unwrap_or_default();
+        let fits = groups.last().is_some_and(|group| {
+            let first = group[0].sent_ms.unwrap_or_default();
+            let last = group[group.len() - 1].sent_ms.unwrap_or_default();
+            at - first <= span && at - last <= ms(GAP)
+        });
+        match groups.last_mut() {
+            Some(group) if fits => group.push(message),
+            _ => groups.push(vec![message]),
+        }
+    }
+    groups
+}
+
+fn digits(number: &str) -> String {
+    number.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn digits_eq(number: &str, digits_: &str) -> bool {
+    digits(number) == digits_
+}
+
+fn ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(ms)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn message(position: u64, sent_ms: u64) -> Message {
+        Message {
+            position,
+            client_ref: String::new(),
+            number: "+8613800138000".into(),
+            text: None,
+            text_md5: String::new(),
+            sender_id: None,
+            state: State::Unknown,
+            retry_safe: None,
+            provider: Some("itniotech".into()),
+            provider_message_id: None,
+            tried: vec!["itniotech".into()],
+            reason: None,
+            worker: None,
+            report: None,
+            sent_ms: Some(sent_ms),
+        }
+    }
+
+    #[test]
+    fn rows_are_cut_at_gaps_and_at_the_range() {
+        let hour = 3_600_000;
+        let day = 24 * hour;
+        let messages = vec![
+            message(0, 0),
+            message(1, 1000),
+            message(2, 2 * hour), // a gap of two hours
+            message(3, 2 * hour + 1),
+        ];
+        let groups = ranges(&messages, Duration::from_secs(31 * 24 * 3600));
+        let positions: Vec<Vec<u64>> = groups
+            .iter()
+            .map(|g| g.iter().map(|m| m.position).collect())
+            .collect();
+        assert_eq!(positions, vec![vec![0, 1], vec![2, 3]]);
+        // Rows 30 minutes apart over two days, with a one-day range: never wider than a day.
+        let spread: Vec<Message> = (0..96).map(|i| message(i, i * 30 * 60_000)).collect();
+        for group in ranges(&spread, Duration::from_millis(day)) {
+            let first = group[0].sent_ms.unwrap();
+            let last = group[group.len() - 1].sent_ms.unwrap();
+            assert!(last - first + ms(BEFORE) + ms(AFTER) <= day);
+        }
+    }
+}
