@@ -177,6 +177,10 @@ pub struct SendArgs {
     /// recipients and text given with --to).
     #[arg(long, value_name = "NAME", requires = "ledger")]
     pub job: Option<String>,
+    /// Seconds a worker's claim on its rows lasts without a heartbeat (renewed every third of
+    /// it): a worker killed without a word leaves its unsent rows to the others after this.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "ledger", value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease: u64,
     #[command(flatten)]
     pub target: TargetArgs,
 }

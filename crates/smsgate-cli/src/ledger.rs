@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use smsgate::{Delivery, Message, Outcome};
-use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settled, Settlement, TextPolicy};
+use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settled, Settlement, State, TextPolicy};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -19,14 +19,20 @@ use crate::{CliError, note};
 /// request).
 pub const CHUNK: usize = 100;
 
-/// How long a worker holds the rows it claimed before another worker may take them back.
-const LEASE_MS: u64 = 15 * 60 * 1000;
-
 /// A send's ledger: the job, this process's worker name, and the task that records outcomes.
 pub struct LedgerRun {
     ledger: Arc<dyn Ledger>,
+    /// The lock that makes this process the SQLite ledger's only sender (held while it lives).
+    _sender_lock: Option<std::fs::File>,
     job: String,
     worker: String,
+    /// How long this worker's claims last without a heartbeat.
+    lease_ms: u64,
+    /// Renews this worker's claims every third of the lease.
+    heartbeat: JoinHandle<()>,
+    /// Whether other workers may share the job (PostgreSQL): then this worker, once through
+    /// its input, also sends the rows a dead worker's lapsed lease released.
+    shared: bool,
     settle: mpsc::UnboundedSender<Vec<Settlement>>,
     settler: JoinHandle<Result<(), LedgerError>>,
     /// Rows of this run's chunks that another worker held.
@@ -48,9 +54,11 @@ impl LedgerRun {
             Some(job) => job.clone(),
             None => default_job(args)?,
         };
-        // One process owns a SQLite ledger: whatever it left in flight is stranded. On
-        // PostgreSQL other workers may be sending: only lapsed leases are recovered.
+        // One sender owns a SQLite ledger (a lock held until it exits, released by the system
+        // even on SIGKILL): whatever an earlier one left in flight is stranded. On PostgreSQL
+        // other workers may be sending: only lapsed leases are recovered.
         let single = url.starts_with("sqlite:");
+        let sender_lock = if single { sender_lock(url)? } else { None };
         let recovery = ledger.recover(&job, single).await.map_err(config)?;
         if !recovery.unknown.is_empty() {
             let shown: Vec<String> = recovery
@@ -81,6 +89,31 @@ impl LedgerRun {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or_default()
         );
+        let lease_ms = args.lease.saturating_mul(1000);
+        let heartbeat = {
+            let (ledger, job, worker) = (Arc::clone(&ledger), job.clone(), worker.clone());
+            tokio::spawn(async move {
+                let mut every =
+                    tokio::time::interval(std::time::Duration::from_millis(lease_ms / 3));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut failing = false;
+                loop {
+                    every.tick().await;
+                    match ledger.renew(&job, &worker, lease_ms).await {
+                        Ok(_) => failing = false,
+                        Err(err) if !failing => {
+                            failing = true;
+                            note(format_args!(
+                                "cannot renew this worker's claims ({err}): if this lasts {} s, \
+                                 other workers may take its unsent rows",
+                                lease_ms / 1000
+                            ));
+                        }
+                        Err(_) => {}
+                    }
+                }
+            })
+        };
         let (settle, mut batches) = mpsc::unbounded_channel::<Vec<Settlement>>();
         let settler = {
             let (ledger, job) = (Arc::clone(&ledger), job.clone());
@@ -93,8 +126,12 @@ impl LedgerRun {
         };
         Ok(Some(Self {
             ledger,
+            _sender_lock: sender_lock,
             job,
             worker,
+            lease_ms,
+            heartbeat,
+            shared: !single,
             settle,
             settler,
             held_elsewhere: std::sync::atomic::AtomicU64::new(0),
@@ -128,7 +165,7 @@ impl LedgerRun {
         let positions: Vec<u64> = places.iter().map(|(index, _)| *index as u64).collect();
         let claimed = self
             .ledger
-            .claim_positions(&self.job, &self.worker, positions.clone(), LEASE_MS)
+            .claim_positions(&self.job, &self.worker, positions.clone(), self.lease_ms)
             .await?;
         let mine: Vec<u64> = claimed.iter().map(|m| m.position).collect();
         let others: Vec<u64> = positions
@@ -184,6 +221,74 @@ impl LedgerRun {
         Ok((send, send_places))
     }
 
+    /// Once this worker has read its whole input: the rows of the job that dead workers left
+    /// (their leases lapsed: claimed rows released to pending; rows in flight become unknown),
+    /// claimed and marked in flight, as messages with their input positions (`line`
+    /// unknown). Empty when none is left; while other workers still hold rows it waits for
+    /// them to finish or lapse. Only where workers share the job (PostgreSQL).
+    pub async fn take_released(
+        &self,
+        stop: &smsgate::StopSignal,
+    ) -> Result<(Vec<Message>, Vec<(usize, Option<u64>)>), LedgerError> {
+        if !self.shared {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        loop {
+            if stop.is_stopped() {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            self.ledger.recover(&self.job, false).await?;
+            let claimed = self
+                .ledger
+                .claim_released(&self.job, &self.worker, CHUNK, self.lease_ms)
+                .await?;
+            if !claimed.is_empty() {
+                let positions = claimed.iter().map(|m| m.position).collect();
+                self.ledger
+                    .start(&self.job, &self.worker, positions)
+                    .await?;
+                let mut messages = Vec::with_capacity(claimed.len());
+                let mut places = Vec::with_capacity(claimed.len());
+                for row in claimed {
+                    let Some(text) = row.text else {
+                        // Without its text (hash-only ledger) the row cannot be sent here.
+                        continue;
+                    };
+                    let mut message = Message::new(row.number, text);
+                    if !row.client_ref.is_empty() {
+                        message = message.client_ref(row.client_ref);
+                    }
+                    if let Some(sender_id) = row.sender_id {
+                        message = message.sender_id(sender_id);
+                    }
+                    messages.push(message);
+                    places.push((usize::try_from(row.position).unwrap_or(usize::MAX), None));
+                }
+                note(format_args!(
+                    "sending {} row(s) of job {:?} that a stopped worker left",
+                    messages.len(),
+                    self.job
+                ));
+                return Ok((messages, places));
+            }
+            let held = self
+                .ledger
+                .messages(&self.job, vec![State::Claimed, State::InFlight])
+                .await?
+                .into_iter()
+                .filter(|m| m.worker.as_deref() != Some(self.worker.as_str()))
+                .count();
+            if held == 0 {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            // Other workers are still sending (or died: their leases lapse).
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 6).clamp(200, 5_000))) => {}
+                () = stop.stopped() => {}
+            }
+        }
+    }
+
     /// Queues the outcomes of settled messages (`places` maps their index in the chunk sent to
     /// input positions) for the ledger.
     pub fn record(&self, settled: &[Delivery], places: &[(usize, Option<u64>)]) {
@@ -208,16 +313,44 @@ impl LedgerRun {
         if held > 0 {
             note(format_args!(
                 "{held} row(s) of job {:?} were held by another worker (or by a run that stopped \
-                 less than {} minutes ago): their outcomes are that worker's to write; `smsgate \
+                 less than {} s ago): their outcomes are that worker's to write; `smsgate \
                  status` counts them",
                 self.job,
-                LEASE_MS / 60_000
+                self.lease_ms / 1000
             ));
         }
+        self.heartbeat.abort();
         drop(self.settle);
         self.settler
             .await
             .map_err(|err| LedgerError::Database(format!("the ledger task failed: {err}")))?
+    }
+}
+
+/// Makes this process the only sender on the SQLite ledger `url` names: an exclusive lock on
+/// `PATH.send-lock` (readers such as `status`, `receive` and `reconcile` take none).
+fn sender_lock(url: &str) -> Result<Option<std::fs::File>, CliError> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.send-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|err| CliError::Io(format!("cannot open {lock_path}: {err}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CliError::Usage(format!(
+            "another smsgate send is using the ledger {} (one sender per SQLite ledger; several \
+             workers share a PostgreSQL ledger)",
+            smsgate_ledger::shown_url(url)
+        ))),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(CliError::Io(format!("cannot lock {lock_path}: {err}")))
+        }
     }
 }
 

@@ -558,8 +558,25 @@ async fn send_rows(
             index += 1;
             read += 1;
         }
-        if read == 0 {
-            break;
+        // Through the input: with a ledger other workers share, the rows dead workers left
+        // (already marked in flight), until none is left.
+        let released = read == 0;
+        if released {
+            let Some(run) = &ledger else {
+                break;
+            };
+            match run.take_released(&stop).await {
+                Ok((left, left_places)) if !left.is_empty() => {
+                    messages = left;
+                    places = left_places;
+                }
+                Ok(_) => break,
+                Err(err) => {
+                    ledger_failed = Some(err.to_string());
+                    stop.stop();
+                    break;
+                }
+            }
         }
         if !out.flush() {
             break;
@@ -567,6 +584,7 @@ async fn send_rows(
         // With a ledger: this worker's share of the chunk, marked in flight (committed) before
         // any request leaves; rows an earlier run settled are written from the ledger.
         let (messages, places) = match &ledger {
+            Some(_) if released => (messages, places),
             None => (messages, places),
             Some(run) => match run
                 .take_chunk(&messages, &places, &mut |row| out.write(&row))

@@ -251,6 +251,170 @@ fn three_workers_on_postgres_send_each_row_exactly_once() {
     assert_eq!(charged(&env), 600);
 }
 
+/// Three workers on one PostgreSQL job, one killed with SIGKILL mid-send, and rows a dead
+/// worker had claimed but not started: the survivors send the released rows once its lease
+/// lapses, the killed worker's rows in flight become unknown (never resent), and nothing is
+/// sent twice.
+#[test]
+fn a_killed_workers_rows_are_recovered_by_the_others() {
+    let url = std::env::var("SMSGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("SMSGATE_TEST_POSTGRES_URL is not set: run `cargo xtask ci`; this test never skips")
+    });
+    let (_server, _sandbox_url, env) = sandbox("30ms");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("shared.csv");
+    let numbers: Vec<String> = (0..600)
+        .map(|i| format!("+8613{:09}", 600_000_000 + i))
+        .collect();
+    let mut text = String::from("to,content\n");
+    for (i, number) in numbers.iter().enumerate() {
+        text.push_str(&format!("{number},recovered message {i}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let job = format!(
+        "recovered-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ledger = runtime
+        .block_on(smsgate_ledger::open(&url, smsgate_ledger::TextPolicy::Keep))
+        .unwrap();
+    // A worker that died between claiming rows 100..150 and sending them (its lease: 2 s).
+    let rows = (0..600u64)
+        .map(|i| {
+            smsgate_ledger::NewMessage::new(
+                i,
+                "",
+                numbers[i as usize].clone(),
+                format!("recovered message {i}"),
+            )
+        })
+        .collect();
+    runtime.block_on(ledger.load(&job, rows)).unwrap();
+    let ghost = runtime
+        .block_on(ledger.claim_positions(&job, "ghost", (100..150).collect(), 2_000))
+        .unwrap();
+    assert_eq!(ghost.len(), 50);
+
+    let outputs: Vec<_> = (0..3)
+        .map(|k| dir.path().join(format!("worker{k}.jsonl")))
+        .collect();
+    let mut workers: Vec<Killed> = outputs
+        .iter()
+        .map(|output| {
+            let mut cmd = send(&env, &csv, &url, output);
+            Killed(cmd.args(["--job", &job, "--lease", "3"]).spawn().unwrap())
+        })
+        .collect();
+    // Kill the third once it has rows in flight.
+    let victim = format!("pid{}-", workers[2].0.id());
+    let started = Instant::now();
+    loop {
+        let in_flight = runtime
+            .block_on(ledger.messages(&job, vec![smsgate_ledger::State::InFlight]))
+            .unwrap();
+        if in_flight
+            .iter()
+            .any(|m| m.worker.as_deref().is_some_and(|w| w.starts_with(&victim)))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the victim never sent"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    workers[2].0.kill().unwrap();
+    workers[2].0.wait().unwrap();
+    for worker in &mut workers[..2] {
+        let status = worker.0.wait().unwrap();
+        assert!(status.code().is_some_and(|c| c == 0), "{status}");
+    }
+
+    // Every row has its outcome in the ledger: nothing pending, claimed or in flight.
+    let counts = runtime.block_on(ledger.counts(&job)).unwrap();
+    let count = |state| {
+        counts
+            .iter()
+            .filter(|c| c.state == state)
+            .map(|c| c.messages)
+            .sum::<u64>()
+    };
+    use smsgate_ledger::State;
+    for state in [State::Pending, State::Claimed, State::InFlight] {
+        assert_eq!(count(state), 0, "{counts:?}");
+    }
+    let (accepted, unknown) = (count(State::Accepted), count(State::Unknown));
+    assert_eq!(accepted + unknown, 600, "{counts:?}");
+    assert!(
+        unknown <= 100,
+        "only the victim's chunk in flight: {counts:?}"
+    );
+    // The ghost's claimed rows were sent by a survivor; no row twice.
+    let mut sent_by: BTreeMap<u64, usize> = BTreeMap::new();
+    for (k, output) in outputs.iter().enumerate() {
+        for line in lines(output) {
+            if line["recorded"] != true && line["status"] == "accepted" {
+                let index = line["index"].as_u64().unwrap();
+                assert!(sent_by.insert(index, k).is_none(), "row {index} sent twice");
+            }
+        }
+    }
+    for position in 100..150 {
+        assert!(
+            matches!(sent_by.get(&position), Some(0 | 1)),
+            "released row {position} not sent by a survivor"
+        );
+    }
+    let charged = charged(&env);
+    assert!(
+        charged >= accepted && charged <= accepted + unknown,
+        "charged {charged}, accepted {accepted}, unknown {unknown}"
+    );
+}
+
+/// A second sender on a SQLite ledger in use is refused before it sends anything (it would
+/// take the first one's rows in flight for a crash's).
+#[test]
+fn a_second_sender_on_a_sqlite_ledger_is_refused() {
+    let (_server, _url, env) = sandbox("200ms");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("slow.csv");
+    let mut text = String::from("to,content\n");
+    for i in 0..300 {
+        text.push_str(&format!("+8613{:09},slow message {i}\n", 500_000_000 + i));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let ledger = format!("sqlite:{}", dir.path().join("ledger.db").display());
+    let first_output = dir.path().join("first.jsonl");
+    let mut first = Killed(send(&env, &csv, &ledger, &first_output).spawn().unwrap());
+    let started = Instant::now();
+    while !dir.path().join("ledger.db.send-lock").exists() || lines(&first_output).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = send(&env, &csv, &ledger, &dir.path().join("second.jsonl"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another smsgate send is using the ledger"),
+        "{stderr}"
+    );
+    assert!(lines(&dir.path().join("second.jsonl")).is_empty());
+    // The first run is untouched by it.
+    assert_eq!(first.0.wait().unwrap().code(), Some(0));
+    assert_eq!(lines(&first_output).len(), 300);
+}
+
 /// The same job run on a changed file is refused before anything is sent: every row gets a
 /// not-sent line, exit 4, and the ledger keeps the first file's outcomes.
 #[test]

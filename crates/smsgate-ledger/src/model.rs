@@ -602,6 +602,26 @@ pub trait Ledger: Send + Sync {
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>>;
 
+    /// Claims up to `limit` pending messages of `job` (never `not_sent` ones: a run does not
+    /// retry what it could not send), lowest positions first: how a worker that has read its
+    /// whole input takes the rows a dead worker's lapsed lease released.
+    fn claim_released(
+        &self,
+        job: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
+
+    /// Extends the lease of every message `worker` holds (claimed or in flight) in `job` to
+    /// `lease_ms` from now: a live worker's heartbeat. The number of messages renewed.
+    fn renew(
+        &self,
+        job: &str,
+        worker: &str,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<u64, LedgerError>>;
+
     /// Those of `ids` that some message (of any job) holds as its id at `provider`.
     fn held_ids(
         &self,

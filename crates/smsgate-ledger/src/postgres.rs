@@ -33,8 +33,16 @@ impl std::fmt::Debug for PostgresLedger {
 }
 
 fn db(err: tokio_postgres::Error) -> LedgerError {
-    // The server's own message (a constraint, a lost connection), never the URL.
-    LedgerError::Database(err.to_string())
+    // The server's own message (a constraint, a missing column), never the URL.
+    match err.as_db_error() {
+        Some(server) => LedgerError::Database(format!(
+            "{} ({}): {}",
+            err,
+            server.code().code(),
+            server.message()
+        )),
+        None => LedgerError::Database(err.to_string()),
+    }
 }
 
 fn position(value: u64) -> i64 {
@@ -202,6 +210,7 @@ async fn claim_picked(
     job: &str,
     worker: &str,
     lease_ms: u64,
+    states: &str,
     pick: &str,
     value: &(dyn tokio_postgres::types::ToSql + Sync),
 ) -> Result<Vec<Message>, LedgerError> {
@@ -210,7 +219,7 @@ async fn claim_picked(
     let returning: Vec<String> = COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
     let sql = format!(
         "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-         WHERE job = $4 AND state IN ('pending', 'not_sent') {pick} FOR UPDATE SKIP LOCKED) \
+         WHERE job = $4 AND state IN ({states}) {pick} FOR UPDATE SKIP LOCKED) \
          UPDATE smsgate_messages m SET state = 'claimed', worker = $1, lease_until_ms = $2, \
          updated_ms = $3 FROM picked WHERE m.job = $4 AND m.position = picked.position \
          RETURNING {}",
@@ -316,6 +325,7 @@ impl Ledger for PostgresLedger {
                         &job,
                         &worker,
                         lease_ms,
+                        "'pending', 'not_sent'",
                         "ORDER BY position LIMIT $5",
                         &limit,
                     )
@@ -343,6 +353,7 @@ impl Ledger for PostgresLedger {
                         &job,
                         &worker,
                         lease_ms,
+                        "'pending', 'not_sent'",
                         "AND position = ANY($5)",
                         &wanted,
                     )
@@ -723,6 +734,57 @@ impl Ledger for PostgresLedger {
             rows.iter()
                 .map(|row| row.try_get::<_, String>(0).map_err(db))
                 .collect()
+        })
+    }
+
+    fn claim_released(
+        &self,
+        job: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                    claim_picked(
+                        tx,
+                        &job,
+                        &worker,
+                        lease_ms,
+                        "'pending'",
+                        "ORDER BY position LIMIT $5",
+                        &limit,
+                    )
+                    .await
+                })
+            })
+            .await
+        })
+    }
+
+    fn renew(
+        &self,
+        job: &str,
+        worker: &str,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<u64, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            let now = now_ms();
+            let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+            self.client
+                .lock()
+                .await
+                .execute(
+                    "UPDATE smsgate_messages SET lease_until_ms = $1 WHERE job = $2 \
+                     AND worker = $3 AND state IN ('claimed', 'in_flight')",
+                    &[&until, &job, &worker],
+                )
+                .await
+                .map_err(db)
         })
     }
 }

@@ -189,6 +189,36 @@ fn apply_early_reports(
     Ok(())
 }
 
+/// Claims those of `positions` that are pending or not sent, for `worker`: the claimed
+/// messages, by position.
+fn claim_in(
+    tx: &Transaction<'_>,
+    job: &str,
+    worker: &str,
+    positions: &[u64],
+    lease_ms: u64,
+) -> Result<Vec<Message>, LedgerError> {
+    let now = now_ms();
+    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+    let mut update = tx
+        .prepare_cached(
+            "UPDATE smsgate_messages SET state = 'claimed', worker = ?1, lease_until_ms = ?2, \
+             updated_ms = ?3 WHERE job = ?4 AND position = ?5 AND state IN ('pending', 'not_sent')",
+        )
+        .map_err(db)?;
+    let mut claimed = Vec::new();
+    for p in positions {
+        if update
+            .execute(params![worker, until, now, job, position(*p)])
+            .map_err(db)?
+            == 1
+        {
+            claimed.push(*p);
+        }
+    }
+    messages_in(tx, job, &claimed)
+}
+
 fn messages_where(
     tx: &Transaction<'_>,
     filter: &str,
@@ -332,27 +362,7 @@ impl Ledger for SqliteLedger {
         lease_ms: u64,
     ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
         let (job, worker) = (job.to_owned(), worker.to_owned());
-        self.transaction(move |tx| {
-            let now = now_ms();
-            let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE smsgate_messages SET state = 'claimed', worker = ?1, lease_until_ms = ?2, \
-                     updated_ms = ?3 WHERE job = ?4 AND position = ?5 AND state IN ('pending', 'not_sent')",
-                )
-                .map_err(db)?;
-            let mut claimed = Vec::new();
-            for p in positions {
-                if update
-                    .execute(params![worker, until, now, job, position(p)])
-                    .map_err(db)?
-                    == 1
-                {
-                    claimed.push(p);
-                }
-            }
-            messages_in(tx, &job, &claimed)
-        })
+        self.transaction(move |tx| claim_in(tx, &job, &worker, &positions, lease_ms))
     }
 
     fn messages_at(
@@ -684,6 +694,46 @@ impl Ledger for SqliteLedger {
                 }
             }
             Ok(held)
+        })
+    }
+
+    fn claim_released(
+        &self,
+        job: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        self.transaction(move |tx| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let picked = messages_where(
+                tx,
+                "job = ?1 AND state = 'pending' ORDER BY position LIMIT ?2",
+                &[&job, &limit],
+            )?;
+            let positions: Vec<u64> = picked.iter().map(|m| m.position).collect();
+            claim_in(tx, &job, &worker, &positions, lease_ms)
+        })
+    }
+
+    fn renew(
+        &self,
+        job: &str,
+        worker: &str,
+        lease_ms: u64,
+    ) -> BoxFuture<'_, Result<u64, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        self.transaction(move |tx| {
+            let until = now_ms().saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+            let renewed = tx
+                .execute(
+                    "UPDATE smsgate_messages SET lease_until_ms = ?1 WHERE job = ?2 AND worker = ?3 \
+                     AND state IN ('claimed', 'in_flight')",
+                    params![until, job, worker],
+                )
+                .map_err(db)?;
+            Ok(renewed as u64)
         })
     }
 }

@@ -387,3 +387,38 @@ async fn early_reports_are_applied_and_shared_ids_told_apart_by_number() {
     let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
     common::early_and_shared_reports(&ledger, "job").await;
 }
+
+#[tokio::test]
+async fn a_heartbeat_keeps_claims_and_only_released_rows_are_reclaimed() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    ledger.load("job", rows(4)).await.unwrap();
+    // A worker holds rows 0 and 1 with a lease already over; row 2 was never sent.
+    ledger
+        .claim_positions("job", "a", vec![0, 1], 0)
+        .await
+        .unwrap();
+    ledger
+        .claim_positions("job", "b", vec![2], 60_000)
+        .await
+        .unwrap();
+    ledger
+        .settle(
+            "job",
+            vec![Settlement::other(2, Settled::NotSent, "stopped")],
+        )
+        .await
+        .unwrap();
+    // Its heartbeat renews both: nothing is recovered.
+    assert_eq!(ledger.renew("job", "a", 60_000).await.unwrap(), 2);
+    let recovery = ledger.recover("job", false).await.unwrap();
+    assert_eq!(recovery.released, 0);
+    // Without a heartbeat they lapse, and go back to pending.
+    assert_eq!(ledger.renew("job", "a", 0).await.unwrap(), 2);
+    let recovery = ledger.recover("job", false).await.unwrap();
+    assert_eq!(recovery.released, 2);
+    // Released rows are reclaimed; the not-sent row is left to a rerun.
+    let taken = ledger.claim_released("job", "c", 10, 60_000).await.unwrap();
+    let positions: Vec<u64> = taken.iter().map(|m| m.position).collect();
+    assert_eq!(positions, vec![0, 1, 3]);
+    assert!(taken.iter().all(|m| m.worker.as_deref() == Some("c")));
+}
