@@ -639,10 +639,10 @@ async fn send_rows(
         write_unread(rows, &mut out, &mut seen, index, args);
     }
     progress.finish();
-    if let Some(run) = ledger {
-        if let Err(err) = run.finish().await {
-            ledger_failed.get_or_insert(err.to_string());
-        }
+    if let Some(run) = ledger
+        && let Err(err) = run.finish().await
+    {
+        ledger_failed.get_or_insert(err.to_string());
     }
     if let Some(err) = ledger_failed {
         // The outputs hold every line; the ledger lacks some outcomes: a rerun of the job
