@@ -11,7 +11,8 @@ use serde_json::Value;
 use smsgate_nxcloud::bodies::{MtRequest, MultiMtItem, MultiMtRequest};
 use smsgate_nxcloud::models::LinkVerbose;
 use smsgate_onbuka::bodies::{
-    BatchMessage, GetBalanceRequest, GetReportRequest, SendBatchRequest, SendSmsRequest,
+    BatchMessage, GetBalanceRequest, GetReportRequest, GetSentRcdRequest, SendBatchRequest,
+    SendSmsRequest,
 };
 use smsgate_transport::clock::FixedClock;
 use smsgate_transport::endpoint::{Joined, StrList};
@@ -125,6 +126,33 @@ fn report<L: StrList>(ids: &L) -> GetReportRequest<'_> {
     }
 }
 
+/// The records of the documented day (Beijing time), from the second page on: times with
+/// offsets URL-encoded (`+` as `%2B`), `startIndex` sent.
+fn sent_records() -> GetSentRcdRequest<'static> {
+    GetSentRcdRequest {
+        start_time: "2021-02-12T00:00:00+08:00",
+        end_time: "2021-02-13T00:00:00+08:00",
+        start_index: Some(50_000),
+        ..Default::default()
+    }
+}
+
+/// The page's getSentRcd parameters, through the client: the fixture's query, parameter for
+/// parameter.
+fn documented_sent_records_query(request: &WireRequest, vendor: &str) {
+    let (_, query) = request.url.split_once('?').unwrap();
+    let mut ours: Vec<&str> = query.split('&').collect();
+    let documented = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../specs/{vendor}/examples/GetSentRcdRequest.doc.query"
+    )))
+    .unwrap();
+    let mut theirs: Vec<&str> = documented.trim().split('&').collect();
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours, theirs);
+    assert_eq!(request.body, None);
+}
+
 #[test]
 fn itniotech_wire_format() {
     let client = itniotech();
@@ -151,6 +179,18 @@ fn itniotech_wire_format() {
         &client
             .prepare_get_report(&report(&["2207201629421000001", "2207201629421000002"]))
             .unwrap(),
+    );
+    lock(
+        "itniotech_sent_records",
+        &client.prepare_get_sent_rcd(&sent_records()).unwrap(),
+    );
+    let documented = GetSentRcdRequest {
+        start_index: Some(0),
+        ..sent_records()
+    };
+    documented_sent_records_query(
+        &client.prepare_get_sent_rcd(&documented).unwrap(),
+        "itniotech",
     );
 }
 
@@ -180,6 +220,18 @@ fn laaffic_wire_format() {
         &client
             .prepare_get_report(&report(&["2207201629421000001"]))
             .unwrap(),
+    );
+    lock(
+        "laaffic_sent_records",
+        &client.prepare_get_sent_rcd(&sent_records()).unwrap(),
+    );
+    let documented = GetSentRcdRequest {
+        start_index: Some(0),
+        ..sent_records()
+    };
+    documented_sent_records_query(
+        &client.prepare_get_sent_rcd(&documented).unwrap(),
+        "laaffic",
     );
 }
 

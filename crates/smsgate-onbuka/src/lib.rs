@@ -4,8 +4,9 @@
 //! tables differ. This crate holds what they share, so that a fix reaches every brand: the
 //! wire models and borrowed request bodies generated from `specs/onbuka`, the
 //! `key-secret-timestamp-md5` signer ([`sign`]), and the verdicts — how an answer becomes a
-//! per-number outcome ([`settle`]) — which [`brand!`] wires into each brand crate's generated
-//! client. Use it through `smsgate-itniotech` or `smsgate-laaffic`.
+//! per-number outcome ([`settle`]), and the sent records of a time range read page by page
+//! ([`sent_records`]) — which [`brand!`] wires into each brand crate's generated client. Use it
+//! through `smsgate-itniotech` or `smsgate-laaffic`.
 //!
 //! ```
 //! use smsgate_onbuka::bodies::SendSmsRequest;
@@ -27,11 +28,16 @@
 
 pub mod generated;
 mod provider;
+mod sent;
 pub mod sign;
 
 pub use generated::{bodies, models};
 pub use provider::{
     Texts, balance, delivery_status, parse_delivery_report, parse_report, push_status, settle,
+};
+pub use sent::{
+    SENT_RECORDS_MAX_PAGES, SENT_RECORDS_PAGE, SENT_RECORDS_RANGE, SentRecordsPage, iso_utc,
+    sent_record, sent_records, sent_records_window,
 };
 
 /// What the [`brand!`] expansion names; not a public API.
@@ -39,7 +45,7 @@ pub use provider::{
 pub mod __private {
     pub use smsgate_provider::{
         Balance, BoxFuture, Capacity, DeliveryStatus, Entry, InlineSubmit, Provider, Queries,
-        QueryError, Submission, Vendor, client,
+        QueryError, SentRecord, Submission, Vendor, client,
     };
     pub use smsgate_transport::{client::Credentials, endpoint::Joined, wire::WireRequest};
 }

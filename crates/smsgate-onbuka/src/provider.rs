@@ -285,6 +285,20 @@ macro_rules! brand {
                     $crate::balance(operations::VENDOR, answer)
                 })
             }
+            fn sent_records_range(&self) -> Option<::std::time::Duration> {
+                Some($crate::SENT_RECORDS_RANGE)
+            }
+            fn sent_records(&self, from_ms: u64, to_ms: u64) -> __p::BoxFuture<'_, Result<Vec<__p::SentRecord>, __p::QueryError>> {
+                Box::pin($crate::sent_records::<codes::SentRecordStatus, _, _>(operations::VENDOR, from_ms, to_ms, move |page: $crate::SentRecordsPage| async move {
+                    let body = $crate::bodies::GetSentRcdRequest {
+                        start_time: &page.start_time,
+                        end_time: &page.end_time,
+                        start_index: Some(page.start_index),
+                        ..Default::default()
+                    };
+                    Ok(self.get_sent_rcd(&body).await?)
+                }))
+            }
         }
         };
     };

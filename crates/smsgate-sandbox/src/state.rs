@@ -22,6 +22,8 @@ pub struct Stored {
     pub delivered: bool,
     /// When it was accepted (`2024-02-29T00:00:00Z`).
     pub at: String,
+    /// When it was accepted, UNIX milliseconds (the same instant as `at`).
+    pub at_ms: u64,
 }
 
 /// A fault drawn for one request.
@@ -232,15 +234,38 @@ impl State {
 
     /// Stores an accepted message under `id`.
     pub fn store(&self, vendor: &'static str, id: &str, number: &str, delivered: bool) {
+        let at_ms = now_millis();
         let mut inner = self.lock();
         inner.messages.insert(
             (vendor, id.to_owned()),
             Stored {
                 number: number.to_owned(),
                 delivered,
-                at: iso_now(),
+                at: iso(at_ms),
+                at_ms,
             },
         );
+    }
+
+    /// The messages `vendor` accepted from `from_ms` to `to_ms` (UNIX milliseconds, both
+    /// included) with their ids, by time then id.
+    pub fn stored_between(
+        &self,
+        vendor: &'static str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Vec<(String, Stored)> {
+        let mut found: Vec<(String, Stored)> = self
+            .lock()
+            .messages
+            .iter()
+            .filter(|((owner, _), stored)| {
+                *owner == vendor && (from_ms..=to_ms).contains(&stored.at_ms)
+            })
+            .map(|((_, id), stored)| (id.clone(), stored.clone()))
+            .collect();
+        found.sort_by(|(a_id, a), (b_id, b)| a.at_ms.cmp(&b.at_ms).then_with(|| a_id.cmp(b_id)));
+        found
     }
 
     pub fn next_sequence(&self) -> u64 {
@@ -325,8 +350,9 @@ pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
-pub fn iso_now() -> String {
-    let (y, mo, d, h, mi, s) = civil(now_millis() / 1000);
+/// UNIX milliseconds as `2024-02-29T00:00:00Z` (to the second).
+pub fn iso(ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(ms / 1000);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 

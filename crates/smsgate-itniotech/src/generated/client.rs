@@ -179,6 +179,37 @@ impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for GetReport<'r, 'a> {
         ))
     }
 }
+/// `getSentRcd`: List the messages the platform received in a time range (sent records by time slot).
+///
+/// Validates against the schema of [`GetSentRcdRequest`](super::bodies::GetSentRcdRequest) and the operation's limits, then sends [`operations::GET_SENT_RCD`](super::operations::GET_SENT_RCD).
+#[derive(Debug, Clone, Copy)]
+pub struct GetSentRcd<'r, 'a> {
+    /// The body.
+    pub body: &'r super::bodies::GetSentRcdRequest<'a>,
+}
+impl<'r, 'a> ::smsgate_transport::endpoint::Endpoint for GetSentRcd<'r, 'a> {
+    type Body = super::bodies::GetSentRcdRequest<'a>;
+    type Response = super::models::GetSentRcdResponse;
+    type Code = super::codes::StatusCode;
+    const OPERATION: ::smsgate_transport::spec::Operation = super::operations::GET_SENT_RCD;
+    fn body(&self) -> &Self::Body {
+        self.body
+    }
+    fn validate(&self) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
+        let check = ::smsgate_transport::validate::Checker::new(&Self::OPERATION);
+        self.body.validate(&check, None)?;
+        Ok(())
+    }
+    fn recipients(&self) -> usize {
+        self.body.recipients()
+    }
+    fn status(response: &Self::Response) -> ::std::option::Option<(Self::Code, &str)> {
+        Some((
+            <Self::Code as ::smsgate_transport::spec::CodeTable>::from_code(&response.status),
+            &response.reason,
+        ))
+    }
+}
 /// The settings of a itniotech account (`operations.json` `settings`): config-file keys, environment variables `ITNIOTECH_<KEY>`.
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
@@ -499,5 +530,35 @@ impl Client {
             body.app_id = &self.core.credentials().app_id;
         }
         self.core.send(&GetReport { body: &body }).await
+    }
+    /// The exact signed `getSentRcd` request for `body`, after every check, without sending it.
+    pub fn prepare_get_sent_rcd(
+        &self,
+        body: &super::bodies::GetSentRcdRequest<'_>,
+    ) -> ::std::result::Result<
+        ::smsgate_transport::wire::WireRequest,
+        ::smsgate_transport::Error<super::codes::StatusCode>,
+    > {
+        let mut body = *body;
+        if body.app_id.is_empty() {
+            body.app_id = &self.core.credentials().app_id;
+        }
+        self.core.prepare(&GetSentRcd { body: &body })
+    }
+    /// List the messages the platform received in a time range (sent records by time slot).
+    ///
+    /// `GET /sms/getSentRcd`.
+    pub async fn get_sent_rcd(
+        &self,
+        body: &super::bodies::GetSentRcdRequest<'_>,
+    ) -> ::std::result::Result<
+        super::models::GetSentRcdResponse,
+        ::smsgate_transport::Error<super::codes::StatusCode>,
+    > {
+        let mut body = *body;
+        if body.app_id.is_empty() {
+            body.app_id = &self.core.credentials().app_id;
+        }
+        self.core.send(&GetSentRcd { body: &body }).await
     }
 }

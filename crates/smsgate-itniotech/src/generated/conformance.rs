@@ -14,6 +14,8 @@ pub fn round_trip(
         "GetBalanceResponse" => Some(round_trip_as::<super::models::GetBalanceResponse>(value)),
         "GetReportRequest" => Some(round_trip_as::<super::models::GetReportRequest>(value)),
         "GetReportResponse" => Some(round_trip_as::<super::models::GetReportResponse>(value)),
+        "GetSentRcdRequest" => Some(round_trip_as::<super::models::GetSentRcdRequest>(value)),
+        "GetSentRcdResponse" => Some(round_trip_as::<super::models::GetSentRcdResponse>(value)),
         "SendBatchRequest" => Some(round_trip_as::<super::models::SendBatchRequest>(value)),
         "SendSmsRequest" => Some(round_trip_as::<super::models::SendSmsRequest>(value)),
         "SendSmsResponse" => Some(round_trip_as::<super::models::SendSmsResponse>(value)),

@@ -15,8 +15,9 @@
 )]
 pub use ::smsgate_onbuka::models::{
     BatchMessage, DeliveryReportPush, GetBalanceRequest, GetBalanceResponse, GetReportRequest,
-    GetReportResponse, MessageIdList, PhoneNumberList, PriceDetail, ReportEntry, SendBatchRequest,
-    SendSmsRequest, SendSmsResponse, SenderId, SmsContent, SubmittedNumber,
+    GetReportResponse, GetSentRcdRequest, GetSentRcdResponse, MessageIdList, PhoneNumberList,
+    PriceDetail, ReportEntry, SendBatchRequest, SendSmsRequest, SendSmsResponse, SenderId,
+    SentRecordEntry, SmsContent, SubmittedNumber, TimeWithOffset,
 };
 /// Error types.
 pub mod error {

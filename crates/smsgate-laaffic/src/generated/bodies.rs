@@ -3,5 +3,6 @@
 
 //! Request bodies of laaffic, borrowed (`specs/laaffic/models.schema.json`): each serialises to the bytes of the model of the same name in [`models`](super::models) straight from the caller's data, and checks itself against its schema (`validate`) before any traffic.
 pub use ::smsgate_onbuka::bodies::{
-    BatchMessage, GetBalanceRequest, GetReportRequest, SendBatchRequest, SendSmsRequest,
+    BatchMessage, GetBalanceRequest, GetReportRequest, GetSentRcdRequest, SendBatchRequest,
+    SendSmsRequest,
 };

@@ -472,6 +472,108 @@ impl From<i64> for ReportStatus {
         Self::from_code(&code.to_string())
     }
 }
+/// Per-record `status` in a getSentRcd answer. It says whether the platform sent the message on, not whether the handset received it: "0" is pending (query getReport or wait for the push for delivery), "2" is undelivered, the class getReport's failure "1" has, so that one message reads the same from either query. Note the failure code is "2" here, "1" in getReport.
+///
+/// Generated from `specs/laaffic/errors.json`, table `SentRecordStatus`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SentRecordStatus {
+    /// `0`: Sent on by the platform; delivery not yet known.
+    Sent,
+    /// `2`: The platform accepted the message but could not send it on.
+    SendFailed,
+    /// A code not in the vendor's table, kept exactly as received.
+    Unknown(String),
+}
+impl SentRecordStatus {
+    /// Every documented code, in table order.
+    pub const DOCUMENTED: &'static [Self] = &[Self::Sent, Self::SendFailed];
+    /// Reads a code as received (surrounding whitespace ignored). Never fails: an
+    /// undocumented code becomes `Unknown(raw)`.
+    pub fn from_code(code: &str) -> Self {
+        match code.trim() {
+            "0" => Self::Sent,
+            "2" => Self::SendFailed,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+    /// The code as the vendor writes it.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Sent => "0",
+            Self::SendFailed => "2",
+            Self::Unknown(raw) => raw,
+        }
+    }
+    /// Stable name of the code (`"Unknown"` for an undocumented one).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sent => "Sent",
+            Self::SendFailed => "SendFailed",
+            Self::Unknown(_) => "Unknown",
+        }
+    }
+    /// What the code means, in English.
+    pub fn meaning(&self) -> &'static str {
+        match self {
+            Self::Sent => "Sent on by the platform; delivery not yet known.",
+            Self::SendFailed => "The platform accepted the message but could not send it on.",
+            Self::Unknown(_) => "a code the vendor's documentation does not list",
+        }
+    }
+    /// The vendor's own wording of the code, if documented.
+    pub fn original(&self) -> Option<&'static str> {
+        match self {
+            Self::Sent => Some("0 sent successfully"),
+            Self::SendFailed => Some("2 sent failed"),
+            Self::Unknown(_) => None,
+        }
+    }
+    /// Normalised class of the code.
+    pub fn class(&self) -> DeliveryClass {
+        match self {
+            Self::Sent => DeliveryClass::Pending,
+            Self::SendFailed => DeliveryClass::Undelivered,
+            Self::Unknown(_) => DeliveryClass::Unknown,
+        }
+    }
+    /// Whether the vendor documents this code.
+    pub fn is_documented(&self) -> bool {
+        !matches!(self, Self::Unknown(_))
+    }
+}
+impl ::std::fmt::Display for SentRecordStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        write!(f, "{} ({})", self.meaning(), self.code())
+    }
+}
+impl CodeTable for SentRecordStatus {
+    type Class = DeliveryClass;
+    fn from_code(code: &str) -> Self {
+        Self::from_code(code)
+    }
+    fn code(&self) -> &str {
+        Self::code(self)
+    }
+    fn meaning(&self) -> &'static str {
+        Self::meaning(self)
+    }
+    fn class(&self) -> DeliveryClass {
+        Self::class(self)
+    }
+    fn is_documented(&self) -> bool {
+        Self::is_documented(self)
+    }
+}
+impl From<&str> for SentRecordStatus {
+    fn from(code: &str) -> Self {
+        Self::from_code(code)
+    }
+}
+impl From<i64> for SentRecordStatus {
+    fn from(code: i64) -> Self {
+        Self::from_code(&code.to_string())
+    }
+}
 /// `status` of a delivery-report push (an integer on the wire). Other values mean the delivery failed; the push's `reason` says why.
 ///
 /// Generated from `specs/laaffic/errors.json`, table `PushStatus`.

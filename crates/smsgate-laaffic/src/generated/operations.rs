@@ -126,8 +126,40 @@ pub const GET_REPORT: Operation = Operation {
         max_ids: Some(200),
     },
 };
+/// List the messages the platform received in a time range (sent records by time slot).
+///
+/// `GET https://api.laaffic.com/v3/getSentRcd`: request [`GetSentRcdRequest`](super::models::GetSentRcdRequest), response [`GetSentRcdResponse`](super::models::GetSentRcdResponse), status codes [`StatusCode`](super::codes::StatusCode).
+///
+/// Records of the last 90 days; startTime to endTime spans at most 31 days. One query returns at most 50,000 records: page with startIndex (the offset of the first record) while a page comes back full. Per-record statuses are the SentRecordStatus table ("2" failed, where getReport writes "1").
+pub const GET_SENT_RCD: Operation = Operation {
+    vendor: VENDOR,
+    name: "getSentRcd",
+    method: HttpMethod::Get,
+    base_url: "https://api.laaffic.com",
+    path: "/v3/getSentRcd",
+    encoding: RequestEncoding::Query,
+    auth: "key-secret-timestamp-md5",
+    alternative_auth: true,
+    fixed_headers: &[],
+    request_type: "GetSentRcdRequest",
+    response_type: "GetSentRcdResponse",
+    limits: Limits {
+        max_numbers: None,
+        max_items: None,
+        max_content_chars: None,
+        max_sender_id_chars: None,
+        max_ids: None,
+    },
+};
 /// Every operation, in spec order.
-pub const OPERATIONS: &[Operation] = &[SEND_SMS, SEND_SMS_GET, SEND_BATCH, GET_BALANCE, GET_REPORT];
+pub const OPERATIONS: &[Operation] = &[
+    SEND_SMS,
+    SEND_SMS_GET,
+    SEND_BATCH,
+    GET_BALANCE,
+    GET_REPORT,
+    GET_SENT_RCD,
+];
 /// Delivery report POSTed as JSON to the URL the vendor's support configured.
 ///
 /// Body: [`DeliveryReportPush`](super::models::DeliveryReportPush).

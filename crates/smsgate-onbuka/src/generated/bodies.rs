@@ -2,6 +2,24 @@
 // Change the spec and run `cargo xtask gen`.
 
 //! Request bodies of onbuka, borrowed (`specs/onbuka/models.schema.json`): each serialises to the bytes of the model of the same name in [`models`](super::models) straight from the caller's data, and checks itself against its schema (`validate`) before any traffic.
+/// `GetSentRcdRequest.endTime`: `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$`.
+#[allow(clippy::expect_used)]
+static GET_SENT_RCD_REQUEST_END_TIME_PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+    ::std::sync::LazyLock::new(|| {
+        ::regress::Regex::new(
+            "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$",
+        )
+        .expect("checked by cargo xtask gen")
+    });
+/// `GetSentRcdRequest.startTime`: `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$`.
+#[allow(clippy::expect_used)]
+static GET_SENT_RCD_REQUEST_START_TIME_PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+    ::std::sync::LazyLock::new(|| {
+        ::regress::Regex::new(
+            "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$",
+        )
+        .expect("checked by cargo xtask gen")
+    });
 /// One text and its recipients inside a batch send.
 ///
 /// Borrowed: serialises to the bytes of [`BatchMessage`](super::models::BatchMessage) without copying the caller's data. [`BatchMessage::validate`] runs every check the schema gives these fields.
@@ -103,6 +121,59 @@ impl GetReportRequest<'_> {
         let _ = (&field, check);
         check.required(field("appId"), self.app_id)?;
         check.ids(field("msgIds"), self.msg_ids.items(), ',', None)?;
+        Ok(())
+    }
+    /// Phone numbers the body carries (items included).
+    pub fn recipients(&self) -> usize {
+        0
+    }
+}
+/// List the messages the platform received in a time range (`getSentRcd`, GET query): records of the last 90 days, a range of at most 31 days, at most 50,000 records per query (page with `startIndex`).
+///
+/// Borrowed: serialises to the bytes of [`GetSentRcdRequest`](super::models::GetSentRcdRequest) without copying the caller's data. [`GetSentRcdRequest::validate`] runs every check the schema gives these fields.
+#[derive(Debug, Clone, Copy, Default, ::serde::Serialize)]
+pub struct GetSentRcdRequest<'a> {
+    /// Application id.
+    #[serde(rename = "appId")]
+    pub app_id: &'a str,
+    /// End of the range (inclusive); at most 31 days after startTime.
+    #[serde(rename = "endTime")]
+    pub end_time: &'a str,
+    /// Offset of the first record to return, for paging (0 when absent): one query returns at most 50,000 records.
+    #[serde(
+        rename = "startIndex",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub start_index: ::std::option::Option<i64>,
+    /// Start of the range (inclusive).
+    #[serde(rename = "startTime")]
+    pub start_time: &'a str,
+}
+impl GetSentRcdRequest<'_> {
+    /// Checks every rule the schema gives these fields (`item`: the list and index the
+    /// body sits at, for error messages); the operation's own limits are the endpoint's.
+    pub fn validate(
+        &self,
+        check: &::smsgate_transport::validate::Checker<'_>,
+        item: ::std::option::Option<(&'static str, usize)>,
+    ) -> ::std::result::Result<(), ::smsgate_transport::ValidationError> {
+        let field = |name: &'static str| ::smsgate_transport::validate::Field::at(item, name);
+        let _ = (&field, check);
+        check.required(field("appId"), self.app_id)?;
+        check.format(
+            field("endTime"),
+            GET_SENT_RCD_REQUEST_END_TIME_PATTERN
+                .find(self.end_time)
+                .is_some(),
+            "ISO 8601 to the second with a UTC offset, like 2021-02-12T00:00:00+08:00",
+        )?;
+        check.format(
+            field("startTime"),
+            GET_SENT_RCD_REQUEST_START_TIME_PATTERN
+                .find(self.start_time)
+                .is_some(),
+            "ISO 8601 to the second with a UTC offset, like 2021-02-12T00:00:00+08:00",
+        )?;
         Ok(())
     }
     /// Phone numbers the body carries (items included).
@@ -224,6 +295,26 @@ impl super::models::GetReportResponse {
         &self,
     ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
         self.sending.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+    /// `success` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn success_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.success.as_deref().map(|text| match text.trim() {
+            "" => Ok(0),
+            text => text.parse(),
+        })
+    }
+}
+impl super::models::GetSentRcdResponse {
+    /// `fail` read as a count (`x-count`: the wire sends a decimal string): `None` when absent, 0 when empty, an error when not a number.
+    pub fn fail_count(
+        &self,
+    ) -> ::std::option::Option<::std::result::Result<u64, ::std::num::ParseIntError>> {
+        self.fail.as_deref().map(|text| match text.trim() {
             "" => Ok(0),
             text => text.parse(),
         })

@@ -263,6 +263,93 @@ pub struct GetReportResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub success: ::std::option::Option<::std::string::String>,
 }
+///List the messages the platform received in a time range (`getSentRcd`, GET query): records of the last 90 days, a range of at most 31 days, at most 50,000 records per query (page with `startIndex`).
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GetSentRcdRequest {
+    ///Application id.
+    #[serde(rename = "appId")]
+    pub app_id: GetSentRcdRequestAppId,
+    ///End of the range (inclusive); at most 31 days after startTime.
+    #[serde(rename = "endTime")]
+    pub end_time: TimeWithOffset,
+    ///Offset of the first record to return, for paging (0 when absent): one query returns at most 50,000 records.
+    #[serde(
+        rename = "startIndex",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub start_index: ::std::option::Option<i64>,
+    ///Start of the range (inclusive).
+    #[serde(rename = "startTime")]
+    pub start_time: TimeWithOffset,
+}
+///Application id.
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct GetSentRcdRequestAppId(::std::string::String);
+impl ::std::ops::Deref for GetSentRcdRequestAppId {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<GetSentRcdRequestAppId> for ::std::string::String {
+    fn from(value: GetSentRcdRequestAppId) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for GetSentRcdRequestAppId {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for GetSentRcdRequestAppId {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for GetSentRcdRequestAppId {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for GetSentRcdRequestAppId {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///The messages received in the queried range, from `startIndex` on (at most 50,000). Counts are decimal strings.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct GetSentRcdResponse {
+    ///One entry per message received in the range.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub array: ::std::vec::Vec<SentRecordEntry>,
+    ///Count of records whose sending failed.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub fail: ::std::option::Option<::std::string::String>,
+    ///Failure reason ("success" on success).
+    pub reason: ::std::string::String,
+    ///"0" on success, otherwise a code of the StatusCode table.
+    pub status: ::std::string::String,
+    ///Count of records sent on successfully.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub success: ::std::option::Option<::std::string::String>,
+}
 ///Platform message ids, comma separated (at most 200 per query).
 #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 #[serde(transparent)]
@@ -661,6 +748,23 @@ impl<'de> ::serde::Deserialize<'de> for SenderId {
             })
     }
 }
+///One message the platform received.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct SentRecordEntry {
+    ///Platform message id.
+    #[serde(rename = "msgId")]
+    pub msg_id: ::std::string::String,
+    ///Recipient number.
+    pub number: ::std::string::String,
+    ///When the platform received the message, ISO 8601 with offset.
+    #[serde(
+        rename = "receiveTime",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub receive_time: ::std::option::Option<::std::string::String>,
+    ///A code of the SentRecordStatus table ("0" sent on, "2" sending failed; getReport writes a failure "1").
+    pub status: ::std::string::String,
+}
 ///Message text, 1 to 1024 characters (counted as Unicode scalar values; the vendor does not say characters or bytes).
 #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 #[serde(transparent)]
@@ -728,6 +832,66 @@ pub struct SubmittedNumber {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub order_id: ::std::option::Option<::std::string::String>,
+}
+///A time to the second with its UTC offset, ISO 8601 (`2021-02-12T00:00:00+08:00`); URL-encoded in a query like every value.
+#[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[serde(transparent)]
+pub struct TimeWithOffset(::std::string::String);
+impl ::std::ops::Deref for TimeWithOffset {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TimeWithOffset> for ::std::string::String {
+    fn from(value: TimeWithOffset) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TimeWithOffset {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+            ::std::sync::LazyLock::new(|| {
+                ::regress::Regex::new(
+                    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$",
+                )
+                .unwrap()
+            });
+        if PATTERN.find(value).is_none() {
+            return Err(
+                "doesn't match pattern \"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$\""
+                    .into(),
+            );
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TimeWithOffset {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TimeWithOffset {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TimeWithOffset {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
 }
 /// Error types.
 pub mod error {
