@@ -47,6 +47,8 @@ pub mod registry;
 mod status;
 mod stop;
 
+#[cfg(feature = "ledger")]
+pub use gate::SendOnceError;
 pub use gate::{
     DryRunRequest, Hop, PlannedRequest, Preview, PreviewMessage, ProviderOptions, SmsGate,
     SmsGateBuilder,
@@ -58,6 +60,9 @@ pub use outcome::{
 };
 pub use provider::{Balance, Provider, QueryError};
 pub use registry::{Vendor, registry};
+/// The durable ledger ([`SmsGateBuilder::ledger`], [`SmsGate::send_once`]): `smsgate-ledger`.
+#[cfg(feature = "ledger")]
+pub use smsgate_ledger as ledger;
 pub use smsgate_transport::spec::{DeliveryClass, ErrorClass};
 pub use status::DeliveryStatus;
 pub use stop::StopSignal;

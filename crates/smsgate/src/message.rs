@@ -20,6 +20,10 @@ pub struct Message {
     pub sender_id: Option<Arc<str>>,
     /// Your own reference, returned with the outcome.
     pub client_ref: Option<Arc<str>>,
+    /// The key that names this message for good in a gate's ledger
+    /// ([`SmsGate::send_once`](crate::SmsGate::send_once)): the same key is never sent twice,
+    /// across restarts and replicas (an order number and what the text is for, say).
+    pub idempotency_key: Option<Arc<str>>,
 }
 
 impl Message {
@@ -30,6 +34,7 @@ impl Message {
             content: content.into(),
             sender_id: None,
             client_ref: None,
+            idempotency_key: None,
         }
     }
 
@@ -42,6 +47,12 @@ impl Message {
     /// Sets your reference.
     pub fn client_ref(mut self, client_ref: impl Into<Arc<str>>) -> Self {
         self.client_ref = Some(client_ref.into());
+        self
+    }
+
+    /// Sets the idempotency key ([`SmsGate::send_once`](crate::SmsGate::send_once)).
+    pub fn idempotency_key(mut self, key: impl Into<Arc<str>>) -> Self {
+        self.idempotency_key = Some(key.into());
         self
     }
 }

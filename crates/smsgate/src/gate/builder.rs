@@ -60,6 +60,8 @@ pub struct SmsGateBuilder {
     on_outcome: Option<OutcomeHook>,
     on_hop: Option<HopHook>,
     reference_seed: Option<u64>,
+    #[cfg(feature = "ledger")]
+    ledger: Option<super::ledger::GateLedger>,
 }
 
 impl fmt::Debug for SmsGateBuilder {
@@ -85,6 +87,8 @@ impl SmsGateBuilder {
             on_outcome: None,
             on_hop: None,
             reference_seed: None,
+            #[cfg(feature = "ledger")]
+            ledger: None,
         }
     }
 
@@ -199,6 +203,41 @@ impl SmsGateBuilder {
             on_hop: self.on_hop,
             reference_prefix: Reference::prefix_digits(u64::try_from(seed).unwrap_or(0)),
             next_reference: AtomicU64::new(0),
+            #[cfg(feature = "ledger")]
+            ledger: self.ledger,
         }
+    }
+
+    /// Records every message of [`SmsGate::send_once`](super::SmsGate::send_once) in `ledger`
+    /// under `job` (one job per service: every replica gives the same), claimed with a lease of
+    /// 60 s that a heartbeat renews while the request is out ([`SmsGateBuilder::ledger_lease`]).
+    #[cfg(feature = "ledger")]
+    pub fn ledger(
+        mut self,
+        ledger: std::sync::Arc<dyn smsgate_ledger::Ledger>,
+        job: impl Into<String>,
+    ) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        self.ledger = Some(super::ledger::GateLedger {
+            ledger,
+            job: job.into(),
+            worker: format!("gate-pid{}-{nanos:x}", std::process::id()),
+            lease: Duration::from_secs(60),
+        });
+        self
+    }
+
+    /// How long this replica's claim on a message lasts without a heartbeat: a replica that
+    /// dies leaves its unsent messages to the others after this (its messages in flight end
+    /// `unknown`). Default 60 s; needs [`SmsGateBuilder::ledger`] first.
+    #[cfg(feature = "ledger")]
+    pub fn ledger_lease(mut self, lease: Duration) -> Self {
+        if let Some(ledger) = &mut self.ledger {
+            ledger.lease = lease.max(Duration::from_millis(30));
+        }
+        self
     }
 }

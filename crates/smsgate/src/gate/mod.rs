@@ -8,6 +8,8 @@
 //! - [`reporting`]: settled deliveries handed over, the report, and status reconciliation.
 
 mod builder;
+#[cfg(feature = "ledger")]
+mod ledger;
 mod planning;
 mod reporting;
 mod request;
@@ -22,6 +24,8 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 pub use builder::{ProviderOptions, SmsGateBuilder};
+#[cfg(feature = "ledger")]
+pub use ledger::SendOnceError;
 pub use planning::{DryRunRequest, PlannedRequest, Preview, PreviewMessage};
 
 use crate::message::Message;
@@ -76,6 +80,8 @@ pub struct SmsGate {
     on_hop: Option<HopHook>,
     reference_prefix: [u8; 13],
     next_reference: AtomicU64,
+    #[cfg(feature = "ledger")]
+    ledger: Option<ledger::GateLedger>,
 }
 
 impl fmt::Debug for SmsGate {
