@@ -204,30 +204,61 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Looks unknown messages up in what their vendor lists as received.
+    /// Looks unknown messages up in what their vendor lists as received: the provider that
+    /// settled them, or (a row a crash left, whose request may have gone to any provider)
+    /// every provider configured now.
     async fn look_up_unknown(&mut self, settle_after: Duration) -> Result<(), CliError> {
         let ledger_error = |err: smsgate_ledger::LedgerError| CliError::Io(err.to_string());
-        let unknown = self
+        let mut unknown = self
             .ledger
             .messages(self.job, vec![State::Unknown])
             .await
             .map_err(ledger_error)?;
+        let without_time = unknown.iter().filter(|m| m.sent_ms.is_none()).count();
+        if without_time > 0 {
+            note(format_args!(
+                "{without_time} unknown message(s) have no send time (recorded by an older \
+                 version): ask the provider before sending them again"
+            ));
+        }
+        unknown.retain(|m| m.sent_ms.is_some());
+        unknown.sort_by_key(|m| m.sent_ms);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let configured: Vec<String> = crate::config::clients(self.config, &[], None)
+            .map(|clients| clients.iter().map(|c| c.name().to_owned()).collect())
+            .unwrap_or_default();
+        let candidates = |m: &Message| -> Vec<String> {
+            match m.provider.clone().or_else(|| m.tried.last().cloned()) {
+                Some(name) => vec![name],
+                None => configured.clone(),
+            }
+        };
+        let names: std::collections::BTreeSet<String> =
+            unknown.iter().flat_map(&candidates).collect();
+        // Per row: where it was found, and whether a candidate could not be asked.
+        let mut found: BTreeMap<u64, (String, smsgate::provider::SentRecord)> = BTreeMap::new();
+        let mut unanswered: HashSet<u64> = HashSet::new();
         let now = now_ms();
-        for (name, mut messages) in by_provider(unknown) {
-            let Some(provider) = self.provider(&name) else {
-                continue;
-            };
-            let Some(range) = provider.sent_records_range() else {
+        for name in names {
+            let rows: Vec<Message> = unknown
+                .iter()
+                .filter(|m| candidates(m).contains(&name) && !found.contains_key(&m.position))
+                .cloned()
+                .collect();
+            let provider = self.provider(&name);
+            let range = provider.as_ref().and_then(|p| p.sent_records_range());
+            let (Some(provider), Some(range)) = (provider, range) else {
                 note(format_args!(
-                    "{} unknown message(s) were sent through {name}, which cannot list what it \
+                    "{} unknown message(s) may have gone to {name}, which cannot list what it \
                      received: ask {name} before sending them again",
-                    messages.len()
+                    rows.len()
                 ));
+                unanswered.extend(rows.iter().map(|m| m.position));
                 continue;
             };
-            messages.retain(|m| m.sent_ms.is_some());
-            messages.sort_by_key(|m| m.sent_ms);
-            for group in ranges(&messages, range) {
+            for group in ranges(&rows, range) {
                 let from = group[0]
                     .sent_ms
                     .unwrap_or_default()
@@ -242,6 +273,7 @@ impl Run<'_> {
                             smsgate_transport::secret::mask_numbers_in(&err.to_string())
                         ));
                         self.failed = true;
+                        unanswered.extend(group.iter().map(|m| m.position));
                         continue;
                     }
                 };
@@ -253,75 +285,86 @@ impl Run<'_> {
                     .map_err(ledger_error)?
                     .into_iter()
                     .collect();
-                // Over once the vendor has had time to list the group's last message.
-                let over = last + ms(settle_after) <= now;
-                let mut settlements = Vec::new();
-                let mut failed_on = Vec::new();
                 for message in &group {
                     let digits = digits(&message.number);
-                    let found = records
+                    if let Some(record) = records
                         .iter()
-                        .find(|r| digits_eq(&r.number, &digits) && !taken.contains(&r.message_id));
-                    let (settlement, to, why) = match found {
-                        Some(record) => {
-                            taken.insert(record.message_id.clone());
-                            if record.failed {
-                                failed_on.push(record.message_id.clone());
-                            }
-                            (
-                                Settlement::accepted(
-                                    message.position,
-                                    name.clone(),
-                                    record.message_id.clone(),
-                                    message.tried.clone(),
-                                ),
-                                State::Accepted,
-                                format!("{name} lists it as received"),
-                            )
-                        }
-                        None if over => (
-                            Settlement::other(
-                                message.position,
-                                Settled::NotSent,
-                                format!(
-                                    "{name} lists no message to this number received around its \
-                                     send: never accepted (a rerun of the job sends it)"
-                                ),
-                            ),
-                            State::NotSent,
-                            format!("{name} lists no such message"),
-                        ),
-                        None => continue, // too recent to tell
-                    };
-                    self.changes.push(Change {
-                        position: message.position,
-                        number: message.number.clone(),
-                        provider: name.clone(),
-                        message_id: settlement.provider_message_id.clone(),
-                        from: State::Unknown,
-                        to,
-                        why,
-                    });
-                    settlements.push(settlement);
-                }
-                self.ledger
-                    .resolve_unknown(self.job, settlements)
-                    .await
-                    .map_err(ledger_error)?;
-                // The vendor took it but could not send it on.
-                for id in failed_on {
-                    self.record(DeliveryStatus {
-                        provider: name.clone(),
-                        message_id: id,
-                        number: None,
-                        state: DeliveryClass::Undelivered,
-                        vendor_status: "sent failed".to_owned(),
-                        detail: None,
-                        at: None,
-                    })
-                    .await?;
+                        .find(|r| digits_eq(&r.number, &digits) && !taken.contains(&r.message_id))
+                    {
+                        taken.insert(record.message_id.clone());
+                        found.insert(message.position, (name.clone(), record.clone()));
+                    }
                 }
             }
+        }
+        let mut settlements = Vec::new();
+        let mut failed_on = Vec::new();
+        for message in &unknown {
+            let (settlement, to, provider, why) = match found.remove(&message.position) {
+                Some((name, record)) => {
+                    if record.failed {
+                        failed_on.push((name.clone(), record.message_id.clone()));
+                    }
+                    (
+                        Settlement::accepted(
+                            message.position,
+                            name.clone(),
+                            record.message_id,
+                            message.tried.clone(),
+                        ),
+                        State::Accepted,
+                        name.clone(),
+                        format!("{name} lists it as received"),
+                    )
+                }
+                // Over once every provider it may have gone to has had time to list it.
+                None if !unanswered.contains(&message.position)
+                    && message.sent_ms.unwrap_or_default() + ms(settle_after) <= now =>
+                {
+                    let asked = candidates(message).join(", ");
+                    (
+                        Settlement::other(
+                            message.position,
+                            Settled::NotSent,
+                            format!(
+                                "{asked} list(s) no message to this number received around its \
+                                 send: never accepted (a rerun of the job sends it)"
+                            ),
+                        ),
+                        State::NotSent,
+                        asked.clone(),
+                        format!("{asked} list(s) no such message"),
+                    )
+                }
+                None => continue,
+            };
+            self.changes.push(Change {
+                position: message.position,
+                number: message.number.clone(),
+                provider,
+                message_id: settlement.provider_message_id.clone(),
+                from: State::Unknown,
+                to,
+                why,
+            });
+            settlements.push(settlement);
+        }
+        self.ledger
+            .resolve_unknown(self.job, settlements)
+            .await
+            .map_err(ledger_error)?;
+        // The vendor took it but could not send it on.
+        for (name, id) in failed_on {
+            self.record(DeliveryStatus {
+                provider: name,
+                message_id: id,
+                number: None,
+                state: DeliveryClass::Undelivered,
+                vendor_status: "sent failed".to_owned(),
+                detail: None,
+                at: None,
+            })
+            .await?;
         }
         Ok(())
     }

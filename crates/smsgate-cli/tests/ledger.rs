@@ -199,6 +199,212 @@ fn a_killed_run_resumes_without_sending_anything_twice() {
     assert_eq!(rows.len(), 500);
     assert!(rows.iter().all(|l| l["recorded"] == true));
     assert_eq!(self::charged(&env), charged, "nothing sent twice");
+
+    // Reconcile: accepted messages are polled (delivered or undelivered now); each unknown
+    // one is found in what itniotech lists as received (accepted, with its id) or is not
+    // listed (never accepted: not_sent).
+    let out = Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+        .args(["reconcile", "--ledger", &ledger, "--job", job, "--json"])
+        .args(["--settle-after", "0"])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let changes: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let from_unknown: Vec<&Value> = changes.iter().filter(|c| c["from"] == "unknown").collect();
+    assert_eq!(from_unknown.len(), unknown.len(), "{changes:?}");
+    let found = from_unknown
+        .iter()
+        .filter(|c| c["to"] == "accepted")
+        .count() as u64;
+    let never = from_unknown
+        .iter()
+        .filter(|c| c["to"] == "not_sent")
+        .count() as u64;
+    assert_eq!(found + never, unknown.len() as u64);
+    eprintln!("reconcile: {found} unknown row(s) found at the provider, {never} never accepted");
+    // What the simulator charged beyond the accepted rows is exactly what reconcile found.
+    assert_eq!(charged, accepted + found, "{changes:?}");
+    assert!(
+        from_unknown
+            .iter()
+            .filter(|c| c["to"] == "accepted")
+            .all(|c| c["message_id"].as_str().is_some_and(|id| !id.is_empty()))
+    );
+    let polled = changes.iter().filter(|c| c["from"] == "accepted").count() as u64;
+    assert_eq!(
+        polled, accepted,
+        "every accepted row polled to a final state"
+    );
+    let watch_counts = runtime
+        .block_on(smsgate_ledger::Ledger::counts(&watch, job))
+        .unwrap();
+    let count = |state| {
+        watch_counts
+            .iter()
+            .filter(|c| c.state == state)
+            .map(|c| c.messages)
+            .sum::<u64>()
+    };
+    assert_eq!(count(smsgate_ledger::State::Unknown), 0, "{watch_counts:?}");
+    assert_eq!(count(smsgate_ledger::State::NotSent), never);
+
+    // A fourth run sends exactly the rows never accepted.
+    let fourth = dir.path().join("fourth.jsonl");
+    let out = send(&env, &csv, &ledger, &fourth)
+        .args(["--job", job])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = lines(&fourth);
+    assert_eq!(rows.len(), 500);
+    assert_eq!(
+        rows.iter().filter(|l| l["recorded"] != true).count() as u64,
+        never
+    );
+    assert_eq!(self::charged(&env), charged + never);
+}
+
+/// A proxy in front of the simulator that passes every request on, and cuts the answer of
+/// every send short (the simulator took the messages; the sender cannot read its verdict).
+async fn cutting_proxy(upstream: String) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, Uri};
+    let http = reqwest::Client::new();
+    let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let (http, upstream) = (http.clone(), upstream.clone());
+        async move {
+            let path = uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+                .to_owned();
+            let mut request = http.request(method, format!("{upstream}{path}")).body(body);
+            for (name, value) in &headers {
+                if name != "host" && name != "content-length" {
+                    request = request.header(name, value);
+                }
+            }
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            let text = answer.text().await.unwrap();
+            if uri.path().contains("/sendSms") {
+                // Half of the answer: undecodable, so the outcome is unknown.
+                let cut = text.len() / 2;
+                return (axum::http::StatusCode::OK, text[..cut].to_owned());
+            }
+            (axum::http::StatusCode::from_u16(status).unwrap(), text)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback(handler))
+            .await
+            .unwrap();
+    });
+    url
+}
+
+/// Answers cut off after the simulator took the messages leave them unknown; reconcile finds
+/// each in what itniotech lists as received and records it accepted with its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_unknown_messages_the_provider_received() {
+    let (_server, url, mut env) = sandbox("0ms");
+    let proxy = cutting_proxy(url).await;
+    for (key, value) in &mut env {
+        if key == "ITNIOTECH_BASE_URL" {
+            value.clone_from(&proxy);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cut.csv");
+    let mut text = String::from("to,content\n");
+    for i in 0..40 {
+        text.push_str(&format!("+8613{:09},cut message {i}\n", 400_000_000 + i));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let ledger = format!("sqlite:{}", dir.path().join("ledger.db").display());
+    let output = dir.path().join("out.jsonl");
+    let (env_, csv_, ledger_, output_) = (env.clone(), csv.clone(), ledger.clone(), output.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        send(&env_, &csv_, &ledger_, &output_)
+            .args(["--job", "cut"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = lines(&output);
+    assert_eq!(rows.len(), 40);
+    assert!(rows.iter().all(|l| l["status"] == "unknown"), "{rows:?}");
+    let env_ = env.clone();
+    assert_eq!(
+        tokio::task::spawn_blocking(move || charged(&env_))
+            .await
+            .unwrap(),
+        40,
+        "the simulator took every message"
+    );
+
+    let reconcile = |ledger: String, env: Vec<(String, String)>| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+                .args(["reconcile", "--ledger", &ledger, "--job", "cut", "--json"])
+                .args(["--settle-after", "0"])
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .output()
+                .unwrap()
+        })
+    };
+    let out = reconcile(ledger.clone(), env.clone()).await.unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let changes: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let found: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["from"] == "unknown" && c["to"] == "accepted")
+        .collect();
+    assert_eq!(found.len(), 40, "{changes:?}");
+    // Each found message has its own id.
+    let mut ids: Vec<&str> = found
+        .iter()
+        .map(|c| c["message_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
+    // A second reconcile polls them (the simulator reports each delivered or failed) and
+    // leaves nothing unknown.
+    let again = reconcile(ledger, env).await.unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    let polled: Vec<Value> = String::from_utf8(again.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(polled.len(), 40, "{polled:?}");
+    assert!(polled.iter().all(|c| c["from"] == "accepted"));
 }
 
 /// Three workers on one PostgreSQL job (the same file, the same job name): every row is sent

@@ -352,10 +352,14 @@ pub(crate) fn after_early_reports(
         .iter()
         .filter(|r| r.number.as_deref().is_none_or(|n| digits(n) == wanted))
         .collect();
-    let last = mine.last()?;
     let mut state = State::Accepted;
+    let mut last = *mine.first()?;
     for report in &mine {
-        state = after_report(state, delivery_class(&report.state));
+        let class = delivery_class(&report.state);
+        if report_supersedes(state, class) {
+            last = report;
+        }
+        state = after_report(state, class);
     }
     let mut numbers: Vec<Option<String>> = mine.iter().map(|r| r.number.clone()).collect();
     numbers.sort();
@@ -383,6 +387,17 @@ fn delivery_class(name: &str) -> DeliveryClass {
     .into_iter()
     .find(|c| c.as_str() == name)
     .unwrap_or(DeliveryClass::Unknown)
+}
+
+/// Whether a report of `class` becomes the message's last report: one still on its way
+/// (`pending`, `unknown`) never replaces a final one that came first (pushes overtake each
+/// other).
+pub(crate) fn report_supersedes(current: State, class: DeliveryClass) -> bool {
+    let settled = matches!(
+        current,
+        State::Delivered | State::Undelivered | State::Expired
+    );
+    !(settled && matches!(class, DeliveryClass::Pending | DeliveryClass::Unknown))
 }
 
 /// The columns every backend selects for a [`Message`], in [`StoredRow`]'s order.

@@ -10,7 +10,7 @@ use smsgate_provider::{BoxFuture, DeliveryStatus};
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
     Settlement, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
-    reported_row, same_message, stored_position, text_md5,
+    report_supersedes, reported_row, same_message, stored_position, text_md5,
 };
 
 /// A ledger in one SQLite file (`sqlite:PATH`): the default, for one process.
@@ -570,10 +570,14 @@ impl Ledger for SqliteLedger {
                     state: None,
                 });
             };
-            let next = after_report(
-                State::parse(&current).unwrap_or(State::Unknown),
-                status.state,
-            );
+            let current = State::parse(&current).unwrap_or(State::Unknown);
+            let next = after_report(current, status.state);
+            if !report_supersedes(current, status.state) {
+                return Ok(ReportMatch {
+                    message: Some((job, u64::try_from(at).unwrap_or(u64::MAX))),
+                    state: Some(next),
+                });
+            }
             tx.execute(
                 "UPDATE smsgate_messages SET state = ?1, report_state = ?2, report_status = ?3, \
                  report_at = ?4, updated_ms = ?5 WHERE job = ?6 AND position = ?7",

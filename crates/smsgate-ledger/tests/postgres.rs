@@ -276,3 +276,9 @@ async fn early_reports_are_applied_and_shared_ids_told_apart_by_number() {
     let ledger = connect().await;
     common::early_and_shared_reports(&ledger, &job("early")).await;
 }
+
+#[tokio::test]
+async fn a_late_pending_report_never_replaces_a_final_one() {
+    let ledger = connect().await;
+    common::a_late_pending_report_never_replaces_a_final_one(&ledger, &job("late")).await;
+}

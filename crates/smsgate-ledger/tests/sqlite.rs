@@ -422,3 +422,9 @@ async fn a_heartbeat_keeps_claims_and_only_released_rows_are_reclaimed() {
     assert_eq!(positions, vec![0, 1, 3]);
     assert!(taken.iter().all(|m| m.worker.as_deref() == Some("c")));
 }
+
+#[tokio::test]
+async fn a_late_pending_report_never_replaces_a_final_one() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    common::a_late_pending_report_never_replaces_a_final_one(&ledger, "job").await;
+}

@@ -101,3 +101,40 @@ pub async fn early_and_shared_reports(ledger: &dyn Ledger, job: &str) {
         State::Undelivered
     );
 }
+
+/// Pushes overtake each other: a report still on its way that arrives after a final one
+/// changes neither the state nor the last report.
+pub async fn a_late_pending_report_never_replaces_a_final_one(ledger: &dyn Ledger, job: &str) {
+    ledger
+        .load(job, vec![NewMessage::new(0, "r0", "+8613800138000", "hi")])
+        .await
+        .unwrap();
+    ledger.claim(job, "w", 1, 60_000).await.unwrap();
+    ledger.start(job, "w", vec![0]).await.unwrap();
+    let id = format!("{job}-late");
+    // Early, out of order: delivered, then sent.
+    for class in [DeliveryClass::Delivered, DeliveryClass::Pending] {
+        ledger
+            .record_report(report(&id, None, class))
+            .await
+            .unwrap();
+    }
+    ledger
+        .settle(
+            job,
+            vec![Settlement::accepted(0, "nxcloud", id.clone(), vec![])],
+        )
+        .await
+        .unwrap();
+    let message = ledger.message(job, 0).await.unwrap().unwrap();
+    assert_eq!(message.state, State::Delivered);
+    assert_eq!(message.report.unwrap().0, "delivered");
+    // Late, out of order again, once matched.
+    let late = ledger
+        .record_report(report(&id, None, DeliveryClass::Pending))
+        .await
+        .unwrap();
+    assert_eq!(late.state, Some(State::Delivered));
+    let message = ledger.message(job, 0).await.unwrap().unwrap();
+    assert_eq!(message.report.unwrap().0, "delivered");
+}
