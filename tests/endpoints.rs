@@ -130,6 +130,17 @@ macro_rules! onbuka_locked_bytes {
                     })
                     .unwrap(),
             );
+            assert_locked(
+                concat!($vendor, "_sent_records"),
+                &client
+                    .prepare_get_sent_rcd(&ob::GetSentRcdRequest {
+                        start_time: "2021-02-12T00:00:00+08:00",
+                        end_time: "2021-02-13T00:00:00+08:00",
+                        start_index: Some(50_000),
+                        ..Default::default()
+                    })
+                    .unwrap(),
+            );
             // An appId given in the body is sent as given.
             let other = client
                 .prepare_get_balance(&ob::GetBalanceRequest { app_id: "other" })

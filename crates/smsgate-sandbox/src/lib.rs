@@ -5,7 +5,7 @@
 //! bodies against the same JSON Schemas the clients are generated from and answers each
 //! violated limit with the vendor's own code, assigns message ids in the vendor's format,
 //! answers in the vendor's exact response shape, keeps an account balance that sends deduct
-//! from, serves balance and delivery-status queries from what it accepted, and can push
+//! from, serves balance, delivery-status and sent-records queries from what it accepted, and can push
 //! delivery reports. Faults (latency, HTTP 500, dropped connections, malformed bodies,
 //! per-number rejections, rate limits) are injected from a seed, so a run is repeatable: each
 //! draw depends on the seed and the request itself, not on arrival order (see [`Faults`]).
