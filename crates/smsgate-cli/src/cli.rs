@@ -177,6 +177,10 @@ pub struct SendArgs {
     /// recipients and text given with --to).
     #[arg(long, value_name = "NAME", requires = "ledger")]
     pub job: Option<String>,
+    /// Keep only the MD5 of each text in the ledger (texts may be personal data); rows a stopped
+    /// worker left are then sent by a run that reads the input, not from the ledger.
+    #[arg(long, requires = "ledger")]
+    pub ledger_hash_text: bool,
     /// Seconds a worker's claim on its rows lasts without a heartbeat (renewed every third of
     /// it): a worker killed without a word leaves its unsent rows to the others after this.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "ledger", value_parser = clap::value_parser!(u64).range(3..))]

@@ -47,9 +47,12 @@ impl LedgerRun {
             return Ok(None);
         };
         let config = |err: LedgerError| CliError::Config(err.to_string());
-        let ledger = smsgate_ledger::open(url, TextPolicy::Keep)
-            .await
-            .map_err(config)?;
+        let text = if args.ledger_hash_text {
+            TextPolicy::HashOnly
+        } else {
+            TextPolicy::Keep
+        };
+        let ledger = smsgate_ledger::open(url, text).await.map_err(config)?;
         let job = match &args.job {
             Some(job) => job.clone(),
             None => default_job(args)?,
@@ -69,8 +72,9 @@ impl LedgerRun {
                 .collect();
             note(format_args!(
                 "{} row(s) of job {job:?} were in flight when an earlier run stopped: they are now \
-                 unknown and are never sent again (input positions {}{}); ask the provider what \
-                 became of them before sending them in a new job",
+                 unknown and are never sent again (input positions {}{}); `smsgate reconcile \
+                 --ledger URL --job {job:?}` asks the providers what became of them (a message \
+                 no provider received becomes not_sent, and the next run sends it)",
                 recovery.unknown.len(),
                 shown.join(", "),
                 if recovery.unknown.len() > 20 {
@@ -243,6 +247,28 @@ impl LedgerRun {
                 .claim_released(&self.job, &self.worker, CHUNK, self.lease_ms)
                 .await?;
             if !claimed.is_empty() {
+                // Without its text (a hash-only ledger) a row cannot be sent from the ledger:
+                // it goes back as not sent, for a run that reads the input.
+                let (claimed, textless): (Vec<_>, Vec<_>) =
+                    claimed.into_iter().partition(|m| m.text.is_some());
+                if !textless.is_empty() {
+                    let reason = "released by a stopped worker; the ledger keeps only text hashes: \
+                                  a run reading the input sends it";
+                    let settlements = textless
+                        .iter()
+                        .map(|m| Settlement::other(m.position, Settled::NotSent, reason))
+                        .collect();
+                    self.ledger.settle(&self.job, settlements).await?;
+                    note(format_args!(
+                        "{} row(s) of job {:?} a stopped worker left are not sent: the ledger keeps \
+                         only their text hashes (run the job again to send them)",
+                        textless.len(),
+                        self.job
+                    ));
+                }
+                if claimed.is_empty() {
+                    continue;
+                }
                 let positions = claimed.iter().map(|m| m.position).collect();
                 self.ledger
                     .start(&self.job, &self.worker, positions)
@@ -251,7 +277,6 @@ impl LedgerRun {
                 let mut places = Vec::with_capacity(claimed.len());
                 for row in claimed {
                     let Some(text) = row.text else {
-                        // Without its text (hash-only ledger) the row cannot be sent here.
                         continue;
                     };
                     let mut message = Message::new(row.number, text);

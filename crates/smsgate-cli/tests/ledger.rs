@@ -659,3 +659,63 @@ fn a_changed_input_under_the_same_job_sends_nothing() {
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows.iter().all(|r| r["status"] == "not_sent"), "{rows:?}");
 }
+
+/// `--ledger-hash-text` keeps no text in the ledger, only its MD5; a rerun still writes every
+/// row from the ledger.
+#[test]
+fn a_hash_only_ledger_keeps_no_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let ledger = format!("sqlite:{}", path.display());
+    let csv = dir.path().join("private.csv");
+    std::fs::write(
+        &csv,
+        "to,content\n+8613800138000,your code is 1234\n+8613800138001,your code is 5678\n",
+    )
+    .unwrap();
+    let run = |output: &Path| {
+        Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+            .args(["send", "--sandbox", "--provider", "itniotech", "--csv"])
+            .arg(&csv)
+            .args([
+                "--ledger",
+                &ledger,
+                "--job",
+                "private",
+                "--ledger-hash-text",
+            ])
+            .arg("--output")
+            .arg(output)
+            .output()
+            .unwrap()
+    };
+    let first = dir.path().join("first.jsonl");
+    assert_eq!(run(&first).status.code(), Some(0));
+    let stored =
+        smsgate_ledger::SqliteLedger::open(&path, smsgate_ledger::TextPolicy::HashOnly).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let rows = runtime
+        .block_on(smsgate_ledger::Ledger::messages(
+            &stored,
+            "private",
+            vec![smsgate_ledger::State::Accepted],
+        ))
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|m| m.text.is_none() && m.text_md5.len() == 32)
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        !bytes.windows(12).any(|w| w == b"your code is"),
+        "no text in the file"
+    );
+    let second = dir.path().join("second.jsonl");
+    assert_eq!(run(&second).status.code(), Some(0));
+    let again = lines(&second);
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|l| l["recorded"] == true));
+}
