@@ -5,7 +5,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
-use smsgate::{Delivery, Message, Outcome};
+use smsgate::{Delivery, Message};
 use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settled, Settlement, State, TextPolicy};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -319,7 +319,7 @@ impl LedgerRun {
     pub fn record(&self, settled: &[Delivery], places: &[(usize, Option<u64>)]) {
         let batch = settled
             .iter()
-            .map(|d| settlement(d, places[d.index].0 as u64))
+            .map(|d| d.settlement(places[d.index].0 as u64))
             .collect();
         // The settler ends only on a ledger error, which `finish` reports.
         let _ = self.settle.send(batch);
@@ -376,53 +376,6 @@ fn sender_lock(url: &str) -> Result<Option<std::fs::File>, CliError> {
         Err(std::fs::TryLockError::Error(err)) => {
             Err(CliError::Io(format!("cannot lock {lock_path}: {err}")))
         }
-    }
-}
-
-/// A delivery as the ledger records it.
-fn settlement(delivery: &Delivery, position: u64) -> Settlement {
-    let tried = delivery
-        .tried
-        .iter()
-        .map(|p| p.as_str().to_owned())
-        .collect();
-    let (outcome, provider, message_id, reason) = match &delivery.outcome {
-        Outcome::Accepted {
-            provider,
-            message_id,
-        } => (
-            Settled::Accepted,
-            Some(provider.as_str().to_owned()),
-            Some(message_id.clone()),
-            None,
-        ),
-        Outcome::Rejected {
-            provider,
-            reason,
-            retry_safe,
-        } => (
-            Settled::Rejected {
-                retry_safe: *retry_safe,
-            },
-            provider.as_ref().map(|p| p.as_str().to_owned()),
-            None,
-            Some(reason.text.clone()),
-        ),
-        Outcome::Unknown { provider, cause } => (
-            Settled::Unknown,
-            Some(provider.as_str().to_owned()),
-            None,
-            Some(cause.clone()),
-        ),
-        Outcome::NotSent { reason } => (Settled::NotSent, None, None, Some(reason.to_string())),
-    };
-    Settlement {
-        position,
-        outcome,
-        provider,
-        provider_message_id: message_id,
-        tried,
-        reason,
     }
 }
 

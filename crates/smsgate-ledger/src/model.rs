@@ -329,6 +329,40 @@ pub(crate) fn reported_row(
     chosen.map(|(job, position, state, _)| (job, position, state))
 }
 
+/// The rows an outcome may be recorded for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Settling {
+    /// Rows in flight (or claimed, for `not_sent`): [`Ledger::settle`].
+    InFlight,
+    /// Rows whose outcome is unknown: [`Ledger::resolve_unknown`].
+    Unknown,
+}
+
+impl Settling {
+    /// The SQL condition on `state`, `new_state` naming the parameter of the new state.
+    pub(crate) fn condition(self, new_state: &str) -> String {
+        match self {
+            Self::InFlight => {
+                format!("(state = 'in_flight' OR (state = 'claimed' AND {new_state} = 'not_sent'))")
+            }
+            Self::Unknown => "state = 'unknown'".to_owned(),
+        }
+    }
+
+    /// The error for a row not in that state.
+    pub(crate) fn refused(self, job: &str, position: u64) -> LedgerError {
+        LedgerError::Transition {
+            job: job.to_owned(),
+            position,
+            reason: match self {
+                Self::InFlight => "not in flight: its outcome is already recorded",
+                Self::Unknown => "not unknown: its outcome is already settled",
+            }
+            .to_owned(),
+        }
+    }
+}
+
 /// A report kept unmatched because it arrived before its message's outcome was recorded (a
 /// vendor may report within milliseconds of accepting).
 pub(crate) struct EarlyReport {

@@ -10,8 +10,8 @@ use tokio_postgres::{Client, NoTls, Row, Transaction};
 
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
-    Settled, Settlement, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
-    report_supersedes, reported_row, same_message, stored_position, text_md5,
+    Settled, Settlement, Settling, State, StoredRow, TextPolicy, after_early_reports, after_report,
+    now_ms, report_supersedes, reported_row, same_message, stored_position, text_md5,
 };
 
 /// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
@@ -117,6 +117,56 @@ impl PostgresLedger {
         tx.commit().await.map_err(db)?;
         Ok(value)
     }
+}
+
+/// Records outcomes of rows in the state `from` says, then the reports of accepted ones that
+/// arrived first.
+async fn record_outcomes(
+    tx: &Transaction<'_>,
+    job: &str,
+    settlements: Vec<Settlement>,
+    from: Settling,
+) -> Result<(), LedgerError> {
+    let sql = format!(
+        "UPDATE smsgate_messages SET state = $1, retry_safe = $2, provider = COALESCE($3, provider), \
+         provider_message_id = $4, tried = $5, reason = $6, updated_ms = $7 \
+         WHERE job = $8 AND position = $9 AND {}",
+        from.condition("$1")
+    );
+    let update = tx.prepare(&sql).await.map_err(db)?;
+    let now = now_ms();
+    for s in settlements {
+        let retry_safe = match s.outcome {
+            Settled::Rejected { retry_safe } => Some(retry_safe),
+            _ => None,
+        };
+        let changed = tx
+            .execute(
+                &update,
+                &[
+                    &s.outcome.state().as_str(),
+                    &retry_safe,
+                    &s.provider,
+                    &s.provider_message_id,
+                    &s.tried.join(","),
+                    &s.reason,
+                    &now,
+                    &job,
+                    &position(s.position),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        if changed != 1 {
+            return Err(from.refused(job, s.position));
+        }
+        if let (Settled::Accepted, Some(provider), Some(id)) =
+            (s.outcome, &s.provider, &s.provider_message_id)
+        {
+            apply_early_reports(tx, job, s.position, provider, id, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Applies the reports of `provider`'s `id` that arrived before the message at `at` was
@@ -425,49 +475,9 @@ impl Ledger for PostgresLedger {
         let job = job.to_owned();
         Box::pin(async move {
             self.transaction(|tx| {
-                Box::pin(async move {
-                    let now = now_ms();
-                    for s in settlements {
-                        let retry_safe = match s.outcome {
-                            Settled::Rejected { retry_safe } => Some(retry_safe),
-                            _ => None,
-                        };
-                        let state = s.outcome.state().as_str();
-                        let changed = tx
-                            .execute(
-                                "UPDATE smsgate_messages SET state = $1, retry_safe = $2, provider = $3, \
-                                 provider_message_id = $4, tried = $5, reason = $6, updated_ms = $7 \
-                                 WHERE job = $8 AND position = $9 AND (state = 'in_flight' \
-                                 OR (state = 'claimed' AND $1 = 'not_sent'))",
-                                &[
-                                    &state,
-                                    &retry_safe,
-                                    &s.provider,
-                                    &s.provider_message_id,
-                                    &s.tried.join(","),
-                                    &s.reason,
-                                    &now,
-                                    &job,
-                                    &position(s.position),
-                                ],
-                            )
-                            .await
-                            .map_err(db)?;
-                        if changed != 1 {
-                            return Err(LedgerError::Transition {
-                                job: job.clone(),
-                                position: s.position,
-                                reason: "not in flight: its outcome is already recorded".to_owned(),
-                            });
-                        }
-                        if let (Settled::Accepted, Some(provider), Some(id)) =
-                            (s.outcome, &s.provider, &s.provider_message_id)
-                        {
-                            apply_early_reports(tx, &job, s.position, provider, id, now).await?;
-                        }
-                    }
-                    Ok(())
-                })
+                Box::pin(
+                    async move { record_outcomes(tx, &job, settlements, Settling::InFlight).await },
+                )
             })
             .await
         })
@@ -671,47 +681,9 @@ impl Ledger for PostgresLedger {
         let job = job.to_owned();
         Box::pin(async move {
             self.transaction(|tx| {
-                Box::pin(async move {
-                    let now = now_ms();
-                    for s in settlements {
-                        let retry_safe = match s.outcome {
-                            Settled::Rejected { retry_safe } => Some(retry_safe),
-                            _ => None,
-                        };
-                        let changed = tx
-                            .execute(
-                                "UPDATE smsgate_messages SET state = $1, retry_safe = $2, \
-                                 provider = COALESCE($3, provider), provider_message_id = $4, \
-                                 reason = $5, updated_ms = $6 \
-                                 WHERE job = $7 AND position = $8 AND state = 'unknown'",
-                                &[
-                                    &s.outcome.state().as_str(),
-                                    &retry_safe,
-                                    &s.provider,
-                                    &s.provider_message_id,
-                                    &s.reason,
-                                    &now,
-                                    &job,
-                                    &position(s.position),
-                                ],
-                            )
-                            .await
-                            .map_err(db)?;
-                        if changed != 1 {
-                            return Err(LedgerError::Transition {
-                                job: job.clone(),
-                                position: s.position,
-                                reason: "not unknown: its outcome is already settled".to_owned(),
-                            });
-                        }
-                        if let (Settled::Accepted, Some(provider), Some(id)) =
-                            (s.outcome, &s.provider, &s.provider_message_id)
-                        {
-                            apply_early_reports(tx, &job, s.position, provider, id, now).await?;
-                        }
-                    }
-                    Ok(())
-                })
+                Box::pin(
+                    async move { record_outcomes(tx, &job, settlements, Settling::Unknown).await },
+                )
             })
             .await
         })

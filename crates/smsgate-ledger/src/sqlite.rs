@@ -9,7 +9,7 @@ use smsgate_provider::{BoxFuture, DeliveryStatus};
 
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
-    Settlement, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
+    Settlement, Settling, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
     report_supersedes, reported_row, same_message, stored_position, text_md5,
 };
 
@@ -117,6 +117,52 @@ impl SqliteLedger {
             .map_err(|err| LedgerError::Database(format!("ledger task failed: {err}")))?
         })
     }
+}
+
+/// Records outcomes of rows in the state `from` says, then the reports of accepted ones that
+/// arrived first.
+fn record_outcomes(
+    tx: &Transaction<'_>,
+    job: &str,
+    settlements: Vec<Settlement>,
+    from: Settling,
+) -> Result<(), LedgerError> {
+    let sql = format!(
+        "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = COALESCE(?3, provider), \
+         provider_message_id = ?4, tried = ?5, reason = ?6, updated_ms = ?7 \
+         WHERE job = ?8 AND position = ?9 AND {}",
+        from.condition("?1")
+    );
+    let mut update = tx.prepare_cached(&sql).map_err(db)?;
+    let now = now_ms();
+    for s in settlements {
+        let retry_safe = match s.outcome {
+            crate::Settled::Rejected { retry_safe } => Some(retry_safe),
+            _ => None,
+        };
+        let changed = update
+            .execute(params![
+                s.outcome.state().as_str(),
+                retry_safe,
+                s.provider,
+                s.provider_message_id,
+                s.tried.join(","),
+                s.reason,
+                now,
+                job,
+                position(s.position)
+            ])
+            .map_err(db)?;
+        if changed != 1 {
+            return Err(from.refused(job, s.position));
+        }
+        if let (crate::Settled::Accepted, Some(provider), Some(id)) =
+            (s.outcome, &s.provider, &s.provider_message_id)
+        {
+            apply_early_reports(tx, job, s.position, provider, id, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Applies the reports of `provider`'s `id` that arrived before the message at `position` was
@@ -412,49 +458,7 @@ impl Ledger for SqliteLedger {
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
         let job = job.to_owned();
-        self.transaction(move |tx| {
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = ?3, \
-                     provider_message_id = ?4, tried = ?5, reason = ?6, updated_ms = ?7 \
-                     WHERE job = ?8 AND position = ?9 AND (state = 'in_flight' \
-                     OR (state = 'claimed' AND ?1 = 'not_sent'))",
-                )
-                .map_err(db)?;
-            let now = now_ms();
-            for s in settlements {
-                let retry_safe = match s.outcome {
-                    crate::Settled::Rejected { retry_safe } => Some(retry_safe),
-                    _ => None,
-                };
-                let changed = update
-                    .execute(params![
-                        s.outcome.state().as_str(),
-                        retry_safe,
-                        s.provider,
-                        s.provider_message_id,
-                        s.tried.join(","),
-                        s.reason,
-                        now,
-                        job,
-                        position(s.position)
-                    ])
-                    .map_err(db)?;
-                if changed != 1 {
-                    return Err(LedgerError::Transition {
-                        job: job.clone(),
-                        position: s.position,
-                        reason: "not in flight: its outcome is already recorded".to_owned(),
-                    });
-                }
-                if let (crate::Settled::Accepted, Some(provider), Some(id)) =
-                    (s.outcome, &s.provider, &s.provider_message_id)
-                {
-                    apply_early_reports(tx, &job, s.position, provider, id, now)?;
-                }
-            }
-            Ok(())
-        })
+        self.transaction(move |tx| record_outcomes(tx, &job, settlements, Settling::InFlight))
     }
 
     fn recover(
@@ -630,47 +634,7 @@ impl Ledger for SqliteLedger {
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
         let job = job.to_owned();
-        self.transaction(move |tx| {
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = \
-                     COALESCE(?3, provider), provider_message_id = ?4, reason = ?5, updated_ms = ?6 \
-                     WHERE job = ?7 AND position = ?8 AND state = 'unknown'",
-                )
-                .map_err(db)?;
-            let now = now_ms();
-            for s in settlements {
-                let retry_safe = match s.outcome {
-                    crate::Settled::Rejected { retry_safe } => Some(retry_safe),
-                    _ => None,
-                };
-                let changed = update
-                    .execute(params![
-                        s.outcome.state().as_str(),
-                        retry_safe,
-                        s.provider,
-                        s.provider_message_id,
-                        s.reason,
-                        now,
-                        job,
-                        position(s.position)
-                    ])
-                    .map_err(db)?;
-                if changed != 1 {
-                    return Err(LedgerError::Transition {
-                        job: job.clone(),
-                        position: s.position,
-                        reason: "not unknown: its outcome is already settled".to_owned(),
-                    });
-                }
-                if let (crate::Settled::Accepted, Some(provider), Some(id)) =
-                    (s.outcome, &s.provider, &s.provider_message_id)
-                {
-                    apply_early_reports(tx, &job, s.position, provider, id, now)?;
-                }
-            }
-            Ok(())
-        })
+        self.transaction(move |tx| record_outcomes(tx, &job, settlements, Settling::Unknown))
     }
 
     fn held_ids(

@@ -163,7 +163,7 @@ impl SmsGate {
             let settlements = report
                 .deliveries
                 .iter()
-                .map(|d| settlement(d, mine[d.index]))
+                .map(|d| d.settlement(mine[d.index]))
                 .collect();
             if let Err(err) = store.settle(job, settlements).await {
                 tracing::error!(error = %err, job, "the ledger could not record outcomes");
@@ -253,49 +253,47 @@ impl SmsGate {
     }
 }
 
-/// A delivery as its ledger row records it.
-fn settlement(delivery: &Delivery, position: u64) -> Settlement {
-    let tried = delivery
-        .tried
-        .iter()
-        .map(|p| p.as_str().to_owned())
-        .collect();
-    let (outcome, provider, message_id, reason) = match &delivery.outcome {
-        Outcome::Accepted {
+impl Delivery {
+    /// This delivery as the ledger records it, for the row at `position`.
+    pub fn settlement(&self, position: u64) -> Settlement {
+        let tried = self.tried.iter().map(|p| p.as_str().to_owned()).collect();
+        let (outcome, provider, message_id, reason) = match &self.outcome {
+            Outcome::Accepted {
+                provider,
+                message_id,
+            } => (
+                Settled::Accepted,
+                Some(provider.as_str().to_owned()),
+                Some(message_id.clone()),
+                None,
+            ),
+            Outcome::Rejected {
+                provider,
+                reason,
+                retry_safe,
+            } => (
+                Settled::Rejected {
+                    retry_safe: *retry_safe,
+                },
+                provider.as_ref().map(|p| p.as_str().to_owned()),
+                None,
+                Some(reason.to_string()),
+            ),
+            Outcome::Unknown { provider, cause } => (
+                Settled::Unknown,
+                Some(provider.as_str().to_owned()),
+                None,
+                Some(cause.clone()),
+            ),
+            Outcome::NotSent { reason } => (Settled::NotSent, None, None, Some(reason.clone())),
+        };
+        Settlement {
+            position,
+            outcome,
             provider,
-            message_id,
-        } => (
-            Settled::Accepted,
-            Some(provider.as_str().to_owned()),
-            Some(message_id.clone()),
-            None,
-        ),
-        Outcome::Rejected {
-            provider,
+            provider_message_id: message_id,
+            tried,
             reason,
-            retry_safe,
-        } => (
-            Settled::Rejected {
-                retry_safe: *retry_safe,
-            },
-            provider.as_ref().map(|p| p.as_str().to_owned()),
-            None,
-            Some(reason.to_string()),
-        ),
-        Outcome::Unknown { provider, cause } => (
-            Settled::Unknown,
-            Some(provider.as_str().to_owned()),
-            None,
-            Some(cause.clone()),
-        ),
-        Outcome::NotSent { reason } => (Settled::NotSent, None, None, Some(reason.clone())),
-    };
-    Settlement {
-        position,
-        outcome,
-        provider,
-        provider_message_id: message_id,
-        tried,
-        reason,
+        }
     }
 }
