@@ -925,6 +925,17 @@ impl SpecReader {
                     format!("name {:?} listed twice", push.name),
                 ));
             }
+            let bad_header =
+                push.ack.content_type.as_deref().is_some_and(|ct| {
+                    ct.is_empty() || !ct.bytes().all(|b| (0x20..0x7f).contains(&b))
+                });
+            if !(200..300).contains(&push.ack.status) || bad_header {
+                return Err(self.error(
+                    &rel,
+                    format!("/pushes/{i}/ack"),
+                    "an ack is a 2xx status and a printable ASCII content type".to_owned(),
+                ));
+            }
             if push.ack.body.is_some() && push.ack.content_type.is_none() {
                 return Err(self.error(
                     &rel,

@@ -28,6 +28,8 @@ pub struct LedgerRun {
     worker: String,
     /// How long this worker's claims last without a heartbeat.
     lease_ms: u64,
+    /// Every provider this run may send through, in order (recorded with each row it starts).
+    providers: Vec<String>,
     /// Renews this worker's claims every third of the lease.
     heartbeat: JoinHandle<()>,
     /// Whether other workers may share the job (PostgreSQL): then this worker, once through
@@ -42,7 +44,7 @@ pub struct LedgerRun {
 impl LedgerRun {
     /// Opens the ledger `--ledger` names and recovers what an earlier run of the job left:
     /// rows in flight become `unknown` (listed, never resent), claimed rows are released.
-    pub async fn open(args: &SendArgs) -> Result<Option<Self>, CliError> {
+    pub async fn open(args: &SendArgs, providers: Vec<String>) -> Result<Option<Self>, CliError> {
         let Some(url) = &args.ledger else {
             return Ok(None);
         };
@@ -134,6 +136,7 @@ impl LedgerRun {
             job,
             worker,
             lease_ms,
+            providers,
             heartbeat,
             shared: !single,
             settle,
@@ -211,7 +214,12 @@ impl LedgerRun {
             });
         }
         self.ledger
-            .start(&self.job, &self.worker, mine.clone())
+            .start_through(
+                &self.job,
+                &self.worker,
+                mine.clone(),
+                self.providers.clone(),
+            )
             .await?;
         for row in recorded_rows {
             write(row);
@@ -241,7 +249,21 @@ impl LedgerRun {
             if stop.is_stopped() {
                 return Ok((Vec::new(), Vec::new()));
             }
-            self.ledger.recover(&self.job, false).await?;
+            if self.failed() {
+                return Err(LedgerError::Database(
+                    "outcomes can no longer be recorded".to_owned(),
+                ));
+            }
+            let recovery = self.ledger.recover(&self.job, false).await?;
+            if !recovery.unknown.is_empty() {
+                note(format_args!(
+                    "{} row(s) of job {:?} were in flight at a worker that stopped: they are now \
+                     unknown and are never sent again; `smsgate reconcile` asks the providers \
+                     what became of them",
+                    recovery.unknown.len(),
+                    self.job
+                ));
+            }
             let claimed = self
                 .ledger
                 .claim_released(&self.job, &self.worker, CHUNK, self.lease_ms)
@@ -271,7 +293,7 @@ impl LedgerRun {
                 }
                 let positions = claimed.iter().map(|m| m.position).collect();
                 self.ledger
-                    .start(&self.job, &self.worker, positions)
+                    .start_through(&self.job, &self.worker, positions, self.providers.clone())
                     .await?;
                 let mut messages = Vec::with_capacity(claimed.len());
                 let mut places = Vec::with_capacity(claimed.len());
@@ -312,6 +334,17 @@ impl LedgerRun {
                 () = stop.stopped() => {}
             }
         }
+    }
+
+    /// Queues `not_sent` for rows this worker marked in flight but never sent (their input
+    /// places), with `reason`: a rerun sends them.
+    pub fn unsent(&self, places: &[(usize, Option<u64>)], reason: &str) {
+        let batch = places
+            .iter()
+            .map(|(index, _)| Settlement::other(*index as u64, Settled::NotSent, reason))
+            .collect();
+        // The settler ends only on a ledger error, which `finish` reports.
+        let _ = self.settle.send(batch);
     }
 
     /// Queues the outcomes of settled messages (`places` maps their index in the chunk sent to

@@ -499,7 +499,8 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     let code = if preview_only || args.dry_run {
         plan_only(&gate, &args, rows, preview_only, &numbers)?
     } else {
-        let ledger = ledger::LedgerRun::open(&args).await?;
+        let providers = clients.iter().map(|c| c.name().to_owned()).collect();
+        let ledger = ledger::LedgerRun::open(&args, providers).await?;
         send_rows(&gate, &args, rows, &numbers, ledger).await?
     };
     if let Some(sandbox) = sandbox {
@@ -579,6 +580,9 @@ async fn send_rows(
             }
         }
         if !out.flush() {
+            if let (true, Some(run)) = (released, &ledger) {
+                run.unsent(&places, "the output failed before it was sent");
+            }
             break;
         }
         // With a ledger: this worker's share of the chunk, marked in flight (committed) before
@@ -604,6 +608,9 @@ async fn send_rows(
             },
         };
         if !out.flush() {
+            if let Some(run) = &ledger {
+                run.unsent(&places, "the output failed before it was sent");
+            }
             break;
         }
         // Outcomes are written and flushed as each request settles; a write failure stops

@@ -27,6 +27,9 @@ use crate::{CliError, note};
 /// other users of the machine can read).
 pub const TOKEN_ENV: &str = "SMSGATE_RECEIVE_TOKEN";
 
+/// The longest a report's body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The shortest path token taken: 128 bits of a random token's alphabet.
 const MIN_TOKEN_CHARS: usize = 22;
 
@@ -54,7 +57,9 @@ struct Receiver {
 
 /// Runs the receiver until a signal (exit 0) or a failed write to standard output (exit 4).
 pub async fn receive(config: &ConfigFile, args: &ReceiveArgs) -> Result<u8, CliError> {
-    let token = match args.token.clone().or_else(|| std::env::var(TOKEN_ENV).ok()) {
+    let given = args.token.clone().or_else(|| std::env::var(TOKEN_ENV).ok());
+    let generated = given.is_none();
+    let token = match given {
         Some(token) => check_token(token)?,
         None => generate_token()?,
     };
@@ -101,7 +106,7 @@ pub async fn receive(config: &ConfigFile, args: &ReceiveArgs) -> Result<u8, CliE
         out: Mutex::new(Ok(std::io::stdout())),
         stop: Notify::new(),
     });
-    banner(&receiver, args);
+    banner(&receiver, args, generated);
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(Arc::clone(&receiver));
@@ -153,23 +158,35 @@ fn generate_token() -> Result<String, CliError> {
         .collect())
 }
 
-/// Where each vendor's reports go, on standard error (standard output holds the reports).
-fn banner(receiver: &Receiver, args: &ReceiveArgs) {
+/// Where each vendor's reports go, on standard error (standard output holds the reports). A
+/// token given (`--token`, `SMSGATE_RECEIVE_TOKEN`) is never printed: the paths show `TOKEN`;
+/// a generated one is printed this once.
+fn banner(receiver: &Receiver, args: &ReceiveArgs, generated: bool) {
     let base = &receiver.public_url;
     note(format_args!(
         "receiving delivery reports on {base} into {}",
         smsgate_ledger::shown_url(&args.ledger)
     ));
-    if args.token.is_none() && std::env::var(TOKEN_ENV).is_err() {
+    let token = if generated {
         note(format_args!(
             "a new path token was generated (shown only now; give it again with {TOKEN_ENV} to \
              keep these URLs): {}",
             receiver.token
         ));
+        receiver.token.as_str()
+    } else {
+        "TOKEN"
+    };
+    if args.public_url.is_none() && args.listen.ip().is_unspecified() {
+        note(format_args!(
+            "listening on {}: give --public-url (the URL vendors call) or Twilio's signatures, \
+             which cover the URL, will not match",
+            args.listen
+        ));
     }
     for route in &receiver.routes {
         let name = route.vendor.name;
-        let tokened = format!("{base}/{}/{name}", receiver.token);
+        let tokened = format!("{base}/{token}/{name}");
         let how = match (route.checked, route.vendor.push_check) {
             (true, Some(check)) => {
                 format!(
@@ -187,17 +204,12 @@ fn banner(receiver: &Receiver, args: &ReceiveArgs) {
         note(format_args!("  {name:<10} {how}"));
     }
     note(format_args!(
-        "the simulator pushes here with: smsgate sandbox --push-url '{base}/{}/{{vendor}}'",
-        receiver.token
+        "the simulator pushes here with: smsgate sandbox --push-url '{base}/{token}/{{vendor}}'"
     ));
 }
 
 /// One push: route, check, parse, record, write, acknowledge.
 async fn handle(State(receiver): State<Arc<Receiver>>, request: Request) -> Response {
-    let Ok(_slot) = Arc::clone(&receiver.slots).try_acquire_owned() else {
-        // Vendors retry: a busy receiver sheds load rather than queueing without bound.
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "busy, retry later");
-    };
     let path = request.uri().path().to_owned();
     let Some((route, tokened)) = receiver.route(&path) else {
         return plain(StatusCode::NOT_FOUND, "not found");
@@ -205,6 +217,10 @@ async fn handle(State(receiver): State<Arc<Receiver>>, request: Request) -> Resp
     if !tokened && !route.checked {
         return plain(StatusCode::NOT_FOUND, "not found");
     }
+    let Ok(_slot) = Arc::clone(&receiver.slots).try_acquire_owned() else {
+        // A busy receiver sheds load rather than queueing without bound.
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "busy, retry later");
+    };
     let method = request.method().clone();
     if method != Method::POST && method != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "POST or GET");
@@ -215,14 +231,17 @@ async fn handle(State(receiver): State<Arc<Receiver>>, request: Request) -> Resp
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let body = match axum::body::to_bytes(request.into_body(), receiver.max_body).await {
-        Ok(body) => body,
-        Err(_) => {
+    // A slow sender holds a slot at most this long.
+    let read = axum::body::to_bytes(request.into_body(), receiver.max_body);
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
             return plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "a delivery report is never this large",
             );
         }
+        Err(_) => return plain(StatusCode::REQUEST_TIMEOUT, "too slow"),
     };
     // A GET report (and a POST from older accounts) carries its fields in the query string.
     let params: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
@@ -286,10 +305,13 @@ async fn handle(State(receiver): State<Arc<Receiver>>, request: Request) -> Resp
     let ack = vendor.pushes[0].ack;
     let mut response = Response::new(Body::from(ack.body));
     *response.status_mut() = StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK);
-    if let Some(content_type) = ack.content_type {
+    if let Some(content_type) = ack
+        .content_type
+        .and_then(|ct| HeaderValue::from_str(ct).ok())
+    {
         response
             .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            .insert(header::CONTENT_TYPE, content_type);
     }
     response
 }
@@ -321,6 +343,11 @@ impl Receiver {
     /// Writes one line to standard output; on failure stops the server (the report is in the
     /// ledger; the vendor's retry records it again).
     fn write(&self, line: &str) -> bool {
+        // A stalled reader of standard output blocks this thread only, not the runtime.
+        tokio::task::block_in_place(|| self.write_blocking(line))
+    }
+
+    fn write_blocking(&self, line: &str) -> bool {
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
         let Ok(stdout) = out.as_mut() else {
             return false;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use smsgate::provider::SentRecord;
 use smsgate::{DeliveryClass, DeliveryStatus, Provider};
 use smsgate_ledger::{Ledger, Message, Settled, Settlement, State, TextPolicy};
 
@@ -18,8 +19,8 @@ use crate::{CliError, note, print_line};
 
 /// How much earlier than its row was marked in flight a vendor may have stamped a message
 /// (clocks differ), and how much later (the chunk's requests, retries, clocks).
-const BEFORE: Duration = Duration::from_secs(5 * 60);
-const AFTER: Duration = Duration::from_secs(15 * 60);
+const BEFORE: Duration = Duration::from_secs(15 * 60);
+const AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// Rows further apart than this are looked up in separate ranges.
 const GAP: Duration = Duration::from_secs(60 * 60);
@@ -226,20 +227,33 @@ impl Run<'_> {
         if unknown.is_empty() {
             return Ok(());
         }
-        let configured: Vec<String> = crate::config::clients(self.config, &[], None)
-            .map(|clients| clients.iter().map(|c| c.name().to_owned()).collect())
-            .unwrap_or_default();
+        // Where each may have gone: the provider that settled it, or every provider its run
+        // could send through (recorded when it was marked in flight). A row with neither
+        // cannot be looked up.
         let candidates = |m: &Message| -> Vec<String> {
-            match m.provider.clone().or_else(|| m.tried.last().cloned()) {
-                Some(name) => vec![name],
-                None => configured.clone(),
+            match &m.provider {
+                Some(name) => vec![name.clone()],
+                None => m.tried.clone(),
             }
         };
+        let mut unanswered: HashSet<u64> = HashSet::new();
+        let nowhere: Vec<u64> = unknown
+            .iter()
+            .filter(|m| candidates(m).is_empty())
+            .map(|m| m.position)
+            .collect();
+        if !nowhere.is_empty() {
+            note(format_args!(
+                "{} unknown message(s) have no record of the providers they may have gone to \
+                 (recorded by an older version): ask the providers before sending them again",
+                nowhere.len()
+            ));
+            unanswered.extend(nowhere);
+        }
         let names: std::collections::BTreeSet<String> =
             unknown.iter().flat_map(&candidates).collect();
         // Per row: where it was found, and whether a candidate could not be asked.
-        let mut found: BTreeMap<u64, (String, smsgate::provider::SentRecord)> = BTreeMap::new();
-        let mut unanswered: HashSet<u64> = HashSet::new();
+        let mut found: BTreeMap<u64, (String, SentRecord)> = BTreeMap::new();
         let now = now_ms();
         for name in names {
             let rows: Vec<Message> = unknown
@@ -263,8 +277,9 @@ impl Run<'_> {
                     .sent_ms
                     .unwrap_or_default()
                     .saturating_sub(ms(BEFORE));
-                let last = group[group.len() - 1].sent_ms.unwrap_or_default();
-                let to = (last + ms(AFTER)).min(now);
+                // Up to now, or the longest range from the first row (which still covers the
+                // last row's send and the margin after it).
+                let to = from.saturating_add(ms(range)).min(now);
                 let records = match provider.sent_records(from, to).await {
                     Ok(records) => records,
                     Err(err) => {
@@ -278,22 +293,34 @@ impl Run<'_> {
                     }
                 };
                 let ids: Vec<String> = records.iter().map(|r| r.message_id.clone()).collect();
-                let mut taken: HashSet<String> = self
+                let taken: HashSet<String> = self
                     .ledger
                     .held_ids(&name, ids)
                     .await
                     .map_err(ledger_error)?
                     .into_iter()
                     .collect();
-                for message in &group {
-                    let digits = digits(&message.number);
-                    if let Some(record) = records
-                        .iter()
-                        .find(|r| digits_eq(&r.number, &digits) && !taken.contains(&r.message_id))
-                    {
-                        taken.insert(record.message_id.clone());
-                        found.insert(message.position, (name.clone(), record.clone()));
-                    }
+                // Numbers other jobs' unsettled messages went to meanwhile: a record for one
+                // of them could be theirs.
+                let elsewhere: HashSet<String> = self
+                    .ledger
+                    .unsettled_numbers_elsewhere(self.job, from, to)
+                    .await
+                    .map_err(ledger_error)?
+                    .iter()
+                    .map(|n| digits(n))
+                    .collect();
+                let (matched, ambiguous) = assign(&group, &records, &taken, &elsewhere);
+                if !ambiguous.is_empty() {
+                    note(format_args!(
+                        "{} unknown message(s) cannot be told apart in what {name} lists (other \
+                         messages to the same number at the same time): left unknown",
+                        ambiguous.len()
+                    ));
+                    unanswered.extend(ambiguous);
+                }
+                for (position, record) in matched {
+                    found.insert(position, (name.clone(), record));
                 }
             }
         }
@@ -319,7 +346,11 @@ impl Run<'_> {
                 }
                 // Over once every provider it may have gone to has had time to list it.
                 None if !unanswered.contains(&message.position)
-                    && message.sent_ms.unwrap_or_default() + ms(settle_after) <= now =>
+                    && message
+                        .sent_ms
+                        .unwrap_or_default()
+                        .saturating_add(ms(settle_after))
+                        <= now =>
                 {
                     let asked = candidates(message).join(", ");
                     (
@@ -370,6 +401,42 @@ impl Run<'_> {
     }
 }
 
+/// Which of `rows` (sorted by send time) the `records` of a provider are, by number: records
+/// whose id a message holds are someone's already; a number with as many free records as rows
+/// takes them in order; a number with fewer (some rows received, some not), or that another
+/// job's unsettled message also went to (`elsewhere`, digits), cannot be told apart. The
+/// rows matched, and the positions left ambiguous.
+fn assign(
+    rows: &[&Message],
+    records: &[SentRecord],
+    held: &HashSet<String>,
+    elsewhere: &HashSet<String>,
+) -> (Vec<(u64, SentRecord)>, Vec<u64>) {
+    let mut free: BTreeMap<String, Vec<&SentRecord>> = BTreeMap::new();
+    for record in records.iter().filter(|r| !held.contains(&r.message_id)) {
+        free.entry(digits(&record.number)).or_default().push(record);
+    }
+    let mut wanted: BTreeMap<String, Vec<&Message>> = BTreeMap::new();
+    for message in rows {
+        wanted.entry(digits(&message.number)).or_default().push(message);
+    }
+    let (mut matched, mut ambiguous) = (Vec::new(), Vec::new());
+    for (number, messages) in wanted {
+        let listed = free.get(&number).map_or(&[][..], Vec::as_slice);
+        if listed.is_empty() {
+            continue; // not received here
+        }
+        if listed.len() < messages.len() || elsewhere.contains(&number) {
+            ambiguous.extend(messages.iter().map(|m| m.position));
+            continue;
+        }
+        for (message, record) in messages.iter().zip(listed) {
+            matched.push((message.position, (*record).clone()));
+        }
+    }
+    (matched, ambiguous)
+}
+
 /// Messages by the provider that settled (or last tried) them.
 fn by_provider(messages: Vec<Message>) -> BTreeMap<String, Vec<Message>> {
     let mut grouped: BTreeMap<String, Vec<Message>> = BTreeMap::new();
@@ -409,10 +476,6 @@ fn digits(number: &str) -> String {
     number.chars().filter(char::is_ascii_digit).collect()
 }
 
-fn digits_eq(number: &str, digits_: &str) -> bool {
-    digits(number) == digits_
-}
-
 fn ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -448,6 +511,44 @@ mod tests {
             report: None,
             sent_ms: Some(sent_ms),
         }
+    }
+
+    fn record(id: &str, number: &str) -> SentRecord {
+        SentRecord {
+            message_id: id.into(),
+            number: number.into(),
+            at: None,
+            failed: false,
+        }
+    }
+
+    #[test]
+    fn records_are_matched_by_number_only_when_unambiguous() {
+        let mut twice = message(1, 10);
+        twice.number = "+8613800138000".into();
+        let mut other = message(2, 20);
+        other.number = "+8613900139000".into();
+        let mut third = message(3, 30);
+        third.number = "+447700900123".into();
+        let first = message(0, 0);
+        let rows = vec![&first, &twice, &other, &third];
+        let records = vec![
+            record("held", "8613900139000"),
+            record("a", "8613800138000"),
+            record("b", "8613900139000"),
+            record("c", "447700900123"),
+        ];
+        let held: HashSet<String> = ["held".to_owned()].into();
+        // +8613800138000 twice, one record: which was received cannot be told.
+        let (matched, ambiguous) = assign(&rows, &records, &held, &HashSet::new());
+        assert_eq!(ambiguous, vec![0, 1]);
+        let ids: Vec<(u64, &str)> = matched.iter().map(|(p, r)| (*p, r.message_id.as_str())).collect();
+        assert_eq!(ids, vec![(3, "c"), (2, "b")]);
+        // Another job's unsettled message to +447700900123: its record could be theirs.
+        let elsewhere: HashSet<String> = ["447700900123".to_owned()].into();
+        let (matched, ambiguous) = assign(&rows, &records, &held, &elsewhere);
+        assert!(ambiguous.contains(&3));
+        assert!(matched.iter().all(|(p, _)| *p != 3));
     }
 
     #[test]

@@ -143,8 +143,16 @@ async fn every_vendor_s_reports_are_matched_into_the_ledger() {
     secrets.extend(env_of(&plain, "vonage"));
     plain.shutdown().await;
     let receiver = Receiver::start(&ledger_url, &secrets, &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !receiver.stderr.lock().unwrap().contains("pushes here with") {
+        assert!(Instant::now() < deadline, "no banner");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let banner = receiver.stderr.lock().unwrap().clone();
     assert!(banner.contains("receiving delivery reports on"), "{banner}");
+    assert!(banner.contains("/TOKEN/nxcloud"), "{banner}");
+    // A token given is never printed (the paths show TOKEN).
+    assert!(!banner.contains(TOKEN), "{banner}");
 
     let sandbox = sandbox(Some(format!("{}/{TOKEN}/{{vendor}}", receiver.url))).await;
     let csv = dir.path().join("in.csv");

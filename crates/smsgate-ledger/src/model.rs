@@ -349,17 +349,28 @@ impl Settling {
         }
     }
 
-    /// The error for a row not in that state.
-    pub(crate) fn refused(self, job: &str, position: u64) -> LedgerError {
-        LedgerError::Transition {
+    /// `Ok` when no row was `refused` (not in that state; the others are recorded), else the
+    /// error naming the first.
+    pub(crate) fn check(self, job: &str, refused: Vec<u64>) -> Result<(), LedgerError> {
+        let Some(&position) = refused.first() else {
+            return Ok(());
+        };
+        let what = match self {
+            Self::InFlight => "not in flight: its outcome is already recorded",
+            Self::Unknown => "not unknown: its outcome is already settled",
+        };
+        Err(LedgerError::Transition {
             job: job.to_owned(),
             position,
-            reason: match self {
-                Self::InFlight => "not in flight: its outcome is already recorded",
-                Self::Unknown => "not unknown: its outcome is already settled",
-            }
-            .to_owned(),
-        }
+            reason: if refused.len() > 1 {
+                format!(
+                    "{what} ({} rows so; the others are recorded)",
+                    refused.len()
+                )
+            } else {
+                format!("{what} (the others are recorded)")
+            },
+        })
     }
 }
 
@@ -595,15 +606,40 @@ pub trait Ledger: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
 
     /// Marks `positions` (claimed by `worker`) in flight: call it, and let it return, before
-    /// their requests leave.
+    /// their requests leave. [`Ledger::start_through`] with no providers named.
     fn start(
         &self,
         job: &str,
         worker: &str,
         positions: Vec<u64>,
+    ) -> BoxFuture<'_, Result<(), LedgerError>> {
+        self.start_through(job, worker, positions, Vec::new())
+    }
+
+    /// Marks `positions` (claimed by `worker`) in flight, recording `providers`, every
+    /// provider the send may go to (in order): until the row settles, its `tried` names them,
+    /// so a row a crash leaves `unknown` is looked up at each of them (and only them).
+    fn start_through(
+        &self,
+        job: &str,
+        worker: &str,
+        positions: Vec<u64>,
+        providers: Vec<String>,
     ) -> BoxFuture<'_, Result<(), LedgerError>>;
 
-    /// Records outcomes of messages in flight (or claimed, for `not_sent`).
+    /// The numbers of other jobs' messages that may have been sent from `from_ms` to `to_ms`
+    /// and have no known outcome (in flight, unknown): a vendor's record for such a number
+    /// could be theirs.
+    fn unsettled_numbers_elsewhere(
+        &self,
+        job: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>>;
+
+    /// Records outcomes of messages in flight (or claimed, for `not_sent`). Every row that is
+    /// still in flight is recorded; a row that is not (a worker that took it over after this
+    /// one's lease lapsed settled it) is an error naming it, after the others are committed.
     fn settle(
         &self,
         job: &str,

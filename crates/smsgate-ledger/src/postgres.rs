@@ -99,7 +99,25 @@ impl PostgresLedger {
                     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
                         .await
                         .map_err(db)?;
-                    tx.batch_execute(crate::SCHEMA).await.map_err(db)
+                    tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
+                    // Ledgers created before `sent_ms` existed. Only then: ALTER TABLE locks
+                    // the table, which other workers are using.
+                    let has_sent_ms = tx
+                        .query_opt(
+                            "SELECT 1 FROM information_schema.columns WHERE table_schema = \
+                             current_schema() AND table_name = 'smsgate_messages' \
+                             AND column_name = 'sent_ms'",
+                            &[],
+                        )
+                        .await
+                        .map_err(db)?
+                        .is_some();
+                    if !has_sent_ms {
+                        tx.batch_execute("ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT")
+                            .await
+                            .map_err(db)?;
+                    }
+                    Ok(())
                 })
             })
             .await?;
@@ -126,7 +144,27 @@ async fn record_outcomes(
     job: &str,
     settlements: Vec<Settlement>,
     from: Settling,
-) -> Result<(), LedgerError> {
+) -> Result<Vec<u64>, LedgerError> {
+    let mut refused = Vec::new();
+    // A report of an id being recorded now waits for this transaction (and the other way
+    // round): whichever commits first, the report ends matched.
+    let keys: Vec<i64> = settlements
+        .iter()
+        .filter_map(|s| {
+            Some(report_lock_key(
+                s.provider.as_deref()?,
+                s.provider_message_id.as_deref()?,
+            ))
+        })
+        .collect();
+    if !keys.is_empty() {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted",
+            &[&keys],
+        )
+        .await
+        .map_err(db)?;
+    }
     let sql = format!(
         "UPDATE smsgate_messages SET state = $1, retry_safe = $2, provider = COALESCE($3, provider), \
          provider_message_id = $4, tried = $5, reason = $6, updated_ms = $7 \
@@ -158,7 +196,8 @@ async fn record_outcomes(
             .await
             .map_err(db)?;
         if changed != 1 {
-            return Err(from.refused(job, s.position));
+            refused.push(s.position);
+            continue;
         }
         if let (Settled::Accepted, Some(provider), Some(id)) =
             (s.outcome, &s.provider, &s.provider_message_id)
@@ -166,7 +205,13 @@ async fn record_outcomes(
             apply_early_reports(tx, job, s.position, provider, id, now).await?;
         }
     }
-    Ok(())
+    Ok(refused)
+}
+
+/// The advisory-lock key of a provider's message id (63 bits of its MD5).
+fn report_lock_key(provider: &str, id: &str) -> i64 {
+    let hex = smsgate_transport::sign::md5_hex(&[provider.as_bytes(), b"\0", id.as_bytes()]);
+    i64::from_str_radix(&hex[..15], 16).unwrap_or_default()
 }
 
 /// Applies the reports of `provider`'s `id` that arrived before the message at `at` was
@@ -431,39 +476,75 @@ impl Ledger for PostgresLedger {
         })
     }
 
-    fn start(
+    fn start_through(
         &self,
         job: &str,
         worker: &str,
         positions: Vec<u64>,
+        providers: Vec<String>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
-        let (job, worker) = (job.to_owned(), worker.to_owned());
+        let (job, worker, tried) = (job.to_owned(), worker.to_owned(), providers.join(","));
         Box::pin(async move {
             self.transaction(|tx| {
                 Box::pin(async move {
                     let now = now_ms();
-                    for p in positions {
-                        let changed = tx
-                            .execute(
-                                "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1, \
-                                 sent_ms = $1 \
-                                 WHERE job = $2 AND position = $3 AND state = 'claimed' AND worker = $4",
-                                &[&now, &job, &position(p), &worker],
-                            )
-                            .await
-                            .map_err(db)?;
-                        if changed != 1 {
-                            return Err(LedgerError::Transition {
-                                job: job.clone(),
-                                position: p,
-                                reason: format!("not claimed by {worker}: it cannot be sent"),
-                            });
-                        }
+                    let wanted: Vec<i64> = positions.iter().map(|p| position(*p)).collect();
+                    let started = tx
+                        .query(
+                            "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1, \
+                             sent_ms = $1, provider = NULL, provider_message_id = NULL, tried = $5 \
+                             WHERE job = $2 AND position = ANY($3) AND state = 'claimed' \
+                             AND worker = $4 RETURNING position",
+                            &[&now, &job, &wanted, &worker, &tried],
+                        )
+                        .await
+                        .map_err(db)?;
+                    if started.len() != positions.len() {
+                        let done: Vec<i64> = started
+                            .iter()
+                            .map(|row| row.try_get(0).map_err(db))
+                            .collect::<Result<_, _>>()?;
+                        let missing = positions
+                            .iter()
+                            .copied()
+                            .find(|p| !done.contains(&position(*p)))
+                            .unwrap_or_default();
+                        return Err(LedgerError::Transition {
+                            job: job.clone(),
+                            position: missing,
+                            reason: format!("not claimed by {worker}: it cannot be sent"),
+                        });
                     }
                     Ok(())
                 })
             })
             .await
+        })
+    }
+
+    fn unsettled_numbers_elsewhere(
+        &self,
+        job: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>> {
+        let job = job.to_owned();
+        let (from, to) = (stored_position(from_ms), stored_position(to_ms));
+        Box::pin(async move {
+            let rows = self
+                .client
+                .lock()
+                .await
+                .query(
+                    "SELECT DISTINCT number FROM smsgate_messages WHERE job <> $1 \
+                     AND state IN ('in_flight', 'unknown') AND sent_ms BETWEEN $2 AND $3",
+                    &[&job, &from, &to],
+                )
+                .await
+                .map_err(db)?;
+            rows.iter()
+                .map(|row| row.try_get::<_, String>(0).map_err(db))
+                .collect()
         })
     }
 
@@ -474,12 +555,15 @@ impl Ledger for PostgresLedger {
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
         let job = job.to_owned();
         Box::pin(async move {
-            self.transaction(|tx| {
-                Box::pin(
-                    async move { record_outcomes(tx, &job, settlements, Settling::InFlight).await },
-                )
-            })
-            .await
+            let shown = job.clone();
+            let refused = self
+                .transaction(|tx| {
+                    Box::pin(async move {
+                        record_outcomes(tx, &job, settlements, Settling::InFlight).await
+                    })
+                })
+                .await?;
+            Settling::InFlight.check(&shown, refused)
         })
     }
 
@@ -566,6 +650,12 @@ impl Ledger for PostgresLedger {
             self.transaction(|tx| {
                 Box::pin(async move {
                     let now = now_ms();
+                    tx.execute(
+                        "SELECT pg_advisory_xact_lock($1)",
+                        &[&report_lock_key(&status.provider, &status.message_id)],
+                    )
+                    .await
+                    .map_err(db)?;
                     let mut candidates = Vec::new();
                     for row in tx
                         .query(
@@ -680,12 +770,15 @@ impl Ledger for PostgresLedger {
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
         let job = job.to_owned();
         Box::pin(async move {
-            self.transaction(|tx| {
-                Box::pin(
-                    async move { record_outcomes(tx, &job, settlements, Settling::Unknown).await },
-                )
-            })
-            .await
+            let shown = job.clone();
+            let refused = self
+                .transaction(|tx| {
+                    Box::pin(async move {
+                        record_outcomes(tx, &job, settlements, Settling::Unknown).await
+                    })
+                })
+                .await?;
+            Settling::Unknown.check(&shown, refused)
         })
     }
 

@@ -86,11 +86,24 @@ impl SqliteLedger {
     }
 
     fn with_connection(connection: Connection, text: TextPolicy) -> Result<Self, LedgerError> {
-        // Writers wait for each other rather than fail; NORMAL is durable with WAL at commit.
+        // Writers wait for each other (a sender and a receiver on one file) rather than fail; NORMAL is durable with WAL at commit.
         connection
-            .execute_batch("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
+            .execute_batch("PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;")
             .map_err(db)?;
         connection.execute_batch(crate::SCHEMA).map_err(db)?;
+        // Ledgers created before `sent_ms` existed.
+        let has_sent_ms: bool = connection
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('smsgate_messages') WHERE name = 'sent_ms'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        if !has_sent_ms {
+            connection
+                .execute_batch("ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT")
+                .map_err(db)?;
+        }
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             text,
@@ -126,7 +139,8 @@ fn record_outcomes(
     job: &str,
     settlements: Vec<Settlement>,
     from: Settling,
-) -> Result<(), LedgerError> {
+) -> Result<Vec<u64>, LedgerError> {
+    let mut refused = Vec::new();
     let sql = format!(
         "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = COALESCE(?3, provider), \
          provider_message_id = ?4, tried = ?5, reason = ?6, updated_ms = ?7 \
@@ -154,7 +168,8 @@ fn record_outcomes(
             ])
             .map_err(db)?;
         if changed != 1 {
-            return Err(from.refused(job, s.position));
+            refused.push(s.position);
+            continue;
         }
         if let (crate::Settled::Accepted, Some(provider), Some(id)) =
             (s.outcome, &s.provider, &s.provider_message_id)
@@ -162,7 +177,7 @@ fn record_outcomes(
             apply_early_reports(tx, job, s.position, provider, id, now)?;
         }
     }
-    Ok(())
+    Ok(refused)
 }
 
 /// Applies the reports of `provider`'s `id` that arrived before the message at `position` was
@@ -420,24 +435,26 @@ impl Ledger for SqliteLedger {
         self.transaction(move |tx| messages_in(tx, &job, &positions))
     }
 
-    fn start(
+    fn start_through(
         &self,
         job: &str,
         worker: &str,
         positions: Vec<u64>,
+        providers: Vec<String>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
-        let (job, worker) = (job.to_owned(), worker.to_owned());
+        let (job, worker, tried) = (job.to_owned(), worker.to_owned(), providers.join(","));
         self.transaction(move |tx| {
             let mut update = tx
                 .prepare_cached(
-                    "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = ?1, sent_ms = ?1 \
+                    "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = ?1, sent_ms = ?1, \
+                     provider = NULL, provider_message_id = NULL, tried = ?5 \
                      WHERE job = ?2 AND position = ?3 AND state = 'claimed' AND worker = ?4",
                 )
                 .map_err(db)?;
             let now = now_ms();
             for p in positions {
                 if update
-                    .execute(params![now, job, position(p), worker])
+                    .execute(params![now, job, position(p), worker, tried])
                     .map_err(db)?
                     != 1
                 {
@@ -452,13 +469,40 @@ impl Ledger for SqliteLedger {
         })
     }
 
+    fn unsettled_numbers_elsewhere(
+        &self,
+        job: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>> {
+        let job = job.to_owned();
+        let (from, to) = (stored_position(from_ms), stored_position(to_ms));
+        self.transaction(move |tx| {
+            let mut select = tx
+                .prepare_cached(
+                    "SELECT DISTINCT number FROM smsgate_messages WHERE job <> ?1 \
+                     AND state IN ('in_flight', 'unknown') AND sent_ms BETWEEN ?2 AND ?3",
+                )
+                .map_err(db)?;
+            let numbers = select
+                .query_map(params![job, from, to], |row| row.get(0))
+                .map_err(db)?
+                .collect::<Result<Vec<String>, _>>()
+                .map_err(db)?;
+            Ok(numbers)
+        })
+    }
+
     fn settle(
         &self,
         job: &str,
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
         let job = job.to_owned();
-        self.transaction(move |tx| record_outcomes(tx, &job, settlements, Settling::InFlight))
+        let shown = job.clone();
+        let recorded =
+            self.transaction(move |tx| record_outcomes(tx, &job, settlements, Settling::InFlight));
+        Box::pin(async move { Settling::InFlight.check(&shown, recorded.await?) })
     }
 
     fn recover(
@@ -634,7 +678,10 @@ impl Ledger for SqliteLedger {
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
         let job = job.to_owned();
-        self.transaction(move |tx| record_outcomes(tx, &job, settlements, Settling::Unknown))
+        let shown = job.clone();
+        let recorded =
+            self.transaction(move |tx| record_outcomes(tx, &job, settlements, Settling::Unknown));
+        Box::pin(async move { Settling::Unknown.check(&shown, recorded.await?) })
     }
 
     fn held_ids(

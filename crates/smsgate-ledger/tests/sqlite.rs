@@ -428,3 +428,22 @@ async fn a_late_pending_report_never_replaces_a_final_one() {
     let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
     common::a_late_pending_report_never_replaces_a_final_one(&ledger, "job").await;
 }
+
+#[tokio::test]
+async fn a_ledger_from_before_sent_ms_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The schema as it was: without sent_ms.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        let schema = smsgate_ledger::SCHEMA.replace("    sent_ms             BIGINT,\n", "");
+        assert_ne!(schema, smsgate_ledger::SCHEMA);
+        old.execute_batch(&schema).unwrap();
+    }
+    let ledger = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+    ledger.load("job", rows(1)).await.unwrap();
+    ledger.claim("job", "a", 1, 60_000).await.unwrap();
+    ledger.start("job", "a", vec![0]).await.unwrap();
+    let message = ledger.message("job", 0).await.unwrap().unwrap();
+    assert!(message.sent_ms.is_some());
+}

@@ -55,6 +55,15 @@ pub enum SendOnceError {
     Ledger(#[from] LedgerError),
 }
 
+/// A task aborted when this is dropped (also when the future holding it is).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The ledger position of a key: 63 bits of its MD5 (two keys meeting there are told apart by
 /// the key itself, stored as the row's reference, and refused).
 fn position_of(key: &str) -> u64 {
@@ -146,9 +155,18 @@ impl SmsGate {
                 continue;
             }
             let mine: Vec<u64> = claimed.iter().map(|m| m.position).collect();
-            store.start(job, worker, mine.clone()).await?;
+            let providers = self
+                .slots
+                .iter()
+                .map(|s| s.name.as_str().to_owned())
+                .collect();
+            store
+                .start_through(job, worker, mine.clone(), providers)
+                .await?;
             let batch: Vec<Message> = mine.iter().map(|p| messages[index_of[p]].clone()).collect();
-            let heartbeat = {
+            // Renewed while the requests are out; a caller that drops this future stops the
+            // heartbeat too (its rows then lapse, and end `unknown`, never resent).
+            let heartbeat = AbortOnDrop({
                 let (store, job, worker) = (Arc::clone(store), job.to_owned(), worker.to_owned());
                 let every = (ledger.lease / 3).max(Duration::from_millis(10));
                 tokio::spawn(async move {
@@ -157,9 +175,9 @@ impl SmsGate {
                         let _ = store.renew(&job, &worker, lease_ms).await;
                     }
                 })
-            };
+            });
             let report = self.send(&batch).await;
-            heartbeat.abort();
+            drop(heartbeat);
             let settlements = report
                 .deliveries
                 .iter()
