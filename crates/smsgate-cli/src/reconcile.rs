@@ -418,7 +418,10 @@ fn assign(
     }
     let mut wanted: BTreeMap<String, Vec<&Message>> = BTreeMap::new();
     for message in rows {
-        wanted.entry(digits(&message.number)).or_default().push(message);
+        wanted
+            .entry(digits(&message.number))
+            .or_default()
+            .push(message);
     }
     let (mut matched, mut ambiguous) = (Vec::new(), Vec::new());
     for (number, messages) in wanted {
@@ -542,7 +545,10 @@ mod tests {
         // +8613800138000 twice, one record: which was received cannot be told.
         let (matched, ambiguous) = assign(&rows, &records, &held, &HashSet::new());
         assert_eq!(ambiguous, vec![0, 1]);
-        let ids: Vec<(u64, &str)> = matched.iter().map(|(p, r)| (*p, r.message_id.as_str())).collect();
+        let ids: Vec<(u64, &str)> = matched
+            .iter()
+            .map(|(p, r)| (*p, r.message_id.as_str()))
+            .collect();
         assert_eq!(ids, vec![(3, "c"), (2, "b")]);
         // Another job's unsettled message to +447700900123: its record could be theirs.
         let elsewhere: HashSet<String> = ["447700900123".to_owned()].into();
