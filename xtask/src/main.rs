@@ -16,8 +16,8 @@ commands:
   gen [--check]   regenerate crates/smsgate-<vendor>/src/generated/ from specs/
                   (--check: change nothing, fail if any generated file is stale)
   ci              run every CI step: gen --check, fmt --check, clippy, test, doc
-  bench [PART..]  run the benchmarks; PART is codec, e2e, memory or compile (default: all);
-                  see BENCHMARKS.md";
+  bench [PART..]  run the benchmarks; PART is codec, e2e, memory, compile, ledger or
+                  drivers (default: all); see BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -263,10 +263,45 @@ impl Drop for TestPostgres {
 }
 
 /// The parts of `cargo xtask bench`, in the order they run.
-const BENCH_PARTS: [&str; 4] = ["codec", "e2e", "memory", "compile"];
+const BENCH_PARTS: [&str; 6] = ["codec", "e2e", "memory", "compile", "ledger", "drivers"];
+
+/// Rows of the SQLite throughput comparison (enough that the process's start, ~0.1 s, is small
+/// next to the run), and its rounds (the median ratio is reported).
+const LEDGER_SQLITE_ROWS: usize = 100_000;
+const LEDGER_SQLITE_ROUNDS: usize = 5;
+/// Rows of the PostgreSQL workers comparison (one worker takes about half a minute here), and
+/// the simulator's latency per request; `BENCH_LEDGER_PG_ROWS` and `BENCH_LEDGER_PG_LATENCY_MS`
+/// override them.
+const LEDGER_POSTGRES_ROWS: usize = 30_000;
+const LEDGER_POSTGRES_LATENCY_MS: u64 = 50;
+
+/// The value of the environment variable `name`, else `default`.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .map_err(|_| format!("{name}={value:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// `cargo build --release -p smsgate-cli`: the binary the memory and ledger parts run.
+fn build_release_cli(cargo: &str, workspace: &Path) -> bool {
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "smsgate-cli"])
+        .current_dir(workspace)
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("==> cannot build smsgate-cli");
+        return false;
+    }
+    true
+}
 
 /// Runs the benchmark suite, or the named parts of it: criterion micro benchmarks (codec), the
-/// end-to-end throughput binary (e2e), peak RSS of the CLI (memory), clean-build time (compile).
+/// end-to-end throughput binary (e2e), peak RSS of the CLI (memory), clean-build time (compile),
+/// the CLI with a SQLite or PostgreSQL ledger (ledger), and the ledger's database drivers'
+/// build cost next to sqlx's (drivers).
 fn bench(workspace: &Path, parts: &[&str]) -> ExitCode {
     if let Some(unknown) = parts.iter().find(|p| !BENCH_PARTS.contains(p)) {
         eprintln!(
@@ -320,12 +355,7 @@ fn bench(workspace: &Path, parts: &[&str]) -> ExitCode {
         println!(
             "==> memory: peak RSS of `smsgate send --csv` (release) against a simulator in its own process"
         );
-        let status = Command::new(&cargo)
-            .args(["build", "--release", "-p", "smsgate-cli"])
-            .current_dir(workspace)
-            .status();
-        if !status.is_ok_and(|s| s.success()) {
-            eprintln!("==> cannot build smsgate-cli");
+        if !build_release_cli(&cargo, workspace) {
             return ExitCode::FAILURE;
         }
         for extra in [&[][..], &["--allow-duplicates"][..]] {
@@ -370,7 +400,97 @@ fn bench(workspace: &Path, parts: &[&str]) -> ExitCode {
             }
         }
     }
+    if wanted("ledger") {
+        if !build_release_cli(&cargo, workspace) {
+            return ExitCode::FAILURE;
+        }
+        if let Err(err) = bench_ledger(workspace) {
+            eprintln!("==> ledger benchmark failed: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if wanted("drivers") {
+        println!(
+            "==> drivers: clean debug build of rusqlite + tokio-postgres (the ledger's) vs sqlx \
+             (sqlite + postgres)"
+        );
+        match bench::driver_cost(workspace) {
+            Ok([ours, sqlx]) => {
+                for stack in [&ours, &sqlx] {
+                    println!(
+                        "{:<26} {:>6.1} s, {} crates ({} with build dependencies); {}",
+                        stack.name,
+                        stack.secs,
+                        stack.crates,
+                        stack.crates_with_build,
+                        stack.versions.join(", ")
+                    );
+                }
+                println!(
+                    "sqlx / ledger's drivers: build {:.2}x, crates {:.2}x",
+                    sqlx.secs / ours.secs,
+                    sqlx.crates as f64 / ours.crates as f64
+                );
+            }
+            Err(err) => {
+                eprintln!("==> drivers benchmark failed: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// The ledger's targets (issue 13): SQLite throughput next to no ledger, PostgreSQL workers
+/// scaling, and memory with a ledger.
+fn bench_ledger(workspace: &Path) -> Result<(), String> {
+    println!(
+        "==> ledger 1/3: `send --csv` ({LEDGER_SQLITE_ROWS} rows) with a SQLite ledger vs without, \
+         loopback simulator"
+    );
+    let rounds = bench::sqlite_throughput(workspace, LEDGER_SQLITE_ROWS, LEDGER_SQLITE_ROUNDS)?;
+    let mut ratios: Vec<f64> = rounds.iter().map(|r| r.ledger / r.plain).collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "median ratio with / without a ledger {:.2}x (target >= 0.7x)",
+        ratios[ratios.len() / 2]
+    );
+
+    let rows = env_or("BENCH_LEDGER_PG_ROWS", LEDGER_POSTGRES_ROWS)?;
+    let latency_ms = env_or("BENCH_LEDGER_PG_LATENCY_MS", LEDGER_POSTGRES_LATENCY_MS)?;
+    println!(
+        "==> ledger 2/3: `send --csv` ({rows} rows) with a PostgreSQL ledger, one worker vs three \
+         at once, simulator latency {latency_ms} ms"
+    );
+    let postgres = TestPostgres::start(workspace)?;
+    let scaling = bench::postgres_scaling(workspace, &postgres.url, rows, latency_ms)?;
+    drop(postgres);
+    println!(
+        "speed-up one / three workers {:.2}x (target >= 2.5x; to the last outcome written {:.2}x); \
+         one {:.0} rows/s, three {:.0} rows/s",
+        scaling.one_secs / scaling.three_secs,
+        scaling.one_secs / scaling.three_last_outcome_secs,
+        scaling.rows as f64 / scaling.one_secs,
+        scaling.rows as f64 / scaling.three_secs
+    );
+
+    println!("==> ledger 3/3: peak RSS of `send --csv --ledger sqlite:...`");
+    let mut peaks = Vec::new();
+    for rows in [100_000usize, 1_000_000] {
+        let kib = bench::csv_peak_rss_sqlite(workspace, rows)?;
+        println!(
+            "{rows:>9} rows --ledger sqlite  peak RSS {:>8.1} MiB",
+            kib as f64 / 1024.0
+        );
+        peaks.push(kib as f64);
+    }
+    if let [small, large] = peaks[..] {
+        println!(
+            "ratio 1M / 100k rows with a ledger {:.2}x (target <= 1.2x)",
+            large / small
+        );
+    }
+    Ok(())
 }
 
 /// Totals of the `test result:` lines cargo test printed.
