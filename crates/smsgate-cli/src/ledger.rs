@@ -168,20 +168,21 @@ impl LedgerRun {
                 sender_id: m.sender_id.as_deref().map(str::to_owned),
             })
             .collect();
-        self.ledger.load(&self.job, rows).await?;
-        let positions: Vec<u64> = places.iter().map(|(index, _)| *index as u64).collect();
-        let claimed = self
+        // Loaded, this worker's share claimed and marked in flight, the rest read: one step,
+        // committed before any request of the chunk leaves.
+        let taken = self
             .ledger
-            .claim_positions(&self.job, &self.worker, positions.clone(), self.lease_ms)
+            .take(
+                &self.job,
+                &self.worker,
+                rows,
+                self.lease_ms,
+                self.providers.clone(),
+            )
             .await?;
-        let mine: Vec<u64> = claimed.iter().map(|m| m.position).collect();
-        let others: Vec<u64> = positions
-            .iter()
-            .copied()
-            .filter(|p| !mine.contains(p))
-            .collect();
+        let mine = taken.mine;
         let mut recorded_rows = Vec::new();
-        for recorded in self.ledger.messages_at(&self.job, others).await? {
+        for recorded in taken.others {
             // Rows another worker holds (or a run that stopped less than a lease ago) are its
             // to report: counted, said once at the end.
             if !recorded.state.is_final() {
@@ -213,14 +214,6 @@ impl LedgerRun {
                 }),
             });
         }
-        self.ledger
-            .start_through(
-                &self.job,
-                &self.worker,
-                mine.clone(),
-                self.providers.clone(),
-            )
-            .await?;
         for row in recorded_rows {
             write(row);
         }

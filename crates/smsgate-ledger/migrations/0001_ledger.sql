@@ -55,3 +55,7 @@ CREATE TABLE IF NOT EXISTS smsgate_reports (
 
 CREATE INDEX IF NOT EXISTS smsgate_reports_by_id
     ON smsgate_reports (provider, message_id);
+
+-- Reports still waiting for their message (checked on every settle: usually none).
+CREATE INDEX IF NOT EXISTS smsgate_reports_unmatched
+    ON smsgate_reports (matched, provider, message_id);

@@ -47,7 +47,7 @@ mod sqlite;
 
 pub use model::{
     Count, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch, Settled, Settlement,
-    State, TextPolicy,
+    State, Taken, TextPolicy,
 };
 pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;

@@ -236,6 +236,16 @@ impl Settlement {
     }
 }
 
+/// What [`Ledger::take`] did with a chunk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// The positions this worker claimed and marked in flight: send these.
+    pub mine: Vec<u64>,
+    /// The other positions' messages (an outcome already recorded, or held by another
+    /// worker), by position.
+    pub others: Vec<Message>,
+}
+
 /// What [`Ledger::recover`] settled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -636,6 +646,38 @@ pub trait Ledger: Send + Sync {
         from_ms: u64,
         to_ms: u64,
     ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>>;
+
+    /// A chunk of a job's input in one step: loads `messages` (refusing a changed one, as
+    /// [`Ledger::load`]), claims those pending or not sent for `worker` and marks them in flight
+    /// through `providers` ([`Ledger::start_through`]), and reads the others. What a worker
+    /// reading its input calls before sending a chunk; the default calls those methods one by
+    /// one, a backend does it in one transaction.
+    fn take(
+        &self,
+        job: &str,
+        worker: &str,
+        messages: Vec<NewMessage>,
+        lease_ms: u64,
+        providers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Taken, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            let positions: Vec<u64> = messages.iter().map(|m| m.position).collect();
+            self.load(&job, messages).await?;
+            let claimed = self
+                .claim_positions(&job, &worker, positions.clone(), lease_ms)
+                .await?;
+            let mine: Vec<u64> = claimed.iter().map(|m| m.position).collect();
+            let others = positions
+                .into_iter()
+                .filter(|p| !mine.contains(p))
+                .collect();
+            let others = self.messages_at(&job, others).await?;
+            self.start_through(&job, &worker, mine.clone(), providers)
+                .await?;
+            Ok(Taken { mine, others })
+        })
+    }
 
     /// Records outcomes of messages in flight (or claimed, for `not_sent`). Every row that is
     /// still in flight is recorded; a row that is not (a worker that took it over after this

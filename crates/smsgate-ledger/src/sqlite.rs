@@ -1,6 +1,7 @@
 //! The SQLite backend: one file (WAL), one connection behind a mutex, each operation a
 //! transaction run off the async runtime's threads.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -9,8 +10,8 @@ use smsgate_provider::{BoxFuture, DeliveryStatus};
 
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
-    Settlement, Settling, State, StoredRow, TextPolicy, after_early_reports, after_report, now_ms,
-    report_supersedes, reported_row, same_message, stored_position, text_md5,
+    Settlement, Settling, State, StoredRow, Taken, TextPolicy, after_early_reports, after_report,
+    now_ms, report_supersedes, reported_row, same_message, stored_position, text_md5,
 };
 
 /// A ledger in one SQLite file (`sqlite:PATH`): the default, for one process.
@@ -132,6 +133,17 @@ impl SqliteLedger {
     }
 }
 
+/// Rows one multi-row statement carries (6 parameters each, well under SQLite's limit).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `?first, ?first+1, ...`: `count` numbered placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|k| format!("?{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Records outcomes of rows in the state `from` says, then the reports of accepted ones that
 /// arrived first.
 fn record_outcomes(
@@ -149,6 +161,12 @@ fn record_outcomes(
     );
     let mut update = tx.prepare_cached(&sql).map_err(db)?;
     let now = now_ms();
+    // Usually no report waits for its message: then none is looked up.
+    let waiting: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM smsgate_reports WHERE matched = FALSE)")
+        .map_err(db)?
+        .query_row([], |row| row.get(0))
+        .map_err(db)?;
     for s in settlements {
         let retry_safe = match s.outcome {
             crate::Settled::Rejected { retry_safe } => Some(retry_safe),
@@ -171,8 +189,8 @@ fn record_outcomes(
             refused.push(s.position);
             continue;
         }
-        if let (crate::Settled::Accepted, Some(provider), Some(id)) =
-            (s.outcome, &s.provider, &s.provider_message_id)
+        if let (true, crate::Settled::Accepted, Some(provider), Some(id)) =
+            (waiting, s.outcome, &s.provider, &s.provider_message_id)
         {
             apply_early_reports(tx, job, s.position, provider, id, now)?;
         }
@@ -377,6 +395,140 @@ impl Ledger for SqliteLedger {
                 same_message(&job, m, (&number, &md5, &client_ref, sender_id.as_deref()))?;
             }
             Ok(added)
+        })
+    }
+
+    fn take(
+        &self,
+        job: &str,
+        worker: &str,
+        messages: Vec<NewMessage>,
+        lease_ms: u64,
+        providers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Taken, LedgerError>> {
+        let (job, worker, keep) = (
+            job.to_owned(),
+            worker.to_owned(),
+            self.text == TextPolicy::Keep,
+        );
+        let tried = providers.join(",");
+        self.transaction(move |tx| {
+            let now = now_ms();
+            tx.prepare_cached(
+                "INSERT INTO smsgate_jobs (name, created_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )
+            .map_err(db)?
+            .execute(params![job, now])
+            .map_err(db)?;
+            let mut inserted: HashSet<i64> = HashSet::with_capacity(messages.len());
+            let mut mine = Vec::with_capacity(messages.len());
+            for part in messages.chunks(ROWS_PER_STATEMENT) {
+                // One statement per part: the rows, then the ones already there.
+                let values = (0..part.len())
+                    .map(|k| {
+                        let b = 3 + k * 6;
+                        format!(
+                            "(?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'pending', ?2, ?2)",
+                            b,
+                            b + 1,
+                            b + 2,
+                            b + 3,
+                            b + 4,
+                            b + 5
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO smsgate_messages (job, position, client_ref, number, text, text_md5, \
+                     sender_id, state, created_ms, updated_ms) VALUES {values} \
+                     ON CONFLICT DO NOTHING RETURNING position"
+                );
+                let md5s: Vec<String> = part.iter().map(|m| text_md5(&m.text)).collect();
+                let positions: Vec<i64> = part.iter().map(|m| position(m.position)).collect();
+                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job, &now];
+                let texts: Vec<Option<&str>> =
+                    part.iter().map(|m| keep.then_some(m.text.as_str())).collect();
+                for (k, m) in part.iter().enumerate() {
+                    bound.push(&positions[k]);
+                    bound.push(&m.client_ref);
+                    bound.push(&m.number);
+                    bound.push(&texts[k]);
+                    bound.push(&md5s[k]);
+                    bound.push(&m.sender_id);
+                }
+                let mut insert = tx.prepare_cached(&sql).map_err(db)?;
+                let added = insert
+                    .query_map(bound.as_slice(), |row| row.get::<_, i64>(0))
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                inserted.extend(added);
+                let present: Vec<&NewMessage> = part
+                    .iter()
+                    .filter(|m| !inserted.contains(&position(m.position)))
+                    .collect();
+                if !present.is_empty() {
+                    let wanted: Vec<i64> = present.iter().map(|m| position(m.position)).collect();
+                    let sql = format!(
+                        "SELECT position, number, text_md5, client_ref, sender_id FROM smsgate_messages \
+                         WHERE job = ?1 AND position IN ({})",
+                        placeholders(2, wanted.len())
+                    );
+                    let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job];
+                    bound.extend(wanted.iter().map(|p| p as &dyn rusqlite::ToSql));
+                    let mut select = tx.prepare_cached(&sql).map_err(db)?;
+                    let stored = select
+                        .query_map(bound.as_slice(), |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                (
+                                    row.get::<_, String>(1)?,
+                                    row.get::<_, String>(2)?,
+                                    row.get::<_, String>(3)?,
+                                    row.get::<_, Option<String>>(4)?,
+                                ),
+                            ))
+                        })
+                        .map_err(db)?
+                        .collect::<Result<std::collections::HashMap<_, _>, _>>()
+                        .map_err(db)?;
+                    for m in present {
+                        let Some((number, md5, client_ref, sender_id)) =
+                            stored.get(&position(m.position))
+                        else {
+                            continue;
+                        };
+                        same_message(&job, m, (number, md5, client_ref, sender_id.as_deref()))?;
+                    }
+                }
+                // Claimed and marked in flight at once: this transaction is the claim.
+                let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                let sql = format!(
+                    "UPDATE smsgate_messages SET state = 'in_flight', worker = ?1, lease_until_ms = ?2, \
+                     updated_ms = ?3, sent_ms = ?3, provider = NULL, provider_message_id = NULL, \
+                     tried = ?4 WHERE job = ?5 AND state IN ('pending', 'not_sent') \
+                     AND position IN ({}) RETURNING position",
+                    placeholders(6, positions.len())
+                );
+                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&worker, &until, &now, &tried, &job];
+                bound.extend(positions.iter().map(|p| p as &dyn rusqlite::ToSql));
+                let mut start = tx.prepare_cached(&sql).map_err(db)?;
+                let started = start
+                    .query_map(bound.as_slice(), |row| row.get::<_, i64>(0))
+                    .map_err(db)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db)?;
+                mine.extend(started.into_iter().filter_map(|p| u64::try_from(p).ok()));
+            }
+            mine.sort_unstable();
+            let others: Vec<u64> = messages
+                .iter()
+                .map(|m| m.position)
+                .filter(|p| mine.binary_search(p).is_err())
+                .collect();
+            let others = messages_in(tx, &job, &others)?;
+            Ok(Taken { mine, others })
         })
     }
 

@@ -282,3 +282,9 @@ async fn a_late_pending_report_never_replaces_a_final_one() {
     let ledger = connect().await;
     common::a_late_pending_report_never_replaces_a_final_one(&ledger, &job("late")).await;
 }
+
+#[tokio::test]
+async fn a_chunk_is_taken_once() {
+    let ledger = connect().await;
+    common::a_chunk_is_taken_once(&ledger, &job("take")).await;
+}

@@ -447,3 +447,9 @@ async fn a_ledger_from_before_sent_ms_is_upgraded() {
     let message = ledger.message("job", 0).await.unwrap().unwrap();
     assert!(message.sent_ms.is_some());
 }
+
+#[tokio::test]
+async fn a_chunk_is_taken_once() {
+    let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
+    common::a_chunk_is_taken_once(&ledger, "job").await;
+}

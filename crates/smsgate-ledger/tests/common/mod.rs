@@ -138,3 +138,36 @@ pub async fn a_late_pending_report_never_replaces_a_final_one(ledger: &dyn Ledge
     let message = ledger.message(job, 0).await.unwrap().unwrap();
     assert_eq!(message.report.unwrap().0, "delivered");
 }
+
+/// `take`: a chunk loaded, claimed and marked in flight in one step; a second worker taking
+/// the same chunk gets none of it; a changed message is refused and nothing is taken.
+pub async fn a_chunk_is_taken_once(ledger: &dyn smsgate_ledger::Ledger, job: &str) {
+    let chunk = |text: &str| -> Vec<NewMessage> {
+        (0..3)
+            .map(|i| NewMessage::new(i, format!("r{i}"), format!("+8613800138{i:03}"), text))
+            .collect()
+    };
+    let first = ledger
+        .take(job, "a", chunk("hi"), 60_000, vec!["nxcloud".into()])
+        .await
+        .unwrap();
+    assert_eq!(first.mine, vec![0, 1, 2]);
+    assert!(first.others.is_empty());
+    let message = ledger.message(job, 1).await.unwrap().unwrap();
+    assert_eq!(message.state, State::InFlight);
+    assert_eq!(message.tried, vec!["nxcloud".to_owned()]);
+    assert!(message.sent_ms.is_some());
+    let second = ledger
+        .take(job, "b", chunk("hi"), 60_000, vec![])
+        .await
+        .unwrap();
+    assert!(second.mine.is_empty());
+    assert_eq!(second.others.len(), 3);
+    assert!(second.others.iter().all(|m| m.state == State::InFlight));
+    assert!(
+        ledger
+            .take(job, "b", chunk("changed"), 60_000, vec![])
+            .await
+            .is_err()
+    );
+}
