@@ -14,10 +14,6 @@ use crate::cli::SendArgs;
 use crate::output::{Recorded, Row};
 use crate::{CliError, note};
 
-/// Rows read, recorded and marked in flight together: at most this many rows are left
-/// unknown by a crash (they were handed to the gate together; the gate settles them request by
-/// request).
-pub const CHUNK: usize = 100;
 
 /// A send's ledger: the job, this process's worker name, and the task that records outcomes.
 pub struct LedgerRun {
@@ -28,6 +24,9 @@ pub struct LedgerRun {
     worker: String,
     /// How long this worker's claims last without a heartbeat.
     lease_ms: u64,
+    /// Rows read, recorded and marked in flight together (`--ledger-chunk`): at most this many
+    /// are left unknown by a crash.
+    chunk: usize,
     /// Every provider this run may send through, in order (recorded with each row it starts).
     providers: Vec<String>,
     /// Renews this worker's claims every third of the lease.
@@ -136,6 +135,7 @@ impl LedgerRun {
             job,
             worker,
             lease_ms,
+            chunk: usize::try_from(args.ledger_chunk).unwrap_or(usize::MAX),
             providers,
             heartbeat,
             shared: !single,
@@ -259,7 +259,7 @@ impl LedgerRun {
             }
             let claimed = self
                 .ledger
-                .claim_released(&self.job, &self.worker, CHUNK, self.lease_ms)
+                .claim_released(&self.job, &self.worker, self.chunk, self.lease_ms)
                 .await?;
             if !claimed.is_empty() {
                 // Without its text (a hash-only ledger) a row cannot be sent from the ledger:
@@ -338,6 +338,11 @@ impl LedgerRun {
             .collect();
         // The settler ends only on a ledger error, which `finish` reports.
         let _ = self.settle.send(batch);
+    }
+
+    /// Rows read and recorded together.
+    pub fn chunk(&self) -> usize {
+        self.chunk
     }
 
     /// Queues the outcomes of settled messages (`places` maps their index in the chunk sent to

@@ -537,11 +537,7 @@ async fn send_rows(
         // One chunk of rows. Rows refused before sending are final at once: written now.
         // With a ledger a chunk is marked in flight as a whole before it is sent: smaller
         // chunks bound what a crash leaves unknown.
-        let chunk = if ledger.is_some() {
-            ledger::CHUNK
-        } else {
-            CHUNK
-        };
+        let chunk = ledger.as_ref().map_or(CHUNK, ledger::LedgerRun::chunk);
         let mut messages: Vec<Message> = Vec::with_capacity(chunk);
         let mut places: Vec<(usize, Option<u64>)> = Vec::with_capacity(chunk);
         let mut read = 0usize;

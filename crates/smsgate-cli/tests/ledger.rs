@@ -53,7 +53,7 @@ fn send(env: &[(String, String)], csv: &Path, ledger: &str, output: &Path) -> Co
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("smsgate"));
     cmd.args(["send", "--provider", "itniotech", "--csv"])
         .arg(csv)
-        .args(["--ledger", ledger, "--output"])
+        .args(["--ledger", ledger, "--ledger-chunk", "100", "--output"])
         .arg(output)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdout(Stdio::null())

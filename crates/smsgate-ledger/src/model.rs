@@ -349,13 +349,13 @@ pub(crate) enum Settling {
 }
 
 impl Settling {
-    /// The SQL condition on `state`, `new_state` naming the parameter of the new state.
-    pub(crate) fn condition(self, new_state: &str) -> String {
+    /// The SQL condition on the `state` column, `new_state` naming the new state's value.
+    pub(crate) fn condition(self, state: &str, new_state: &str) -> String {
         match self {
-            Self::InFlight => {
-                format!("(state = 'in_flight' OR (state = 'claimed' AND {new_state} = 'not_sent'))")
-            }
-            Self::Unknown => "state = 'unknown'".to_owned(),
+            Self::InFlight => format!(
+                "({state} = 'in_flight' OR ({state} = 'claimed' AND {new_state} = 'not_sent'))"
+            ),
+            Self::Unknown => format!("{state} = 'unknown'"),
         }
     }
 

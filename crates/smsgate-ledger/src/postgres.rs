@@ -10,8 +10,8 @@ use tokio_postgres::{Client, NoTls, Row, Transaction};
 
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
-    Settled, Settlement, Settling, State, StoredRow, TextPolicy, after_early_reports, after_report,
-    now_ms, report_supersedes, reported_row, same_message, stored_position, text_md5,
+    Settled, Settlement, Settling, State, StoredRow, Taken, TextPolicy, after_early_reports,
+    after_report, now_ms, report_supersedes, reported_row, same_message, stored_position, text_md5,
 };
 
 /// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
@@ -165,44 +165,83 @@ async fn record_outcomes(
         .await
         .map_err(db)?;
     }
+    // One statement for the whole batch: each row's new values from arrays.
     let sql = format!(
-        "UPDATE smsgate_messages SET state = $1, retry_safe = $2, provider = COALESCE($3, provider), \
-         provider_message_id = $4, tried = $5, reason = $6, updated_ms = $7 \
-         WHERE job = $8 AND position = $9 AND {}",
-        from.condition("$1")
+        "UPDATE smsgate_messages m SET state = v.new_state, retry_safe = v.retry_safe, \
+         provider = COALESCE(v.provider, m.provider), provider_message_id = v.message_id, \
+         tried = v.tried, reason = v.reason, updated_ms = $1 \
+         FROM unnest($3::bigint[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], \
+         $9::text[]) AS v(position, new_state, retry_safe, provider, message_id, tried, reason) \
+         WHERE m.job = $2 AND m.position = v.position AND {} RETURNING m.position",
+        from.condition("m.state", "v.new_state")
     );
-    let update = tx.prepare(&sql).await.map_err(db)?;
     let now = now_ms();
-    for s in settlements {
-        let retry_safe = match s.outcome {
+    let positions: Vec<i64> = settlements.iter().map(|s| position(s.position)).collect();
+    let states: Vec<&str> = settlements
+        .iter()
+        .map(|s| s.outcome.state().as_str())
+        .collect();
+    let retry_safe: Vec<Option<bool>> = settlements
+        .iter()
+        .map(|s| match s.outcome {
             Settled::Rejected { retry_safe } => Some(retry_safe),
             _ => None,
-        };
-        let changed = tx
-            .execute(
-                &update,
-                &[
-                    &s.outcome.state().as_str(),
-                    &retry_safe,
-                    &s.provider,
-                    &s.provider_message_id,
-                    &s.tried.join(","),
-                    &s.reason,
-                    &now,
-                    &job,
-                    &position(s.position),
-                ],
-            )
-            .await
-            .map_err(db)?;
-        if changed != 1 {
-            refused.push(s.position);
-            continue;
-        }
-        if let (Settled::Accepted, Some(provider), Some(id)) =
-            (s.outcome, &s.provider, &s.provider_message_id)
-        {
-            apply_early_reports(tx, job, s.position, provider, id, now).await?;
+        })
+        .collect();
+    let providers: Vec<Option<&str>> = settlements.iter().map(|s| s.provider.as_deref()).collect();
+    let ids: Vec<Option<&str>> = settlements
+        .iter()
+        .map(|s| s.provider_message_id.as_deref())
+        .collect();
+    let tried: Vec<String> = settlements.iter().map(|s| s.tried.join(",")).collect();
+    let reasons: Vec<Option<&str>> = settlements.iter().map(|s| s.reason.as_deref()).collect();
+    let updated = tx
+        .query(
+            &sql,
+            &[
+                &now,
+                &job,
+                &positions,
+                &states,
+                &retry_safe,
+                &providers,
+                &ids,
+                &tried,
+                &reasons,
+            ],
+        )
+        .await
+        .map_err(db)?;
+    let done: std::collections::HashSet<i64> = updated
+        .iter()
+        .map(|row| row.try_get::<_, i64>(0).map_err(db))
+        .collect::<Result<_, _>>()?;
+    refused.extend(
+        settlements
+            .iter()
+            .map(|s| s.position)
+            .filter(|p| !done.contains(&position(*p))),
+    );
+    // Usually no report waits for its message: then none is looked up.
+    let waiting: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM smsgate_reports WHERE matched = FALSE)",
+            &[],
+        )
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)?;
+    if waiting {
+        for s in &settlements {
+            if let (Settled::Accepted, Some(provider), Some(id), true) = (
+                s.outcome,
+                &s.provider,
+                &s.provider_message_id,
+                done.contains(&position(s.position)),
+            ) {
+                apply_early_reports(tx, job, s.position, provider, id, now).await?;
+            }
         }
     }
     Ok(refused)
@@ -397,6 +436,139 @@ impl Ledger for PostgresLedger {
                         )?;
                     }
                     Ok(added)
+                })
+            })
+            .await
+        })
+    }
+
+    fn take(
+        &self,
+        job: &str,
+        worker: &str,
+        messages: Vec<NewMessage>,
+        lease_ms: u64,
+        providers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Taken, LedgerError>> {
+        let (job, worker, keep) = (
+            job.to_owned(),
+            worker.to_owned(),
+            self.text == TextPolicy::Keep,
+        );
+        let tried = providers.join(",");
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    tx.execute(
+                        "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[&job, &now],
+                    )
+                    .await
+                    .map_err(db)?;
+                    let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
+                    let refs: Vec<&str> = messages.iter().map(|m| m.client_ref.as_str()).collect();
+                    let numbers: Vec<&str> = messages.iter().map(|m| m.number.as_str()).collect();
+                    let texts: Vec<Option<&str>> =
+                        messages.iter().map(|m| keep.then_some(m.text.as_str())).collect();
+                    let md5s: Vec<String> = messages.iter().map(|m| text_md5(&m.text)).collect();
+                    let senders: Vec<Option<&str>> =
+                        messages.iter().map(|m| m.sender_id.as_deref()).collect();
+                    // The rows in one statement; those already there are checked in a second.
+                    let inserted = tx
+                        .query(
+                            "INSERT INTO smsgate_messages (job, position, client_ref, number, text, \
+                             text_md5, sender_id, state, created_ms, updated_ms) \
+                             SELECT $1, v.position, v.client_ref, v.number, v.text, v.text_md5, \
+                             v.sender_id, 'pending', $2, $2 \
+                             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], \
+                             $7::text[], $8::text[]) \
+                             AS v(position, client_ref, number, text, text_md5, sender_id) \
+                             ON CONFLICT DO NOTHING RETURNING position",
+                            &[&job, &now, &positions, &refs, &numbers, &texts, &md5s, &senders],
+                        )
+                        .await
+                        .map_err(db)?;
+                    let inserted: std::collections::HashSet<i64> = inserted
+                        .iter()
+                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
+                        .collect::<Result<_, _>>()?;
+                    let present: Vec<i64> = positions
+                        .iter()
+                        .copied()
+                        .filter(|p| !inserted.contains(p))
+                        .collect();
+                    if !present.is_empty() {
+                        let stored = tx
+                            .query(
+                                "SELECT position, number, text_md5, client_ref, sender_id \
+                                 FROM smsgate_messages WHERE job = $1 AND position = ANY($2)",
+                                &[&job, &present],
+                            )
+                            .await
+                            .map_err(db)?;
+                        let mut by_position = std::collections::HashMap::new();
+                        for row in &stored {
+                            let at: i64 = row.try_get(0).map_err(db)?;
+                            let values: (String, String, String, Option<String>) = (
+                                row.try_get(1).map_err(db)?,
+                                row.try_get(2).map_err(db)?,
+                                row.try_get(3).map_err(db)?,
+                                row.try_get(4).map_err(db)?,
+                            );
+                            by_position.insert(at, values);
+                        }
+                        for m in &messages {
+                            if let Some((number, md5, client_ref, sender_id)) =
+                                by_position.get(&position(m.position))
+                            {
+                                same_message(&job, m, (number, md5, client_ref, sender_id.as_deref()))?;
+                            }
+                        }
+                    }
+                    // Claimed and marked in flight at once; rows another worker is claiming
+                    // right now are skipped, not waited for.
+                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                    let started = tx
+                        .query(
+                            "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+                             WHERE job = $1 AND position = ANY($2) AND state IN ('pending', 'not_sent') \
+                             FOR UPDATE SKIP LOCKED) \
+                             UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
+                             lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
+                             provider_message_id = NULL, tried = $6 FROM picked \
+                             WHERE m.job = $1 AND m.position = picked.position RETURNING m.position",
+                            &[&job, &positions, &worker, &until, &now, &tried],
+                        )
+                        .await
+                        .map_err(db)?;
+                    let mut mine: Vec<u64> = started
+                        .iter()
+                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .filter_map(|p| u64::try_from(p).ok())
+                        .collect();
+                    mine.sort_unstable();
+                    let others: Vec<i64> = positions
+                        .iter()
+                        .copied()
+                        .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
+                        .collect();
+                    let mut others_rows = Vec::new();
+                    if !others.is_empty() {
+                        let sql = format!(
+                            "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND position = ANY($2) \
+                             ORDER BY position"
+                        );
+                        for row in tx.query(&sql, &[&job, &others]).await.map_err(db)? {
+                            others_rows.push(read_message(&row)?);
+                        }
+                    }
+                    Ok(Taken {
+                        mine,
+                        others: others_rows,
+                    })
                 })
             })
             .await

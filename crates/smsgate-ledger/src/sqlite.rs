@@ -157,7 +157,7 @@ fn record_outcomes(
         "UPDATE smsgate_messages SET state = ?1, retry_safe = ?2, provider = COALESCE(?3, provider), \
          provider_message_id = ?4, tried = ?5, reason = ?6, updated_ms = ?7 \
          WHERE job = ?8 AND position = ?9 AND {}",
-        from.condition("?1")
+        from.condition("state", "?1")
     );
     let mut update = tx.prepare_cached(&sql).map_err(db)?;
     let now = now_ms();
