@@ -14,7 +14,6 @@ use crate::cli::SendArgs;
 use crate::output::{Recorded, Row};
 use crate::{CliError, note};
 
-
 /// A send's ledger: the job, this process's worker name, and the task that records outcomes.
 pub struct LedgerRun {
     ledger: Arc<dyn Ledger>,
@@ -180,7 +179,8 @@ impl LedgerRun {
                 self.providers.clone(),
             )
             .await?;
-        let mine = taken.mine;
+        let mut mine = taken.mine;
+        mine.sort_unstable();
         let mut recorded_rows = Vec::new();
         for recorded in taken.others {
             // Rows another worker holds (or a run that stopped less than a lease ago) are its
@@ -221,7 +221,7 @@ impl LedgerRun {
             .iter()
             .cloned()
             .zip(places.iter().copied())
-            .filter(|(_, (index, _))| mine.contains(&(*index as u64)))
+            .filter(|(_, (index, _))| mine.binary_search(&(*index as u64)).is_ok())
             .unzip();
         Ok((send, send_places))
     }
