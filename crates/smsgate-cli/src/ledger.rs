@@ -323,7 +323,7 @@ impl LedgerRun {
             }
             // Other workers are still sending (or died: their leases lapse).
             tokio::select! {
-                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 6).clamp(200, 5_000))) => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 60).clamp(50, 250))) => {}
                 () = stop.stopped() => {}
             }
         }
