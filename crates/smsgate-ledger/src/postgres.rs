@@ -124,6 +124,23 @@ impl PostgresLedger {
         Ok(ledger)
     }
 
+    /// [`Ledger::settle`] and [`Ledger::resolve_unknown`]: the outcomes of rows in the state
+    /// `from` says, in one transaction.
+    async fn outcomes(
+        &self,
+        job: String,
+        settlements: Vec<Settlement>,
+        from: Settling,
+    ) -> Result<(), LedgerError> {
+        let shown = job.clone();
+        let refused = self
+            .transaction(|tx| {
+                Box::pin(async move { record_outcomes(tx, &job, settlements, from).await })
+            })
+            .await?;
+        from.check(&shown, refused)
+    }
+
     /// Runs `work` in one transaction.
     async fn transaction<T>(
         &self,
@@ -725,18 +742,7 @@ impl Ledger for PostgresLedger {
         job: &str,
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
-        let job = job.to_owned();
-        Box::pin(async move {
-            let shown = job.clone();
-            let refused = self
-                .transaction(|tx| {
-                    Box::pin(async move {
-                        record_outcomes(tx, &job, settlements, Settling::InFlight).await
-                    })
-                })
-                .await?;
-            Settling::InFlight.check(&shown, refused)
-        })
+        Box::pin(self.outcomes(job.to_owned(), settlements, Settling::InFlight))
     }
 
     fn recover(
@@ -940,18 +946,7 @@ impl Ledger for PostgresLedger {
         job: &str,
         settlements: Vec<Settlement>,
     ) -> BoxFuture<'_, Result<(), LedgerError>> {
-        let job = job.to_owned();
-        Box::pin(async move {
-            let shown = job.clone();
-            let refused = self
-                .transaction(|tx| {
-                    Box::pin(async move {
-                        record_outcomes(tx, &job, settlements, Settling::Unknown).await
-                    })
-                })
-                .await?;
-            Settling::Unknown.check(&shown, refused)
-        })
+        Box::pin(self.outcomes(job.to_owned(), settlements, Settling::Unknown))
     }
 
     fn held_ids(
