@@ -177,8 +177,9 @@ pub struct SendArgs {
     /// recipients and text given with --to).
     #[arg(long, value_name = "NAME", requires = "ledger")]
     pub job: Option<String>,
-    /// Rows recorded and marked in flight together before they are sent: a crash leaves at most
-    /// this many rows unknown (`smsgate reconcile` settles them); larger chunks send faster.
+    /// Rows recorded and marked in flight together before they are sent. The next chunk is
+    /// recorded while one is sent, so a crash leaves at most twice this many rows unknown
+    /// (`smsgate reconcile` settles them); larger chunks send faster.
     #[arg(long, value_name = "ROWS", default_value_t = 1000, requires = "ledger", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub ledger_chunk: u64,
     /// Keep only the MD5 of each text in the ledger (texts may be personal data); rows a stopped

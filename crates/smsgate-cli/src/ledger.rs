@@ -14,6 +14,10 @@ use crate::cli::SendArgs;
 use crate::output::{Recorded, Row};
 use crate::{CliError, note};
 
+/// The most outcomes one ledger transaction records (batches queued together are merged up
+/// to it).
+const SETTLE_AT_MOST: usize = 5000;
+
 /// A send's ledger: the job, this process's worker name, and the task that records outcomes.
 pub struct LedgerRun {
     ledger: Arc<dyn Ledger>,
@@ -23,8 +27,8 @@ pub struct LedgerRun {
     worker: String,
     /// How long this worker's claims last without a heartbeat.
     lease_ms: u64,
-    /// Rows read, recorded and marked in flight together (`--ledger-chunk`): at most this many
-    /// are left unknown by a crash.
+    /// Rows read, recorded and marked in flight together (`--ledger-chunk`); the next chunk is
+    /// recorded while one is sent, so a crash leaves at most twice this many unknown.
     chunk: usize,
     /// Every provider this run may send through, in order (recorded with each row it starts).
     providers: Vec<String>,
@@ -122,7 +126,15 @@ impl LedgerRun {
         let settler = {
             let (ledger, job) = (Arc::clone(&ledger), job.clone());
             tokio::spawn(async move {
-                while let Some(batch) = batches.recv().await {
+                while let Some(mut batch) = batches.recv().await {
+                    // Whatever queued meanwhile goes in the same transaction: when the ledger
+                    // falls behind the requests, it catches up in fewer, larger commits.
+                    while batch.len() < SETTLE_AT_MOST {
+                        match batches.try_recv() {
+                            Ok(more) => batch.extend(more),
+                            Err(_) => break,
+                        }
+                    }
                     ledger.settle(&job, batch).await?;
                 }
                 Ok(())

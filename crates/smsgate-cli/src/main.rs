@@ -527,93 +527,42 @@ async fn send_rows(
     let signals = Signals::listen(stop.clone())?;
     let mut out = Outcomes::open(args)?;
     let mut progress = Progress::new();
-    let mut seen = DuplicateWindow::for_run(args, numbers);
-    let mut index = 0usize;
-    // A number given without `+` while no default region is set (the run says how it was read).
-    let mut without_plus: Option<Arc<str>> = None;
+    let mut input = Input {
+        rows: &mut rows,
+        seen: DuplicateWindow::for_run(args, numbers),
+        index: 0,
+        without_plus: None,
+        allow_duplicates: args.allow_duplicates,
+    };
     let mut ledger_failed: Option<String> = None;
 
-    while !stop.is_stopped() {
-        // One chunk of rows. Rows refused before sending are final at once: written now.
-        // With a ledger a chunk is marked in flight as a whole before it is sent: smaller
-        // chunks bound what a crash leaves unknown.
-        let chunk = ledger.as_ref().map_or(CHUNK, ledger::LedgerRun::chunk);
-        let mut messages: Vec<Message> = Vec::with_capacity(chunk);
-        let mut places: Vec<(usize, Option<u64>)> = Vec::with_capacity(chunk);
-        let mut read = 0usize;
-        for slot in rows.by_ref().take(chunk) {
-            match check_repeat(slot, &mut seen, index, args.allow_duplicates) {
-                Slot::Message { line, message } => {
-                    if !message.to.trim_start().starts_with('+') {
-                        without_plus.get_or_insert_with(|| Arc::clone(&message.to));
-                    }
-                    messages.push(message);
-                    places.push((index, line));
-                }
-                unreadable @ Slot::Unreadable { .. } => out.write(&unsent_row(index, unreadable)),
-            }
-            index += 1;
-            read += 1;
+    // Each chunk is read (and, with a ledger, recorded and marked in flight) while the one
+    // before it is sent: the ledger's work overlaps the requests instead of adding to them.
+    let mut next = Some(input.prepare(ledger.as_ref(), &stop).await);
+    while let Some(chunk) = next.take() {
+        for row in &chunk.lines {
+            out.write(row);
         }
-        // Through the input: with a ledger other workers share, the rows dead workers left
-        // (already marked in flight), until none is left.
-        let released = read == 0;
-        if released {
-            let Some(run) = &ledger else {
-                break;
-            };
-            match run.take_released(&stop).await {
-                Ok((left, left_places)) if !left.is_empty() => {
-                    messages = left;
-                    places = left_places;
-                }
-                Ok(_) => break,
-                Err(err) => {
-                    ledger_failed = Some(err.to_string());
-                    stop.stop();
-                    break;
-                }
-            }
+        if let Some(err) = &chunk.ledger_failed {
+            ledger_failed = Some(err.clone());
+            stop.stop();
         }
-        if !out.flush() {
-            if let (true, Some(run)) = (released, &ledger) {
-                run.unsent(&places, "the output failed before it was sent");
-            }
+        // Stopped (a signal, or an output failed): the chunk is not sent, and says so in every
+        // output still writable.
+        if !out.flush() || stop.is_stopped() {
+            stop.stop();
+            chunk.not_sent(&mut out, ledger.as_ref());
             break;
         }
-        // With a ledger: this worker's share of the chunk, marked in flight (committed) before
-        // any request leaves; rows an earlier run settled are written from the ledger.
-        let (messages, places) = match &ledger {
-            Some(_) if released => (messages, places),
-            None => (messages, places),
-            Some(run) => match run
-                .take_chunk(&messages, &places, &mut |row| out.write(&row))
-                .await
-            {
-                Ok(taken) => taken,
-                Err(err) => {
-                    // Nothing of this chunk was started: its rows are not sent (safe to send
-                    // again), each with its line.
-                    for (message, (index, line)) in messages.into_iter().zip(places) {
-                        out.write(&Row::not_sent(index, line, message.to, message.client_ref));
-                    }
-                    ledger_failed = Some(err.to_string());
-                    stop.stop();
-                    break;
-                }
-            },
-        };
-        if !out.flush() {
-            if let Some(run) = &ledger {
-                run.unsent(&places, "the output failed before it was sent");
-            }
+        if chunk.last && chunk.messages.is_empty() {
             break;
         }
         // Outcomes are written and flushed as each request settles; a write failure stops
         // the send at once (no new request starts).
-        gate.send_streaming(&messages, &stop, |settled| {
+        let places = &chunk.places;
+        let sending = gate.send_streaming(&chunk.messages, &stop, |settled| {
             if let Some(run) = &ledger {
-                run.record(settled, &places);
+                run.record(settled, places);
                 if run.failed() {
                     stop.stop();
                 }
@@ -634,12 +583,27 @@ async fn send_rows(
             if !out.flush() {
                 stop.stop();
             }
-        })
-        .await;
-        progress.advance(u64::try_from(read).unwrap_or(u64::MAX));
+        });
+        let preparing = async {
+            if chunk.last {
+                None
+            } else {
+                Some(input.prepare(ledger.as_ref(), &stop).await)
+            }
+        };
+        let (_, prepared) = tokio::join!(sending, preparing);
+        progress.advance(u64::try_from(chunk.read).unwrap_or(u64::MAX));
+        next = prepared;
     }
     if stop.is_stopped() {
-        write_unread(rows, &mut out, &mut seen, index, args);
+        // A chunk prepared while the last one was sending is never sent.
+        if let Some(chunk) = next.take() {
+            for row in &chunk.lines {
+                out.write(row);
+            }
+            chunk.not_sent(&mut out, ledger.as_ref());
+        }
+        write_unread(input.rows, &mut out, &mut input.seen, input.index, args);
     }
     progress.finish();
     if let Some(run) = ledger
@@ -647,6 +611,7 @@ async fn send_rows(
     {
         ledger_failed.get_or_insert(err.to_string());
     }
+    let (seen, without_plus) = (input.seen, input.without_plus);
     if let Some(err) = ledger_failed {
         // The outputs hold every line; the ledger lacks some outcomes: a rerun of the job
         // treats their rows as unknown, never resends them.
@@ -659,10 +624,131 @@ async fn send_rows(
     conclude(&mut out, &seen, without_plus.as_deref(), numbers, &signals)
 }
 
+/// The rows of a send still to read, and what reading them has learnt so far.
+struct Input<'a> {
+    rows: &'a mut Box<dyn Iterator<Item = Slot>>,
+    seen: DuplicateWindow,
+    /// The input position of the next row.
+    index: usize,
+    /// A number given without `+` while no default region is set (the run says how it was
+    /// read).
+    without_plus: Option<Arc<str>>,
+    allow_duplicates: bool,
+}
+
+/// A chunk of rows ready to send: read and, with a ledger, recorded and marked in flight.
+struct Chunk {
+    messages: Vec<Message>,
+    /// Each message's input position and line.
+    places: Vec<(usize, Option<u64>)>,
+    /// Lines known before sending: unreadable rows, rows an earlier run settled.
+    lines: Vec<Row>,
+    /// Input rows read for it.
+    read: usize,
+    /// Nothing is left after it (the input is through, and no stopped worker left rows).
+    last: bool,
+    /// The ledger holds its messages in flight (a chunk never sent must be released).
+    in_flight: bool,
+    /// The ledger failed: this chunk's rows are not sent and the send stops.
+    ledger_failed: Option<String>,
+}
+
+impl Chunk {
+    /// Writes this chunk's messages as not sent (the send stopped before them) and tells the
+    /// ledger, which had marked them in flight.
+    fn not_sent(self, out: &mut Outcomes, ledger: Option<&ledger::LedgerRun>) {
+        if let (Some(run), true) = (ledger, self.in_flight) {
+            run.unsent(&self.places, "the send stopped before it was sent");
+        }
+        for (message, (index, line)) in self.messages.into_iter().zip(self.places) {
+            out.write(&Row::not_sent(index, line, message.to, message.client_ref));
+        }
+    }
+}
+
+impl Input<'_> {
+    /// Reads the next chunk; with a ledger, records it and takes this worker's share (marked
+    /// in flight, committed before any of its requests leaves). Through the input, with a
+    /// ledger other workers share: the rows dead workers left, until none is left.
+    async fn prepare(&mut self, ledger: Option<&ledger::LedgerRun>, stop: &StopSignal) -> Chunk {
+        let size = ledger.map_or(CHUNK, ledger::LedgerRun::chunk);
+        let mut chunk = Chunk {
+            messages: Vec::with_capacity(size),
+            places: Vec::with_capacity(size),
+            lines: Vec::new(),
+            read: 0,
+            last: false,
+            in_flight: false,
+            ledger_failed: None,
+        };
+        // Rows refused before sending are final at once.
+        for slot in self.rows.by_ref().take(size) {
+            match check_repeat(slot, &mut self.seen, self.index, self.allow_duplicates) {
+                Slot::Message { line, message } => {
+                    if !message.to.trim_start().starts_with('+') {
+                        self.without_plus
+                            .get_or_insert_with(|| Arc::clone(&message.to));
+                    }
+                    chunk.messages.push(message);
+                    chunk.places.push((self.index, line));
+                }
+                unreadable @ Slot::Unreadable { .. } => {
+                    chunk.lines.push(unsent_row(self.index, unreadable));
+                }
+            }
+            self.index += 1;
+            chunk.read += 1;
+        }
+        let Some(run) = ledger else {
+            chunk.last = chunk.read == 0;
+            return chunk;
+        };
+        if stop.is_stopped() {
+            // Not recorded: written as not sent by the caller.
+            return chunk;
+        }
+        let taken = if chunk.read == 0 {
+            chunk.last = true;
+            match run.take_released(stop).await {
+                Ok((left, _)) if left.is_empty() => return chunk,
+                taken => {
+                    chunk.last = false;
+                    taken
+                }
+            }
+        } else {
+            let lines = &mut chunk.lines;
+            run.take_chunk(&chunk.messages, &chunk.places, &mut |row| lines.push(row))
+                .await
+        };
+        match taken {
+            Ok((messages, places)) => {
+                chunk.messages = messages;
+                chunk.places = places;
+                chunk.in_flight = true;
+            }
+            Err(err) => {
+                // Nothing of this chunk was started: its rows are not sent (safe to send
+                // again), each with its line.
+                let messages = std::mem::take(&mut chunk.messages);
+                let places = std::mem::take(&mut chunk.places);
+                for (message, (index, line)) in messages.into_iter().zip(places) {
+                    chunk
+                        .lines
+                        .push(Row::not_sent(index, line, message.to, message.client_ref));
+                }
+                chunk.ledger_failed = Some(err.to_string());
+                chunk.last = true;
+            }
+        }
+        chunk
+    }
+}
+
 /// Stopped (a signal, or an output failed): every row never read still gets its line, in an
 /// output still writable. With none left, one note says where the unsent rows begin.
 fn write_unread(
-    rows: Box<dyn Iterator<Item = Slot>>,
+    rows: &mut dyn Iterator<Item = Slot>,
     out: &mut Outcomes,
     seen: &mut DuplicateWindow,
     mut index: usize,

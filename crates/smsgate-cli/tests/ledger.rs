@@ -163,13 +163,14 @@ fn a_killed_run_resumes_without_sending_anything_twice() {
         assert_eq!(again["status"], line["status"]);
         assert_eq!(again["message_id"], line["message_id"]);
     }
-    // The chunk in flight at the kill is unknown, named on stderr, never resent.
+    // The chunks in flight at the kill (the one sending, and the next, recorded meanwhile)
+    // are unknown, named on stderr, never resent.
     let unknown: Vec<&&Value> = by_index
         .values()
         .filter(|l| l["status"] == "unknown")
         .collect();
     assert!(
-        !unknown.is_empty() && unknown.len() <= 100,
+        !unknown.is_empty() && unknown.len() <= 200,
         "{}",
         unknown.len()
     );
@@ -514,15 +515,14 @@ fn a_killed_workers_rows_are_recovered_by_the_others() {
     let outputs: Vec<_> = (0..3)
         .map(|k| dir.path().join(format!("worker{k}.jsonl")))
         .collect();
-    let mut workers: Vec<Killed> = outputs
-        .iter()
-        .map(|output| {
-            let mut cmd = send(&env, &csv, &url, output);
-            Killed(cmd.args(["--job", &job, "--lease", "3"]).spawn().unwrap())
-        })
-        .collect();
-    // Kill the third once it has rows in flight.
-    let victim = format!("pid{}-", workers[2].0.id());
+    let worker = |output: &Path| {
+        let mut cmd = send(&env, &csv, &url, output);
+        Killed(cmd.args(["--job", &job, "--lease", "3"]).spawn().unwrap())
+    };
+    // The third starts first (on a loaded machine the other two could otherwise take every
+    // row before it does), the others once it has rows in flight; then it is killed.
+    let mut workers = vec![worker(&outputs[2])];
+    let victim = format!("pid{}-", workers[0].0.id());
     let started = Instant::now();
     loop {
         let in_flight = runtime
@@ -540,9 +540,10 @@ fn a_killed_workers_rows_are_recovered_by_the_others() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    workers[2].0.kill().unwrap();
-    workers[2].0.wait().unwrap();
-    for worker in &mut workers[..2] {
+    workers.extend([worker(&outputs[0]), worker(&outputs[1])]);
+    workers[0].0.kill().unwrap();
+    workers[0].0.wait().unwrap();
+    for worker in &mut workers[1..] {
         let status = worker.0.wait().unwrap();
         assert!(status.code().is_some_and(|c| c == 0), "{status}");
     }
@@ -563,8 +564,8 @@ fn a_killed_workers_rows_are_recovered_by_the_others() {
     let (accepted, unknown) = (count(State::Accepted), count(State::Unknown));
     assert_eq!(accepted + unknown, 600, "{counts:?}");
     assert!(
-        unknown <= 100,
-        "only the victim's chunk in flight: {counts:?}"
+        unknown <= 200,
+        "only the victim's two chunks in flight (one sending, the next recorded): {counts:?}"
     );
     // The ghost's claimed rows were sent by a survivor; no row twice.
     let mut sent_by: BTreeMap<u64, usize> = BTreeMap::new();

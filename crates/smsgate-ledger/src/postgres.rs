@@ -100,6 +100,7 @@ impl PostgresLedger {
                         .await
                         .map_err(db)?;
                     tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
+                    tx.batch_execute(crate::POSTGRES_SCHEMA).await.map_err(db)?;
                     // Ledgers created before `sent_ms` existed. Only then: ALTER TABLE locks
                     // the table, which other workers are using.
                     let has_sent_ms = tx
@@ -962,7 +963,8 @@ impl Ledger for PostgresLedger {
                 .await
                 .query(
                     "SELECT DISTINCT provider_message_id FROM smsgate_messages \
-                     WHERE provider = $1 AND provider_message_id = ANY($2)",
+                     WHERE provider = $1 AND provider_message_id IS NOT NULL \
+                     AND provider_message_id = ANY($2)",
                     &[&provider, &ids],
                 )
                 .await

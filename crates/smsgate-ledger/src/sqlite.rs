@@ -92,6 +92,7 @@ impl SqliteLedger {
             .execute_batch("PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;")
             .map_err(db)?;
         connection.execute_batch(crate::SCHEMA).map_err(db)?;
+        connection.execute_batch(crate::SQLITE_SCHEMA).map_err(db)?;
         // Ledgers created before `sent_ms` existed.
         let has_sent_ms: bool = connection
             .query_row(
@@ -449,15 +450,17 @@ impl Ledger for SqliteLedger {
             .map_err(db)?
             .execute(params![job, now])
             .map_err(db)?;
+            let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
             let mut inserted: HashSet<i64> = HashSet::with_capacity(messages.len());
             let mut mine = Vec::with_capacity(messages.len());
             for part in messages.chunks(ROWS_PER_STATEMENT) {
-                // One statement per part: the rows, then the ones already there.
+                // One statement per part: the new rows, claimed and marked in flight as they
+                // are recorded (this transaction is the claim), then the ones already there.
                 let values = (0..part.len())
                     .map(|k| {
-                        let b = 3 + k * 6;
+                        let b = 6 + k * 6;
                         format!(
-                            "(?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'pending', ?2, ?2)",
+                            "(?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'in_flight', ?3, ?4, ?2, ?5, ?2, ?2)",
                             b,
                             b + 1,
                             b + 2,
@@ -470,12 +473,12 @@ impl Ledger for SqliteLedger {
                     .join(", ");
                 let sql = format!(
                     "INSERT INTO smsgate_messages (job, position, client_ref, number, text, text_md5, \
-                     sender_id, state, created_ms, updated_ms) VALUES {values} \
-                     ON CONFLICT DO NOTHING RETURNING position"
+                     sender_id, state, worker, lease_until_ms, sent_ms, tried, created_ms, updated_ms) \
+                     VALUES {values} ON CONFLICT DO NOTHING RETURNING position"
                 );
                 let md5s: Vec<String> = part.iter().map(|m| text_md5(&m.text)).collect();
                 let positions: Vec<i64> = part.iter().map(|m| position(m.position)).collect();
-                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job, &now];
+                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job, &now, &worker, &until, &tried];
                 let texts: Vec<Option<&str>> =
                     part.iter().map(|m| keep.then_some(m.text.as_str())).collect();
                 for (k, m) in part.iter().enumerate() {
@@ -492,56 +495,58 @@ impl Ledger for SqliteLedger {
                     .map_err(db)?
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(db)?;
+                mine.extend(added.iter().filter_map(|p| u64::try_from(*p).ok()));
                 inserted.extend(added);
                 let present: Vec<&NewMessage> = part
                     .iter()
                     .filter(|m| !inserted.contains(&position(m.position)))
                     .collect();
-                if !present.is_empty() {
-                    let wanted: Vec<i64> = present.iter().map(|m| position(m.position)).collect();
-                    let sql = format!(
-                        "SELECT position, number, text_md5, client_ref, sender_id FROM smsgate_messages \
-                         WHERE job = ?1 AND position IN ({})",
-                        placeholders(2, wanted.len())
-                    );
-                    let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job];
-                    bound.extend(wanted.iter().map(|p| p as &dyn rusqlite::ToSql));
-                    let mut select = tx.prepare_cached(&sql).map_err(db)?;
-                    let stored = select
-                        .query_map(bound.as_slice(), |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                (
-                                    row.get::<_, String>(1)?,
-                                    row.get::<_, String>(2)?,
-                                    row.get::<_, String>(3)?,
-                                    row.get::<_, Option<String>>(4)?,
-                                ),
-                            ))
-                        })
-                        .map_err(db)?
-                        .collect::<Result<std::collections::HashMap<_, _>, _>>()
-                        .map_err(db)?;
-                    for m in present {
-                        let Some((number, md5, client_ref, sender_id)) =
-                            stored.get(&position(m.position))
-                        else {
-                            continue;
-                        };
-                        same_message(&job, m, (number, md5, client_ref, sender_id.as_deref()))?;
-                    }
+                if present.is_empty() {
+                    continue;
                 }
-                // Claimed and marked in flight at once: this transaction is the claim.
-                let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                let wanted: Vec<i64> = present.iter().map(|m| position(m.position)).collect();
+                let sql = format!(
+                    "SELECT position, number, text_md5, client_ref, sender_id FROM smsgate_messages \
+                     WHERE job = ?1 AND position IN ({})",
+                    placeholders(2, wanted.len())
+                );
+                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job];
+                bound.extend(wanted.iter().map(|p| p as &dyn rusqlite::ToSql));
+                let mut select = tx.prepare_cached(&sql).map_err(db)?;
+                let stored = select
+                    .query_map(bound.as_slice(), |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            (
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                                row.get::<_, String>(3)?,
+                                row.get::<_, Option<String>>(4)?,
+                            ),
+                        ))
+                    })
+                    .map_err(db)?
+                    .collect::<Result<std::collections::HashMap<_, _>, _>>()
+                    .map_err(db)?;
+                for m in present {
+                    let Some((number, md5, client_ref, sender_id)) =
+                        stored.get(&position(m.position))
+                    else {
+                        continue;
+                    };
+                    same_message(&job, m, (number, md5, client_ref, sender_id.as_deref()))?;
+                }
+                // Rows an earlier run recorded and never started (or left not sent): claimed
+                // and marked in flight too.
                 let sql = format!(
                     "UPDATE smsgate_messages SET state = 'in_flight', worker = ?1, lease_until_ms = ?2, \
                      updated_ms = ?3, sent_ms = ?3, provider = NULL, provider_message_id = NULL, \
                      tried = ?4 WHERE job = ?5 AND state IN ('pending', 'not_sent') \
                      AND position IN ({}) RETURNING position",
-                    placeholders(6, positions.len())
+                    placeholders(6, wanted.len())
                 );
                 let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&worker, &until, &now, &tried, &job];
-                bound.extend(positions.iter().map(|p| p as &dyn rusqlite::ToSql));
+                bound.extend(wanted.iter().map(|p| p as &dyn rusqlite::ToSql));
                 let mut start = tx.prepare_cached(&sql).map_err(db)?;
                 let started = start
                     .query_map(bound.as_slice(), |row| row.get::<_, i64>(0))

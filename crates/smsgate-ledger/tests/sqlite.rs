@@ -453,3 +453,64 @@ async fn a_chunk_is_taken_once() {
     let ledger = SqliteLedger::open_in_memory(TextPolicy::Keep).unwrap();
     common::a_chunk_is_taken_once(&ledger, "job").await;
 }
+
+#[tokio::test]
+async fn a_ledger_with_the_first_indexes_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The indexes as they were: by state, and by provider id over every row.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(smsgate_ledger::SCHEMA).unwrap();
+        old.execute_batch(
+            "DROP INDEX smsgate_messages_by_provider_message_id;
+             CREATE INDEX smsgate_messages_by_state ON smsgate_messages (job, state, position);
+             CREATE INDEX smsgate_messages_by_provider_id
+                 ON smsgate_messages (provider, provider_message_id);",
+        )
+        .unwrap();
+    }
+    let ledger = SqliteLedger::open(&path, TextPolicy::Keep).unwrap();
+    let index_names = || {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let mut names: Vec<String> = connection
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name = 'smsgate_messages' AND sql IS NOT NULL",
+            )
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        names.sort();
+        names
+    };
+    assert_eq!(index_names(), ["smsgate_messages_by_provider_message_id"]);
+    // Reports still find their messages through the new index.
+    let taken = ledger
+        .take("job", "a", rows(2), 60_000, vec!["nxcloud".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(taken.mine, [0, 1]);
+    ledger
+        .settle(
+            "job",
+            vec![Settlement::accepted(0, "nxcloud", "id-0", vec![])],
+        )
+        .await
+        .unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let plan: String = connection
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT position FROM smsgate_messages \
+             WHERE provider = 'nxcloud' AND provider_message_id = 'id-0'",
+            [],
+            |row| row.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("smsgate_messages_by_provider_message_id"),
+        "{plan}"
+    );
+}
