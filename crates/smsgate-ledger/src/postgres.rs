@@ -240,26 +240,45 @@ async fn record_outcomes(
             .map(|s| s.position)
             .filter(|p| !done.contains(&position(*p))),
     );
-    // Usually no report waits for its message: then none is looked up.
-    let waiting: bool = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM smsgate_reports WHERE matched = FALSE)",
-            &[],
+    // Usually no report waits for these messages: one query finds the ids some report waits
+    // for (unmatched reports of other messages cost nothing here).
+    let accepted: Vec<&Settlement> = settlements
+        .iter()
+        .filter(|s| {
+            matches!(s.outcome, Settled::Accepted)
+                && s.provider.is_some()
+                && s.provider_message_id.is_some()
+                && done.contains(&position(s.position))
+        })
+        .collect();
+    if accepted.is_empty() {
+        return Ok(refused);
+    }
+    let providers: Vec<&str> = accepted
+        .iter()
+        .filter_map(|s| s.provider.as_deref())
+        .collect();
+    let ids: Vec<&str> = accepted
+        .iter()
+        .filter_map(|s| s.provider_message_id.as_deref())
+        .collect();
+    let waiting: std::collections::HashSet<(String, String)> = tx
+        .query(
+            "SELECT DISTINCT r.provider, r.message_id FROM smsgate_reports r \
+             JOIN unnest($1::text[], $2::text[]) AS v(provider, id) \
+             ON r.provider = v.provider AND r.message_id = v.id WHERE r.matched = FALSE",
+            &[&providers, &ids],
         )
         .await
         .map_err(db)?
-        .try_get(0)
-        .map_err(db)?;
-    if waiting {
-        for s in &settlements {
-            if let (Settled::Accepted, Some(provider), Some(id), true) = (
-                s.outcome,
-                &s.provider,
-                &s.provider_message_id,
-                done.contains(&position(s.position)),
-            ) {
-                apply_early_reports(tx, job, s.position, provider, id, now).await?;
-            }
+        .iter()
+        .map(|row| Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?)))
+        .collect::<Result<_, LedgerError>>()?;
+    for s in accepted {
+        if let (Some(provider), Some(id)) = (&s.provider, &s.provider_message_id)
+            && waiting.contains(&(provider.clone(), id.clone()))
+        {
+            apply_early_reports(tx, job, s.position, provider, id, now).await?;
         }
     }
     Ok(refused)
