@@ -29,6 +29,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// More log on standard error: -v what smsgate does (info), -vv with its requests (debug).
+    /// RUST_LOG (such as `smsgate=debug,hyper=warn`) takes precedence when set.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Errors only: no progress, no warnings in the log (outcomes and the summary are still
+    /// written).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

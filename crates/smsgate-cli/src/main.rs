@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod ledger;
 mod output;
+mod progress;
 mod receive;
 mod reconcile;
 
@@ -16,13 +17,12 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 use smsgate::{Message, NumberPolicy, Provider, QueryError, SmsGate, StopSignal};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
@@ -51,6 +51,11 @@ pub enum CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(err) = init_logs(cli.verbose, cli.quiet) {
+        eprintln!("error: {err}");
+        return ExitCode::from(2);
+    }
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,6 +73,45 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `--quiet` was given (no progress display).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The log on standard error: `RUST_LOG` when set, else warnings (`-q`: errors; `-v`: what
+/// smsgate does; `-vv`: its requests too). No secret is logged at any level: the transport
+/// redacts them before anything is formatted.
+fn init_logs(verbose: u8, quiet: bool) -> Result<(), CliError> {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let targets = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => directives
+            .parse::<Targets>()
+            .map_err(|err| CliError::Usage(format!("RUST_LOG={directives:?}: {err}")))?,
+        _ => {
+            let (ours, others) = match (quiet, verbose) {
+                (true, _) => (LevelFilter::ERROR, LevelFilter::ERROR),
+                (false, 0) => (LevelFilter::WARN, LevelFilter::WARN),
+                (false, 1) => (LevelFilter::INFO, LevelFilter::WARN),
+                (false, 2) => (LevelFilter::DEBUG, LevelFilter::WARN),
+                (false, _) => (LevelFilter::TRACE, LevelFilter::DEBUG),
+            };
+            // Every smsgate crate's target starts with `smsgate`.
+            Targets::new()
+                .with_target("smsgate", ours)
+                .with_default(others)
+        }
+    };
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .without_time()
+                .with_target(verbose > 0),
+        )
+        .with(targets)
+        .init();
+    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<u8, CliError> {
@@ -215,46 +259,6 @@ fn csv_rows(
             },
         }
     })))
-}
-
-/// Progress on a terminal, plain lines otherwise (best effort: a closed stderr stops nothing).
-struct Progress {
-    bar: Option<ProgressBar>,
-    done: u64,
-}
-
-impl Progress {
-    fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
-            if let Ok(style) =
-                ProgressStyle::with_template("{spinner} {pos} messages sent ({per_sec}) {msg}")
-            {
-                bar.set_style(style);
-            }
-            bar
-        });
-        if bar.is_none() {
-            note(format_args!(
-                "sending; SIGINT or SIGTERM stops it (requests in flight settle, every row is written)"
-            ));
-        }
-        Self { bar, done: 0 }
-    }
-
-    fn advance(&mut self, n: u64) {
-        self.done += n;
-        match &self.bar {
-            Some(bar) => bar.set_position(self.done),
-            None => note(format_args!("{} messages processed", self.done)),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 /// A line of a query's answer on standard output, what the vendor wrote with its control
@@ -526,7 +530,12 @@ async fn send_rows(
     let stop = StopSignal::new();
     let signals = Signals::listen(stop.clone())?;
     let mut out = Outcomes::open(args)?;
-    let mut progress = Progress::new();
+    let rows_given = args.csv.is_none().then_some(args.to.len() as u64);
+    let mut progress = progress::Progress::new(
+        rows_given,
+        args.csv.as_deref(),
+        QUIET.load(std::sync::atomic::Ordering::Relaxed),
+    );
     let mut input = Input {
         rows: &mut rows,
         seen: DuplicateWindow::for_run(args, numbers),
@@ -543,6 +552,7 @@ async fn send_rows(
         for row in &chunk.lines {
             out.write(row);
         }
+        progress.update(out.summary.tally());
         if let Some(err) = &chunk.ledger_failed {
             ledger_failed = Some(err.clone());
             stop.stop();
@@ -583,6 +593,7 @@ async fn send_rows(
             if !out.flush() {
                 stop.stop();
             }
+            progress.update(out.summary.tally());
         });
         let preparing = async {
             if chunk.last {
@@ -592,7 +603,6 @@ async fn send_rows(
             }
         };
         let (_, prepared) = tokio::join!(sending, preparing);
-        progress.advance(u64::try_from(chunk.read).unwrap_or(u64::MAX));
         next = prepared;
     }
     if stop.is_stopped() {

@@ -266,6 +266,7 @@ const STOPPED: &str = "the run was stopped before this row was sent";
 #[derive(Default)]
 pub struct Summary {
     counts: BTreeMap<String, [u64; 4]>,
+    tally: crate::progress::Tally,
     exit_code: u8,
 }
 
@@ -273,12 +274,23 @@ impl Summary {
     /// Counts `row`.
     pub fn add(&mut self, row: &Row) {
         let status = row.status();
+        match status {
+            Status::Accepted => self.tally.accepted += 1,
+            Status::Rejected => self.tally.rejected += 1,
+            Status::Unknown => self.tally.unknown += 1,
+            Status::NotSent => self.tally.not_sent += 1,
+        }
         let slot = self
             .counts
             .entry(row.provider().unwrap_or("(none)").to_owned())
             .or_default();
         slot[status as usize] += 1;
         self.exit_code = self.exit_code.max(status.exit_code());
+    }
+
+    /// Rows counted so far, by outcome.
+    pub fn tally(&self) -> crate::progress::Tally {
+        self.tally
     }
 
     /// 0 all accepted, 1 some rejected or not sent, 3 some unknown.
