@@ -30,7 +30,7 @@ use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, StatusArgs, Ta
 use crate::config::{
     ConfigFile, clients, parse_faults, sandbox_accounts, sandbox_balance, sandbox_exports,
 };
-use crate::output::{Row, Summary};
+use crate::output::{Refusals, Row, Summary};
 
 /// Messages sent per call of the gate while streaming a CSV file.
 const CHUNK: usize = 1000;
@@ -143,11 +143,18 @@ async fn maybe_sandbox(target: &TargetArgs) -> Result<Option<Sandbox>, CliError>
     Ok(Some(sandbox))
 }
 
-fn gate(clients: &[Arc<dyn Provider>], args: &SendArgs, numbers: &NumberPolicy) -> SmsGate {
+fn gate(
+    clients: &[Arc<dyn Provider>],
+    args: &SendArgs,
+    numbers: &NumberPolicy,
+    refusals: &Refusals,
+) -> SmsGate {
+    let refusals = refusals.clone();
     let mut builder = SmsGate::builder()
         .concurrency(args.concurrency)
         .number_policy(numbers.clone())
-        .allow_duplicates(true);
+        .allow_duplicates(true)
+        .on_failover(move |hop| refusals.record(hop));
     if args.target.sandbox {
         // The built-in simulator draws its faults from its seed and the request: references
         // from a fixed seed make two runs of the same input draw the same faults.
@@ -289,14 +296,14 @@ struct Output<W: Write> {
 
 impl<W: Write> Output<W> {
     /// Writes `row`; the failure's description, the first time one happens.
-    fn write(&mut self, row: &Row) -> Option<String> {
+    fn write(&mut self, row: &Row, refusals: &Refusals) -> Option<String> {
         if self.failed {
             return None;
         }
         let written = if self.json {
             writeln!(self.writer, "{}", row.to_json())
         } else {
-            writeln!(self.writer, "{}", row.to_text())
+            writeln!(self.writer, "{}", row.to_text(refusals))
         };
         written.err().map(|err| self.fail(&err))
     }
@@ -322,12 +329,14 @@ struct Outcomes {
     file: Option<Output<BufWriter<File>>>,
     stdout: Option<Output<BufWriter<std::io::Stdout>>>,
     summary: Summary,
+    /// Whole requests providers refused (named in text lines, warned about at the end).
+    refusals: Refusals,
     /// The first write failure: the run stops at once and exits 4.
     failed: Option<String>,
 }
 
 impl Outcomes {
-    fn open(args: &SendArgs) -> Result<Self, CliError> {
+    fn open(args: &SendArgs, refusals: Refusals) -> Result<Self, CliError> {
         let file = match &args.output {
             Some(path) => {
                 let file = File::create(path).map_err(|err| {
@@ -353,6 +362,7 @@ impl Outcomes {
             file,
             stdout,
             summary: Summary::default(),
+            refusals,
             failed: None,
         })
     }
@@ -368,7 +378,7 @@ impl Outcomes {
         self.summary.add(row);
         let mut recorded = false;
         if let Some(file) = &mut self.file {
-            match file.write(row) {
+            match file.write(row, &self.refusals) {
                 Some(failure) => {
                     self.failed.get_or_insert(failure);
                 }
@@ -376,7 +386,7 @@ impl Outcomes {
             }
         }
         if let Some(stdout) = &mut self.stdout {
-            match stdout.write(row) {
+            match stdout.write(row, &self.refusals) {
                 Some(failure) => {
                     self.failed.get_or_insert(failure);
                 }
@@ -498,14 +508,15 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     let sandbox = maybe_sandbox(&args.target).await?;
     let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
     let numbers = config.number_policy(args.default_region.as_deref(), args.lenient_numbers)?;
-    let gate = gate(&clients, &args, &numbers);
+    let refusals = Refusals::default();
+    let gate = gate(&clients, &args, &numbers, &refusals);
     let rows = input(&args)?;
     let code = if preview_only || args.dry_run {
         plan_only(&gate, &args, rows, preview_only, &numbers)?
     } else {
         let providers = clients.iter().map(|c| c.name().to_owned()).collect();
         let ledger = ledger::LedgerRun::open(&args, providers).await?;
-        send_rows(&gate, &args, rows, &numbers, ledger).await?
+        send_rows(&gate, &args, rows, &numbers, ledger, refusals).await?
     };
     if let Some(sandbox) = sandbox {
         // Every outcome is written by now: a signal during the simulator's shutdown (which
@@ -526,10 +537,11 @@ async fn send_rows(
     mut rows: Box<dyn Iterator<Item = Slot>>,
     numbers: &NumberPolicy,
     ledger: Option<ledger::LedgerRun>,
+    refusals: Refusals,
 ) -> Result<u8, CliError> {
     let stop = StopSignal::new();
     let signals = Signals::listen(stop.clone())?;
-    let mut out = Outcomes::open(args)?;
+    let mut out = Outcomes::open(args, refusals)?;
     let rows_given = args.csv.is_none().then_some(args.to.len() as u64);
     let mut progress = progress::Progress::new(
         rows_given,
@@ -792,6 +804,11 @@ fn conclude(
     signals: &Signals,
 ) -> Result<u8, CliError> {
     out.flush();
+    for warning in out.refusals.warnings() {
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            note(format_args!("{warning}"));
+        }
+    }
     if let Some(failure) = &out.failed {
         note(format_args!(
             "{failure}; sending stopped, outcomes of this run:"

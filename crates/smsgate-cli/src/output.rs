@@ -210,15 +210,27 @@ impl Row {
         out
     }
 
-    /// The row as one line of text.
-    pub fn to_text(&self) -> String {
+    /// The row as one line of text: the providers that refused it before the one that settled
+    /// it are named (from `refusals`), and a rejection says whether sending it again is safe.
+    pub fn to_text(&self, refusals: &Refusals) -> String {
         let prefix = match self.line {
             Some(line) => format!("line {line:>6}  "),
             None => String::new(),
         };
         let verdict = match (&self.delivery, &self.unreadable, self.not_sent) {
             _ if self.recorded.is_some() => recorded_text(self.recorded.as_ref()),
-            (Some(delivery), _, _) => delivery.outcome.to_string(),
+            (Some(delivery), _, _) => {
+                let retry = match &delivery.outcome {
+                    Outcome::Rejected {
+                        retry_safe: true, ..
+                    } => " (safe to send again)",
+                    Outcome::Rejected {
+                        retry_safe: false, ..
+                    } => " (do not resend as is)",
+                    _ => "",
+                };
+                format!("{}{}{retry}", delivery.outcome, refusals.hops(delivery))
+            }
             (None, Some(reason), _) => format!("rejected: {reason}"),
             (None, None, Some(reason)) => format!("not sent: {reason}"),
             (None, None, None) => "rejected".to_owned(),
@@ -321,5 +333,125 @@ impl Summary {
             "{:<12} {:>10} {:>10} {:>10} {:>10}",
             "total", total[0], total[1], total[2], total[3]
         )
+    }
+}
+
+/// Whole requests a provider refused during a run (authentication, balance, permissions...):
+/// filled by the gate's failover hook, named in text lines and warned about once per provider.
+#[derive(Clone, Default)]
+pub struct Refusals(Arc<std::sync::Mutex<BTreeMap<String, Refusal>>>);
+
+/// What one provider refused.
+#[derive(Debug, Clone)]
+struct Refusal {
+    /// The first refusal's reason (vendor text and code).
+    reason: String,
+    /// Its class, for the hint.
+    kind: RejectKind,
+    /// Messages refused with whole requests.
+    messages: usize,
+    /// Where they went next (`None`: nowhere, they ended rejected).
+    moved_to: BTreeMap<String, usize>,
+    ended: usize,
+}
+
+impl Refusals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Refusal>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a failover hop.
+    pub fn record(&self, hop: &smsgate::Hop) {
+        let mut refusals = self.lock();
+        let refusal = refusals
+            .entry(hop.from.as_str().to_owned())
+            .or_insert_with(|| Refusal {
+                reason: smsgate_transport::secret::mask_numbers_in(&hop.reason.to_string())
+                    .into_owned(),
+                kind: hop.reason.kind.clone(),
+                messages: 0,
+                moved_to: BTreeMap::new(),
+                ended: 0,
+            });
+        refusal.messages += hop.messages;
+        match &hop.to {
+            Some(to) => {
+                *refusal.moved_to.entry(to.as_str().to_owned()).or_default() += hop.messages
+            }
+            None => refusal.ended += hop.messages,
+        }
+    }
+
+    /// `after nxcloud refused: invalid sign (code 1003)` for the providers `delivery` tried
+    /// before the one that settled it (empty when none refused).
+    fn hops(&self, delivery: &Delivery) -> String {
+        let last = match &delivery.outcome {
+            Outcome::Accepted { provider, .. } | Outcome::Unknown { provider, .. } => {
+                Some(provider.as_str())
+            }
+            Outcome::Rejected {
+                provider: Some(provider),
+                ..
+            } => Some(provider.as_str()),
+            _ => None,
+        };
+        let refusals = self.lock();
+        let mut named: Vec<&str> = Vec::new();
+        for provider in delivery.tried.iter().map(|p| p.as_str()) {
+            if Some(provider) != last && !named.contains(&provider) {
+                named.push(provider);
+            }
+        }
+        let parts: Vec<String> = named
+            .into_iter()
+            .filter_map(|p| {
+                refusals
+                    .get(p)
+                    .map(|r| format!("{p} refused: {}", r.reason))
+            })
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" after {}", parts.join("; "))
+        }
+    }
+
+    /// One warning per provider that refused whole requests (what, how many, where they went,
+    /// what to check).
+    pub fn warnings(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .map(|(provider, r)| {
+                let mut went: Vec<String> = r
+                    .moved_to
+                    .iter()
+                    .map(|(to, n)| format!("{n} moved to {to}"))
+                    .collect();
+                if r.ended > 0 {
+                    went.push(format!("{} with no provider left", r.ended));
+                }
+                let hint = match r.kind {
+                    RejectKind::Vendor(smsgate_transport::spec::ErrorClass::Auth) => {
+                        "; check its credentials in the configuration"
+                    }
+                    RejectKind::Vendor(smsgate_transport::spec::ErrorClass::Account) => {
+                        "; check its account (balance, channel, permissions)"
+                    }
+                    RejectKind::Vendor(smsgate_transport::spec::ErrorClass::RateLimit) => {
+                        "; it throttled the requests (lower --concurrency or set a rate)"
+                    }
+                    _ => "",
+                };
+                format!(
+                    "warning: {provider} refused whole requests ({} message(s): {}): {}{hint}",
+                    r.messages,
+                    went.join(", "),
+                    r.reason
+                )
+            })
+            .collect()
     }
 }

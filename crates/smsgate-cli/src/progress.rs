@@ -52,6 +52,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     /// Input rows in all, once counted ([`UNCOUNTED`] until then).
     total: Arc<AtomicU64>,
+    /// The pass counting the total.
+    counting: Option<std::thread::JoinHandle<()>>,
     started: Instant,
     last_line: Instant,
     shown: Tally,
@@ -62,16 +64,22 @@ impl Progress {
     /// background, as the send starts). `quiet`: nothing is shown.
     pub fn new(rows: Option<u64>, csv: Option<&Path>, quiet: bool) -> Self {
         let total = Arc::new(AtomicU64::new(rows.unwrap_or(UNCOUNTED)));
-        if let (None, Some(path)) = (rows, csv) {
-            let (total, path) = (Arc::clone(&total), path.to_owned());
-            // A cheap pass over the file (records counted, nothing decoded); the bar shows a
-            // count of rows done until it ends.
-            std::thread::spawn(move || {
-                if let Some(rows) = count_csv_rows(&path) {
-                    total.store(rows, Ordering::Relaxed);
-                }
-            });
-        }
+        let counting = match (rows, csv) {
+            (None, Some(path)) => {
+                let (total, path) = (Arc::clone(&total), path.to_owned());
+                // A cheap pass over the file (records counted, nothing decoded); the bar shows
+                // a count of rows done until it ends.
+                std::thread::Builder::new()
+                    .name("count-rows".to_owned())
+                    .spawn(move || {
+                        if let Some(rows) = count_csv_rows(&path) {
+                            total.store(rows, Ordering::Relaxed);
+                        }
+                    })
+                    .ok()
+            }
+            _ => None,
+        };
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
             bar.set_style(spinner_style());
@@ -87,6 +95,7 @@ impl Progress {
         Self {
             bar: if quiet { None } else { bar },
             total,
+            counting,
             started: now,
             last_line: now,
             shown: Tally::default(),
@@ -139,7 +148,11 @@ impl Progress {
     }
 
     /// Clears the bar (the summary follows); plain output gets a last line.
-    pub fn finish(&self) {
+    pub fn finish(&mut self) {
+        // Never waits for a count still reading a huge file (a stopped run).
+        if let Some(counting) = self.counting.take_if(|c| c.is_finished()) {
+            let _ = counting.join();
+        }
         match &self.bar {
             Some(bar) => bar.finish_and_clear(),
             None if !crate::QUIET.load(Ordering::Relaxed) && self.shown.done() > 0 => {

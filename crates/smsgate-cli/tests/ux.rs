@@ -1,0 +1,234 @@
+//! What a person at a terminal reads: failover named in text lines and warned about once per
+//! provider, logs on request, the progress lines off a terminal.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic by design
+
+use assert_cmd::Command;
+
+/// The binary with no vendor credentials (nor RUST_LOG) in its environment.
+fn smsgate() -> Command {
+    let mut cmd = Command::cargo_bin("smsgate").unwrap();
+    for (key, _) in std::env::vars() {
+        if [
+            "ITNIOTECH_",
+            "LAAFFIC_",
+            "NXCLOUD_",
+            "TWILIO_",
+            "VONAGE_",
+            "RUST_LOG",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p))
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// A running simulator and a config file for it: `providers` in that order, each with the
+/// simulator's credentials except the overrides (`vendor`, `key`, `value`).
+struct Simulated {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<smsgate_sandbox::Sandbox>,
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+}
+
+impl Simulated {
+    fn start(providers: &[&str], overrides: &[(&str, &str, &str)]) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let sandbox = runtime
+            .block_on(smsgate_sandbox::Sandbox::start(
+                smsgate_sandbox::SandboxConfig::default(),
+            ))
+            .unwrap();
+        let mut text = format!(
+            "providers = [{}]\n",
+            providers
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for vendor in providers {
+            text.push_str(&format!("[{vendor}]\nbase_url = {:?}\n", sandbox.url()));
+            for (key, value) in sandbox.settings(vendor) {
+                let value = overrides
+                    .iter()
+                    .find(|(v, k, _)| v == vendor && *k == key)
+                    .map_or(value, |(_, _, v)| *v);
+                text.push_str(&format!("{key} = {value:?}\n"));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("smsgate.toml");
+        std::fs::write(&config, text).unwrap();
+        Self {
+            runtime,
+            sandbox: Some(sandbox),
+            _dir: dir,
+            config,
+        }
+    }
+}
+
+impl Drop for Simulated {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.runtime.block_on(sandbox.shutdown());
+        }
+    }
+}
+
+#[test]
+fn failover_is_named_on_each_line_and_warned_once_per_provider() {
+    let sim = Simulated::start(
+        &["nxcloud", "itniotech"],
+        &[("nxcloud", "access_secret", "not-the-secret")],
+    );
+    let out = smsgate()
+        .arg("--config")
+        .arg(&sim.config)
+        .args([
+            "send",
+            "--to",
+            "+8613800138000,+8613800138001,+8613800138002",
+            "--content",
+            "hello",
+        ])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("+86")).collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for line in lines {
+        assert!(line.contains("accepted by itniotech as "), "{line}");
+        assert!(line.contains(" after nxcloud refused: "), "{line}");
+    }
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("warning: nxcloud refused whole requests"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("3 message(s): 3 moved to itniotech"),
+        "{stderr}"
+    );
+    assert!(warnings[0].contains("check its credentials"), "{stderr}");
+    // The secret given is never printed.
+    assert!(!stdout.contains("not-the-secret") && !stderr.contains("not-the-secret"));
+    // Above the summary: the warning is written before it (stderr), and the summary counts
+    // itniotech only.
+    assert!(stdout.contains("itniotech"), "{stdout}");
+}
+
+#[test]
+fn a_rejection_says_whether_sending_again_is_safe() {
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--provider",
+            "nxcloud",
+            "--to",
+            "+8613800138000,+12",
+            "--content",
+            "hello",
+        ])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let rejected = stdout.lines().find(|l| l.starts_with("+12")).unwrap();
+    assert!(rejected.contains("rejected"), "{rejected}");
+    assert!(rejected.ends_with("(do not resend as is)"), "{rejected}");
+}
+
+#[test]
+fn verbose_logs_and_rust_log_go_to_stderr_and_quiet_silences_them() {
+    let sim = Simulated::start(
+        &["nxcloud", "itniotech"],
+        &[("nxcloud", "access_secret", "not-the-secret")],
+    );
+    let run = |args: &[&str], rust_log: Option<&str>| {
+        let mut cmd = smsgate();
+        cmd.arg("--config").arg(&sim.config).args(args).args([
+            "send",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hello",
+        ]);
+        if let Some(directives) = rust_log {
+            cmd.env("RUST_LOG", directives);
+        }
+        let out = cmd.assert().code(0);
+        String::from_utf8(out.get_output().stderr.clone()).unwrap()
+    };
+    // By default the failover is a warning in the log too.
+    let plain = run(&[], None);
+    assert!(
+        plain.contains("WARN") && plain.contains("failover"),
+        "{plain}"
+    );
+    // -vv: debug lines of smsgate's crates.
+    let verbose = run(&["-vv"], None);
+    assert!(verbose.contains("DEBUG"), "{verbose}");
+    // RUST_LOG wins over the flags.
+    let errors_only = run(&["-vv"], Some("error"));
+    assert!(
+        !errors_only.contains("DEBUG") && !errors_only.contains("WARN"),
+        "{errors_only}"
+    );
+    // --quiet: no log, no progress, no warning note.
+    let quiet = run(&["--quiet"], None);
+    assert!(
+        !quiet.contains("WARN") && !quiet.contains("warning:"),
+        "{quiet}"
+    );
+    assert!(!quiet.contains("sending;"), "{quiet}");
+    for stderr in [&plain, &verbose, &errors_only, &quiet] {
+        assert!(!stderr.contains("not-the-secret"), "{stderr}");
+    }
+    // A malformed RUST_LOG is a usage error.
+    let out = smsgate()
+        .env("RUST_LOG", "smsgate=loud")
+        .args([
+            "send",
+            "--sandbox",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "x",
+        ])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("RUST_LOG"));
+}
+
+#[test]
+fn off_a_terminal_progress_is_plain_lines_with_the_counted_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    let mut text = String::from("to,content\n");
+    for i in 0..300 {
+        text.push_str(&format!("+8613{:09},progress {i}\n", 700_000_000 + i));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = smsgate()
+        .args(["send", "--sandbox", "--provider", "nxcloud", "--csv"])
+        .arg(&csv)
+        .args(["--output", "/dev/null"])
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("smsgate: 300 of 300 rows (100%)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("accepted 300 · rejected 0 · unknown 0"),
+        "{stderr}"
+    );
+}
