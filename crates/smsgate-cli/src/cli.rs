@@ -50,8 +50,9 @@ pub enum Command {
     /// Send messages and print one outcome per message.
     #[command(after_help = EXIT_CODES)]
     Send(SendArgs),
-    /// Show segments, numbers as sent and the planned requests, without sending.
-    Preview(SendArgs),
+    /// Show segments, numbers and texts as sent and the planned requests, without sending
+    /// (no credentials needed).
+    Preview(PreviewArgs),
     /// Show each provider's account balance.
     Balance(TargetArgs),
     /// Show the delivery status of provider message ids.
@@ -126,9 +127,10 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Where messages come from and how they are sent.
+/// The messages: `--to` and `--content`, or a CSV file; how numbers are read and repeats
+/// flagged (`send` and `preview`).
 #[derive(Debug, Args)]
-pub struct SendArgs {
+pub struct InputArgs {
     /// Recipients, comma separated (E.164 such as +8613800138000, or digits with country code).
     #[arg(
         long,
@@ -137,8 +139,10 @@ pub struct SendArgs {
         conflicts_with = "csv"
     )]
     pub to: Vec<String>,
-    /// The text (with --to).
-    #[arg(long, required_unless_present = "csv", conflicts_with = "csv")]
+    /// The text, sent byte-exact. With --csv, a template: `{column}` is filled from each row's
+    /// column of that name (`Hi {name}, your code is {code}`), `{{` and `}}` are literal braces;
+    /// the file then needs no content column.
+    #[arg(long, required_unless_present = "csv")]
     pub content: Option<String>,
     /// Sender id (with --to).
     #[arg(long)]
@@ -146,16 +150,6 @@ pub struct SendArgs {
     /// CSV file with columns to,content and optionally sender_id,client_ref; read as a stream, any size.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
-    /// Write one JSON outcome per line to FILE, as each request settles (`index` and `line` give
-    /// the input position); flushed as they come, so a stopped run keeps every line.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Print one JSON outcome per line on standard output instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Print the requests that would be sent (secrets and signatures redacted), send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Send every repeated (number, content) pair instead of flagging repeats.
     #[arg(long)]
     pub allow_duplicates: bool,
@@ -174,6 +168,23 @@ pub struct SendArgs {
     /// know as valid (new ranges); off by default.
     #[arg(long)]
     pub lenient_numbers: bool,
+}
+
+/// Where messages come from and how they are sent.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write one JSON outcome per line to FILE, as each request settles (`index` and `line` give
+    /// the input position); flushed as they come, so a stopped run keeps every line.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print one JSON outcome per line on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the requests that would be sent (secrets and signatures redacted), send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Requests in flight at once, over all providers.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -216,6 +227,21 @@ pub struct TargetArgs {
     /// With --sandbox: a fault to inject (see `smsgate sandbox --help`).
     #[arg(long = "fault", value_name = "NAME=VALUE", requires = "sandbox")]
     pub faults: Vec<String>,
+}
+
+/// `smsgate preview`: what a send would do, sending nothing (no credentials needed: missing
+/// ones are placeholders, said so).
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print one JSON object per message (then one per planned request) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Providers in priority order (default: those configured, else every vendor), comma
+    /// separated.
+    #[arg(long, value_delimiter = ',')]
+    pub provider: Vec<String>,
 }
 
 /// `smsgate report`.

@@ -526,6 +526,71 @@ pub fn client(
     vendor.provider(&settings).map_err(settings_error)
 }
 
+/// The providers `preview` and `send --dry-run` plan with: `requested`, else those configured,
+/// else every vendor. Nothing is sent, so no credential is needed: a missing setting is a
+/// placeholder (`PLACEHOLDER-API_KEY`), and one note names the vendors that have them.
+pub fn planning_clients(
+    config: &ConfigFile,
+    requested: &[String],
+) -> Result<Vec<Arc<dyn Provider>>, CliError> {
+    let order: Vec<String> = if !requested.is_empty() {
+        requested.to_vec()
+    } else if let Some(order) = &config.providers {
+        order.clone()
+    } else {
+        let present: Vec<String> = registry()
+            .iter()
+            .filter(|v| config.mentions(v))
+            .map(|v| v.name.to_owned())
+            .collect();
+        if present.is_empty() {
+            registry().iter().map(|v| v.name.to_owned()).collect()
+        } else {
+            present
+        }
+    };
+    let mut placeholders = Vec::new();
+    let clients = order
+        .iter()
+        .map(|name| {
+            let vendor = smsgate::registry::vendor(name).ok_or_else(|| {
+                CliError::Usage(format!("unknown provider {name:?} ({})", vendor_names()))
+            })?;
+            let mut settings = Settings::new(vendor);
+            let mut missing = false;
+            for key in vendor.keys {
+                match config.value(vendor, key.name) {
+                    Some(value) => {
+                        settings.set(key.name, value).map_err(settings_error)?;
+                    }
+                    None if key.required => {
+                        missing = true;
+                        settings
+                            .set(
+                                key.name,
+                                format!("PLACEHOLDER-{}", key.name.to_ascii_uppercase()),
+                            )
+                            .map_err(settings_error)?;
+                    }
+                    None => {}
+                }
+            }
+            if missing {
+                placeholders.push(vendor.name);
+            }
+            vendor.provider(&settings).map_err(settings_error)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !placeholders.is_empty() {
+        crate::note(format_args!(
+            "no credentials for {}: the plan shows PLACEHOLDER-... values in their place \
+             (nothing is sent)",
+            placeholders.join(", ")
+        ));
+    }
+    Ok(clients)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -422,12 +422,12 @@ fn sender_lock(url: &str) -> Result<Option<std::fs::File>, CliError> {
     }
 }
 
-/// The job a run names by default: the input file's name and the MD5 of its contents (the same
-/// file resumes its job; another file, or an edited one, is another job), or of the recipients
-/// and text given with `--to`.
+/// The job a run names by default: the input file's name and the MD5 of its contents and of
+/// the `--content` template if any (the same file resumes its job; another file, an edited one
+/// or another template is another job), or of the recipients and text given with `--to`.
 fn default_job(args: &SendArgs) -> Result<String, CliError> {
     let mut hasher = Md5::new();
-    let stem = match &args.csv {
+    let stem = match &args.input.csv {
         Some(path) => {
             let mut file = std::fs::File::open(path)
                 .map_err(|err| CliError::Usage(format!("{}: {err}", path.display())))?;
@@ -441,14 +441,19 @@ fn default_job(args: &SendArgs) -> Result<String, CliError> {
                 }
                 hasher.update(&buffer[..n]);
             }
+            // A template is part of the input: another one makes other texts, another job.
+            if let Some(template) = &args.input.content {
+                hasher.update(b"\0template\0");
+                hasher.update(template.as_bytes());
+            }
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "input".to_owned())
         }
         None => {
-            hasher.update(args.to.join(",").as_bytes());
+            hasher.update(args.input.to.join(",").as_bytes());
             hasher.update(b"\n");
-            hasher.update(args.content.as_deref().unwrap_or_default().as_bytes());
+            hasher.update(args.input.content.as_deref().unwrap_or_default().as_bytes());
             "to".to_owned()
         }
     };

@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod receive;
 mod reconcile;
+mod template;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -26,7 +27,9 @@ use clap::Parser;
 use smsgate::{Message, NumberPolicy, Provider, QueryError, SmsGate, StopSignal};
 use smsgate_sandbox::{Sandbox, SandboxConfig};
 
-use crate::cli::{Cli, Command, ReportArgs, SandboxArgs, SendArgs, StatusArgs, TargetArgs};
+use crate::cli::{
+    Cli, Command, InputArgs, PreviewArgs, ReportArgs, SandboxArgs, SendArgs, StatusArgs, TargetArgs,
+};
 use crate::config::{
     ConfigFile, clients, parse_faults, sandbox_accounts, sandbox_balance, sandbox_exports,
 };
@@ -117,8 +120,8 @@ fn init_logs(verbose: u8, quiet: bool) -> Result<(), CliError> {
 async fn run(cli: Cli) -> Result<u8, CliError> {
     let config = ConfigFile::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Send(args) => send(&config, args, false).await,
-        Command::Preview(args) => send(&config, args, true).await,
+        Command::Send(args) => send(&config, args).await,
+        Command::Preview(args) => preview_command(&config, args),
         Command::Balance(target) => balance(&config, &target).await,
         Command::Report(args) => report(&config, &args).await,
         Command::Sandbox(args) => sandbox(&config, &args).await,
@@ -180,7 +183,7 @@ enum Slot {
 }
 
 /// Reads the messages: `--to`/`--content`, or the CSV file row by row.
-fn input(args: &SendArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
+fn input(args: &InputArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
     if let Some(path) = &args.csv {
         // Only the headers are trimmed here: the number, sender id and client ref are trimmed
         // per field below, and the content is sent byte-exact as the file holds it.
@@ -189,7 +192,7 @@ fn input(args: &SendArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
             .trim(csv::Trim::Headers)
             .from_path(path)
             .map_err(|err| CliError::Io(format!("cannot read {}: {err}", path.display())))?;
-        return csv_rows(reader, path);
+        return csv_rows(reader, path, args.content.as_deref());
     }
     // One text shared by every message.
     let content: Arc<str> = args.content.as_deref().unwrap_or_default().into();
@@ -205,9 +208,12 @@ fn input(args: &SendArgs) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
     })))
 }
 
+/// The CSV file's rows as messages: the text from its `content` column, or `template` (the
+/// `--content` given with `--csv`) filled from each row's columns.
 fn csv_rows(
     mut reader: csv::Reader<File>,
     path: &std::path::Path,
+    template: Option<&str>,
 ) -> Result<Box<dyn Iterator<Item = Slot>>, CliError> {
     let headers = reader
         .headers()
@@ -219,9 +225,15 @@ fn csv_rows(
         })?
         .clone();
     let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (Some(to), Some(content)) = (column("to"), column("content")) else {
+    let template = template
+        .map(|text| template::Template::new(text, headers.iter()))
+        .transpose()
+        .map_err(|err| CliError::Usage(format!("{}: {err}", path.display())))?;
+    let content = column("content");
+    let (Some(to), true) = (column("to"), content.is_some() || template.is_some()) else {
         return Err(CliError::Usage(format!(
-            "{}: the header row must name the columns to,content[,sender_id,client_ref]",
+            "{}: the header row must name the columns to,content[,sender_id,client_ref] \
+             (or to, with --content as a template)",
             path.display()
         )));
     };
@@ -245,10 +257,22 @@ fn csv_rows(
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
-        let text = record
-            .get(content)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned);
+        let text = match &template {
+            Some(template) => match template.fill(&record) {
+                Ok(text) => Some(text).filter(|t| !t.is_empty()),
+                Err(empty) => {
+                    return Slot::Unreadable {
+                        line,
+                        to: field(Some(to)).unwrap_or_default().into(),
+                        reason: format!("line {}: {empty}", line.unwrap_or(0)),
+                    };
+                }
+            },
+            None => content
+                .and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
+        };
         match (field(Some(to)), text) {
             (Some(to), Some(content)) => {
                 let mut message = Message::new(to, content);
@@ -504,15 +528,23 @@ fn unsent_row(index: usize, slot: Slot) -> Row {
     }
 }
 
-async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result<u8, CliError> {
-    let sandbox = maybe_sandbox(&args.target).await?;
-    let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
-    let numbers = config.number_policy(args.default_region.as_deref(), args.lenient_numbers)?;
+async fn send(config: &ConfigFile, args: SendArgs) -> Result<u8, CliError> {
+    let numbers = config.number_policy(
+        args.input.default_region.as_deref(),
+        args.input.lenient_numbers,
+    )?;
     let refusals = Refusals::default();
+    let sandbox = maybe_sandbox(&args.target).await?;
+    let clients = if args.dry_run && sandbox.is_none() {
+        // Nothing is sent: missing credentials are placeholders (the requests say so).
+        config::planning_clients(config, &args.target.provider)?
+    } else {
+        clients(config, &args.target.provider, sandbox.as_ref())?
+    };
     let gate = gate(&clients, &args, &numbers, &refusals);
-    let rows = input(&args)?;
-    let code = if preview_only || args.dry_run {
-        plan_only(&gate, &args, rows, preview_only, &numbers)?
+    let rows = input(&args.input)?;
+    let code = if args.dry_run {
+        plan_only(&gate, &args.input, rows, Plan::Requests, &numbers)?
     } else {
         let providers = clients.iter().map(|c| c.name().to_owned()).collect();
         let ledger = ledger::LedgerRun::open(&args, providers).await?;
@@ -529,6 +561,31 @@ async fn send(config: &ConfigFile, args: SendArgs, preview_only: bool) -> Result
     Ok(code)
 }
 
+/// `preview`: segments, numbers and texts as they would be sent, and the planned requests.
+/// Needs no credentials (missing ones are placeholders).
+fn preview_command(config: &ConfigFile, args: PreviewArgs) -> Result<u8, CliError> {
+    let numbers = config.number_policy(
+        args.input.default_region.as_deref(),
+        args.input.lenient_numbers,
+    )?;
+    let clients = config::planning_clients(config, &args.provider)?;
+    let mut builder = SmsGate::builder()
+        .number_policy(numbers.clone())
+        .allow_duplicates(true);
+    for client in &clients {
+        builder = builder.provider(Arc::clone(client));
+    }
+    let gate = builder.build();
+    let rows = input(&args.input)?;
+    plan_only(
+        &gate,
+        &args.input,
+        rows,
+        Plan::Preview { json: args.json },
+        &numbers,
+    )
+}
+
 /// Sends every row and writes one outcome line per row as its request settles; returns the
 /// exit code.
 async fn send_rows(
@@ -542,18 +599,22 @@ async fn send_rows(
     let stop = StopSignal::new();
     let signals = Signals::listen(stop.clone())?;
     let mut out = Outcomes::open(args, refusals)?;
-    let rows_given = args.csv.is_none().then_some(args.to.len() as u64);
+    let rows_given = args
+        .input
+        .csv
+        .is_none()
+        .then_some(args.input.to.len() as u64);
     let mut progress = progress::Progress::new(
         rows_given,
-        args.csv.as_deref(),
+        args.input.csv.as_deref(),
         QUIET.load(std::sync::atomic::Ordering::Relaxed),
     );
     let mut input = Input {
         rows: &mut rows,
-        seen: DuplicateWindow::for_run(args, numbers),
+        seen: DuplicateWindow::for_run(&args.input, numbers),
         index: 0,
         without_plus: None,
-        allow_duplicates: args.allow_duplicates,
+        allow_duplicates: args.input.allow_duplicates,
     };
     let mut ledger_failed: Option<String> = None;
 
@@ -625,7 +686,13 @@ async fn send_rows(
             }
             chunk.not_sent(&mut out, ledger.as_ref());
         }
-        write_unread(input.rows, &mut out, &mut input.seen, input.index, args);
+        write_unread(
+            input.rows,
+            &mut out,
+            &mut input.seen,
+            input.index,
+            args.input.allow_duplicates,
+        );
     }
     progress.finish();
     if let Some(run) = ledger
@@ -774,12 +841,12 @@ fn write_unread(
     out: &mut Outcomes,
     seen: &mut DuplicateWindow,
     mut index: usize,
-    args: &SendArgs,
+    allow_duplicates: bool,
 ) {
     let first_unread = index;
     let mut unread = 0u64;
     for slot in rows {
-        let slot = check_repeat(slot, seen, index, args.allow_duplicates);
+        let slot = check_repeat(slot, seen, index, allow_duplicates);
         if out.any_left() {
             out.write(&unsent_row(index, slot));
         } else {
@@ -849,12 +916,22 @@ fn conclude(
 /// Exit code when the outcomes could not be written.
 const OUTPUT_FAILED: u8 = 4;
 
+/// What [`plan_only`] shows.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// `preview`: each message's segments, number and text, then the requests (JSON lines
+    /// with `json`).
+    Preview { json: bool },
+    /// `send --dry-run`: the exact requests, signatures redacted.
+    Requests,
+}
+
 /// `preview` and `send --dry-run`: plans chunk by chunk, sends nothing.
 fn plan_only(
     gate: &SmsGate,
-    args: &SendArgs,
+    args: &InputArgs,
     mut rows: Box<dyn Iterator<Item = Slot>>,
-    preview_only: bool,
+    plan: Plan,
     numbers: &NumberPolicy,
 ) -> Result<u8, CliError> {
     let stdout = std::io::stdout();
@@ -881,8 +958,8 @@ fn plan_only(
                 Slot::Unreadable { .. } => None,
             })
             .collect();
-        if preview_only {
-            preview(gate, &chunk, &messages, &mut stdout).map_err(io)?;
+        if let Plan::Preview { json } = plan {
+            preview(gate, &chunk, &messages, json, &mut stdout).map_err(io)?;
             continue;
         }
         for planned in gate.dry_run(&messages) {
@@ -919,7 +996,7 @@ struct DuplicateWindow {
 
 impl DuplicateWindow {
     /// The window `args` ask for (none with `--allow-duplicates`).
-    fn for_run(args: &SendArgs, numbers: &NumberPolicy) -> Self {
+    fn for_run(args: &InputArgs, numbers: &NumberPolicy) -> Self {
         let capacity = if args.allow_duplicates {
             0
         } else {
@@ -993,23 +1070,49 @@ fn redact(request: &smsgate_transport::wire::WireRequest) -> String {
     request.to_string()
 }
 
+/// One chunk's preview: a line (or JSON object) per row, then per planned request.
 fn preview(
     gate: &SmsGate,
     chunk: &[(usize, Slot)],
     messages: &[Message],
+    json: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let preview = gate.preview(messages);
     let mut planned = preview.messages.iter();
     for (index, slot) in chunk {
         match slot {
-            Slot::Unreadable { reason, .. } => writeln!(out, "{index:>6}  not sent: {reason}")?,
-            Slot::Message { message, .. } => {
+            Slot::Unreadable { reason, line, to } => {
+                if json {
+                    let value = serde_json::json!({
+                        "index": index, "line": line, "to": &**to,
+                        "status": "rejected", "reason": reason,
+                    });
+                    writeln!(out, "{value}")?;
+                } else {
+                    writeln!(out, "{index:>6}  not sent: {reason}")?;
+                }
+            }
+            Slot::Message { message, line } => {
                 let Some(p) = planned.next() else { continue };
                 let encoding = match p.segments.encoding {
                     smsgate::Encoding::Gsm7 => "GSM-7",
                     smsgate::Encoding::Ucs2 => "UCS-2",
                 };
+                if json {
+                    let mut value = serde_json::json!({
+                        "index": index, "line": line, "to": &*message.to,
+                        "number": p.number.as_deref(), "text": &*message.content,
+                        "parts": p.segments.parts, "encoding": encoding,
+                        "units": p.segments.units,
+                    });
+                    if let Some(reason) = &p.rejected {
+                        value["status"] = serde_json::json!("rejected");
+                        value["reason"] = serde_json::json!(reason.to_string());
+                    }
+                    writeln!(out, "{value}")?;
+                    continue;
+                }
                 let verdict = match &p.rejected {
                     Some(reason) => format!("not sent: {reason}"),
                     None => format!(
@@ -1017,25 +1120,44 @@ fn preview(
                         p.segments.parts, p.segments.units
                     ),
                 };
+                // The text as it will be sent (a template filled), quoted with its control
+                // characters and edge whitespace visible.
                 writeln!(
                     out,
-                    "{index:>6}  {:<20} {:<16} {verdict}",
+                    "{index:>6}  {:<20} {:<16} {verdict}  {:?}",
                     message.to,
-                    p.number.as_deref().unwrap_or("-")
+                    p.number.as_deref().unwrap_or("-"),
+                    &*message.content
                 )?;
             }
         }
     }
     for request in &preview.requests {
         let kind = if request.uniform { "one text" } else { "batch" };
+        if json {
+            let value = serde_json::json!({"request": {
+                "provider": request.provider.as_str(), "kind": kind,
+                "messages": request.messages.len(),
+            }});
+            writeln!(out, "{value}")?;
+        } else {
+            writeln!(
+                out,
+                "request: {} ({kind}), {} message(s)",
+                request.provider,
+                request.messages.len()
+            )?;
+        }
+    }
+    if json {
         writeln!(
             out,
-            "request: {} ({kind}), {} message(s)",
-            request.provider,
-            request.messages.len()
-        )?;
+            "{}",
+            serde_json::json!({"total_parts": preview.total_parts()})
+        )
+    } else {
+        writeln!(out, "total: {} SMS part(s)", preview.total_parts())
     }
-    writeln!(out, "total: {} SMS part(s)", preview.total_parts())
 }
 
 /// Every provider's balance; a provider whose API has no balance query is skipped with a note.

@@ -232,3 +232,166 @@ fn off_a_terminal_progress_is_plain_lines_with_the_counted_total() {
         "{stderr}"
     );
 }
+
+/// A CSV of `rows` (header first) in a fresh directory.
+fn csv_file(rows: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.csv");
+    std::fs::write(&path, rows.join("\n") + "\n").unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_template_is_filled_from_each_rows_columns() {
+    let (_dir, csv) = csv_file(&[
+        "to,name,code",
+        "+8613800138000,Ann,1234",
+        "+8613800138001,Zoë,99",
+        "+8613800138002,Bob,",
+    ]);
+    let template = "Hi {name}, your code is {code} {{not a placeholder}}";
+    // Preview shows the texts as they will be sent.
+    let out = smsgate()
+        .args(["preview", "--provider", "nxcloud", "--csv"])
+        .arg(&csv)
+        .args(["--content", template])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("\"Hi Ann, your code is 1234 {not a placeholder}\""),
+        "{stdout}"
+    );
+    // Segments are counted on the filled text: Zoë's makes it UCS-2.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("+8613800138001") && l.contains("UCS-2")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("+8613800138000") && l.contains("GSM-7")),
+        "{stdout}"
+    );
+    // Sent: two accepted; the row whose `code` is empty is refused, never sent with a hole.
+    let out = smsgate()
+        .args([
+            "send",
+            "--sandbox",
+            "--provider",
+            "nxcloud",
+            "--json",
+            "--csv",
+        ])
+        .arg(&csv)
+        .args(["--content", template])
+        .assert()
+        .code(1);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let by_to = |to: &str| lines.iter().find(|l| l["to"] == to).unwrap().clone();
+    assert_eq!(by_to("+8613800138000")["status"], "accepted");
+    assert_eq!(by_to("+8613800138001")["status"], "accepted");
+    let refused = by_to("+8613800138002");
+    assert_eq!(refused["status"], "rejected");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("column `code` is empty"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_template_naming_a_missing_column_sends_nothing() {
+    let (_dir, csv) = csv_file(&["to,name", "+8613800138000,Ann"]);
+    for template in ["Hi {first_name}", "Hi {name", "Hi name}"] {
+        let out = smsgate()
+            .args(["send", "--sandbox", "--provider", "nxcloud", "--csv"])
+            .arg(&csv)
+            .args(["--content", template])
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains("--content"), "{template}: {stderr}");
+        assert!(out.get_output().stdout.is_empty(), "{template}");
+    }
+    let out = smsgate()
+        .args(["send", "--sandbox", "--csv"])
+        .arg(&csv)
+        .args(["--content", "Hi {first_name}"])
+        .assert()
+        .code(2);
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .contains("no column `first_name` (its columns: to, name)")
+    );
+}
+
+#[test]
+fn preview_and_dry_run_need_no_credentials_and_say_so() {
+    // preview --json: one object per message, then the requests.
+    let out = smsgate()
+        .args([
+            "preview",
+            "--json",
+            "--provider",
+            "nxcloud",
+            "--to",
+            "+8613800138000,+8613800138001",
+            "--content",
+            "  two spaces ",
+        ])
+        .assert()
+        .code(0);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["number"], "8613800138000");
+    assert_eq!(lines[0]["text"], "  two spaces ");
+    assert_eq!(lines[0]["encoding"], "GSM-7");
+    assert_eq!(lines[2]["request"]["provider"], "nxcloud");
+    assert_eq!(lines[2]["request"]["messages"], 2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("no credentials for nxcloud"), "{stderr}");
+    // send --dry-run: the request with placeholders where credentials are missing.
+    let out = smsgate()
+        .args([
+            "send",
+            "--dry-run",
+            "--provider",
+            "nxcloud",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("accessKey: PLACEHOLDER-ACCESS_KEY"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"appKey\":\"PLACEHOLDER-APP_KEY\""),
+        "{stdout}"
+    );
+    // preview takes only what it uses.
+    for option in [["--output", "x.jsonl"], ["--ledger", "sqlite:x.db"]] {
+        smsgate()
+            .args(["preview", "--to", "+8613800138000", "--content", "hi"])
+            .args(option)
+            .assert()
+            .code(2);
+    }
+}
