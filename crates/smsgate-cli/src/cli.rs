@@ -20,6 +20,22 @@ Safety: redirects are never followed; vendor answers over 1 MiB are cut off (out
 numbers are read with the libphonenumber numbering plan (+ and country code, or
 --default-region); texts are sent byte-exact, C0 control characters (but tab, CR, LF) refused.";
 
+/// `report`'s exit codes.
+pub const REPORT_EXIT_CODES: &str = "\
+Exit codes:
+  0    every id found
+  1    some id not found by any provider asked, or a provider's query failed (its error on stderr)
+  2    usage or configuration error, or no provider can be polled (their reports are pushed:
+       `smsgate receive`); --sandbox is refused (a simulator started empty knows no id)";
+
+/// `balance`'s exit codes.
+pub const BALANCE_EXIT_CODES: &str = "\
+Exit codes:
+  0    every provider with a balance query answered (those without one, such as nxcloud, are
+       left out, said once on stderr)
+  1    some provider's query failed (its error on the line)
+  2    usage or configuration error, or none of the providers has a balance query";
+
 /// Send SMS through itniotech, laaffic, nxcloud, Twilio and Vonage — or through the built-in
 /// simulator.
 #[derive(Debug, Parser)]
@@ -54,8 +70,11 @@ pub enum Command {
     /// (no credentials needed).
     Preview(PreviewArgs),
     /// Show each provider's account balance.
+    #[command(after_help = BALANCE_EXIT_CODES)]
     Balance(TargetArgs),
-    /// Show the delivery status of provider message ids.
+    /// Show the delivery status of provider message ids (an id no provider knows is printed as
+    /// not found).
+    #[command(after_help = REPORT_EXIT_CODES)]
     Report(ReportArgs),
     /// Run the simulator of every vendor until Ctrl-C.
     Sandbox(SandboxArgs),

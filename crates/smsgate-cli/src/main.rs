@@ -1197,19 +1197,34 @@ async fn balance(config: &ConfigFile, target: &TargetArgs) -> Result<u8, CliErro
 /// The delivery status of `message_ids` from every provider that can be polled (through the
 /// facade's polling); providers that only push their reports are skipped.
 async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> {
-    let sandbox = maybe_sandbox(&args.target).await?;
-    let clients = clients(config, &args.target.provider, sandbox.as_ref())?;
+    if args.target.sandbox {
+        return Err(CliError::Usage(
+            "report --sandbox would ask a simulator started empty, which knows no message id: \
+             run `smsgate sandbox` in another terminal, send to it, and ask it with the \
+             environment it prints (its base URLs and credentials)"
+                .to_owned(),
+        ));
+    }
+    let clients = clients(config, &args.target.provider, None)?;
     let mut statuses = Vec::new();
     let mut pushing = Vec::new();
+    let mut asked = Vec::new();
+    let mut failed = false;
     for client in &clients {
         match smsgate::provider::poll_status(client.as_ref(), &args.message_ids).await {
-            Ok(found) => statuses.extend(found),
+            Ok(found) => {
+                asked.push(client.name().to_owned());
+                statuses.extend(found);
+            }
             Err(QueryError::NotOffered { vendor, .. }) => pushing.push(vendor),
-            Err(err) => note(format_args!(
-                "{}: {}",
-                client.name(),
-                smsgate_transport::redact::escape_controls(&err.to_string())
-            )),
+            Err(err) => {
+                failed = true;
+                note(format_args!(
+                    "{}: {}",
+                    client.name(),
+                    smsgate_transport::redact::escape_controls(&err.to_string())
+                ));
+            }
         }
     }
     if pushing.len() == clients.len() {
@@ -1228,7 +1243,30 @@ async fn report(config: &ConfigFile, args: &ReportArgs) -> Result<u8, CliError> 
             status.vendor_status
         ))?;
     }
-    Ok(if statuses.is_empty() { 1 } else { 0 })
+    // An id no provider knows is said, never left out.
+    let mut missing = 0;
+    for id in &args.message_ids {
+        if !statuses.iter().any(|s| &s.message_id == id) {
+            missing += 1;
+            print_line(&format!(
+                "{:<10} {id:<22} {:<16} not found (asked {})",
+                "-",
+                "-",
+                if asked.is_empty() {
+                    "no provider successfully".to_owned()
+                } else {
+                    asked.join(", ")
+                }
+            ))?;
+        }
+    }
+    if !pushing.is_empty() {
+        note(format_args!(
+            "not asked: {} (their reports are pushed, not polled: `smsgate receive`)",
+            pushing.join(", ")
+        ));
+    }
+    Ok(if missing > 0 || failed { 1 } else { 0 })
 }
 
 /// `status`: the job's messages per state and provider; exit 2 when the ledger holds no such

@@ -395,3 +395,54 @@ fn preview_and_dry_run_need_no_credentials_and_say_so() {
             .code(2);
     }
 }
+
+#[test]
+fn report_names_ids_no_provider_knows_and_refuses_an_empty_simulator() {
+    let sim = Simulated::start(&["itniotech"], &[]);
+    let out = smsgate()
+        .arg("--config")
+        .arg(&sim.config)
+        .args([
+            "send",
+            "--json",
+            "--to",
+            "+8613800138000",
+            "--content",
+            "hi",
+        ])
+        .assert()
+        .code(0);
+    let line: serde_json::Value = serde_json::from_slice(
+        out.get_output()
+            .stdout
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let id = line["message_id"].as_str().unwrap().to_owned();
+    let out = smsgate()
+        .arg("--config")
+        .arg(&sim.config)
+        .args(["report", &id, "999999999"])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("itniotech") && l.contains(&id)),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("999999999") && l.contains("not found (asked itniotech)")),
+        "{stdout}"
+    );
+    let out = smsgate()
+        .args(["report", "--sandbox", "123"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("knows no message id"));
+}
