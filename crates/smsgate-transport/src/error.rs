@@ -201,6 +201,68 @@ pub enum Error<C> {
     },
 }
 
+/// Most characters of a body shown in an error message.
+pub const MESSAGE_EXCERPT_CHARS: usize = 200;
+
+/// A body excerpt as one line of at most [`MESSAGE_EXCERPT_CHARS`] characters: markup tags
+/// (`<title>`, `<br/>`) dropped, runs of whitespace one space, `…` where it was cut. An HTML
+/// error page becomes its text: `502 Bad Gateway nginx`.
+pub fn one_line_summary(body: &str) -> String {
+    let mut words = String::new();
+    let mut in_tag = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // A tag starts with a letter, `/`, `!` or `?`: `a < b` in a JSON body is text.
+            '<' if !in_tag
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                in_tag = true;
+                words.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            c => words.push(c),
+        }
+    }
+    let text = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(MESSAGE_EXCERPT_CHARS) {
+        Some(_) => {
+            let cut: String = text.chars().take(MESSAGE_EXCERPT_CHARS - 1).collect();
+            format!("{cut}…")
+        }
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn an_html_page_becomes_one_short_line_of_its_text() {
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 \
+                    Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body></html>";
+        assert_eq!(
+            one_line_summary(page),
+            "502 Bad Gateway 502 Bad Gateway nginx"
+        );
+        let long = "word ".repeat(100);
+        let summary = one_line_summary(&long);
+        assert_eq!(summary.chars().count(), MESSAGE_EXCERPT_CHARS);
+        assert!(summary.ends_with('…'));
+        let exact = "x".repeat(MESSAGE_EXCERPT_CHARS);
+        assert_eq!(one_line_summary(&exact), exact);
+        assert_eq!(one_line_summary("  \n "), "");
+        assert_eq!(
+            one_line_summary("{\"error\": \"a < b\"}"),
+            "{\"error\": \"a < b\"}"
+        );
+    }
+}
+
 /// The part of [`Error::UnexpectedStatus`]'s message after vendor and operation.
 struct StatusMessage<'a> {
     status: u16,
@@ -212,11 +274,11 @@ impl fmt::Display for StatusMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = self.status;
         if !(300..400).contains(&status) {
-            return write!(
-                f,
-                "unexpected HTTP status {status}: {:?}",
-                self.body_excerpt
-            );
+            let summary = one_line_summary(self.body_excerpt);
+            if summary.is_empty() {
+                return write!(f, "unexpected HTTP status {status} (empty body)");
+            }
+            return write!(f, "unexpected HTTP status {status}: {summary}");
         }
         match self.redirect_origin {
             Some(origin) => write!(f, "HTTP {status} redirect to {origin} refused"),

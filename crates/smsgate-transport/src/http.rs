@@ -270,11 +270,23 @@ impl HttpClient {
             }
             Err(Failure::Reqwest(err)) => {
                 let (failure, may_have_reached_vendor) = classify(&err);
-                (
-                    failure,
-                    may_have_reached_vendor,
-                    err.without_url().to_string(),
-                )
+                // Host and port (never path or query, which may carry keys) say where a
+                // connection failed; the causes say why (refused, DNS, TLS).
+                let peer = err.url().and_then(|url| {
+                    Some(format!(
+                        "{}:{}",
+                        url.host_str()?,
+                        url.port_or_known_default()?
+                    ))
+                });
+                let causes = error_chain(err);
+                let message = match (failure, peer) {
+                    (TransportFailure::Connect, Some(peer)) => {
+                        format!("cannot connect to {peer}: {causes}")
+                    }
+                    _ => causes,
+                };
+                (failure, may_have_reached_vendor, message)
             }
         };
         tracing::warn!(parent: &span, %failure, may_have_reached_vendor, latency_ms, "vendor call failed");
@@ -286,6 +298,23 @@ impl HttpClient {
             message,
         })
     }
+}
+
+/// `err` and its causes on one line (`error sending request: client error (Connect): tcp
+/// connect error: Connection refused (os error 111)`), without the URL, each cause once.
+fn error_chain(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    redact_url(&text).into_owned()
 }
 
 /// The origin (`scheme://host[:port]`) a redirect's `Location` points to, resolved against
@@ -594,7 +623,11 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let client = HttpClient::new(&HttpConfig::default()).unwrap();
-        let request = WireRequest::new(HttpMethod::Get, format!("http://127.0.0.1:{port}/x"), None);
+        let request = WireRequest::new(
+            HttpMethod::Get,
+            format!("http://127.0.0.1:{port}/secret-path?key=k"),
+            None,
+        );
         let err = client.execute::<()>(&OP, request, 1).await.unwrap_err();
         let Error::Transport {
             failure,
@@ -607,7 +640,16 @@ mod tests {
         };
         assert_eq!(failure, TransportFailure::Connect);
         assert!(!may_have_reached_vendor);
-        assert!(!message.contains("127.0.0.1"), "URL is stripped: {message}");
+        // Host and port say where; the path and query (which may carry keys) never show.
+        assert!(
+            message.starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
+            "{message}"
+        );
+        assert!(message.contains("Connection refused"), "{message}");
+        assert!(
+            !message.contains("secret-path") && !message.contains("key=k"),
+            "{message}"
+        );
     }
 
     #[tokio::test]
