@@ -50,9 +50,11 @@
 
 mod config;
 mod draw;
+mod inbox;
 mod nxcloud;
 mod onbuka;
 mod push;
+mod redact;
 mod registry;
 mod router;
 mod signature;
@@ -60,6 +62,7 @@ pub mod simulate;
 mod state;
 mod twilio;
 mod vonage;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,6 +75,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{Account, AccountValue, DEFAULT_BALANCE, Faults, SandboxConfig, UnknownSetting};
+pub use inbox::{
+    DEFAULT_INBOX_CAPACITY, DeliveryReport, InboxEvent, InboxMessage, InboxSubscription,
+    InjectedFault, MessageDetail, MessageFilter, MessageList, PushState, RawAnswer, RawHeader,
+    RawRequest, ReportOutcome, TextEncoding,
+};
 pub use push::{PushSettings, PushStats};
 pub use registry::{VENDORS, vendor};
 pub use router::typed_fields;
@@ -84,6 +92,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     config: SandboxConfig,
     pusher: Option<Arc<push::Pusher>>,
+    inbox: Arc<inbox::Inbox>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -106,6 +115,7 @@ impl Sandbox {
             None => None,
         };
         let state = Arc::new(state::State::new(config.clone(), pusher.clone()));
+        let inbox = Arc::clone(&state.inbox);
         let app =
             router::router(state, VENDORS).layer(DefaultBodyLimit::max(config.max_body_bytes));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -123,6 +133,7 @@ impl Sandbox {
             addr,
             config,
             pusher,
+            inbox,
             stop: Some(stop),
             task,
         })
@@ -131,6 +142,33 @@ impl Sandbox {
     /// Base URL of every vendor API (`http://127.0.0.1:<port>`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The inbox page's URL (`http://127.0.0.1:<port>/`).
+    pub fn inbox_url(&self) -> String {
+        format!("{}/", self.url)
+    }
+
+    /// The messages received that pass `filter`, newest first, with the inbox's counts (what
+    /// `GET /_sandbox/messages` answers).
+    pub fn messages(&self, filter: &MessageFilter) -> MessageList {
+        self.inbox.messages(filter)
+    }
+
+    /// Message `id` with the request it came in (secrets redacted) and the answer given, if
+    /// still kept (what `GET /_sandbox/messages/{id}` answers).
+    pub fn message(&self, id: u64) -> Option<MessageDetail> {
+        self.inbox.message(id)
+    }
+
+    /// Empties the inbox and resets its dropped count (what `DELETE /_sandbox/messages` does).
+    pub fn clear(&self) {
+        self.inbox.clear();
+    }
+
+    /// What happens in the inbox from now on (what `GET /_sandbox/events` streams).
+    pub fn subscribe(&self) -> InboxSubscription {
+        self.inbox.subscribe()
     }
 
     /// The address it listens on.
