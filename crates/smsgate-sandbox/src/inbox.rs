@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::http::{HeaderMap, Method};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::redact::Redactor;
 use crate::state::{Fault, iso};
@@ -279,16 +279,19 @@ impl InboxEvent {
 #[derive(Debug)]
 pub struct InboxSubscription {
     receiver: broadcast::Receiver<InboxEvent>,
+    closed: watch::Receiver<bool>,
 }
 
 impl InboxSubscription {
-    /// The next event; `None` once the sandbox is gone.
+    /// The next event; `None` once the sandbox shuts down.
     pub async fn next(&mut self) -> Option<InboxEvent> {
-        match self.receiver.recv().await {
+        let received = tokio::select! {
+            received = self.receiver.recv() => received,
+            _ = self.closed.wait_for(|closed| *closed) => return None,
+        };
+        match received {
             Ok(event) => Some(event),
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                Some(InboxEvent::Lagged { missed })
-            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => Some(InboxEvent::Lagged { missed }),
             Err(broadcast::error::RecvError::Closed) => None,
         }
     }
@@ -396,6 +399,8 @@ pub struct Inbox {
     redactor: Redactor,
     ring: Mutex<Ring>,
     events: broadcast::Sender<InboxEvent>,
+    /// Set at shutdown: every subscription ends (an open page must not hold the server up).
+    closed: watch::Sender<bool>,
 }
 
 impl Inbox {
@@ -408,11 +413,19 @@ impl Inbox {
             redactor: Redactor::new(secrets),
             ring: Mutex::new(Ring::default()),
             events,
+            closed: watch::Sender::new(false),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
         self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a message not kept at all (capacity 0).
+    fn count_dropped(&self) {
+        let mut ring = self.lock();
+        ring.last_id += 1;
+        ring.dropped += 1;
     }
 
     /// Whether messages are kept at all.
@@ -432,10 +445,6 @@ impl Inbox {
         let mut ring = self.lock();
         ring.last_id += 1;
         let id = ring.last_id;
-        if self.capacity == 0 {
-            ring.dropped += 1;
-            return id;
-        }
         while ring.entries.len() >= self.capacity {
             ring.entries.pop_front();
             ring.dropped += 1;
@@ -508,8 +517,7 @@ impl Inbox {
             } else {
                 entry.pushes_dropped += 1;
             }
-            (entry.announced && self.events.receiver_count() > 0)
-                .then(|| entry.message())
+            (entry.announced && self.events.receiver_count() > 0).then(|| entry.message())
         };
         if let Some(message) = updated {
             self.send(|| InboxEvent::Updated { message });
@@ -561,7 +569,13 @@ impl Inbox {
     pub fn subscribe(&self) -> InboxSubscription {
         InboxSubscription {
             receiver: self.events.subscribe(),
+            closed: self.closed.subscribe(),
         }
+    }
+
+    /// Ends every subscription (at shutdown).
+    pub fn close(&self) {
+        self.closed.send_replace(true);
     }
 }
 
@@ -647,6 +661,7 @@ impl<'a> Capture<'a> {
         fault: Option<InjectedFault>,
     ) -> Option<u64> {
         if !self.inbox.enabled() {
+            self.inbox.count_dropped();
             return None;
         }
         let request = self.request.get_or_init(|| {
@@ -775,9 +790,15 @@ mod tests {
     fn since_reads_milliseconds_and_utc_times() {
         assert_eq!(parse_since("1709164800000"), Some(1_709_164_800_000));
         assert_eq!(parse_since("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
-        assert_eq!(parse_since("2024-02-29T00:00:01.5Z"), Some(1_709_164_801_500));
+        assert_eq!(
+            parse_since("2024-02-29T00:00:01.5Z"),
+            Some(1_709_164_801_500)
+        );
         assert_eq!(parse_since("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(iso(parse_since("2021-09-01T04:00:00Z").unwrap()), "2021-09-01T04:00:00Z");
+        assert_eq!(
+            iso(parse_since("2021-09-01T04:00:00Z").unwrap()),
+            "2021-09-01T04:00:00Z"
+        );
         assert_eq!(parse_since("2024-02-29T00:00:00+01:00"), None);
         assert_eq!(parse_since("yesterday"), None);
     }

@@ -212,6 +212,8 @@ impl Sandbox {
     /// queued pushes finish for at most [`PushSettings::shutdown_grace`] and drops the rest.
     /// Returns the final push counts: `delivered + dropped() == total()`.
     pub async fn shutdown(mut self) -> PushStats {
+        // Open inbox pages hold event streams: end them, or the server waits for them.
+        self.inbox.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -12,7 +12,15 @@ use crate::inbox::{RawHeader, RawRequest};
 /// lower case): `Authorization`, `Sign`, `sig`, `api_secret`, `Api-Key`, `accessKey`,
 /// `auth_token`, `password`, `Cookie`.
 const SECRET_NAME_PARTS: &[&str] = &[
-    "auth", "sig", "secret", "key", "token", "password", "passwd", "cookie", "credential",
+    "auth",
+    "sig",
+    "secret",
+    "key",
+    "token",
+    "password",
+    "passwd",
+    "cookie",
+    "credential",
 ];
 
 /// Shortest account secret replaced wherever it appears (a shorter one would redact ordinary
@@ -242,9 +250,17 @@ mod tests {
         for secret in ["QUM6", "0123abcd", "hunter22", "k1", "\"s\""] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
-        assert_eq!(request.query, "api_key=[redacted]&api_secret=[redacted]&to=1");
+        assert_eq!(
+            request.query,
+            "api_key=[redacted]&api_secret=[redacted]&to=1"
+        );
         assert!(request.body.contains("hi abc"), "{}", request.body);
-        assert!(request.headers.iter().any(|h| h.value == "pw is [redacted]"));
+        assert!(
+            request
+                .headers
+                .iter()
+                .any(|h| h.value == "pw is [redacted]")
+        );
     }
 
     #[test]

@@ -14,9 +14,9 @@ use axum::routing::any;
 use serde_json::Value;
 use smsgate_transport::spec::{HttpMethod, Operation, RequestEncoding};
 
+use crate::inbox::Capture;
 use crate::signature::Verifier;
 use crate::simulate::{AuthFailure, Call, Received, Refusal, Registered};
-use crate::inbox::Capture;
 use crate::state::{State, answer, answer_bytes, now_millis};
 
 /// One operation served at a path.

@@ -18,8 +18,8 @@ use smsgate_transport::spec::ConfigKey as SettingKey;
 use smsgate_transport::spec::Operation;
 
 use crate::config::Account;
-use crate::inbox::{Capture, InjectedFault, ReportOutcome};
 pub use crate::inbox::Sent;
+use crate::inbox::{Capture, InjectedFault, ReportOutcome};
 use crate::signature::SignFn;
 use crate::state::{PushBody, State};
 
@@ -336,12 +336,14 @@ impl Call<'_> {
 
     /// Queues a JSON delivery report.
     pub fn push_json(&self, body: Value) {
-        self.state.push(self.vendor, PushBody::Json(body), self.tracker());
+        self.state
+            .push(self.vendor, PushBody::Json(body), self.tracker());
     }
 
     /// Queues a form-encoded delivery report.
     pub fn push_form(&self, body: String) {
-        self.state.push(self.vendor, PushBody::Form(body), self.tracker());
+        self.state
+            .push(self.vendor, PushBody::Form(body), self.tracker());
     }
 
     /// Where delivery reports are pushed, if anywhere (what a vendor that signs its pushes

@@ -173,7 +173,9 @@ async fn events(AxumState(state): AxumState<Arc<State>>) -> impl IntoResponse {
             Ok(data) => Event::default().event(event.name()).data(data),
             Err(err) => {
                 tracing::error!(error = %err, "inbox event not serialisable");
-                Event::default().event(InboxEvent::Cleared.name()).data("{}")
+                Event::default()
+                    .event(InboxEvent::Cleared.name())
+                    .data("{}")
             }
         };
         Some((Ok::<_, Infallible>(sse), subscription))

@@ -44,7 +44,8 @@ fn all() -> MessageFilter {
 async fn get(url: &str) -> (u16, Value) {
     let answer = reqwest::get(url).await.unwrap();
     let status = answer.status().as_u16();
-    (status, answer.json().await.unwrap_or(Value::Null))
+    let body = answer.bytes().await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 /// Every secret setting of every account (what must never show in the inbox).
@@ -100,7 +101,7 @@ async fn messages_are_listed_newest_first_with_encoding_parts_and_ids() {
     let answer = detail.answer.unwrap();
     assert_eq!(answer.status, 200);
     let body: Value = serde_json::from_str(&answer.body).unwrap();
-    assert_eq!(body, first);
+    assert_eq!(body["array"], json_ids(&first), "{body}");
     assert_eq!(sandbox.message(middle.id).unwrap().request, detail.request);
 
     // The API answers the same as the methods.
@@ -108,7 +109,12 @@ async fn messages_are_listed_newest_first_with_encoding_parts_and_ids() {
     assert_eq!(status, 200);
     let api: MessageList = serde_json::from_value(api).unwrap();
     assert_eq!(api, sandbox.messages(&all()));
-    let (status, api) = get(&format!("{}/_sandbox/messages/{}", sandbox.url(), oldest.id)).await;
+    let (status, api) = get(&format!(
+        "{}/_sandbox/messages/{}",
+        sandbox.url(),
+        oldest.id
+    ))
+    .await;
     assert_eq!(status, 200);
     let api: MessageDetail = serde_json::from_value(api).unwrap();
     assert_eq!(api, sandbox.message(oldest.id).unwrap());
@@ -126,7 +132,7 @@ async fn filters_by_number_vendor_text_and_since() {
         .unwrap();
     nxcloud
         .send(&MtRequest {
-            phone: "447400123456",
+            phone: Joined::commas(&["447400123456"]),
             content: "Parcel arriving today",
             ..Default::default()
         })
@@ -207,6 +213,16 @@ async fn filters_by_number_vendor_text_and_since() {
     sandbox.shutdown().await;
 }
 
+/// The answer's `array` with the ids and numbers only (the typed answer drops null fields).
+fn json_ids(answer: &Value) -> Value {
+    answer["array"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::json!({"msgId": e["msgId"], "number": e["number"], "orderId": null}))
+        .collect()
+}
+
 /// Now, UNIX milliseconds, minus a second of slack.
 fn smsgate_sandbox_now() -> u64 {
     let now = std::time::SystemTime::now()
@@ -233,7 +249,12 @@ async fn the_ring_keeps_the_newest_counts_the_dropped_and_clears() {
     let newest = list.messages[0].id;
     assert!(sandbox.message(newest - 3).is_none(), "dropped");
 
-    let (status, body) = get(&format!("{}/_sandbox/messages/{}", sandbox.url(), newest - 3)).await;
+    let (status, body) = get(&format!(
+        "{}/_sandbox/messages/{}",
+        sandbox.url(),
+        newest - 3
+    ))
+    .await;
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("--keep"), "{body}");
 
@@ -279,7 +300,7 @@ async fn no_vendor_secret_shows_in_the_inbox() {
         .build()
         .unwrap()
         .send(&MtRequest {
-            phone: "447400123456",
+            phone: Joined::commas(&["447400123456"]),
             content: "nxcloud text",
             ..Default::default()
         })
@@ -316,10 +337,18 @@ async fn no_vendor_secret_shows_in_the_inbox() {
     assert!(secrets.len() >= 4, "{secrets:?}");
     for message in &list.messages {
         assert_eq!(message.text, format!("{} text", message.vendor));
-        let (_, detail) = get(&format!("{}/_sandbox/messages/{}", sandbox.url(), message.id)).await;
+        let (_, detail) = get(&format!(
+            "{}/_sandbox/messages/{}",
+            sandbox.url(),
+            message.id
+        ))
+        .await;
         let shown = detail.to_string();
         for secret in &secrets {
-            assert!(!shown.contains(secret.as_str()), "{secret} shows in {shown}");
+            assert!(
+                !shown.contains(secret.as_str()),
+                "{secret} shows in {shown}"
+            );
         }
         let detail: MessageDetail = serde_json::from_value(detail).unwrap();
         // Every signature, key and Authorization header is replaced, not left out.
@@ -333,7 +362,10 @@ async fn no_vendor_secret_shows_in_the_inbox() {
         match message.vendor.as_str() {
             "itniotech" => {
                 assert!(redacted_headers.contains(&"sign"), "{redacted_headers:?}");
-                assert!(redacted_headers.contains(&"api-key"), "{redacted_headers:?}");
+                assert!(
+                    redacted_headers.contains(&"api-key"),
+                    "{redacted_headers:?}"
+                );
             }
             "nxcloud" => {
                 assert!(redacted_headers.contains(&"sign"), "{redacted_headers:?}");
@@ -395,7 +427,12 @@ async fn injected_faults_are_shown() {
         .client_builder::<ItniotechCredentials>()
         .build()
         .unwrap();
-    assert!(client.send_sms(&sms(&["8613800138000"], "x")).await.is_err());
+    assert!(
+        client
+            .send_sms(&sms(&["8613800138000"], "x"))
+            .await
+            .is_err()
+    );
     let message = sandbox.messages(&all()).messages.remove(0);
     assert_eq!(message.fault, Some(InjectedFault::Http500));
     assert!(message.vendor_message_id.is_some(), "accepted all the same");
@@ -450,7 +487,12 @@ async fn events_announce_messages_pushes_and_clearing() {
         }
     }
     assert_eq!(
-        sandbox.message(message.id).unwrap().message.report.pushes_delivered,
+        sandbox
+            .message(message.id)
+            .unwrap()
+            .message
+            .report
+            .pushes_delivered,
         1
     );
     sandbox.clear();
@@ -469,19 +511,26 @@ async fn events_announce_messages_pushes_and_clearing() {
     let mut seen = String::new();
     // The stream opens with `ready`; then a send arrives as `received`.
     while !seen.contains("event: ready") {
-        seen.push_str(&String::from_utf8_lossy(&stream.chunk().await.unwrap().unwrap()));
+        seen.push_str(&String::from_utf8_lossy(
+            &stream.chunk().await.unwrap().unwrap(),
+        ));
     }
     itniotech_send(&sandbox, &["8613800138009"], "over sse").await;
     let read = async {
         while !seen.contains("over sse") {
-            seen.push_str(&String::from_utf8_lossy(&stream.chunk().await.unwrap().unwrap()));
+            seen.push_str(&String::from_utf8_lossy(
+                &stream.chunk().await.unwrap().unwrap(),
+            ));
         }
         seen
     };
     let seen = tokio::time::timeout(Duration::from_secs(5), read)
         .await
         .unwrap();
-    assert!(seen.contains("event: received\ndata: {\"kind\":\"received\""), "{seen}");
+    assert!(
+        seen.contains("event: received\ndata: {\"kind\":\"received\""),
+        "{seen}"
+    );
     sandbox.shutdown().await;
 }
 
