@@ -551,7 +551,10 @@ async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
     // Every simulated vendor can be filtered by.
     for vendor in smsgate_sandbox::VENDORS {
         let name = vendor.spec().name;
-        assert!(html.contains(&format!("<option>{name}</option>")), "{name}");
+        assert!(
+            html.contains(&format!("<option value=\"{name}\">{name}</option>")),
+            "{name}"
+        );
     }
     for (path, kind) in [
         ("/_sandbox/inbox.js", "text/javascript"),

@@ -110,7 +110,7 @@
     to.title = message.to;
     const text = el("td", "text");
     text.append(textNode(message.text));
-    const fault = el("td", message.fault ? "fault" : "muted", message.fault ? FAULTS[message.fault] || message.fault : "—");
+    const fault = el("td", message.fault ? "fault-cell fault" : "fault-cell muted", message.fault ? FAULTS[message.fault] || message.fault : "—");
     tr.append(
       time,
       el("td", "vendor", message.vendor),
@@ -239,9 +239,13 @@
     meta(list, "Message id", m.vendor_message_id ?? "—", "mono");
     meta(list, "Fault", m.fault ? FAULTS[m.fault] || m.fault : "none", m.fault ? "fault" : "");
     const report = m.report;
-    meta(list, "Delivery report", report.outcome
-      ? `${report.outcome}; pushes: ${report.pushes} queued, ${report.pushes_delivered} delivered, ${report.pushes_dropped} dropped`
-      : "—");
+    let pushes = "—";
+    if (report.outcome && report.pushes === 0) {
+      pushes = `${report.outcome}; no report pushed (the sandbox has no --push-url)`;
+    } else if (report.outcome) {
+      pushes = `${report.outcome}; pushes: ${report.pushes} queued, ${report.pushes_delivered} delivered, ${report.pushes_dropped} dropped`;
+    }
+    meta(list, "Delivery report", pushes);
     byId("detail-text").replaceChildren(textNode(m.text));
     const r = detail.request;
     byId("detail-request-line").textContent = `${r.method} ${r.path}${r.query ? `?${r.query}` : ""}`;
@@ -259,11 +263,13 @@
       ? `HTTP ${detail.answer.status}\n${detail.answer.body}`
       : "(not answered yet)";
     byId("detail").hidden = false;
+    document.body.classList.add("detail-open");
   }
 
   function close() {
     view.selected = null;
     byId("detail").hidden = true;
+    document.body.classList.remove("detail-open");
     render();
   }
 
