@@ -438,3 +438,31 @@ async fn scenario(page: Client, url: String, inbox: String, exports: Vec<(String
         assert_eq!(list["messages"], json!([]), "{list}");
     }
 }
+
+#[test]
+fn the_sandbox_warns_when_it_listens_beyond_loopback() {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
+        .args(["sandbox", "--port", "0", "--bind", "0.0.0.0", "--keep", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _child = Killed(child);
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("press Ctrl-C"))
+        .collect();
+    let inbox = banner
+        .iter()
+        .find_map(|line| line.strip_prefix("inbox: "))
+        .unwrap_or_else(|| panic!("no inbox line in {banner:?}"));
+    assert!(inbox.starts_with("http://0.0.0.0:"), "{inbox}");
+    let warning = BufReader::new(stderr).lines().next().unwrap().unwrap();
+    assert!(
+        warning.contains("not loopback") && warning.contains("every message text"),
+        "{warning}"
+    );
+}

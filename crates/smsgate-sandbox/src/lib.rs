@@ -17,6 +17,15 @@
 //! ([`Sandbox::push_stats`]); drops are logged as a `warn` at most every 10 s and at
 //! shutdown. Request bodies over [`SandboxConfig::max_body_bytes`] are answered HTTP 413.
 //!
+//! Every message received is kept in an inbox, a ring of the last
+//! [`SandboxConfig::inbox_capacity`] messages (default 10 000; older ones dropped and counted),
+//! each with the request it came in (secrets redacted), the answer given, the injected fault and
+//! its delivery-report pushes. A web page at `/` shows it live (server-sent events); a JSON API
+//! beside it (`GET /_sandbox/messages`, `GET /_sandbox/messages/{id}`, `DELETE
+//! /_sandbox/messages`, `GET /_sandbox/events`) and the methods [`Sandbox::messages`],
+//! [`Sandbox::message`], [`Sandbox::clear`] and [`Sandbox::subscribe`] give the same to programs
+//! and tests.
+//!
 //! Routes and validation come from what `cargo xtask gen` produced for each vendor: every
 //! generated operation is served at its method and path, its request decoded as its encoding
 //! says and validated against the bundled schema, its signature recomputed by the vendor's own
@@ -44,6 +53,9 @@
 //! let body = SendSmsRequest { numbers: Joined::commas(&numbers), content: "hello", ..Default::default() };
 //! let answer = client.send_sms(&body).await?;
 //! assert_eq!(answer.success.as_deref(), Some("1"));
+//! // What the sandbox received, as its inbox keeps it.
+//! let received = sandbox.messages(&smsgate_sandbox::MessageFilter::default());
+//! assert_eq!(received.messages[0].text, "hello");
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```
