@@ -38,10 +38,11 @@ fn artifacts() -> PathBuf {
     dir
 }
 
-/// `smsgate sandbox --port 0`: the process, its URL and the environment its banner exports.
+/// `smsgate sandbox --port 0 --keep 3`: the process, its URL and the environment its banner
+/// exports.
 fn start_sandbox() -> (Killed, String, String, Vec<(String, String)>) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("smsgate"))
-        .args(["sandbox", "--port", "0"])
+        .args(["sandbox", "--port", "0", "--keep", "3"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -412,6 +413,29 @@ async fn scenario(page: Client, url: String, inbox: String, exports: Vec<(String
             .map(|png| std::fs::write(artifacts.join("inbox.png"), png).unwrap())
             .unwrap();
 
+        // A fourth message goes over --keep 3: the oldest is dropped, and counted.
+        page.find(Locator::Id("detail-close"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        send(&exports, "itniotech", "+8613800138001", "fourth");
+        until(
+            &page,
+            "the dropped count",
+            "return document.getElementById('dropped').textContent",
+            json!("1"),
+        )
+        .await;
+        until(&page, "the ring of three", ROWS, json!(3)).await;
+        assert_eq!(cell(&page, 0, "text").await, "fourth");
+        assert_eq!(
+            cell(&page, 2, "vendor").await,
+            "nxcloud",
+            "the oldest is gone"
+        );
+
         // Clear: the page and the API are empty.
         page.find(Locator::Id("clear"))
             .await
@@ -435,6 +459,7 @@ async fn scenario(page: Client, url: String, inbox: String, exports: Vec<(String
             .unwrap();
         let list: Value = serde_json::from_slice(&list).unwrap();
         assert_eq!(list["kept"], 0, "{list}");
+        assert_eq!(list["dropped"], 0, "a clear resets the count: {list}");
         assert_eq!(list["messages"], json!([]), "{list}");
     }
 }

@@ -144,8 +144,8 @@ pub struct RawRequest {
     pub query: String,
     /// The headers in the order received, redacted.
     pub headers: Vec<RawHeader>,
-    /// The body as text (invalid UTF-8 replaced), redacted: a JSON body with a secret field
-    /// is re-encoded, other bodies are kept as they came; cut after 64 KiB.
+    /// The body as text (invalid UTF-8 replaced), redacted (the rest kept byte for byte),
+    /// cut after 64 KiB.
     pub body: String,
     /// The body's size in bytes as received.
     pub body_bytes: usize,
@@ -248,6 +248,8 @@ pub enum InboxEvent {
         kept: usize,
         /// Messages dropped so far.
         dropped: u64,
+        /// The id of the oldest message still kept: older ones were dropped.
+        oldest_kept: Option<u64>,
     },
     /// A message changed: one of its delivery-report pushes went out or was dropped.
     Updated {
@@ -473,7 +475,7 @@ impl Inbox {
     /// Records the answer to the request that carried messages `ids` and announces them.
     fn answered(&self, ids: &[u64], answer: &Arc<RawAnswer>, fault: Option<InjectedFault>) {
         let mut announced = Vec::new();
-        let (kept, dropped) = {
+        let (kept, dropped, oldest_kept) = {
             let mut ring = self.lock();
             for id in ids {
                 if let Some(entry) = ring.get_mut(*id) {
@@ -487,13 +489,18 @@ impl Inbox {
                     }
                 }
             }
-            (ring.entries.len(), ring.dropped)
+            (
+                ring.entries.len(),
+                ring.dropped,
+                ring.entries.front().map(|e| e.id),
+            )
         };
         for message in announced {
             self.send(|| InboxEvent::Received {
                 message,
                 kept,
                 dropped,
+                oldest_kept,
             });
         }
     }

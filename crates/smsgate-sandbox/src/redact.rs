@@ -3,7 +3,6 @@
 //! accounts wherever else it appears.
 
 use axum::http::{HeaderMap, Method};
-use serde_json::Value;
 use smsgate_transport::redact::REDACTED;
 
 use crate::inbox::{RawHeader, RawRequest};
@@ -89,42 +88,45 @@ impl Redactor {
                 },
             })
             .collect();
-        let text = String::from_utf8_lossy(body);
-        let redacted = if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
-            if redact_json(&mut json) {
-                serde_json::to_string(&json).unwrap_or_default()
-            } else {
-                text.into_owned()
-            }
-        } else if form || looks_like_params(&text) {
-            redact_params(&text)
-        } else {
-            text.into_owned()
-        };
         RawRequest {
             method: method.as_str().to_owned(),
             path: self.values(path),
             query: self.values(&redact_params(query)),
             headers: shown_headers,
-            body: cut(self.values(&redacted), max_body),
+            body: self.body(body, form, max_body),
             body_bytes: body.len(),
         }
     }
 
     /// An answer body as the inbox keeps it, redacted, cut after `max_body` bytes.
     pub fn answer(&self, body: &[u8], max_body: usize) -> String {
-        let text = String::from_utf8_lossy(body);
-        let redacted = match serde_json::from_slice::<Value>(body) {
-            Ok(mut json) => {
-                if redact_json(&mut json) {
-                    serde_json::to_string(&json).unwrap_or_default()
-                } else {
-                    text.into_owned()
-                }
-            }
-            Err(_) => text.into_owned(),
+        self.body(body, false, max_body)
+    }
+
+    /// A body as text, its secrets redacted where they are named (JSON fields, form
+    /// parameters) and wherever a known secret appears, cut after `max_body` bytes. Only a
+    /// window a little longer than what is kept is read, so a huge body costs no more than a
+    /// small one; a secret cut by the window's end is redacted up to it.
+    fn body(&self, body: &[u8], form: bool, max_body: usize) -> String {
+        let longest_secret = self.secrets.first().map_or(0, String::len);
+        let window = &body[..body.len().min(max_body + longest_secret + 1024)];
+        let text = String::from_utf8_lossy(window);
+        let trimmed = text.trim_start();
+        let named = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            redact_json_text(&text)
+        } else if form || looks_like_params(&text) {
+            redact_params(&text)
+        } else {
+            text.into_owned()
         };
-        cut(self.values(&redacted), max_body)
+        let mut kept = cut(self.values(&named), max_body);
+        if window.len() < body.len() && !kept.contains("more bytes not kept") {
+            kept.push_str(&format!(
+                "\n… ({} more bytes not kept)",
+                body.len() - window.len()
+            ));
+        }
+        kept
     }
 }
 
@@ -167,25 +169,100 @@ fn decoded(name: &str) -> String {
         .map_or_else(|| name.to_owned(), |(name, _)| name)
 }
 
-/// Replaces, in place, the value of every secret-named field at any depth; whether any was.
-fn redact_json(value: &mut Value) -> bool {
-    match value {
-        Value::Object(fields) => {
-            let mut changed = false;
-            for (name, field) in fields.iter_mut() {
-                if secret_name(name) {
-                    *field = Value::String(REDACTED.to_owned());
-                    changed = true;
-                } else {
-                    changed |= redact_json(field);
-                }
-            }
-            changed
+/// `text` (JSON, possibly cut short) with the value of every secret-named field, at any depth,
+/// replaced by `"[redacted]"` (an object or array value as a whole); everything else is kept
+/// byte for byte, formatting included.
+fn redact_json_text(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut shown = String::with_capacity(text.len());
+    let (mut at, mut copied) = (0, 0);
+    while at < bytes.len() {
+        if bytes[at] != b'"' {
+            at += 1;
+            continue;
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |changed, item| redact_json(item) | changed),
-        _ => false,
+        let end = string_end(bytes, at);
+        let colon = skip_space(bytes, end);
+        let is_key = end > at + 1 && bytes.get(colon) == Some(&b':');
+        if is_key && secret_name(&text[at + 1..end - 1]) {
+            let value = skip_space(bytes, colon + 1);
+            let value_end = value_end(bytes, value);
+            if value_end > value {
+                shown.push_str(&text[copied..value]);
+                shown.push('"');
+                shown.push_str(REDACTED);
+                shown.push('"');
+                copied = value_end;
+                at = value_end;
+                continue;
+            }
+        }
+        at = end;
+    }
+    shown.push_str(&text[copied..]);
+    shown
+}
+
+/// Just past the string starting with the quote at `start` (the end of `bytes` if unterminated).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut at = start + 1;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b'"' => return at + 1,
+            _ => at += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The first byte from `at` that is not JSON whitespace.
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes
+        .get(at)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// Just past the JSON value starting at `start`: a string, a balanced object or array, or a
+/// literal up to the next delimiter (the end of `bytes` if it is cut short).
+fn value_end(bytes: &[u8], start: usize) -> usize {
+    match bytes.get(start) {
+        None => start,
+        Some(b'"') => string_end(bytes, start),
+        Some(b'{' | b'[') => {
+            let (mut depth, mut at) = (0usize, start);
+            while at < bytes.len() {
+                match bytes[at] {
+                    b'"' => {
+                        at = string_end(bytes, at);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return at + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+            bytes.len()
+        }
+        Some(_) => {
+            let mut at = start;
+            while at < bytes.len()
+                && !matches!(bytes[at], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+            {
+                at += 1;
+            }
+            at
+        }
     }
 }
 
@@ -275,6 +352,19 @@ mod tests {
             1024,
         );
         assert_eq!(request.body, "To=%2B1&Body=hi+there&AuthToken=[redacted]");
+        let json = redactor.answer(
+            br#"{ "sid" : "SM1",  "auth_token":"t0k", "n": {"api_key": 12, "x": [1, {"Sign": {"a": "}"}}]}, "Body": "a \"sig\": b" }"#,
+            1024,
+        );
+        assert_eq!(
+            json,
+            r#"{ "sid" : "SM1",  "auth_token":"[redacted]", "n": {"api_key": "[redacted]", "x": [1, {"Sign": "[redacted]"}]}, "Body": "a \"sig\": b" }"#
+        );
+        // Cut short: what is there is still redacted.
+        assert_eq!(
+            redactor.answer(br#"{"a": 1, "api_secret": "abcd"#, 1024),
+            r#"{"a": 1, "api_secret": "[redacted]""#
+        );
         let long = cut("é".repeat(10), 5);
         assert!(long.starts_with("éé\n…"), "{long}");
     }

@@ -469,11 +469,13 @@ async fn events_announce_messages_pushes_and_clearing() {
         message,
         kept,
         dropped,
+        oldest_kept,
     } = next(&mut events).await
     else {
         panic!("expected received");
     };
     assert_eq!((message.text.as_str(), kept, dropped), ("live", 1, 0));
+    assert_eq!(oldest_kept, Some(message.id));
     assert_eq!(message.report.outcome, Some(ReportOutcome::Delivered));
     // The push goes out: the message is updated.
     let mut pushed = false;

@@ -14,6 +14,9 @@
     selected: null,
     fresh: new Set(),
     loading: 0,
+    // Events that arrive while a list is being fetched, replayed over its result (which may
+    // have been read before they happened).
+    pending: null,
   };
 
   function el(tag, className, text) {
@@ -122,7 +125,14 @@
       fault,
       reportCell(message),
     );
+    tr.tabIndex = 0;
     tr.addEventListener("click", () => open(message.id));
+    tr.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        open(message.id);
+      }
+    });
     return tr;
   }
 
@@ -147,6 +157,7 @@
 
   async function load() {
     const ticket = ++view.loading;
+    view.pending = [];
     const f = filters();
     const query = new URLSearchParams({ limit: String(LIMIT) });
     for (const [name, value] of Object.entries(f)) if (value) query.set(name, value);
@@ -159,13 +170,18 @@
       view.kept = list.kept;
       view.dropped = list.dropped;
       view.capacity = list.capacity;
+      const pending = view.pending || [];
+      view.pending = null;
+      for (const [message, isNew] of pending) upsert(message, isNew);
       render();
     } catch (err) {
+      if (ticket === view.loading) view.pending = null;
       console.error("inbox: cannot list messages", err);
     }
   }
 
   function upsert(message, isNew) {
+    if (view.pending) view.pending.push([message, isNew]);
     const index = view.messages.findIndex((m) => m.id === message.id);
     if (index >= 0) {
       view.messages[index] = message;
@@ -197,10 +213,15 @@
       const data = JSON.parse(event.data);
       view.kept = data.kept;
       view.dropped = data.dropped;
+      // What the server dropped to stay within --keep goes from the page too.
+      if (data.oldest_kept !== null && data.oldest_kept !== undefined) {
+        view.messages = view.messages.filter((m) => m.id >= data.oldest_kept);
+      }
       upsert(data.message, true);
     });
     events.addEventListener("updated", (event) => upsert(JSON.parse(event.data).message, false));
     events.addEventListener("cleared", () => {
+      if (view.pending) load(); // the list under way may predate the clear
       view.messages = [];
       view.kept = 0;
       view.dropped = 0;
