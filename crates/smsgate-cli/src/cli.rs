@@ -76,7 +76,7 @@ pub enum Command {
     /// not found).
     #[command(after_help = REPORT_EXIT_CODES)]
     Report(ReportArgs),
-    /// Run the simulator of every vendor until Ctrl-C.
+    /// Run the simulator of every vendor until Ctrl-C; its root URL is the inbox of what it received.
     Sandbox(SandboxArgs),
     /// Show how many messages of a ledger job are in each state, per provider.
     Status(StatusArgs),

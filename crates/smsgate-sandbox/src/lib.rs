@@ -126,7 +126,10 @@ impl Sandbox {
             )),
             None => None,
         };
-        let state = Arc::new(state::State::new(config.clone(), pusher.clone()));
+        let mut state = state::State::new(config.clone(), pusher.clone());
+        // On loopback the inbox answers only to loopback host names (see `web`).
+        state.inbox_any_host = !addr.ip().is_loopback();
+        let state = Arc::new(state);
         let inbox = Arc::clone(&state.inbox);
         let app =
             router::router(state, VENDORS).layer(DefaultBodyLimit::max(config.max_body_bytes));

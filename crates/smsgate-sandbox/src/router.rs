@@ -91,7 +91,7 @@ pub fn router(state: Arc<State>, vendors: &[Registered]) -> Router {
         );
     }
     // The inbox's page and API (`/`, `/_sandbox/...`): no vendor path is among them.
-    router = router.merge(crate::web::routes());
+    router = router.merge(crate::web::routes(Arc::clone(&state)));
     let templated = Arc::new(templated);
     router = router.fallback(
         move |state, uri: axum::http::Uri, method, headers, query, body| {

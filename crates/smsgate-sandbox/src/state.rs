@@ -58,6 +58,9 @@ pub struct State {
     pub pusher: Option<Arc<Pusher>>,
     /// Every message received, for the page and the API.
     pub inbox: Arc<Inbox>,
+    /// Whether the inbox answers requests for any `Host` (listening beyond loopback), or only
+    /// for loopback names and IP addresses (a guard against DNS rebinding).
+    pub inbox_any_host: bool,
 }
 
 impl State {
@@ -84,6 +87,7 @@ impl State {
         let inbox = Arc::new(Inbox::new(config.inbox_capacity, config.secrets()));
         Self {
             inbox,
+            inbox_any_host: false,
             inner: Mutex::new(Mutable {
                 rng: fastrand::Rng::with_seed(config.seed),
                 seen: HashMap::new(),

@@ -8,6 +8,11 @@
 //! - `DELETE /_sandbox/messages`: empties the inbox (HTTP 204);
 //! - `GET /_sandbox/events`: server-sent events, each an [`InboxEvent`] as JSON, its name the
 //!   event's `kind`.
+//!
+//! Listening on loopback, these answer only requests whose `Host` is a loopback name or an IP
+//! address (HTTP 403 otherwise): a web page the developer visits cannot rebind its own domain
+//! to 127.0.0.1 and read the inbox. (Cross-origin reads and `DELETE` are refused by the
+//! browser already: no CORS headers are sent.)
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -38,7 +43,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      frame-ancestors 'none'";
 
 /// The inbox's routes (merged with the vendors' before their fallback).
-pub fn routes() -> Router<Arc<State>> {
+pub fn routes(state: Arc<State>) -> Router<Arc<State>> {
     Router::new()
         .route("/", get(page))
         .route("/_sandbox/inbox.css", get(style))
@@ -46,6 +51,45 @@ pub fn routes() -> Router<Arc<State>> {
         .route("/_sandbox/messages", get(list).delete(clear))
         .route("/_sandbox/messages/{id}", get(detail))
         .route("/_sandbox/events", get(events))
+        .route_layer(axum::middleware::from_fn_with_state(state, host_guard))
+}
+
+/// Refuses (HTTP 403) a request whose `Host` is neither a loopback name nor an IP address,
+/// unless the sandbox listens beyond loopback.
+async fn host_guard(
+    AxumState(state): AxumState<Arc<State>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    match host {
+        Some(host) if !state.inbox_any_host && !loopback_host(host) => {
+            tracing::warn!(host, "inbox request for a foreign Host refused");
+            error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "the inbox answers only to loopback names and IP addresses, not {host:?} (listen beyond loopback with --bind to reach it by another name)"
+                ),
+            )
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// Whether `host` (a `Host` header: a name or address, maybe with a port) is `localhost`, a
+/// `*.localhost` name or an IP address.
+fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [::1]:8080
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// An embedded file with its content type and the page's security headers.
@@ -191,4 +235,31 @@ async fn events(AxumState(state): AxumState<Arc<State>>) -> impl IntoResponse {
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_host;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:1",
+            "app.localhost",
+            "[::1]:80",
+            "10.0.0.2:8080",
+        ] {
+            assert!(loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(!loopback_host(host), "{host}");
+        }
+    }
 }

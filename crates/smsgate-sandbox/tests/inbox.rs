@@ -586,3 +586,26 @@ async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
     assert_eq!(answer["success"], "1");
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn on_loopback_the_inbox_refuses_foreign_host_names() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/_sandbox/messages", sandbox.url());
+    let answer = |host: &'static str| {
+        let request = client.get(&url).header("Host", host);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(answer("rebound.example:8080").await, 403);
+    assert_eq!(answer("localhost:8080").await, 200);
+    assert_eq!(answer("127.0.0.1").await, 200);
+    // The vendor APIs are not the inbox: they answer whatever the host.
+    let vendor = client
+        .post(format!("{}/sms/sendSms", sandbox.url()))
+        .header("Host", "rebound.example")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(vendor.status().as_u16(), 403);
+    sandbox.shutdown().await;
+}
