@@ -322,6 +322,8 @@ struct Entry {
 }
 
 impl Entry {
+    /// The message as listed, but for `to_formatted` (left empty: [`with_formatted_number`]
+    /// fills it once the ring's lock is released, parsing numbers being the slow part).
     fn message(&self) -> InboxMessage {
         let segments = smsgate::segments(&self.text);
         let push = if self.pushes == 0 {
@@ -342,7 +344,7 @@ impl Entry {
             vendor: self.vendor.to_owned(),
             operation: self.operation.to_owned(),
             to: self.to.clone(),
-            to_formatted: format_number(&self.to),
+            to_formatted: String::new(),
             from: self.from.clone(),
             text: self.text.clone(),
             encoding: match segments.encoding {
@@ -362,6 +364,12 @@ impl Entry {
             },
         }
     }
+}
+
+/// `message` with its recipient formatted.
+fn with_formatted_number(mut message: InboxMessage) -> InboxMessage {
+    message.to_formatted = format_number(&message.to);
+    message
 }
 
 /// `8613800138000` or `+8613800138000` as `+86 138 0013 8000`; anything that does not parse
@@ -497,7 +505,7 @@ impl Inbox {
         };
         for message in announced {
             self.send(|| InboxEvent::Received {
-                message,
+                message: with_formatted_number(message),
                 kept,
                 dropped,
                 oldest_kept,
@@ -527,38 +535,50 @@ impl Inbox {
             (entry.announced && self.events.receiver_count() > 0).then(|| entry.message())
         };
         if let Some(message) = updated {
-            self.send(|| InboxEvent::Updated { message });
+            self.send(|| InboxEvent::Updated {
+                message: with_formatted_number(message),
+            });
         }
     }
 
     /// The messages that pass `filter`, newest first, with the counts.
     pub fn messages(&self, filter: &MessageFilter) -> MessageList {
-        let ring = self.lock();
         let limit = filter.limit.unwrap_or(usize::MAX);
-        let messages = ring
-            .entries
-            .iter()
-            .rev()
-            .filter(|entry| filter.matches(entry))
-            .take(limit)
-            .map(|entry| entry.message())
-            .collect();
+        let (messages, kept, dropped) = {
+            let ring = self.lock();
+            let messages: Vec<InboxMessage> = ring
+                .entries
+                .iter()
+                .rev()
+                .filter(|entry| filter.matches(entry))
+                .take(limit)
+                .map(Entry::message)
+                .collect();
+            (messages, ring.entries.len(), ring.dropped)
+        };
         MessageList {
-            messages,
-            kept: ring.entries.len(),
-            dropped: ring.dropped,
+            messages: messages.into_iter().map(with_formatted_number).collect(),
+            kept,
+            dropped,
             capacity: self.capacity,
         }
     }
 
     /// Message `id` with its request and answer, if still kept.
     pub fn message(&self, id: u64) -> Option<MessageDetail> {
-        let mut ring = self.lock();
-        let entry = ring.get_mut(id)?;
+        let (message, request, answer) = {
+            let mut ring = self.lock();
+            let entry = ring.get_mut(id)?;
+            (
+                entry.message(),
+                Arc::clone(&entry.request),
+                entry.answer.clone(),
+            )
+        };
         Some(MessageDetail {
-            message: entry.message(),
-            request: (*entry.request).clone(),
-            answer: entry.answer.as_deref().cloned(),
+            message: with_formatted_number(message),
+            request: (*request).clone(),
+            answer: answer.as_deref().cloned(),
         })
     }
 
