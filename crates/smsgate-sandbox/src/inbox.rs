@@ -4,7 +4,7 @@
 //! became of its delivery-report pushes. Served as a web page and a JSON API (see
 //! [`crate::web`]) and as methods of [`Sandbox`](crate::Sandbox).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::http::{HeaderMap, Method};
@@ -19,6 +19,9 @@ pub const DEFAULT_INBOX_CAPACITY: usize = 10_000;
 
 /// Events a slow subscriber may fall behind by before it misses some ([`InboxEvent::Lagged`]).
 const EVENT_BUFFER: usize = 4096;
+
+/// Most formatted recipients remembered (about 1 MiB).
+const FORMATTED_NUMBERS_CAP: usize = 16_384;
 
 /// Longest request or answer body kept per request, in bytes (the rest is cut, and said so).
 const MAX_KEPT_BODY: usize = 64 * 1024;
@@ -322,8 +325,8 @@ struct Entry {
 }
 
 impl Entry {
-    /// The message as listed, but for `to_formatted` (left empty: [`with_formatted_number`]
-    /// fills it once the ring's lock is released, parsing numbers being the slow part).
+    /// The message as listed, but for `to_formatted` (left empty: [`Inbox::formatted`] fills
+    /// it once the ring's lock is released, parsing numbers being the slow part).
     fn message(&self) -> InboxMessage {
         let segments = smsgate::segments(&self.text);
         let push = if self.pushes == 0 {
@@ -366,12 +369,6 @@ impl Entry {
     }
 }
 
-/// `message` with its recipient formatted.
-fn with_formatted_number(mut message: InboxMessage) -> InboxMessage {
-    message.to_formatted = format_number(&message.to);
-    message
-}
-
 /// `8613800138000` or `+8613800138000` as `+86 138 0013 8000`; anything that does not parse
 /// as an international number as it is.
 fn format_number(raw: &str) -> String {
@@ -411,6 +408,8 @@ pub struct Inbox {
     events: broadcast::Sender<InboxEvent>,
     /// Set at shutdown: every subscription ends (an open page must not hold the server up).
     closed: watch::Sender<bool>,
+    /// Recipients formatted so far (cleared when it reaches [`FORMATTED_NUMBERS_CAP`]).
+    formatted_numbers: Mutex<HashMap<String, String>>,
 }
 
 impl Inbox {
@@ -424,6 +423,7 @@ impl Inbox {
             ring: Mutex::new(Ring::default()),
             events,
             closed: watch::Sender::new(false),
+            formatted_numbers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -436,6 +436,29 @@ impl Inbox {
         let mut ring = self.lock();
         ring.last_id += 1;
         ring.dropped += 1;
+    }
+
+    /// `message` with its recipient formatted, from the memo when it was formatted before.
+    fn formatted(&self, mut message: InboxMessage) -> InboxMessage {
+        let known = self
+            .formatted_numbers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&message.to)
+            .cloned();
+        message.to_formatted = known.unwrap_or_else(|| {
+            let formatted = format_number(&message.to);
+            let mut memo = self
+                .formatted_numbers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if memo.len() >= FORMATTED_NUMBERS_CAP {
+                memo.clear();
+            }
+            memo.insert(message.to.clone(), formatted.clone());
+            formatted
+        });
+        message
     }
 
     /// Whether messages are kept at all.
@@ -505,7 +528,7 @@ impl Inbox {
         };
         for message in announced {
             self.send(|| InboxEvent::Received {
-                message: with_formatted_number(message),
+                message: self.formatted(message),
                 kept,
                 dropped,
                 oldest_kept,
@@ -536,7 +559,7 @@ impl Inbox {
         };
         if let Some(message) = updated {
             self.send(|| InboxEvent::Updated {
-                message: with_formatted_number(message),
+                message: self.formatted(message),
             });
         }
     }
@@ -557,7 +580,7 @@ impl Inbox {
             (messages, ring.entries.len(), ring.dropped)
         };
         MessageList {
-            messages: messages.into_iter().map(with_formatted_number).collect(),
+            messages: messages.into_iter().map(|m| self.formatted(m)).collect(),
             kept,
             dropped,
             capacity: self.capacity,
@@ -576,7 +599,7 @@ impl Inbox {
             )
         };
         Some(MessageDetail {
-            message: with_formatted_number(message),
+            message: self.formatted(message),
             request: (*request).clone(),
             answer: answer.as_deref().cloned(),
         })
