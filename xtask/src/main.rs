@@ -174,6 +174,15 @@ fn ci(workspace: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The inbox's browser test drives a real headless Chromium: the chromedriver given, or the
+    // Debian one (installed when absent).
+    let chromedriver = match test_chromedriver(workspace) {
+        Ok(chromedriver) => chromedriver,
+        Err(err) => {
+            eprintln!("==> chromium: FAILED ({err})");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut tally = TestTally::default();
     for Step { name, args, envs } in steps {
         println!("==> {name}: cargo {}", args.join(" "));
@@ -183,6 +192,7 @@ fn ci(workspace: &Path) -> ExitCode {
                 .args(args)
                 .envs(envs.iter().copied())
                 .env(TestPostgres::URL_VAR, &postgres.url)
+                .env(CHROMEDRIVER_VAR, &chromedriver)
                 .current_dir(workspace),
             &mut tally,
         );
@@ -203,6 +213,30 @@ fn ci(workspace: &Path) -> ExitCode {
     println!("==> ci: all steps passed ({:.1?})", started.elapsed());
     println!("tests: {} passed, {} failed", tally.passed, tally.failed);
     ExitCode::SUCCESS
+}
+
+/// Where the inbox's browser test finds chromedriver (Chromium: `SMSGATE_TEST_CHROMIUM`, default
+/// `/usr/bin/chromium`).
+const CHROMEDRIVER_VAR: &str = "SMSGATE_TEST_CHROMEDRIVER";
+
+/// The chromedriver the browser test uses: `SMSGATE_TEST_CHROMEDRIVER` when set, else the one
+/// `.ci/chromium.sh` prints (it installs Debian's chromium and chromium-driver when absent).
+fn test_chromedriver(workspace: &Path) -> Result<String, String> {
+    if let Ok(path) = std::env::var(CHROMEDRIVER_VAR) {
+        return Ok(path);
+    }
+    let script = workspace.join(".ci/chromium.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
+    let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.status.success() || path.is_empty() {
+        return Err(format!("{}: {}", script.display(), output.status));
+    }
+    println!("==> chromium: chromedriver at {path}");
+    Ok(path)
 }
 
 /// The PostgreSQL the ledger tests use: `SMSGATE_TEST_POSTGRES_URL` when set, else a throwaway

@@ -76,7 +76,7 @@ pub enum Command {
     /// not found).
     #[command(after_help = REPORT_EXIT_CODES)]
     Report(ReportArgs),
-    /// Run the simulator of every vendor until Ctrl-C.
+    /// Run the simulator of every vendor until Ctrl-C; its root URL is the inbox of what it received.
     Sandbox(SandboxArgs),
     /// Show how many messages of a ledger job are in each state, per provider.
     Status(StatusArgs),
@@ -277,9 +277,17 @@ pub struct ReportArgs {
 /// `[itniotech]`, `[laaffic]` and `[nxcloud]` sections.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Port on 127.0.0.1 (0 picks a free one).
+    /// Port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Address to listen on. Anything but loopback lets whoever reaches the port read every
+    /// message text in the inbox.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Messages the inbox (the page at the sandbox's URL, and /_sandbox/messages) keeps; older
+    /// ones are dropped and counted. 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = smsgate_sandbox::DEFAULT_INBOX_CAPACITY)]
+    pub keep: usize,
     /// Seed of every random draw (faults, delivery results).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,

@@ -1318,6 +1318,7 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
         faults: parse_faults(&args.faults)?,
         seed: args.seed,
         push_url: args.push_url.clone(),
+        inbox_capacity: args.keep,
         ..SandboxConfig::default()
     };
     sandbox_balance(&mut config, args.balance);
@@ -1326,13 +1327,17 @@ async fn sandbox(file: &ConfigFile, args: &SandboxArgs) -> Result<u8, CliError> 
             .map_err(|reason| CliError::Usage(format!("--push-url: {reason}")))?;
     }
     let secret_from_file = sandbox_accounts(file, &mut config);
-    let sandbox = Sandbox::bind(
-        std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
-        config,
-    )
-    .await
-    .map_err(|err| CliError::Io(format!("cannot listen on 127.0.0.1:{}: {err}", args.port)))?;
+    let listen = std::net::SocketAddr::new(args.bind, args.port);
+    let sandbox = Sandbox::bind(listen, config)
+        .await
+        .map_err(|err| CliError::Io(format!("cannot listen on {listen}: {err}")))?;
     print_banner(&sandbox, &secret_from_file);
+    if !args.bind.is_loopback() {
+        note(format_args!(
+            "warning: listening on {listen}, not loopback: the inbox at {} shows every message text (and the redacted requests) to anyone who can reach this port",
+            sandbox.inbox_url()
+        ));
+    }
     let pushing = sandbox.config().push_url.is_some();
     // Until a signal: every 10 s, a note when delivery-report pushes were dropped since.
     let signal = shutdown_signal();
@@ -1399,6 +1404,11 @@ fn print_banner(sandbox: &Sandbox, secret_from_file: &[&'static str]) {
             secret_from_file.join(", ")
         );
     }
+    let _ = writeln!(
+        out,
+        "inbox: {} (every message received; JSON API under /_sandbox/messages)",
+        sandbox.inbox_url()
+    );
     let _ = writeln!(out, "press Ctrl-C to stop");
     let _ = out.flush();
 }

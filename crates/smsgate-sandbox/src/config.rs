@@ -204,9 +204,23 @@ pub struct SandboxConfig {
     /// 8 MiB: the largest legal request is about 4.3 MB (an itniotech batch of 1000 texts of
     /// 1024 four-byte characters), an nxcloud batch of 200 such texts about 0.9 MB.
     pub max_body_bytes: usize,
+    /// Most messages the inbox keeps (the web page at `/`, `GET /_sandbox/messages`,
+    /// [`Sandbox::messages`](crate::Sandbox::messages)); older ones are dropped and counted.
+    /// Default 10 000; 0 keeps none (the inbox off, for load tests).
+    pub inbox_capacity: usize,
 }
 
 impl SandboxConfig {
+    /// Every secret setting of every account, exposed (what the inbox redacts).
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        self.accounts
+            .values()
+            .flat_map(Account::settings)
+            .filter(|(_, value)| value.is_secret())
+            .map(|(_, value)| value.expose().to_owned())
+            .collect()
+    }
+
     /// The account of `vendor`, if it is simulated.
     pub fn account(&self, vendor: &str) -> Option<&Account> {
         self.accounts.get(vendor)
@@ -245,6 +259,7 @@ impl fmt::Debug for SandboxConfig {
             )
             .field("push", &self.push)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("inbox_capacity", &self.inbox_capacity)
             .finish()
     }
 }
@@ -266,6 +281,7 @@ impl Default for SandboxConfig {
             push_url: None,
             push: PushSettings::default(),
             max_body_bytes: 8 * 1024 * 1024,
+            inbox_capacity: crate::inbox::DEFAULT_INBOX_CAPACITY,
         }
     }
 }

@@ -17,6 +17,15 @@
 //! ([`Sandbox::push_stats`]); drops are logged as a `warn` at most every 10 s and at
 //! shutdown. Request bodies over [`SandboxConfig::max_body_bytes`] are answered HTTP 413.
 //!
+//! Every message received is kept in an inbox, a ring of the last
+//! [`SandboxConfig::inbox_capacity`] messages (default 10 000; older ones dropped and counted),
+//! each with the request it came in (secrets redacted), the answer given, the injected fault and
+//! its delivery-report pushes. A web page at `/` shows it live (server-sent events); a JSON API
+//! beside it (`GET /_sandbox/messages`, `GET /_sandbox/messages/{id}`, `DELETE
+//! /_sandbox/messages`, `GET /_sandbox/events`) and the methods [`Sandbox::messages`],
+//! [`Sandbox::message`], [`Sandbox::clear`] and [`Sandbox::subscribe`] give the same to programs
+//! and tests.
+//!
 //! Routes and validation come from what `cargo xtask gen` produced for each vendor: every
 //! generated operation is served at its method and path, its request decoded as its encoding
 //! says and validated against the bundled schema, its signature recomputed by the vendor's own
@@ -44,15 +53,20 @@
 //! let body = SendSmsRequest { numbers: Joined::commas(&numbers), content: "hello", ..Default::default() };
 //! let answer = client.send_sms(&body).await?;
 //! assert_eq!(answer.success.as_deref(), Some("1"));
+//! // What the sandbox received, as its inbox keeps it.
+//! let received = sandbox.messages(&smsgate_sandbox::MessageFilter::default());
+//! assert_eq!(received.messages[0].text, "hello");
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```
 
 mod config;
 mod draw;
+mod inbox;
 mod nxcloud;
 mod onbuka;
 mod push;
+mod redact;
 mod registry;
 mod router;
 mod signature;
@@ -60,6 +74,7 @@ pub mod simulate;
 mod state;
 mod twilio;
 mod vonage;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,6 +87,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{Account, AccountValue, DEFAULT_BALANCE, Faults, SandboxConfig, UnknownSetting};
+pub use inbox::{
+    DEFAULT_INBOX_CAPACITY, DeliveryReport, InboxEvent, InboxMessage, InboxSubscription,
+    InjectedFault, MessageDetail, MessageFilter, MessageList, PushState, RawAnswer, RawHeader,
+    RawRequest, ReportOutcome, TextEncoding,
+};
 pub use push::{PushSettings, PushStats};
 pub use registry::{VENDORS, vendor};
 pub use router::typed_fields;
@@ -84,6 +104,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     config: SandboxConfig,
     pusher: Option<Arc<push::Pusher>>,
+    inbox: Arc<inbox::Inbox>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -105,7 +126,11 @@ impl Sandbox {
             )),
             None => None,
         };
-        let state = Arc::new(state::State::new(config.clone(), pusher.clone()));
+        let mut state = state::State::new(config.clone(), pusher.clone());
+        // On loopback the inbox answers only to loopback host names (see `web`).
+        state.inbox_any_host = !addr.ip().is_loopback();
+        let state = Arc::new(state);
+        let inbox = Arc::clone(&state.inbox);
         let app =
             router::router(state, VENDORS).layer(DefaultBodyLimit::max(config.max_body_bytes));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -123,6 +148,7 @@ impl Sandbox {
             addr,
             config,
             pusher,
+            inbox,
             stop: Some(stop),
             task,
         })
@@ -131,6 +157,33 @@ impl Sandbox {
     /// Base URL of every vendor API (`http://127.0.0.1:<port>`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The inbox page's URL (`http://127.0.0.1:<port>/`).
+    pub fn inbox_url(&self) -> String {
+        format!("{}/", self.url)
+    }
+
+    /// The messages received that pass `filter`, newest first, with the inbox's counts (what
+    /// `GET /_sandbox/messages` answers).
+    pub fn messages(&self, filter: &MessageFilter) -> MessageList {
+        self.inbox.messages(filter)
+    }
+
+    /// Message `id` with the request it came in (secrets redacted) and the answer given, if
+    /// still kept (what `GET /_sandbox/messages/{id}` answers).
+    pub fn message(&self, id: u64) -> Option<MessageDetail> {
+        self.inbox.message(id)
+    }
+
+    /// Empties the inbox and resets its dropped count (what `DELETE /_sandbox/messages` does).
+    pub fn clear(&self) {
+        self.inbox.clear();
+    }
+
+    /// What happens in the inbox from now on (what `GET /_sandbox/events` streams).
+    pub fn subscribe(&self) -> InboxSubscription {
+        self.inbox.subscribe()
     }
 
     /// The address it listens on.
@@ -174,6 +227,8 @@ impl Sandbox {
     /// queued pushes finish for at most [`PushSettings::shutdown_grace`] and drops the rest.
     /// Returns the final push counts: `delivered + dropped() == total()`.
     pub async fn shutdown(mut self) -> PushStats {
+        // Open inbox pages hold event streams: end them, or the server waits for them.
+        self.inbox.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

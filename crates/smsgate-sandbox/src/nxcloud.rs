@@ -8,7 +8,7 @@ use smsgate_nxcloud::codes::ResponseCode;
 use smsgate_nxcloud::generated as nx;
 use smsgate_transport::spec::Operation;
 
-use crate::simulate::{AuthFailure, Call, Refusal, SimulatedVendor, Spec};
+use crate::simulate::{AuthFailure, Call, Refusal, Sent, SimulatedVendor, Spec};
 
 /// Accepted skew of the `ts` header.
 const TS_WINDOW: Duration = Duration::from_secs(60);
@@ -159,12 +159,18 @@ fn accept(call: &Call<'_>, item: &Value, multi: bool, honour_sys_id: bool) -> Va
     if !valid_phone(phone) {
         return json!({"phone": phone, "messageid": id, "status": "Failure", "message": "Incorrect phone number format"});
     }
-    let content = Call::content_id(item["content"].as_str().unwrap_or_default());
-    let draw = call.draw(phone, content, reference);
+    let text = item["content"].as_str().unwrap_or_default();
+    let draw = call.draw(phone, Call::content_id(text), reference);
+    let sent = Sent {
+        to: phone,
+        from: item["sourceAddress"].as_str(),
+        text,
+    };
     if draw.rejected {
+        call.reject(sent);
         return json!({"phone": phone, "messageid": id, "status": "Failure", "message": "Rejected by the sandbox"});
     }
-    call.store(&id, phone, draw.delivered);
+    call.store(&id, sent, draw.delivered);
     if call.pushes() {
         let delivered = draw.delivered;
         let report = [

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use smsgate_transport::spec::Operation;
 
-use crate::simulate::{AuthFailure, Call, Refusal, SimulatedVendor, Spec, Violation};
+use crate::simulate::{AuthFailure, Call, Refusal, Sent, SimulatedVendor, Spec, Violation};
 use crate::state::{civil, compact_now, now_millis};
 
 /// Accepted clock skew of the `Timestamp` header (one brand documents ±30 minutes).
@@ -190,15 +190,22 @@ fn accept(call: &Call<'_>, items: &[(Vec<&str>, &Value)]) -> Result<Value, &'sta
             Some(orders) => orders.split(',').map(Some).collect(),
             None => vec![None; numbers.len()],
         };
-        let content = Call::content_id(item["content"].as_str().unwrap_or_default());
+        let text = item["content"].as_str().unwrap_or_default();
+        let content = Call::content_id(text);
         for (number, order) in numbers.iter().zip(orders) {
             let draw = call.draw(number, content, order);
+            let sent = Sent {
+                to: number,
+                from: item["senderId"].as_str(),
+                text,
+            };
             if draw.rejected {
+                call.reject(sent);
                 failed += 1;
                 continue;
             }
             let msg_id = format!("{stamp}{:07}", call.next_sequence() % 10_000_000);
-            call.store(&msg_id, number, draw.delivered);
+            call.store(&msg_id, sent, draw.delivered);
             if call.pushes() {
                 call.push_json(push(call, &msg_id, number, order, draw.delivered));
             }

@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use crate::inbox::PushTracker;
+
 /// How often the drop counts are logged while running (when they grew), besides once at
 /// shutdown.
 const WARN_EVERY: Duration = Duration::from_secs(10);
@@ -119,6 +121,8 @@ struct Job {
     body: Bytes,
     /// Further headers (a vendor's webhook signature).
     headers: Vec<(&'static str, String)>,
+    /// Tells the inbox what became of it.
+    tracker: Option<PushTracker>,
 }
 
 #[derive(Default)]
@@ -244,22 +248,22 @@ impl Pusher {
         }
     }
 
-    /// Queues one report of `vendor`; drops (and counts) it if the queue is full.
-    pub fn push(&self, vendor: &str, content_type: &'static str, body: Bytes) {
-        self.push_with(vendor, content_type, body, Vec::new());
-    }
-
-    /// [`Pusher::push`] with further headers (a vendor's webhook signature).
+    /// Queues one report of `vendor` with further headers (a vendor's webhook signature);
+    /// drops (and counts) it if the queue is full. `tracker` hears what became of it.
     pub fn push_with(
         &self,
         vendor: &str,
         content_type: &'static str,
         body: Bytes,
         headers: Vec<(&'static str, String)>,
+        tracker: Option<PushTracker>,
     ) {
         let closed = self.closed.read().unwrap_or_else(PoisonError::into_inner);
         if *closed {
             self.counters.drop_late();
+            if let Some(tracker) = tracker {
+                tracker.done(false);
+            }
             return;
         }
         match self.sender.try_send(Job {
@@ -267,16 +271,25 @@ impl Pusher {
             content_type,
             body,
             headers,
+            tracker,
         }) {
             Ok(()) => {
                 self.counters.queued.fetch_add(1, Ordering::SeqCst);
             }
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(mpsc::error::TrySendError::Full(job)) => {
                 self.counters
                     .dropped_queue_full
                     .fetch_add(1, Ordering::SeqCst);
+                if let Some(tracker) = job.tracker {
+                    tracker.done(false);
+                }
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.counters.drop_late(),
+            Err(mpsc::error::TrySendError::Closed(job)) => {
+                self.counters.drop_late();
+                if let Some(tracker) = job.tracker {
+                    tracker.done(false);
+                }
+            }
         }
     }
 
@@ -308,7 +321,11 @@ impl Pusher {
             // The workers are gone, so the lock is free; free what is still queued.
             let mut receiver = self.receiver.lock().await;
             receiver.close();
-            while receiver.try_recv().is_ok() {}
+            while let Ok(job) = receiver.try_recv() {
+                if let Some(tracker) = job.tracker {
+                    tracker.done(false);
+                }
+            }
         }
         let stats = {
             // Reports produced now count as queued and dropped in two steps, under the read
@@ -386,12 +403,15 @@ impl Worker {
             let Some(job) = job else {
                 return;
             };
-            self.deliver(&job).await;
+            let delivered = self.deliver(&job).await;
+            if let Some(tracker) = job.tracker {
+                tracker.done(delivered);
+            }
         }
     }
 
-    /// Pushes one report, retrying with exponential back-off.
-    async fn deliver(&self, job: &Job) {
+    /// Pushes one report, retrying with exponential back-off; whether it was answered 2xx.
+    async fn deliver(&self, job: &Job) -> bool {
         let mut delay = self.backoff;
         for attempt in 0..=self.retries {
             if attempt > 0 {
@@ -402,12 +422,13 @@ impl Worker {
             match self.attempt(job).await {
                 Ok(()) => {
                     self.counters.delivered.fetch_add(1, Ordering::SeqCst);
-                    return;
+                    return true;
                 }
                 Err(err) => tracing::debug!(attempt, error = %err, "delivery-report push failed"),
             }
         }
         self.counters.dropped_failed.fetch_add(1, Ordering::SeqCst);
+        false
     }
 
     async fn attempt(&self, job: &Job) -> Result<(), PushError> {

@@ -14,9 +14,10 @@ use axum::routing::any;
 use serde_json::Value;
 use smsgate_transport::spec::{HttpMethod, Operation, RequestEncoding};
 
+use crate::inbox::Capture;
 use crate::signature::Verifier;
 use crate::simulate::{AuthFailure, Call, Received, Refusal, Registered};
-use crate::state::{State, answer, now_millis};
+use crate::state::{State, answer, answer_bytes, now_millis};
 
 /// One operation served at a path.
 struct Endpoint {
@@ -89,6 +90,8 @@ pub fn router(state: Arc<State>, vendors: &[Registered]) -> Router {
             }),
         );
     }
+    // The inbox's page and API (`/`, `/_sandbox/...`): no vendor path is among them.
+    router = router.merge(crate::web::routes(Arc::clone(&state)));
     let templated = Arc::new(templated);
     router = router.fallback(
         move |state, uri: axum::http::Uri, method, headers, query, body| {
@@ -264,13 +267,28 @@ async fn serve(
         }
     }
     let violations = state.violations(spec.name, operation.request_type, &request);
+    let capture = Capture::new(
+        &state.inbox,
+        spec.name,
+        operation.name,
+        &method,
+        uri.path(),
+        &query,
+        &headers,
+        &body,
+    );
     let call = Call {
         state: &state,
+        capture: &capture,
         vendor: spec.name,
         operation,
         account,
         violations: &violations,
         path: uri.path(),
     };
-    answer(fault, &vendor.handle(&call, &request))
+    let value = vendor.handle(&call, &request);
+    let status = vendor.http_status(operation, &value);
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    capture.finish(status, &bytes, fault);
+    answer_bytes(fault, status, bytes)
 }

@@ -18,6 +18,8 @@ use smsgate_transport::spec::ConfigKey as SettingKey;
 use smsgate_transport::spec::Operation;
 
 use crate::config::Account;
+pub use crate::inbox::Sent;
+use crate::inbox::{Capture, InjectedFault, ReportOutcome};
 use crate::signature::SignFn;
 use crate::state::{PushBody, State};
 
@@ -212,6 +214,8 @@ pub type Registered = &'static dyn SimulatedVendor;
 /// it: the account, the schema's verdict, balances, stored messages, draws and pushes.
 pub struct Call<'a> {
     pub(crate) state: &'a State,
+    /// What the inbox keeps of this request.
+    pub(crate) capture: &'a Capture<'a>,
     pub(crate) vendor: &'static str,
     /// The operation requested.
     pub operation: &'static Operation,
@@ -284,9 +288,22 @@ impl Call<'_> {
             .draw_message(self.vendor, number, content_id, reference)
     }
 
-    /// Stores an accepted message under `id` (for status queries).
-    pub fn store(&self, id: &str, number: &str, delivered: bool) {
-        self.state.store(self.vendor, id, number, delivered);
+    /// Stores an accepted message under `id` (for status queries) and keeps it in the inbox;
+    /// the pushes queued after it belong to it.
+    pub fn store(&self, id: &str, sent: Sent<'_>, delivered: bool) {
+        self.state.store(self.vendor, id, sent.to, delivered);
+        let outcome = if delivered {
+            ReportOutcome::Delivered
+        } else {
+            ReportOutcome::Undelivered
+        };
+        self.capture.add(sent, Some(id), Some(outcome), None);
+    }
+
+    /// Keeps in the inbox a message refused by an injected per-number rejection.
+    pub fn reject(&self, sent: Sent<'_>) {
+        self.capture
+            .add(sent, None, None, Some(InjectedFault::Rejected));
     }
 
     /// The message stored under `id`, if any.
@@ -309,14 +326,24 @@ impl Call<'_> {
         self.state.pushes()
     }
 
+    /// A tracker of one more push of the last message stored, for the inbox.
+    fn tracker(&self) -> Option<crate::inbox::PushTracker> {
+        self.state
+            .pusher
+            .as_ref()
+            .and_then(|_| self.capture.tracker(&self.state.inbox))
+    }
+
     /// Queues a JSON delivery report.
     pub fn push_json(&self, body: Value) {
-        self.state.push(self.vendor, PushBody::Json(body));
+        self.state
+            .push(self.vendor, PushBody::Json(body), self.tracker());
     }
 
     /// Queues a form-encoded delivery report.
     pub fn push_form(&self, body: String) {
-        self.state.push(self.vendor, PushBody::Form(body));
+        self.state
+            .push(self.vendor, PushBody::Form(body), self.tracker());
     }
 
     /// Where delivery reports are pushed, if anywhere (what a vendor that signs its pushes
@@ -327,7 +354,10 @@ impl Call<'_> {
 
     /// Queues a form-encoded delivery report with a signature header.
     pub fn push_signed_form(&self, body: String, header: &'static str, value: String) {
-        self.state
-            .push(self.vendor, PushBody::SignedForm(body, header, value));
+        self.state.push(
+            self.vendor,
+            PushBody::SignedForm(body, header, value),
+            self.tracker(),
+        );
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::config::SandboxConfig;
 use crate::draw::{Key, unit};
+use crate::inbox::{Inbox, PushTracker};
 use crate::push::Pusher;
 use crate::simulate::{MessageDraw, Violation};
 
@@ -27,6 +28,7 @@ pub struct Stored {
 }
 
 /// A fault drawn for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     None,
     Http500,
@@ -54,6 +56,11 @@ pub struct State {
     schemas: HashMap<&'static str, Arc<Schemas>>,
     pub inner: Mutex<Mutable>,
     pub pusher: Option<Arc<Pusher>>,
+    /// Every message received, for the page and the API.
+    pub inbox: Arc<Inbox>,
+    /// Whether the inbox answers requests for any `Host` (listening beyond loopback), or only
+    /// for loopback names and IP addresses (a guard against DNS rebinding).
+    pub inbox_any_host: bool,
 }
 
 impl State {
@@ -77,7 +84,10 @@ impl State {
             };
             schemas.insert(spec.name, shared);
         }
+        let inbox = Arc::new(Inbox::new(config.inbox_capacity, config.secrets()));
         Self {
+            inbox,
+            inbox_any_host: false,
             inner: Mutex::new(Mutable {
                 rng: fastrand::Rng::with_seed(config.seed),
                 seen: HashMap::new(),
@@ -280,25 +290,32 @@ impl State {
     }
 
     /// Queues a delivery report for the push workers (dropped and counted if the queue is
-    /// full).
-    pub fn push(&self, vendor: &str, body: PushBody) {
+    /// full); `tracker` tells the inbox what became of it.
+    pub fn push(&self, vendor: &str, body: PushBody, tracker: Option<PushTracker>) {
         let Some(pusher) = &self.pusher else {
             return;
         };
         match body {
-            PushBody::Json(value) => pusher.push(
+            PushBody::Json(value) => pusher.push_with(
                 vendor,
                 "application/json",
                 serde_json::to_vec(&value).unwrap_or_default().into(),
+                Vec::new(),
+                tracker,
             ),
-            PushBody::Form(text) => {
-                pusher.push(vendor, "application/x-www-form-urlencoded", text.into());
-            }
+            PushBody::Form(text) => pusher.push_with(
+                vendor,
+                "application/x-www-form-urlencoded",
+                text.into(),
+                Vec::new(),
+                tracker,
+            ),
             PushBody::SignedForm(text, header, value) => pusher.push_with(
                 vendor,
                 "application/x-www-form-urlencoded",
                 text.into(),
                 vec![(header, value)],
+                tracker,
             ),
         }
     }
@@ -401,7 +418,11 @@ pub fn fault_response(fault: Fault, body: &[u8]) -> Option<Response> {
 
 /// A JSON answer with HTTP `status`, or the injected fault applied to it.
 pub fn answer(fault: Fault, status: u16, value: &serde_json::Value) -> Response {
-    let body = serde_json::to_vec(value).unwrap_or_default();
+    answer_bytes(fault, status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// A JSON answer of `body` with HTTP `status`, or the injected fault applied to it.
+pub fn answer_bytes(fault: Fault, status: u16, body: Vec<u8>) -> Response {
     fault_response(fault, &body).unwrap_or_else(|| {
         Response::builder()
             .status(status)

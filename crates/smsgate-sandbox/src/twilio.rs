@@ -10,7 +10,7 @@ use smsgate_twilio::codes::ErrorCode;
 use smsgate_twilio::generated as tw;
 
 use crate::config::Account;
-use crate::simulate::{AuthFailure, Call, Received, Refusal, SimulatedVendor, Spec};
+use crate::simulate::{AuthFailure, Call, Received, Refusal, Sent, SimulatedVendor, Spec};
 
 /// Twilio, as simulated.
 #[derive(Debug, Clone, Copy)]
@@ -209,14 +209,20 @@ fn create(call: &Call<'_>, request: &Value) -> Result<Value, ErrorCode> {
     }
     let segments = smsgate::segments(body).parts.max(1);
     let draw = call.draw(to, Call::content_id(body), None);
+    let sent = Sent {
+        to,
+        from: Some(from).filter(|f| !f.is_empty()).or(Some(service)),
+        text: body,
+    };
     if draw.rejected {
+        call.reject(sent);
         return Err(ErrorCode::ToNotReachable);
     }
     if !call.charge(segments as f64 * call.price_per_part()) {
         return Err(ErrorCode::AccountSuspended);
     }
     let sid = message_sid(call);
-    call.store(&sid, to, draw.delivered);
+    call.store(&sid, sent, draw.delivered);
     let account_sid = call.account.setting("account_sid").unwrap_or_default();
     let now = rfc2822(crate::state::now_millis() / 1000);
     if call.pushes() {

@@ -11,7 +11,7 @@ use smsgate_vonage::generated as vn;
 use smsgate_vonage::sign::{SignatureMethod, signature, verify_signature};
 
 use crate::config::Account;
-use crate::simulate::{AuthFailure, Call, Received, Refusal, SimulatedVendor, Spec};
+use crate::simulate::{AuthFailure, Call, Received, Refusal, Sent, SimulatedVendor, Spec};
 
 /// Accepted skew of a signed request's `timestamp` (Vonage documents none; ours).
 const TIMESTAMP_WINDOW: Duration = Duration::from_secs(300);
@@ -190,7 +190,13 @@ fn send(call: &Call<'_>, request: &Value) -> Result<Value, SmsStatus> {
     let content = Call::content_id(text);
     let reference = request["client-ref"].as_str();
     let draw = call.draw(to, content, reference);
+    let sent = Sent {
+        to,
+        from: Some(from),
+        text,
+    };
     if draw.rejected {
+        call.reject(sent);
         return Err(SmsStatus::NumberBarred);
     }
     let price = call.price_per_part();
@@ -202,7 +208,7 @@ fn send(call: &Call<'_>, request: &Value) -> Result<Value, SmsStatus> {
     for part in 0..parts {
         let id = message_id(call);
         if part == 0 {
-            call.store(&id, to, draw.delivered);
+            call.store(&id, sent, draw.delivered);
         }
         let mut entry = json!({
             "to": to,
