@@ -105,7 +105,10 @@ async fn scenario(per_request: usize, requests: usize) {
             .map(|n| smsgate::Message::new(n, "Your verification code is 471123."))
             .collect(),
     );
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(smsgate_transport::http::tls_config().expect("TLS settings"))
+        .build()
+        .expect("a reqwest client");
     let joined = numbers(per_request).join(",");
     let joined_ids = order_ids(per_request).join(",");
 

@@ -144,17 +144,21 @@ fn ci(workspace: &Path) -> ExitCode {
             ],
         ),
         // The cargo-fuzz targets are their own workspace (run with nightly); CI keeps them
-        // compiling and formatted on stable.
-        Step::new(
-            "fuzz targets compile",
-            &[
-                "check",
-                "--manifest-path",
-                "fuzz/Cargo.toml",
-                "--bins",
-                "--locked",
-            ],
-        ),
+        // compiling and formatted on stable. They build in the workspace's target directory,
+        // so the dependencies both share are checked once.
+        Step {
+            envs: &[("CARGO_TARGET_DIR", "target")],
+            ..Step::new(
+                "fuzz targets compile",
+                &[
+                    "check",
+                    "--manifest-path",
+                    "fuzz/Cargo.toml",
+                    "--bins",
+                    "--locked",
+                ],
+            )
+        },
         Step::new(
             "fuzz targets formatting",
             &["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"],

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 /// How long the page may take to show what the test waits for.
@@ -141,8 +142,8 @@ async fn browser(driver: &str) -> Client {
     let Value::Object(capabilities) = capabilities else {
         unreachable!()
     };
-    ClientBuilder::rustls()
-        .unwrap()
+    // chromedriver listens on loopback without TLS: a plain HTTP connector is all it needs.
+    ClientBuilder::new(HttpConnector::new())
         .capabilities(capabilities)
         .connect(driver)
         .await
@@ -451,7 +452,7 @@ async fn scenario(page: Client, url: String, inbox: String, exports: Vec<(String
             json!("0"),
         )
         .await;
-        let list = reqwest::get(format!("{url}/_sandbox/messages"))
+        let list = http_get(format!("{url}/_sandbox/messages"))
             .await
             .unwrap()
             .bytes()
@@ -490,4 +491,17 @@ fn the_sandbox_warns_when_it_listens_beyond_loopback() {
         warning.contains("not loopback") && warning.contains("every message text"),
         "{warning}"
     );
+}
+
+/// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// `GET url` with [`http_client`].
+async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
 }

@@ -284,7 +284,7 @@ fn a_killed_run_resumes_without_sending_anything_twice() {
 async fn cutting_proxy(upstream: String) -> String {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, Method, Uri};
-    let http = reqwest::Client::new();
+    let http = http_client();
     let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
         let (http, upstream) = (http.clone(), upstream.clone());
         async move {
@@ -722,4 +722,12 @@ fn a_hash_only_ledger_keeps_no_text() {
     let again = lines(&second);
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|l| l["recorded"] == true));
+}
+
+/// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+        .build()
+        .unwrap()
 }

@@ -229,7 +229,7 @@ async fn forged_oversized_and_unreadable_reports_are_refused() {
     secrets.extend(env_of(&plain, "vonage"));
     plain.shutdown().await;
     let receiver = Receiver::start(&ledger_url, &secrets, &["--max-body", "4096"]);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let post = |path: String, body: String| {
         let http = http.clone();
         let url = format!("{}{path}", receiver.url);
@@ -330,4 +330,12 @@ fn a_short_or_unsafe_token_is_refused() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(stderr.contains("at least 22 characters"), "{stderr}");
     }
+}
+
+/// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+        .build()
+        .unwrap()
 }

@@ -121,9 +121,7 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let pusher = match &config.push_url {
-            Some(url) => Some(Arc::new(
-                push::Pusher::start(url.clone(), &config.push).map_err(std::io::Error::other)?,
-            )),
+            Some(url) => Some(Arc::new(push::Pusher::start(url.clone(), &config.push)?)),
             None => None,
         };
         let mut state = state::State::new(config.clone(), pusher.clone());

@@ -200,16 +200,19 @@ impl std::fmt::Debug for Pusher {
 
 impl Pusher {
     /// Starts the workers (on the current Tokio runtime) pushing to `url`.
-    pub fn start(url: String, settings: &PushSettings) -> Result<Self, reqwest::Error> {
+    pub fn start(url: String, settings: &PushSettings) -> std::io::Result<Self> {
         let concurrency = settings.concurrency.max(1);
+        let tls = smsgate_transport::http::tls_config().map_err(std::io::Error::other)?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
             // Only the configured URL: an environment proxy would see every report.
             .no_proxy()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .pool_max_idle_per_host(concurrency)
-            .build()?;
+            .build()
+            .map_err(std::io::Error::other)?;
         let (sender, receiver) = mpsc::channel(settings.queue_capacity.max(1));
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let counters = Arc::new(Counters::default());

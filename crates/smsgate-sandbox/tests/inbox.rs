@@ -42,7 +42,7 @@ fn all() -> MessageFilter {
 }
 
 async fn get(url: &str) -> (u16, Value) {
-    let answer = reqwest::get(url).await.unwrap();
+    let answer = http_get(url).await.unwrap();
     let status = answer.status().as_u16();
     let body = answer.bytes().await.unwrap();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -258,7 +258,7 @@ async fn the_ring_keeps_the_newest_counts_the_dropped_and_clears() {
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("--keep"), "{body}");
 
-    let cleared = reqwest::Client::new()
+    let cleared = http_client()
         .delete(format!("{}/_sandbox/messages", sandbox.url()))
         .send()
         .await
@@ -501,7 +501,7 @@ async fn events_announce_messages_pushes_and_clearing() {
     assert_eq!(next(&mut events).await, InboxEvent::Cleared);
 
     // Over HTTP: server-sent events, named by kind.
-    let mut stream = reqwest::get(format!("{}/_sandbox/events", sandbox.url()))
+    let mut stream = http_get(format!("{}/_sandbox/events", sandbox.url()))
         .await
         .unwrap();
     assert!(
@@ -540,7 +540,7 @@ async fn events_announce_messages_pushes_and_clearing() {
 async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     assert_eq!(sandbox.inbox_url(), format!("{}/", sandbox.url()));
-    let page = reqwest::get(sandbox.inbox_url()).await.unwrap();
+    let page = http_get(sandbox.inbox_url()).await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let policy = page.headers()["content-security-policy"]
         .to_str()
@@ -562,9 +562,7 @@ async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
         ("/_sandbox/inbox.js", "text/javascript"),
         ("/_sandbox/inbox.css", "text/css"),
     ] {
-        let asset = reqwest::get(format!("{}{path}", sandbox.url()))
-            .await
-            .unwrap();
+        let asset = http_get(format!("{}{path}", sandbox.url())).await.unwrap();
         assert_eq!(asset.status().as_u16(), 200);
         assert!(
             asset.headers()["content-type"]
@@ -574,7 +572,7 @@ async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
         );
     }
     // Message text reaches the page only as text, never as markup.
-    let script = reqwest::get(format!("{}/_sandbox/inbox.js", sandbox.url()))
+    let script = http_get(format!("{}/_sandbox/inbox.js", sandbox.url()))
         .await
         .unwrap()
         .text()
@@ -590,7 +588,7 @@ async fn the_page_is_served_from_the_binary_with_a_strict_policy() {
 #[tokio::test]
 async fn on_loopback_the_inbox_refuses_foreign_host_names() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = http_client();
     let url = format!("{}/_sandbox/messages", sandbox.url());
     let answer = |host: &'static str| {
         let request = client.get(&url).header("Host", host);
@@ -608,4 +606,17 @@ async fn on_loopback_the_inbox_refuses_foreign_host_names() {
         .unwrap();
     assert_ne!(vendor.status().as_u16(), 403);
     sandbox.shutdown().await;
+}
+
+/// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// `GET url` with [`http_client`].
+async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
 }

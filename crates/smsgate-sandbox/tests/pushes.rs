@@ -326,7 +326,7 @@ async fn a_failing_push_is_retried_and_delivered_once() {
 }
 
 async fn post_raw(url: String, body: Vec<u8>) -> u16 {
-    reqwest::Client::new()
+    http_client()
         .post(url)
         .header("Content-Type", "application/json")
         .body(body)
@@ -583,4 +583,12 @@ async fn seeded_faults_do_not_depend_on_arrival_order() {
         in_order_reports, reversed_reports,
         "same seed, same delivery outcome per number"
     );
+}
+
+/// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+        .build()
+        .unwrap()
 }

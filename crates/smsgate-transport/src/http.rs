@@ -16,6 +16,9 @@
 //!   shorter still).
 //! - The total timeout ([`HttpConfig::timeout`]) covers the body too: a server trickling bytes
 //!   ends in [`TransportFailure::Timeout`].
+//! - **TLS** is rustls with the *ring* provider and the platform's certificate verifier
+//!   ([`tls_config`]); verification cannot be turned off. The process-wide rustls provider,
+//!   if an application installed one, is left alone.
 //! - [`HttpConfig`]'s `Debug` and every error redact a proxy's userinfo
 //!   ([`crate::redact::redact_url`]).
 
@@ -158,6 +161,23 @@ impl From<reqwest::Error> for Failure {
     }
 }
 
+/// The TLS settings of every smsgate HTTP client: rustls on *ring* (TLS 1.2 and 1.3, its safe
+/// defaults), server certificates checked by the platform's verifier (the system trust store
+/// on Linux, the OS verifier on macOS and Windows). There is no way to turn verification off.
+///
+/// Building it touches no process-wide state; [`HttpClient::new`] uses it, and so can other
+/// reqwest clients that should trust exactly what smsgate trusts
+/// (`reqwest::ClientBuilder::tls_backend_preconfigured`).
+pub fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map(|builder| builder.with_no_client_auth())
+        .map_err(|err| ConfigError::Http(format!("cannot set up TLS: {err}")))
+}
+
 impl HttpClient {
     /// Builds a client from `config`. It never follows redirects and uses no proxy but
     /// `config.proxy` (environment proxies are ignored).
@@ -169,7 +189,8 @@ impl HttpClient {
             // A redirect would re-send the signed headers and the body elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(60));
+            .tcp_keepalive(Duration::from_secs(60))
+            .tls_backend_preconfigured(tls_config()?);
         builder = match &config.proxy {
             Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).map_err(|err| {
                 ConfigError::Http(format!(
@@ -649,6 +670,98 @@ mod tests {
         assert!(
             !message.contains("secret-path") && !message.contains("key=k"),
             "{message}"
+        );
+    }
+
+    /// A TLS server on loopback presenting `tests/fixtures/localhost.crt`, self-signed (no
+    /// trust store holds it): it completes handshakes and answers every request with `ok`.
+    async fn self_signed_server() -> (u16, tokio::task::JoinHandle<usize>) {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("../tests/fixtures/localhost.crt"))
+                .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../tests/fixtures/localhost.key"))
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            // Counts the requests that got through a handshake.
+            let mut served = 0;
+            while let Ok(Ok((stream, _))) =
+                tokio::time::timeout(Duration::from_secs(2), listener.accept()).await
+            {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    continue;
+                };
+                let mut buf = [0u8; 4096];
+                if tls.read(&mut buf).await.unwrap_or(0) > 0 {
+                    served += 1;
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .await;
+                }
+            }
+            served
+        });
+        (port, server)
+    }
+
+    #[tokio::test]
+    async fn tls_verifies_the_server_certificate_and_sends_nothing_to_an_untrusted_one() {
+        let (port, server) = self_signed_server().await;
+        let client = HttpClient::new(&HttpConfig::default()).unwrap();
+        let request = WireRequest::new(
+            HttpMethod::Post,
+            format!("https://localhost:{port}/send?key=k"),
+            Some(b"{\"secret\":1}".to_vec()),
+        );
+        let err = client.execute::<String>(&OP, request, 1).await.unwrap_err();
+        let Error::Transport {
+            failure,
+            may_have_reached_vendor,
+            message,
+            ..
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        // The handshake ran (ring's TLS) and the certificate was refused: nothing was sent.
+        assert_eq!(failure, TransportFailure::Connect);
+        assert!(!may_have_reached_vendor);
+        assert!(message.contains("invalid peer certificate"), "{message}");
+        assert_eq!(
+            server.await.unwrap(),
+            0,
+            "no request got past the handshake"
+        );
+    }
+
+    #[test]
+    fn tls_uses_ring_and_offers_tls_1_2_and_1_3() {
+        let config = tls_config().unwrap();
+        let versions: Vec<_> = config
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .map(|suite| suite.version().version)
+            .collect();
+        assert!(versions.contains(&rustls::ProtocolVersion::TLSv1_3));
+        assert!(versions.contains(&rustls::ProtocolVersion::TLSv1_2));
+        // The provider is the one built into this crate, whatever the process default is.
+        let ring = rustls::crypto::ring::default_provider();
+        assert_eq!(
+            config.crypto_provider().cipher_suites.len(),
+            ring.cipher_suites.len()
         );
     }
 
