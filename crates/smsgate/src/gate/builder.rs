@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::request::Pacer;
+use super::routing::{Router, Routing, RoutingError};
 use super::{Hop, HopHook, OutcomeHook, Slot, SmsGate};
 use crate::number::NumberPolicy;
 use crate::outcome::{Delivery, ProviderName, Reference};
@@ -51,6 +52,7 @@ impl Default for ProviderOptions {
 /// Builds an [`SmsGate`].
 pub struct SmsGateBuilder {
     slots: Vec<Slot>,
+    routing: Option<Routing>,
     concurrency: usize,
     throttle_retries: u32,
     throttle_backoff: Duration,
@@ -68,6 +70,7 @@ impl fmt::Debug for SmsGateBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmsGateBuilder")
             .field("providers", &super::slot_names(&self.slots))
+            .field("routing", &self.routing)
             .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
@@ -78,6 +81,7 @@ impl SmsGateBuilder {
     pub(super) fn new() -> Self {
         Self {
             slots: Vec::new(),
+            routing: None,
             concurrency: 8,
             throttle_retries: 3,
             throttle_backoff: Duration::from_millis(500),
@@ -120,6 +124,28 @@ impl SmsGateBuilder {
             pacer,
         });
         self
+    }
+
+    /// Routes messages by `routing` (a strategy and prefix rules) instead of trying the
+    /// providers in the order they were added. Call it after adding the providers: it checks
+    /// that every name it uses is one of theirs.
+    ///
+    /// ```
+    /// # fn gate(nxcloud: smsgate::nxcloud::Client, itniotech: smsgate::itniotech::Client)
+    /// # -> Result<smsgate::SmsGate, smsgate::RoutingError> {
+    /// use smsgate::{Routing, SmsGate};
+    /// let gate = SmsGate::builder()
+    ///     .provider(nxcloud)
+    ///     .provider(itniotech)
+    ///     // Three messages in four to nxcloud; UK numbers only through itniotech.
+    ///     .routing(Routing::weighted([("nxcloud", 3), ("itniotech", 1)]).rule("44", ["itniotech"]))?
+    ///     .build();
+    /// # Ok(gate) }
+    /// ```
+    pub fn routing(mut self, routing: Routing) -> Result<Self, RoutingError> {
+        Router::new(&routing, &self.slots)?;
+        self.routing = Some(routing);
+        Ok(self)
     }
 
     /// Most requests in flight over all providers (default 8).
@@ -191,7 +217,15 @@ impl SmsGateBuilder {
             },
             |seed| u128::from(seed % 10_000_000_000_000),
         );
+        // Checked by `routing` against fewer or the same slots: adding providers since cannot
+        // make it fail (a new provider is in no rule and has no weight).
+        let router = self
+            .routing
+            .as_ref()
+            .and_then(|routing| Router::new(routing, &self.slots).ok())
+            .unwrap_or_else(|| Router::priority(&self.slots));
         SmsGate {
+            router,
             slots: self.slots,
             global: Semaphore::new(self.concurrency),
             throttle_retries: self.throttle_retries,

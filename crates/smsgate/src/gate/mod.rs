@@ -14,6 +14,7 @@ mod planning;
 mod reporting;
 mod request;
 mod rounds;
+mod routing;
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use builder::{ProviderOptions, SmsGateBuilder};
 #[cfg(feature = "ledger")]
 pub use ledger::SendOnceError;
 pub use planning::{DryRunRequest, PlannedRequest, Preview, PreviewMessage};
+pub use routing::{Routing, RoutingError, RoutingRule, Strategy};
 
 use crate::message::Message;
 use crate::number::NumberPolicy;
@@ -53,7 +55,7 @@ type OutcomeHook = Arc<dyn Fn(&Delivery) + Send + Sync>;
 type HopHook = Arc<dyn Fn(&Hop) + Send + Sync>;
 
 /// One registered provider. Its slot id is its index in [`SmsGate::slots`] (the order the
-/// builder was given), which is also its priority.
+/// builder was given), which is also its priority where no routing says otherwise.
 struct Slot {
     provider: crate::registry::SlotProvider,
     /// Carries the slot id; every outcome, hop and tried list of this provider shares it.
@@ -70,6 +72,8 @@ fn slot_names(slots: &[Slot]) -> Vec<&str> {
 /// One API over every provider: a verdict for every message, failover that never double-sends.
 pub struct SmsGate {
     slots: Vec<Slot>,
+    /// Which slots each message may use, in which order.
+    router: routing::Router,
     global: Semaphore,
     throttle_retries: u32,
     throttle_backoff: Duration,
@@ -179,21 +183,27 @@ impl SmsGate {
         //    and handed over now; every other one has a reference and no outcome yet.
         let (pendings, progress) = self.prepare_to_send(messages);
         let mut sending = Sending::new(self, &pendings, progress, started, stop, sink);
-        // 2. Rounds: each provider in priority order gets the messages still unsettled that it
-        //    can carry. A round settles every message it sends, except those the provider
+        // 2. Stages: at stage k, each message still unsettled goes to the k-th provider of its
+        //    route (its rule's list, in the order the strategy gives), every provider of the
+        //    stage at once. A stage settles every message it sends, except those a provider
         //    refused as a whole before sending anything: only those, and those too big for
-        //    it, move on to the next round (failover never moves a message that may have been
+        //    it, move on to the next stage (failover never moves a message that may have been
         //    sent).
         let mut remaining = sending.unsettled();
-        for position in 0..self.slots.len() {
+        let mut leftovers = Vec::new();
+        for stage in 0..=self.router.longest() {
             if remaining.is_empty() {
                 break;
             }
-            remaining = sending.round(position, remaining).await;
+            let (next, done) = sending.stage(stage, remaining).await;
+            leftovers.extend(done);
+            remaining = next;
         }
-        // 3. Leftovers: what no round settled (refused by the last provider, too big for
-        //    every one, or not sent because of a stop) is settled now.
-        sending.settle_leftovers(&remaining);
+        leftovers.extend(remaining);
+        leftovers.sort_unstable();
+        // 3. Leftovers: what no stage settled (refused by the last provider of its route, too
+        //    big for every one, or not sent because of a stop) is settled now.
+        sending.settle_leftovers(&leftovers);
         // 4. Report: one delivery per input message, in input order.
         self.report(&pendings, sending.finish(), started)
     }

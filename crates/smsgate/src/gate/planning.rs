@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::SmsGate;
+use super::routing::Route;
 use crate::message::{ControlCharacter, Message, Segments, control_character, segments};
 use crate::outcome::{Delivery, Outcome, PhoneNumber, Reason, Reference, RejectKind, Tried};
 use crate::provider::{Capacity, Entry};
@@ -97,7 +98,7 @@ pub struct DryRunRequest {
 }
 
 /// What [`SmsGate::preview`] shows: segments per message, what is refused before sending,
-/// and the requests the first provider would get.
+/// and the requests the first provider of each message's route would get.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
     /// Per input message: segments, normalised number, or the local rejection.
@@ -261,8 +262,8 @@ impl SmsGate {
         pack(capacity, pendings, groups)
     }
 
-    /// Plans without sending: segments, local rejections and the requests the first provider
-    /// able to carry each message would get.
+    /// Plans without sending: segments, local rejections and the requests the first provider of
+    /// each message's route able to carry it would get.
     pub fn preview(&self, messages: &[Message]) -> Preview {
         let pendings = self.prepare(messages);
         let (planned, unplaceable) = self.plan_all(&pendings);
@@ -288,33 +289,49 @@ impl SmsGate {
         Preview { messages, requests }
     }
 
-    /// Plans every sendable message onto the first provider that can carry it: the requests
-    /// (with the index of their provider's slot), and which messages no provider can carry.
+    /// Plans every sendable message onto the first provider of its route that can carry it:
+    /// the requests (with the index of their provider's slot), and which messages no provider
+    /// of their route can carry. Routes are drawn as a send would draw them next, without
+    /// moving the gate's round-robin or weighted counters.
     fn plan_all(&self, pendings: &[Pending<'_>]) -> (Vec<(usize, PlannedRequest)>, Vec<bool>) {
+        let capacities: Vec<Capacity> = self.slots.iter().map(|s| s.provider.capacity()).collect();
+        let mut by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.slots.len()];
+        let mut unplaceable = vec![false; pendings.len()];
+        let plain = self.router.is_plain();
+        let mut counters = self.router.counters();
+        for (i, pending) in pendings.iter().enumerate() {
+            if pending.rejected.is_some() {
+                continue;
+            }
+            let route = if plain {
+                Route::default()
+            } else {
+                let number = pending.number.as_deref().unwrap_or_default();
+                self.router.route(number, Some(&mut counters))
+            };
+            let placed = (0..)
+                .map_while(|stage| self.router.slot_at(route, stage))
+                .find(|&position| Self::fits(&capacities[position], pending));
+            match placed {
+                Some(position) => by_slot[position].push(i),
+                None => unplaceable[i] = true,
+            }
+        }
         let mut requests = Vec::new();
-        let mut remaining: Vec<usize> = (0..pendings.len())
-            .filter(|&i| pendings[i].rejected.is_none())
-            .collect();
-        for (position, slot) in self.slots.iter().enumerate() {
-            let capacity = slot.provider.capacity();
-            let (fit, rest): (Vec<usize>, Vec<usize>) = remaining
-                .iter()
-                .partition(|&&i| Self::fits(&capacity, &pendings[i]));
-            for mut request in Self::plan(&capacity, pendings, fit) {
-                request.provider = slot.provider.name().to_owned();
+        for (position, fit) in by_slot.into_iter().enumerate() {
+            if fit.is_empty() {
+                continue;
+            }
+            for mut request in Self::plan(&capacities[position], pendings, fit) {
+                request.provider = self.slots[position].provider.name().to_owned();
                 requests.push((position, request));
             }
-            remaining = rest;
-        }
-        let mut unplaceable = vec![false; pendings.len()];
-        for i in remaining {
-            unplaceable[i] = true;
         }
         (requests, unplaceable)
     }
 
-    /// The exact requests the first provider able to carry each message would get, without
-    /// sending anything (references are fresh, as a real send would use).
+    /// The exact requests the first provider of each message's route able to carry it would get,
+    /// without sending anything (references are fresh, as a real send would use).
     pub fn dry_run(&self, messages: &[Message]) -> Vec<DryRunRequest> {
         let mut pendings = self.prepare(messages);
         let (planned, _) = self.plan_all(&pendings);

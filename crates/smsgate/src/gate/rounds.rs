@@ -1,9 +1,10 @@
-//! One send, provider after provider. Each round gives one provider the messages still
-//! unsettled that it can carry, settles what it answers, and passes on only what it refused
-//! as a whole before sending (and what is too big for it).
+//! One send, stage after stage. Stage k gives each message still unsettled to the k-th
+//! provider of its route (every provider of the stage at once), settles what they answer, and
+//! passes on only what a provider refused as a whole before sending (and what is too big for
+//! it).
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::planning::{Pending, PlannedRequest};
 use super::reporting::{NOT_SENT, SettledSink};
 use super::request::{RequestLimits, RequestResult, run_request};
+use super::routing::Route;
 use super::{Hop, Slot, SmsGate};
 use crate::message::Message;
 use crate::outcome::{Outcome, ProviderName, Reason, Reference, RejectKind, Tried};
@@ -26,6 +28,8 @@ pub(super) struct Progress {
     /// round (or from the leftovers).
     pub(super) outcome: Option<Outcome>,
     pub(super) tried: Tried,
+    /// The providers it may use, in order.
+    pub(super) route: Route,
     /// Longer than the current provider allows.
     pub(super) too_big: bool,
     /// Refused retry-safe, as a whole, by the current provider: moves to the next one.
@@ -46,8 +50,8 @@ pub(super) struct Sending<'a, 'm, 's> {
     pub(super) sink: Option<&'a mut SettledSink<'s>>,
 }
 
-/// One provider's round: the messages it refused retry-safe (they move on), and the last
-/// such refusal.
+/// One provider's part of a stage: the messages it refused retry-safe (they move on), and the
+/// last such refusal.
 struct Round {
     name: ProviderName,
     refused: Vec<usize>,
@@ -58,32 +62,40 @@ struct Round {
 type Settled = Result<(usize, RequestResult), Box<dyn Any + Send>>;
 
 impl SmsGate {
-    /// [`prepare`](Self::prepare), then a reference for each message to be sent; the local
-    /// refusals move into the progress as final outcomes.
+    /// [`prepare`](Self::prepare), then a reference and a route for each message to be sent;
+    /// the local refusals move into the progress as final outcomes.
     pub(super) fn prepare_to_send<'m>(
         &self,
         messages: &'m [Message],
     ) -> (Vec<Pending<'m>>, Vec<Progress>) {
         let mut pendings = self.prepare(messages);
         let mut progress: Vec<Progress> = Vec::with_capacity(pendings.len());
+        let plain = self.router.is_plain();
         for pending in &mut pendings {
             let rejected = pending.rejected.take();
+            let mut route = Route::default();
             if rejected.is_none() {
                 pending.reference = Some(self.reference());
+                if !plain {
+                    route = self
+                        .router
+                        .route(pending.number.as_deref().unwrap_or_default(), None);
+                }
             }
             progress.push(Progress {
                 outcome: rejected,
+                route,
                 ..Progress::default()
             });
         }
         (pendings, progress)
     }
 
-    /// Reports the hop of `messages` refused by the provider at `position`.
-    fn fail_over(&self, position: usize, messages: usize, reason: Reason) {
+    /// Reports the hop of `messages` refused by the provider at `position` to the one at `to`.
+    fn fail_over(&self, position: usize, to: Option<usize>, messages: usize, reason: Reason) {
         let hop = Hop {
             from: self.slots[position].name.clone(),
-            to: self.slots.get(position + 1).map(|s| s.name.clone()),
+            to: to.map(|to| self.slots[to].name.clone()),
             messages,
             reason,
         };
@@ -134,89 +146,139 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
             .collect()
     }
 
-    /// The round of the provider at `position` over `remaining` (unsettled, in input order).
-    /// Returns the messages that move on, in input order: those it refused as a whole before
-    /// sending, and those too big for it. Every other message of `remaining` is settled.
-    pub(super) async fn round(&mut self, position: usize, remaining: Vec<usize>) -> Vec<usize> {
+    /// Stage `stage` over `remaining` (unsettled, in input order): each message goes to the
+    /// `stage`-th provider of its route, every provider at once. Returns the messages that move
+    /// on to the next stage (refused as a whole before sending, or too big for their provider)
+    /// and those whose route has no provider left; both in input order. Every other message of
+    /// `remaining` is settled.
+    pub(super) async fn stage(
+        &mut self,
+        stage: usize,
+        remaining: Vec<usize>,
+    ) -> (Vec<usize>, Vec<usize>) {
         let gate = self.gate;
-        let slot = &gate.slots[position];
-        let capacity = slot.provider.capacity();
-        let (fit, too_big) = fitting(&capacity, self.pendings, remaining);
-        for state in &mut self.progress {
-            state.too_big = false;
-            state.moving = false;
+        let mut by_slot: Vec<Vec<usize>> = vec![Vec::new(); gate.slots.len()];
+        let mut exhausted = Vec::new();
+        for i in remaining {
+            let state = &mut self.progress[i];
+            match gate.router.slot_at(state.route, stage) {
+                Some(position) => {
+                    state.too_big = false;
+                    state.moving = false;
+                    by_slot[position].push(i);
+                }
+                None => exhausted.push(i),
+            }
         }
-        for &i in &too_big {
-            self.progress[i].too_big = true;
+        let mut moving_on = Vec::new();
+        let mut plans: Vec<StagePlan> = Vec::new();
+        for (position, messages) in by_slot.into_iter().enumerate() {
+            if messages.is_empty() {
+                continue;
+            }
+            let slot = &gate.slots[position];
+            let capacity = slot.provider.capacity();
+            let (fit, too_big) = fitting(&capacity, self.pendings, messages);
+            for &i in &too_big {
+                self.progress[i].too_big = true;
+            }
+            moving_on.extend(too_big);
+            let fit_count = fit.len();
+            let requests = SmsGate::plan(&capacity, self.pendings, fit);
+            tracing::info!(provider = %slot.name, messages = fit_count, requests = requests.len(), "plan");
+            plans.push(StagePlan {
+                position,
+                requests,
+                messages: fit_count,
+            });
         }
-        let fit_count = fit.len();
-        let requests = SmsGate::plan(&capacity, self.pendings, fit);
-        tracing::info!(provider = %slot.name, messages = fit_count, requests = requests.len(), "plan");
-        let Round {
-            mut refused,
-            refusal,
-            ..
-        } = self.send_requests(slot, &requests, fit_count).await;
-        self.settle_panicked(&slot.name, &requests);
-        if let Some(reason) = refusal {
-            gate.fail_over(position, refused.len(), reason);
+        let rounds = self.send_requests(&plans).await;
+        for (plan, round) in plans.iter().zip(rounds) {
+            self.settle_panicked(&gate.slots[plan.position].name, &plan.requests);
+            if let Some(reason) = round.refusal {
+                self.report_hops(stage, plan.position, &round.refused, &reason);
+            }
+            moving_on.extend(round.refused);
         }
-        refused.extend(too_big);
-        refused.sort_unstable();
-        refused
+        moving_on.sort_unstable();
+        (moving_on, exhausted)
     }
 
-    /// Sends `requests` (carrying `messages` in all) to `slot`, settling and handing over each
-    /// request's messages as it finishes.
-    async fn send_requests(
-        &mut self,
-        slot: &'a Slot,
-        requests: &[PlannedRequest],
-        messages: usize,
-    ) -> Round {
+    /// Reports the hops of `refused` (refused by the provider at `position` at `stage`): one
+    /// per provider they move to.
+    fn report_hops(&self, stage: usize, position: usize, refused: &[usize], reason: &Reason) {
+        let mut by_next: BTreeMap<Option<usize>, usize> = BTreeMap::new();
+        for &i in refused {
+            let next = self.gate.router.slot_at(self.progress[i].route, stage + 1);
+            *by_next.entry(next).or_default() += 1;
+        }
+        for (to, messages) in by_next {
+            self.gate.fail_over(position, to, messages, reason.clone());
+        }
+    }
+
+    /// Sends every request of `plans` (each to its provider), all at once within the limits,
+    /// settling and handing over each request's messages as it finishes. One [`Round`] per
+    /// plan, in order.
+    async fn send_requests(&mut self, plans: &[StagePlan]) -> Vec<Round> {
+        let gate = self.gate;
         let pendings = self.pendings;
+        let requests: Vec<(usize, &PlannedRequest)> = plans
+            .iter()
+            .enumerate()
+            .flat_map(|(k, plan)| plan.requests.iter().map(move |r| (k, r)))
+            .collect();
+        let messages: usize = plans.iter().map(|plan| plan.messages).sum();
         // Every request's entries in one buffer, borrowed from `pendings` (for many, the
         // references from one string of them all): handing them over copies nothing.
         let references = if messages > 16 {
-            reference_buffer(sent_order(requests).map(|i| pendings[i].reference))
+            reference_buffer(
+                sent_order(requests.iter().map(|r| r.1)).map(|i| pendings[i].reference),
+            )
         } else {
             String::new()
         };
-        let entries = entries(pendings, requests, &references);
+        let entries = entries(pendings, requests.iter().map(|r| r.1), &references);
         let limits = self.limits;
-        let attempt = move |entries, uniform| {
+        let attempt = move |slot: &'a Slot, entries, uniform| {
             // A provider that panics fails its own request, not the whole call.
             AssertUnwindSafe(run_request(slot, entries, uniform, limits)).catch_unwind()
         };
-        let mut round = Round {
-            name: slot.name.clone(),
-            refused: Vec::new(),
-            refusal: None,
-        };
-        match requests {
+        let mut rounds: Vec<Round> = plans
+            .iter()
+            .map(|plan| Round {
+                name: gate.slots[plan.position].name.clone(),
+                refused: Vec::new(),
+                refusal: None,
+            })
+            .collect();
+        match requests.as_slice() {
             // One request (most calls): awaited as it is.
-            [request] => {
-                let result = attempt(&entries, request.uniform).await;
-                self.settle(&mut round, &request.messages, result);
+            &[(k, request)] => {
+                let slot = &gate.slots[plans[k].position];
+                let result = attempt(slot, &entries, request.uniform).await;
+                self.settle(&mut rounds[k], &request.messages, result);
             }
             // Several: concurrently inside this call, bounded by the semaphores.
             _ => {
                 let mut rest_of_entries = entries.as_slice();
                 let mut in_flight: FuturesUnordered<_> = requests
                     .iter()
-                    .map(|request| {
+                    .map(|&(k, request)| {
                         let (these, others) = rest_of_entries.split_at(request.messages.len());
                         rest_of_entries = others;
+                        let slot = &gate.slots[plans[k].position];
                         let indexes = request.messages.as_slice();
-                        attempt(these, request.uniform).map(move |result| (indexes, result))
+                        attempt(slot, these, request.uniform)
+                            .map(move |result| (k, indexes, result))
                     })
                     .collect();
-                while let Some((indexes, result)) = in_flight.next().await {
-                    self.settle(&mut round, indexes, result);
+                while let Some((k, indexes, result)) = in_flight.next().await {
+                    self.settle(&mut rounds[k], indexes, result);
                 }
             }
         }
-        round
+        rounds
     }
 
     /// Settles the messages at `indexes` (in the request's order) with what their request got,
@@ -342,16 +404,27 @@ fn fitting(
     }
 }
 
+/// One provider's requests in a stage.
+struct StagePlan {
+    /// The provider's slot.
+    position: usize,
+    requests: Vec<PlannedRequest>,
+    /// How many messages the requests carry.
+    messages: usize,
+}
+
 /// The messages of `requests`, request after request.
-fn sent_order(requests: &[PlannedRequest]) -> impl Iterator<Item = usize> + '_ {
-    requests.iter().flat_map(|r| r.messages.iter().copied())
+fn sent_order<'r>(
+    requests: impl Iterator<Item = &'r PlannedRequest> + 'r,
+) -> impl Iterator<Item = usize> + 'r {
+    requests.flat_map(|r| r.messages.iter().copied())
 }
 
 /// The entries of `requests`, request after request, with the references from `references`
 /// when it holds them all (see [`reference_buffer`]), else from each message.
-fn entries<'e>(
+fn entries<'e, 'r>(
     pendings: &'e [Pending<'_>],
-    requests: &[PlannedRequest],
+    requests: impl Iterator<Item = &'r PlannedRequest> + 'r,
     references: &'e str,
 ) -> Vec<Entry<'e>> {
     sent_order(requests)
