@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use smsgate::registry::{Settings, SettingsError, Vendor};
-use smsgate::{Provider, registry};
+use smsgate::{Provider, Routing, registry};
 use smsgate_sandbox::{Faults, Sandbox, SandboxConfig};
 
 use crate::CliError;
 
 /// The file's own top-level keys (the others are vendor sections).
-const TOP_LEVEL_KEYS: [&str; 3] = ["providers", "default_region", "lenient_numbers"];
+const TOP_LEVEL_KEYS: [&str; 4] = ["providers", "default_region", "lenient_numbers", "routing"];
 
 /// The config file.
 #[derive(Default)]
@@ -27,6 +27,8 @@ pub struct ConfigFile {
     pub default_region: Option<String>,
     /// Accept numbers of a possible length the metadata does not know as valid.
     pub lenient_numbers: Option<bool>,
+    /// `[routing]`: how messages are spread over the providers.
+    pub routing: Option<RoutingConfig>,
     /// Each vendor's section (`[itniotech]`), by vendor name: only registered vendors.
     sections: BTreeMap<&'static str, BTreeMap<String, String>>,
 }
@@ -63,6 +65,7 @@ impl<'de> Deserialize<'de> for ConfigFile {
                         "providers" => file.providers = Some(map.next_value()?),
                         "default_region" => file.default_region = Some(map.next_value()?),
                         "lenient_numbers" => file.lenient_numbers = Some(map.next_value()?),
+                        "routing" => file.routing = Some(map.next_value()?),
                         name => {
                             let Some(vendor) = smsgate::registry::vendor(name) else {
                                 return Err(de::Error::unknown_field(name, top_level_fields()));
@@ -110,6 +113,7 @@ impl fmt::Debug for ConfigFile {
             .field("providers", &self.providers)
             .field("default_region", &self.default_region)
             .field("lenient_numbers", &self.lenient_numbers)
+            .field("routing", &self.routing)
             .field("sections", &sections)
             .finish()
     }
@@ -126,6 +130,11 @@ impl ConfigFile {
         let config: Self =
             toml::from_str(&text).map_err(|err| CliError::Config(toml_error(path, &text, &err)))?;
         config.check_sections(path)?;
+        if let Some(routing) = &config.routing {
+            routing.check().map_err(|reason| {
+                CliError::Config(format!("{}: [routing]: {reason}", path.display()))
+            })?;
+        }
         Ok(config)
     }
 
@@ -180,6 +189,59 @@ impl ConfigFile {
                 .map_err(|err| CliError::Config(format!("{source}: {err}")))?;
         }
         Ok(policy)
+    }
+
+    /// The file's `[routing]` for a run with `providers` (in order), or `None` without one.
+    /// Names of providers not in the run (a `--provider` list narrower than the file's) are
+    /// left out, each said once; a rule left with no provider is an error.
+    pub fn routing_for(&self, providers: &[&str]) -> Result<Option<Routing>, CliError> {
+        let Some(config) = &self.routing else {
+            return Ok(None);
+        };
+        let mut unused: Vec<&str> = Vec::new();
+        let mut in_use = |name: &str| {
+            let used = providers.contains(&name);
+            if !used && !unused.contains(&name) {
+                unused.push(registry::vendor(name).map_or("?", |v| v.name));
+            }
+            used
+        };
+        let mut routing = match config.strategy {
+            StrategyName::Priority => Routing::default(),
+            StrategyName::RoundRobin => Routing::round_robin(),
+            StrategyName::Weighted => Routing::weighted(
+                config
+                    .weights
+                    .iter()
+                    .filter(|(name, _)| in_use(name))
+                    .map(|(name, weight)| (name.as_str(), *weight)),
+            ),
+        };
+        for rule in &config.rules {
+            let kept: Vec<&str> = rule
+                .providers
+                .iter()
+                .map(String::as_str)
+                .filter(|name| in_use(name))
+                .collect();
+            if kept.is_empty() {
+                return Err(CliError::Config(format!(
+                    "[routing]: the rule for prefix {} names only providers this run does not use ({}; in use: {})",
+                    rule.prefix,
+                    rule.providers.join(", "),
+                    providers.join(", ")
+                )));
+            }
+            routing = routing.rule(rule.prefix.as_str(), kept);
+        }
+        if !unused.is_empty() {
+            crate::note(format_args!(
+                "[routing] names {}, not among this run's providers ({}): left out",
+                unused.join(", "),
+                providers.join(", ")
+            ));
+        }
+        Ok(Some(routing))
     }
 
     fn section(&self, vendor: &Vendor) -> Option<&BTreeMap<String, String>> {
@@ -457,6 +519,97 @@ pub fn parse_faults(specs: &[String]) -> Result<Faults, CliError> {
         }
     }
     Ok(faults)
+}
+
+/// The config file's `[routing]`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// `priority` (the default), `round-robin` or `weighted`.
+    #[serde(default)]
+    strategy: StrategyName,
+    /// Weights by provider name, for `weighted`.
+    #[serde(default)]
+    weights: BTreeMap<String, u32>,
+    /// `[[routing.rules]]`, first match wins.
+    #[serde(default)]
+    rules: Vec<RuleConfig>,
+}
+
+/// `strategy` under `[routing]`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum StrategyName {
+    #[default]
+    Priority,
+    RoundRobin,
+    Weighted,
+}
+
+/// One `[[routing.rules]]`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleConfig {
+    /// Leading E.164 digits (`"44"`, `"1415"`).
+    prefix: String,
+    /// Provider names, in order.
+    providers: Vec<String>,
+}
+
+impl RoutingConfig {
+    /// What the file can be told about before any provider is built: every name is a vendor,
+    /// weights go with `weighted`, every prefix is digits.
+    fn check(&self) -> Result<(), String> {
+        let known = |name: &str| {
+            if registry::vendor(name).is_some() {
+                Ok(())
+            } else {
+                Err(format!("unknown provider {name:?} ({})", vendor_names()))
+            }
+        };
+        match (self.strategy, self.weights.is_empty()) {
+            (StrategyName::Weighted, true) => {
+                return Err(
+                    "strategy = \"weighted\" needs weights (e.g. weights = { nxcloud = 3, itniotech = 1 })"
+                        .to_owned(),
+                );
+            }
+            (StrategyName::Weighted, false) => {
+                if self.weights.values().all(|w| *w == 0) {
+                    return Err("every weight is 0: no provider would be chosen".to_owned());
+                }
+            }
+            (_, false) => {
+                return Err("weights apply only with strategy = \"weighted\"".to_owned());
+            }
+            (_, true) => {}
+        }
+        for name in self.weights.keys() {
+            known(name)?;
+        }
+        for (n, rule) in self.rules.iter().enumerate() {
+            let digits = rule.prefix.strip_prefix('+').unwrap_or(&rule.prefix);
+            if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(format!(
+                    "rule {}: prefix {:?} is not 1 to 15 digits of an E.164 number (country code first)",
+                    n + 1,
+                    rule.prefix
+                ));
+            }
+            if rule.providers.is_empty() {
+                return Err(format!(
+                    "rule {} (prefix {}) names no provider",
+                    n + 1,
+                    rule.prefix
+                ));
+            }
+            for name in &rule.providers {
+                known(name)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The names of every registered vendor, for messages.

@@ -146,12 +146,14 @@ async fn maybe_sandbox(target: &TargetArgs) -> Result<Option<Sandbox>, CliError>
     Ok(Some(sandbox))
 }
 
+/// The gate of a `send`: `clients` in order, routed by the config's `[routing]`.
 fn gate(
+    config: &ConfigFile,
     clients: &[Arc<dyn Provider>],
     args: &SendArgs,
     numbers: &NumberPolicy,
     refusals: &Refusals,
-) -> SmsGate {
+) -> Result<SmsGate, CliError> {
     let refusals = refusals.clone();
     let mut builder = SmsGate::builder()
         .concurrency(args.concurrency)
@@ -166,7 +168,22 @@ fn gate(
     for client in clients {
         builder = builder.provider(Arc::clone(client));
     }
-    builder.build()
+    Ok(route(builder, config, clients)?.build())
+}
+
+/// `builder` (with `clients` added) routed by the config's `[routing]`, when it has one.
+fn route(
+    builder: smsgate::SmsGateBuilder,
+    config: &ConfigFile,
+    clients: &[Arc<dyn Provider>],
+) -> Result<smsgate::SmsGateBuilder, CliError> {
+    let names: Vec<&str> = clients.iter().map(|c| c.name()).collect();
+    match config.routing_for(&names)? {
+        Some(routing) => builder
+            .routing(routing)
+            .map_err(|err| CliError::Config(format!("[routing]: {err}"))),
+        None => Ok(builder),
+    }
 }
 
 /// One input row: a message to send, or a row that could not be read.
@@ -541,7 +558,7 @@ async fn send(config: &ConfigFile, args: SendArgs) -> Result<u8, CliError> {
     } else {
         clients(config, &args.target.provider, sandbox.as_ref())?
     };
-    let gate = gate(&clients, &args, &numbers, &refusals);
+    let gate = gate(config, &clients, &args, &numbers, &refusals)?;
     let rows = input(&args.input)?;
     let code = if args.dry_run {
         plan_only(&gate, &args.input, rows, Plan::Requests, &numbers)?
@@ -575,7 +592,7 @@ fn preview_command(config: &ConfigFile, args: PreviewArgs) -> Result<u8, CliErro
     for client in &clients {
         builder = builder.provider(Arc::clone(client));
     }
-    let gate = builder.build();
+    let gate = route(builder, config, &clients)?.build();
     let rows = input(&args.input)?;
     plan_only(
         &gate,

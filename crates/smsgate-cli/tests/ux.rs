@@ -446,3 +446,104 @@ fn report_names_ids_no_provider_knows_and_refuses_an_empty_simulator() {
         .code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("knows no message id"));
 }
+
+/// Runs `send --sandbox --json` with a config file of `config` over `to`; returns each row's
+/// provider, in input order.
+fn sandbox_providers(config: &str, to: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smsgate.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = smsgate()
+        .arg("--config")
+        .arg(&path)
+        .args(["send", "--sandbox", "--json", "--to", to, "--content", "hi"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    // Lines come as requests settle: put them in input order.
+    let mut rows: Vec<(u64, String)> = stdout
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(row["status"], "accepted", "{line}");
+            let provider = row["provider"].as_str().unwrap().to_owned();
+            (row["index"].as_u64().unwrap(), provider)
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(rows.len(), to.split(',').count(), "{stdout}");
+    rows.into_iter().map(|(_, provider)| provider).collect()
+}
+
+#[test]
+fn the_configs_routing_spreads_and_routes_sandbox_runs() {
+    let config = r#"
+providers = ["nxcloud", "itniotech"]
+[routing]
+strategy = "weighted"
+weights = { nxcloud = 3, itniotech = 1 }
+[[routing.rules]]
+prefix = "44"
+providers = ["itniotech"]
+"#;
+    let providers = sandbox_providers(
+        config,
+        "+8613800138000,+447911123456,+8613800138001,+8613800138002,+8613800138003",
+    );
+    assert_eq!(
+        providers,
+        ["nxcloud", "itniotech", "nxcloud", "nxcloud", "itniotech"]
+    );
+    let round_robin =
+        "providers = [\"nxcloud\", \"itniotech\"]\n[routing]\nstrategy = \"round-robin\"\n";
+    let providers = sandbox_providers(round_robin, "+8613800138000,+8613800138001,+8613800138002");
+    assert_eq!(providers, ["nxcloud", "itniotech", "nxcloud"]);
+}
+
+#[test]
+fn a_routing_that_cannot_work_is_a_config_error_before_any_traffic() {
+    let cases = [
+        (
+            "[routing]\n[[routing.rules]]\nprefix = \"44\"\nproviders = [\"itniotek\"]\n",
+            "unknown provider \"itniotek\"",
+        ),
+        (
+            "[routing]\nweights = { nxcloud = 3 }\n",
+            "weights apply only with strategy = \"weighted\"",
+        ),
+        ("[routing]\nstrategy = \"weighted\"\n", "needs weights"),
+        (
+            "[routing]\nstrategy = \"fastest\"\n",
+            "unknown variant `fastest`",
+        ),
+        (
+            "[routing]\n[[routing.rules]]\nprefix = \"UK\"\nproviders = [\"nxcloud\"]\n",
+            "prefix \"UK\" is not 1 to 15 digits",
+        ),
+        (
+            "providers = [\"nxcloud\"]\n[routing]\n[[routing.rules]]\nprefix = \"44\"\nproviders = [\"itniotech\"]\n",
+            "the rule for prefix 44 names only providers this run does not use",
+        ),
+    ];
+    for (config, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smsgate.toml");
+        std::fs::write(&path, config).unwrap();
+        let out = smsgate()
+            .arg("--config")
+            .arg(&path)
+            .args([
+                "send",
+                "--sandbox",
+                "--to",
+                "+447911123456",
+                "--content",
+                "hi",
+            ])
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains(expected), "{config}\n{stderr}");
+        assert!(out.get_output().stdout.is_empty(), "{config}");
+    }
+}
