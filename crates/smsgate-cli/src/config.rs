@@ -719,19 +719,33 @@ pub fn planning_clients(
                     None if key.required => {
                         missing = true;
                         settings
-                            .set(
-                                key.name,
-                                format!("PLACEHOLDER-{}", key.name.to_ascii_uppercase()),
-                            )
+                            .set(key.name, placeholder(key.name))
                             .map_err(settings_error)?;
                     }
                     None => {}
                 }
             }
+            let built = match vendor.provider(&settings) {
+                // A credential that is one of several choices (Twilio's auth_token or API
+                // key) is not marked required: without one, every unset secret gets a
+                // placeholder.
+                Err(_) => {
+                    for key in vendor.keys.iter().filter(|k| k.secret) {
+                        if config.value(vendor, key.name).is_none() {
+                            missing = true;
+                            settings
+                                .set(key.name, placeholder(key.name))
+                                .map_err(settings_error)?;
+                        }
+                    }
+                    vendor.provider(&settings)
+                }
+                built => built,
+            };
             if missing {
                 placeholders.push(vendor.name);
             }
-            vendor.provider(&settings).map_err(settings_error)
+            built.map_err(settings_error)
         })
         .collect::<Result<Vec<_>, _>>()?;
     if !placeholders.is_empty() {
@@ -742,6 +756,11 @@ pub fn planning_clients(
         ));
     }
     Ok(clients)
+}
+
+/// What `preview` and `--dry-run` put in place of a missing setting.
+fn placeholder(key: &str) -> String {
+    format!("PLACEHOLDER-{}", key.to_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -861,5 +880,46 @@ mod tests {
         std::fs::write(&path, format!("[{}]\nno_such_key = \"v\"\n", vendor.name)).unwrap();
         let err = ConfigFile::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("unknown key `no_such_key`"), "{err}");
+    }
+
+    #[test]
+    fn the_example_files_routing_block_loads_and_routes() {
+        let example = include_str!("../smsgate.example.toml");
+        // The block, uncommented.
+        let text: String = example
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.trim_start_matches('[').starts_with("routing")
+                        || rest.starts_with("strategy")
+                        || rest.starts_with("weights")
+                        || rest.starts_with("prefix")
+                        || rest.starts_with("providers") =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("\n[routing]\n"), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smsgate.toml");
+        std::fs::write(&path, &text).unwrap();
+        let config = ConfigFile::load(Some(&path)).unwrap();
+        let routing = config
+            .routing_for(&["nxcloud", "itniotech"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            routing,
+            Routing::weighted([("itniotech", 1), ("nxcloud", 3)]).rule("44", ["itniotech"])
+        );
+        // A narrower run leaves the other provider out of the weights.
+        let routing = config.routing_for(&["itniotech"]).unwrap().unwrap();
+        assert_eq!(
+            routing,
+            Routing::weighted([("itniotech", 1)]).rule("44", ["itniotech"])
+        );
     }
 }

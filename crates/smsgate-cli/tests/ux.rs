@@ -386,6 +386,20 @@ fn preview_and_dry_run_need_no_credentials_and_say_so() {
         stdout.contains("\"appKey\":\"PLACEHOLDER-APP_KEY\""),
         "{stdout}"
     );
+    // With no provider named and no credentials at all, every vendor plans with placeholders
+    // (Twilio's auth_token is one of two choices, not a required key: it gets one too).
+    for command in [&["preview"][..], &["send", "--dry-run"]] {
+        let out = smsgate()
+            .args(command)
+            .args(["--to", "+8613800138000", "--content", "hi"])
+            .assert()
+            .code(0);
+        let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(
+            stderr.contains("no credentials for nxcloud, itniotech, laaffic, twilio, vonage"),
+            "{stderr}"
+        );
+    }
     // preview takes only what it uses.
     for option in [["--output", "x.jsonl"], ["--ledger", "sqlite:x.db"]] {
         smsgate()
