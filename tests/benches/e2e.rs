@@ -105,8 +105,8 @@ async fn scenario(per_request: usize, requests: usize) {
             .map(|n| smsgate::Message::new(n, "Your verification code is 471123."))
             .collect(),
     );
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(smsgate_transport::http::tls_config().expect("TLS settings"))
+    let http = smsgate_transport::http::client_builder()
+        .expect("TLS settings")
         .build()
         .expect("a reqwest client");
     let joined = numbers(per_request).join(",");

@@ -495,8 +495,8 @@ fn the_sandbox_warns_when_it_listens_beyond_loopback() {
 
 /// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+    smsgate_transport::http::client_builder()
+        .unwrap()
         .build()
         .unwrap()
 }

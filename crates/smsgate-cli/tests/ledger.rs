@@ -726,8 +726,8 @@ fn a_hash_only_ledger_keeps_no_text() {
 
 /// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+    smsgate_transport::http::client_builder()
+        .unwrap()
         .build()
         .unwrap()
 }

@@ -334,8 +334,8 @@ fn a_short_or_unsafe_token_is_refused() {
 
 /// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+    smsgate_transport::http::client_builder()
+        .unwrap()
         .build()
         .unwrap()
 }

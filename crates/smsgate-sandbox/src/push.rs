@@ -202,9 +202,8 @@ impl Pusher {
     /// Starts the workers (on the current Tokio runtime) pushing to `url`.
     pub fn start(url: String, settings: &PushSettings) -> std::io::Result<Self> {
         let concurrency = settings.concurrency.max(1);
-        let tls = smsgate_transport::http::tls_config().map_err(std::io::Error::other)?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        let http = smsgate_transport::http::client_builder()
+            .map_err(std::io::Error::other)?
             .redirect(reqwest::redirect::Policy::none())
             // Only the configured URL: an environment proxy would see every report.
             .no_proxy()

@@ -610,8 +610,8 @@ async fn on_loopback_the_inbox_refuses_foreign_host_names() {
 
 /// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+    smsgate_transport::http::client_builder()
+        .unwrap()
         .build()
         .unwrap()
 }

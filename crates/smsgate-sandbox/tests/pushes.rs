@@ -587,8 +587,8 @@ async fn seeded_faults_do_not_depend_on_arrival_order() {
 
 /// A reqwest client with smsgate's TLS settings (reqwest is built without a default provider).
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(smsgate_transport::http::tls_config().unwrap())
+    smsgate_transport::http::client_builder()
+        .unwrap()
         .build()
         .unwrap()
 }

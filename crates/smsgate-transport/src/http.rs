@@ -166,8 +166,7 @@ impl From<reqwest::Error> for Failure {
 /// on Linux, the OS verifier on macOS and Windows). There is no way to turn verification off.
 ///
 /// Building it touches no process-wide state; [`HttpClient::new`] uses it, and so can other
-/// reqwest clients that should trust exactly what smsgate trusts
-/// (`reqwest::ClientBuilder::tls_backend_preconfigured`).
+/// reqwest clients that should trust exactly what smsgate trusts ([`client_builder`]).
 pub fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -178,19 +177,25 @@ pub fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
         .map_err(|err| ConfigError::Http(format!("cannot set up TLS: {err}")))
 }
 
+/// A `reqwest::ClientBuilder` with smsgate's TLS settings ([`tls_config`]), for the other HTTP a
+/// service does beside the SDK (webhooks, health checks, tests). reqwest is built here without a
+/// default TLS provider: `reqwest::Client::new()` would fail, this does not.
+pub fn client_builder() -> Result<reqwest::ClientBuilder, ConfigError> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls_config()?))
+}
+
 impl HttpClient {
     /// Builds a client from `config`. It never follows redirects and uses no proxy but
     /// `config.proxy` (environment proxies are ignored).
     pub fn new(config: &HttpConfig) -> Result<Self, ConfigError> {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = client_builder()?
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .user_agent(config.user_agent.clone())
             // A redirect would re-send the signed headers and the body elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(60))
-            .tls_backend_preconfigured(tls_config()?);
+            .tcp_keepalive(Duration::from_secs(60));
         builder = match &config.proxy {
             Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).map_err(|err| {
                 ConfigError::Http(format!(
