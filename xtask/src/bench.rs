@@ -481,10 +481,12 @@ pub fn compile_cost(workspace: &Path) -> Result<(f64, f64), String> {
         workspace,
         &scratch,
         "compile-floor",
-        "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls\"] }\n\
+        // The TLS stack the SDK uses (rustls with ring), so that the ratio is the SDK's own cost.
+        "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\"] }\n\
+         rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }\n\
          tokio = { version = \"1\", default-features = false, features = [\"rt\"] }\n\
          serde_json = \"1\"\nmd-5 = \"0.11\"\n",
-        "md5, reqwest, serde_json, tokio",
+        "md5, reqwest, rustls, serde_json, tokio",
     )?;
     let targets: PathBuf = std::env::temp_dir().join("smsgate-compile-targets");
     let floor = clean_build_secs(&manifest, "compile-floor", &targets.join("floor"))?;
