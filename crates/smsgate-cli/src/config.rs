@@ -209,13 +209,21 @@ impl ConfigFile {
         let mut routing = match config.strategy {
             StrategyName::Priority => Routing::default(),
             StrategyName::RoundRobin => Routing::round_robin(),
-            StrategyName::Weighted => Routing::weighted(
-                config
+            StrategyName::Weighted => {
+                let weights: Vec<(&str, u32)> = config
                     .weights
                     .iter()
                     .filter(|(name, _)| in_use(name))
-                    .map(|(name, weight)| (name.as_str(), *weight)),
-            ),
+                    .map(|(name, weight)| (name.as_str(), *weight))
+                    .collect();
+                if weights.iter().all(|(_, weight)| *weight == 0) {
+                    return Err(CliError::Config(format!(
+                        "[routing]: no provider of this run ({}) has a weight above 0, so weighted routing would choose none",
+                        providers.join(", ")
+                    )));
+                }
+                Routing::weighted(weights)
+            }
         };
         for rule in &config.rules {
             let kept: Vec<&str> = rule

@@ -956,6 +956,8 @@ fn plan_only(
     let mut seen = DuplicateWindow::for_run(args, numbers);
     let mut index = 0usize;
     let io = |err: std::io::Error| CliError::Io(format!("cannot write the results: {err}"));
+    // Round-robin and weighted turns carry from chunk to chunk, as a send of the file takes them.
+    let mut cursor = smsgate::RouteCursor::default();
     loop {
         let mut chunk: Vec<(usize, Slot)> = Vec::with_capacity(CHUNK);
         for slot in rows.by_ref().take(CHUNK) {
@@ -976,10 +978,10 @@ fn plan_only(
             })
             .collect();
         if let Plan::Preview { json } = plan {
-            preview(gate, &chunk, &messages, json, &mut stdout).map_err(io)?;
+            preview(gate, &chunk, &messages, &mut cursor, json, &mut stdout).map_err(io)?;
             continue;
         }
-        for planned in gate.dry_run(&messages) {
+        for planned in gate.dry_run_continuing(&messages, &mut cursor) {
             writeln!(
                 stdout,
                 "# {} — {} message(s)",
@@ -1092,10 +1094,11 @@ fn preview(
     gate: &SmsGate,
     chunk: &[(usize, Slot)],
     messages: &[Message],
+    cursor: &mut smsgate::RouteCursor,
     json: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let preview = gate.preview(messages);
+    let preview = gate.preview_continuing(messages, cursor);
     let mut planned = preview.messages.iter();
     for (index, slot) in chunk {
         match slot {

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic by design
 
+use std::collections::BTreeMap;
+
 use assert_cmd::Command;
 
 /// The binary with no vendor credentials (nor RUST_LOG) in its environment.
@@ -538,6 +540,10 @@ fn a_routing_that_cannot_work_is_a_config_error_before_any_traffic() {
             "providers = [\"nxcloud\"]\n[routing]\n[[routing.rules]]\nprefix = \"44\"\nproviders = [\"itniotech\"]\n",
             "the rule for prefix 44 names only providers this run does not use",
         ),
+        (
+            "providers = [\"nxcloud\", \"laaffic\"]\n[routing]\nstrategy = \"weighted\"\nweights = { itniotech = 1 }\n",
+            "no provider of this run (nxcloud, laaffic) has a weight above 0",
+        ),
     ];
     for (config, expected) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -560,4 +566,54 @@ fn a_routing_that_cannot_work_is_a_config_error_before_any_traffic() {
         assert!(stderr.contains(expected), "{config}\n{stderr}");
         assert!(out.get_output().stdout.is_empty(), "{config}");
     }
+}
+
+#[test]
+fn preview_of_a_long_file_routes_every_chunk_as_the_send_does() {
+    // 1001 rows: more than one 1000-row chunk, and 1000 is not a multiple of 3 providers.
+    let mut rows = vec!["to".to_owned()];
+    rows.extend((0..1001).map(|i| format!("+86138{i:08}")));
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let (dir, csv) = csv_file(&rows);
+    let config = dir.path().join("smsgate.toml");
+    std::fs::write(
+        &config,
+        "providers = [\"nxcloud\", \"itniotech\", \"laaffic\"]\n[routing]\nstrategy = \"round-robin\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = smsgate()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .arg("--csv")
+            .arg(&csv)
+            .args(["--content", "hi", "--json"])
+            .assert()
+            .code(0);
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let mut planned: BTreeMap<String, u64> = BTreeMap::new();
+    for line in run(&["preview"]).lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(request) = value.get("request") {
+            *planned
+                .entry(request["provider"].as_str().unwrap().to_owned())
+                .or_default() += request["messages"].as_u64().unwrap();
+        }
+    }
+    let mut sent: BTreeMap<String, u64> = BTreeMap::new();
+    for line in run(&["send", "--sandbox"]).lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        *sent
+            .entry(value["provider"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let expected = BTreeMap::from([
+        ("itniotech".to_owned(), 334),
+        ("laaffic".to_owned(), 333),
+        ("nxcloud".to_owned(), 334),
+    ]);
+    assert_eq!(planned, expected);
+    assert_eq!(sent, expected);
 }

@@ -50,8 +50,8 @@ mod stop;
 #[cfg(feature = "ledger")]
 pub use gate::SendOnceError;
 pub use gate::{
-    DryRunRequest, Hop, PlannedRequest, Preview, PreviewMessage, ProviderOptions, Routing,
-    RoutingError, RoutingRule, SmsGate, SmsGateBuilder, Strategy,
+    DryRunRequest, Hop, PlannedRequest, Preview, PreviewMessage, ProviderOptions, RouteCursor,
+    Routing, RoutingError, RoutingRule, SmsGate, SmsGateBuilder, Strategy,
 };
 pub use message::{Encoding, Message, NumberProblem, Segments, normalize_number, segments};
 pub use number::{NumberPolicy, NumberPolicyError};

@@ -159,9 +159,11 @@ async fn round_robin_takes_turns_and_weighted_splits_by_weight() {
         counts(&names),
         BTreeMap::from([("itniotech", 50), ("nxcloud", 50)])
     );
-    // The turn carries over to the next call.
+    // The turn carries over to the next call: after one more message, itniotech's turn.
+    let one = gate.send(&[Message::new("+8613800000099", "x")]).await;
+    assert_eq!(accepted_by(&one), ["nxcloud"]);
     let next = gate.send(&mixed(1)).await;
-    assert_eq!(accepted_by(&next), ["nxcloud", "itniotech"]);
+    assert_eq!(accepted_by(&next), ["itniotech", "nxcloud"]);
 
     let gate = SmsGate::builder()
         .provider(Recorder::new("nxcloud"))
@@ -272,30 +274,52 @@ async fn preview_and_dry_run_show_the_routes_a_send_takes_without_moving_the_tur
         .routing(Routing::round_robin().rule("44", ["itniotech"]))
         .unwrap()
         .build();
+    // Three messages on the round-robin list: a preview that moved the turn would shift the
+    // next one's parity.
     let messages = vec![
         Message::new("+8613800000001", "a"),
         Message::new("+8613800000002", "b"),
         Message::new("+447400900003", "c"),
+        Message::new("+8613800000004", "d"),
     ];
-    for _ in 0..2 {
-        let preview = gate.preview(&messages);
+    let planned_of = |preview: smsgate::Preview| {
         let mut planned: Vec<(String, Vec<usize>)> = preview
             .requests
             .iter()
             .map(|r| (r.provider.clone(), r.messages.clone()))
             .collect();
         planned.sort();
-        assert_eq!(
-            planned,
-            [
-                ("itniotech".to_owned(), vec![1, 2]),
-                ("nxcloud".to_owned(), vec![0])
-            ]
-        );
+        planned
+    };
+    let expected = [
+        ("itniotech".to_owned(), vec![1, 2]),
+        ("nxcloud".to_owned(), vec![0, 3]),
+    ];
+    for _ in 0..2 {
+        assert_eq!(planned_of(gate.preview(&messages)), expected);
         assert_eq!(gate.dry_run(&messages).len(), 2);
     }
+    // In parts, a cursor carries the turn as the whole input would take it.
+    let mut cursor = smsgate::RouteCursor::default();
+    let first = gate.preview_continuing(&messages[..1], &mut cursor);
+    assert_eq!(first.requests[0].provider, "nxcloud");
+    let rest = gate.dry_run_continuing(&messages[1..], &mut cursor);
+    let mut rest: Vec<(String, Vec<usize>)> =
+        rest.into_iter().map(|r| (r.provider, r.messages)).collect();
+    rest.sort();
+    // Indexes are the part's: message 1 of the whole is 0 here.
+    assert_eq!(
+        rest,
+        [
+            ("itniotech".to_owned(), vec![0, 1]),
+            ("nxcloud".to_owned(), vec![2])
+        ]
+    );
     let report = gate.send(&messages).await;
-    assert_eq!(accepted_by(&report), ["nxcloud", "itniotech", "itniotech"]);
+    assert_eq!(
+        accepted_by(&report),
+        ["nxcloud", "itniotech", "itniotech", "nxcloud"]
+    );
 }
 
 #[test]

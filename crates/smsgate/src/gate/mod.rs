@@ -27,7 +27,7 @@ use tracing::Instrument;
 pub use builder::{ProviderOptions, SmsGateBuilder};
 #[cfg(feature = "ledger")]
 pub use ledger::SendOnceError;
-pub use planning::{DryRunRequest, PlannedRequest, Preview, PreviewMessage};
+pub use planning::{DryRunRequest, PlannedRequest, Preview, PreviewMessage, RouteCursor};
 pub use routing::{Routing, RoutingError, RoutingRule, Strategy};
 
 use crate::message::Message;

@@ -107,6 +107,15 @@ pub struct Preview {
     pub requests: Vec<PlannedRequest>,
 }
 
+/// Where round-robin and weighted routing stand while an input is planned in parts
+/// ([`SmsGate::preview_continuing`], [`SmsGate::dry_run_continuing`]). Planning never moves the
+/// gate's own turns; a cursor carries them from one part to the next.
+#[derive(Debug, Clone, Default)]
+pub struct RouteCursor {
+    /// Messages routed through each of the router's lists so far (`None`: not started).
+    counters: Option<Vec<u64>>,
+}
+
 /// One message in a [`Preview`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewMessage {
@@ -265,8 +274,15 @@ impl SmsGate {
     /// Plans without sending: segments, local rejections and the requests the first provider of
     /// each message's route able to carry it would get.
     pub fn preview(&self, messages: &[Message]) -> Preview {
+        self.preview_continuing(messages, &mut RouteCursor::default())
+    }
+
+    /// [`preview`](Self::preview) of one part of a longer input: `cursor` carries the
+    /// round-robin and weighted turns from the parts before, as a send of the whole input would
+    /// take them (a fresh cursor starts where the gate's next send would).
+    pub fn preview_continuing(&self, messages: &[Message], cursor: &mut RouteCursor) -> Preview {
         let pendings = self.prepare(messages);
-        let (planned, unplaceable) = self.plan_all(&pendings);
+        let (planned, unplaceable) = self.plan_all(&pendings, cursor);
         let messages = pendings
             .iter()
             .enumerate()
@@ -293,12 +309,18 @@ impl SmsGate {
     /// the requests (with the index of their provider's slot), and which messages no provider
     /// of their route can carry. Routes are drawn as a send would draw them next, without
     /// moving the gate's round-robin or weighted counters.
-    fn plan_all(&self, pendings: &[Pending<'_>]) -> (Vec<(usize, PlannedRequest)>, Vec<bool>) {
+    fn plan_all(
+        &self,
+        pendings: &[Pending<'_>],
+        cursor: &mut RouteCursor,
+    ) -> (Vec<(usize, PlannedRequest)>, Vec<bool>) {
         let capacities: Vec<Capacity> = self.slots.iter().map(|s| s.provider.capacity()).collect();
         let mut by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.slots.len()];
         let mut unplaceable = vec![false; pendings.len()];
         let plain = self.router.is_plain();
-        let mut counters = self.router.counters();
+        let counters = cursor
+            .counters
+            .get_or_insert_with(|| self.router.counters());
         for (i, pending) in pendings.iter().enumerate() {
             if pending.rejected.is_some() {
                 continue;
@@ -307,7 +329,7 @@ impl SmsGate {
                 Route::default()
             } else {
                 let number = pending.number.as_deref().unwrap_or_default();
-                self.router.route(number, Some(&mut counters))
+                self.router.route(number, Some(counters))
             };
             let placed = (0..)
                 .map_while(|stage| self.router.slot_at(route, stage))
@@ -333,8 +355,18 @@ impl SmsGate {
     /// The exact requests the first provider of each message's route able to carry it would get,
     /// without sending anything (references are fresh, as a real send would use).
     pub fn dry_run(&self, messages: &[Message]) -> Vec<DryRunRequest> {
+        self.dry_run_continuing(messages, &mut RouteCursor::default())
+    }
+
+    /// [`dry_run`](Self::dry_run) of one part of a longer input, continuing the round-robin and
+    /// weighted turns of `cursor` (see [`preview_continuing`](Self::preview_continuing)).
+    pub fn dry_run_continuing(
+        &self,
+        messages: &[Message],
+        cursor: &mut RouteCursor,
+    ) -> Vec<DryRunRequest> {
         let mut pendings = self.prepare(messages);
-        let (planned, _) = self.plan_all(&pendings);
+        let (planned, _) = self.plan_all(&pendings, cursor);
         for (_, request) in &planned {
             for &i in &request.messages {
                 pendings[i].reference = Some(self.reference());
