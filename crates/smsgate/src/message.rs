@@ -21,7 +21,7 @@ pub struct Message {
     /// Your own reference, returned with the outcome.
     pub client_ref: Option<Arc<str>>,
     /// The key that names this message for good in a gate's ledger
-    /// ([`SmsGate::send_once`](crate::SmsGate::send_once)): the same key is never sent twice,
+    /// (`SmsGate::send_once`, feature `ledger`): the same key is never sent twice,
     /// across restarts and replicas (an order number and what the text is for, say).
     pub idempotency_key: Option<Arc<str>>,
 }
@@ -50,7 +50,7 @@ impl Message {
         self
     }
 
-    /// Sets the idempotency key ([`SmsGate::send_once`](crate::SmsGate::send_once)).
+    /// Sets the idempotency key (`SmsGate::send_once`, feature `ledger`).
     pub fn idempotency_key(mut self, key: impl Into<Arc<str>>) -> Self {
         self.idempotency_key = Some(key.into());
         self
