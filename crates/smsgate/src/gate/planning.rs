@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::SmsGate;
-use super::routing::Route;
 use crate::message::{ControlCharacter, Message, Segments, control_character, segments};
 use crate::outcome::{Delivery, Outcome, PhoneNumber, Reason, Reference, RejectKind, Tried};
 use crate::provider::{Capacity, Entry};
@@ -317,7 +316,6 @@ impl SmsGate {
         let capacities: Vec<Capacity> = self.slots.iter().map(|s| s.provider.capacity()).collect();
         let mut by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.slots.len()];
         let mut unplaceable = vec![false; pendings.len()];
-        let plain = self.router.is_plain();
         let counters = cursor
             .counters
             .get_or_insert_with(|| self.router.counters());
@@ -325,12 +323,8 @@ impl SmsGate {
             if pending.rejected.is_some() {
                 continue;
             }
-            let route = if plain {
-                Route::default()
-            } else {
-                let number = pending.number.as_deref().unwrap_or_default();
-                self.router.route(number, Some(counters))
-            };
+            let number = pending.number.as_deref().unwrap_or_default();
+            let route = self.router.route(number, Some(counters));
             let placed = (0..)
                 .map_while(|stage| self.router.slot_at(route, stage))
                 .find(|&position| Self::fits(&capacities[position], pending));

@@ -70,17 +70,14 @@ impl SmsGate {
     ) -> (Vec<Pending<'m>>, Vec<Progress>) {
         let mut pendings = self.prepare(messages);
         let mut progress: Vec<Progress> = Vec::with_capacity(pendings.len());
-        let plain = self.router.is_plain();
         for pending in &mut pendings {
             let rejected = pending.rejected.take();
             let mut route = Route::default();
             if rejected.is_none() {
                 pending.reference = Some(self.reference());
-                if !plain {
-                    route = self
-                        .router
-                        .route(pending.number.as_deref().unwrap_or_default(), None);
-                }
+                route = self
+                    .router
+                    .route(pending.number.as_deref().unwrap_or_default(), None);
             }
             progress.push(Progress {
                 outcome: rejected,
@@ -186,11 +183,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
             let fit_count = fit.len();
             let requests = SmsGate::plan(&capacity, self.pendings, fit);
             tracing::info!(provider = %slot.name, messages = fit_count, requests = requests.len(), "plan");
-            plans.push(StagePlan {
-                position,
-                requests,
-                messages: fit_count,
-            });
+            plans.push(StagePlan { position, requests });
         }
         let rounds = self.send_requests(&plans).await;
         for (plan, round) in plans.iter().zip(rounds) {
@@ -228,7 +221,7 @@ impl<'a, 'm, 's> Sending<'a, 'm, 's> {
             .enumerate()
             .flat_map(|(k, plan)| plan.requests.iter().map(move |r| (k, r)))
             .collect();
-        let messages: usize = plans.iter().map(|plan| plan.messages).sum();
+        let messages: usize = requests.iter().map(|r| r.1.messages.len()).sum();
         // Every request's entries in one buffer, borrowed from `pendings` (for many, the
         // references from one string of them all): handing them over copies nothing.
         let references = if messages > 16 {
@@ -409,8 +402,6 @@ struct StagePlan {
     /// The provider's slot.
     position: usize,
     requests: Vec<PlannedRequest>,
-    /// How many messages the requests carry.
-    messages: usize,
 }
 
 /// The messages of `requests`, request after request.

@@ -158,6 +158,29 @@ struct RouteList {
     counter: AtomicU64,
 }
 
+impl RouteList {
+    /// `slots` in order, with the running sum of their `weights` (indexed by slot; empty
+    /// unless routing is weighted).
+    fn new(slots: Vec<usize>, weights: &[u64]) -> Self {
+        let cumulative = if weights.is_empty() {
+            Vec::new()
+        } else {
+            slots
+                .iter()
+                .scan(0u64, |sum, &s| {
+                    *sum += weights[s];
+                    Some(*sum)
+                })
+                .collect()
+        };
+        Self {
+            slots,
+            cumulative,
+            counter: AtomicU64::new(0),
+        }
+    }
+}
+
 /// A [`Routing`] checked against the gate's slots.
 #[derive(Debug)]
 pub(super) struct Router {
@@ -219,25 +242,7 @@ impl Router {
                 (StrategyKind::Weighted, weights)
             }
         };
-        let list = |slots: Vec<usize>| {
-            let cumulative = if strategy == StrategyKind::Weighted {
-                slots
-                    .iter()
-                    .scan(0u64, |sum, &s| {
-                        *sum += weights[s];
-                        Some(*sum)
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            RouteList {
-                slots,
-                cumulative,
-                counter: AtomicU64::new(0),
-            }
-        };
-        let mut lists = vec![list((0..slots.len()).collect())];
+        let mut lists = vec![RouteList::new((0..slots.len()).collect(), &weights)];
         let mut prefixes = Vec::new();
         for (n, rule) in routing.rules.iter().enumerate() {
             let index = n + 1;
@@ -266,7 +271,7 @@ impl Router {
                 rule_slots.extend(positions(name)?);
             }
             prefixes.push((prefix.clone(), lists.len()));
-            lists.push(list(rule_slots));
+            lists.push(RouteList::new(rule_slots, &weights));
         }
         let longest = lists.iter().map(|l| l.slots.len()).max().unwrap_or(0);
         Ok(Self {
@@ -281,20 +286,10 @@ impl Router {
     pub(super) fn priority(slots: &[Slot]) -> Self {
         Self {
             strategy: StrategyKind::Priority,
-            lists: vec![RouteList {
-                slots: (0..slots.len()).collect(),
-                cumulative: Vec::new(),
-                counter: AtomicU64::new(0),
-            }],
+            lists: vec![RouteList::new((0..slots.len()).collect(), &[])],
             prefixes: Vec::new(),
             longest: slots.len(),
         }
-    }
-
-    /// Whether every message takes the slots in order (no rule, priority): the route of every
-    /// message is the default one.
-    pub(super) fn is_plain(&self) -> bool {
-        self.strategy == StrategyKind::Priority && self.prefixes.is_empty()
     }
 
     /// The most providers any message may try.
