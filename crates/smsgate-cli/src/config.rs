@@ -595,28 +595,15 @@ impl RoutingConfig {
         for name in self.weights.keys() {
             known(name)?;
         }
-        for (n, rule) in self.rules.iter().enumerate() {
-            let digits = rule.prefix.strip_prefix('+').unwrap_or(&rule.prefix);
-            if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(format!(
-                    "rule {}: prefix {:?} is not 1 to 15 digits of an E.164 number (country code first)",
-                    n + 1,
-                    rule.prefix
-                ));
-            }
-            if rule.providers.is_empty() {
-                return Err(format!(
-                    "rule {} (prefix {}) names no provider",
-                    n + 1,
-                    rule.prefix
-                ));
-            }
+        // Prefixes, empty rules and repeated names: the library's own check.
+        let mut rules = Routing::default();
+        for rule in &self.rules {
             for name in &rule.providers {
                 known(name)?;
             }
+            rules = rules.rule(rule.prefix.as_str(), &rule.providers);
         }
-        Ok(())
+        rules.check().map_err(|err| err.to_string())
     }
 }
 

@@ -98,6 +98,48 @@ impl Routing {
     pub fn rules(&self) -> &[RoutingRule] {
         &self.rules
     }
+
+    /// What can be checked without the providers: every prefix is 1 to 15 digits, every rule
+    /// names a provider, no name is given twice in a rule or in the weights.
+    /// [`SmsGateBuilder::routing`](crate::SmsGateBuilder::routing) checks this and the names.
+    pub fn check(&self) -> Result<(), RoutingError> {
+        if let Strategy::Weighted(pairs) = &self.strategy {
+            for (k, (name, _)) in pairs.iter().enumerate() {
+                if pairs[..k].iter().any(|(earlier, _)| earlier == name) {
+                    return Err(RoutingError::Repeated {
+                        name: name.clone(),
+                        place: "the weights".to_owned(),
+                    });
+                }
+            }
+        }
+        for (n, rule) in self.rules.iter().enumerate() {
+            let index = n + 1;
+            let prefix = &rule.prefix;
+            if prefix.is_empty() || prefix.len() > 15 || !prefix.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(RoutingError::InvalidPrefix {
+                    index,
+                    prefix: prefix.clone(),
+                });
+            }
+            if rule.providers.is_empty() {
+                return Err(RoutingError::EmptyRule {
+                    index,
+                    prefix: prefix.clone(),
+                });
+            }
+            for (k, name) in rule.providers.iter().enumerate() {
+                if rule.providers[..k].contains(name) {
+                    return Err(RoutingError::Repeated {
+                        name: name.clone(),
+                        place: format!("rule {index}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A [`Routing`] that does not fit the providers it was given to.
@@ -114,7 +156,9 @@ pub enum RoutingError {
         configured: String,
     },
     /// A rule's prefix is not 1 to 15 digits.
-    #[error("routing rule {index}: the prefix {prefix:?} is not 1 to 15 digits")]
+    #[error(
+        "routing rule {index}: the prefix {prefix:?} is not 1 to 15 digits of an E.164 number (country code first)"
+    )]
     InvalidPrefix {
         /// The rule's position (from 1).
         index: usize,
@@ -207,6 +251,7 @@ const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 impl Router {
     /// `routing` over `slots`, or what in it does not fit them.
     pub(super) fn new(routing: &Routing, slots: &[Slot]) -> Result<Self, RoutingError> {
+        routing.check()?;
         let names: Vec<&str> = slots.iter().map(|s| s.provider.name()).collect();
         let unknown = |name: &str| RoutingError::UnknownProvider {
             name: name.to_owned(),
@@ -226,15 +271,7 @@ impl Router {
             Strategy::RoundRobin => (StrategyKind::RoundRobin, Vec::new()),
             Strategy::Weighted(pairs) => {
                 let mut weights = vec![0u64; slots.len()];
-                let mut seen = Vec::new();
                 for (name, weight) in pairs {
-                    if seen.contains(&name) {
-                        return Err(RoutingError::Repeated {
-                            name: name.clone(),
-                            place: "the weights".to_owned(),
-                        });
-                    }
-                    seen.push(name);
                     for position in positions(name)? {
                         weights[position] = u64::from(*weight);
                     }
@@ -244,33 +281,12 @@ impl Router {
         };
         let mut lists = vec![RouteList::new((0..slots.len()).collect(), &weights)];
         let mut prefixes = Vec::new();
-        for (n, rule) in routing.rules.iter().enumerate() {
-            let index = n + 1;
-            let prefix = &rule.prefix;
-            if prefix.is_empty() || prefix.len() > 15 || !prefix.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(RoutingError::InvalidPrefix {
-                    index,
-                    prefix: prefix.clone(),
-                });
-            }
-            if rule.providers.is_empty() {
-                return Err(RoutingError::EmptyRule {
-                    index,
-                    prefix: prefix.clone(),
-                });
-            }
+        for rule in &routing.rules {
             let mut rule_slots = Vec::new();
-            for (k, name) in rule.providers.iter().enumerate() {
-                if rule.providers[..k].contains(name) {
-                    return Err(RoutingError::Repeated {
-                        name: name.clone(),
-                        place: format!("rule {index}"),
-                    });
-                }
+            for name in &rule.providers {
                 rule_slots.extend(positions(name)?);
             }
-            prefixes.push((prefix.clone(), lists.len()));
+            prefixes.push((rule.prefix.clone(), lists.len()));
             lists.push(RouteList::new(rule_slots, &weights));
         }
         let longest = lists.iter().map(|l| l.slots.len()).max().unwrap_or(0);
