@@ -72,26 +72,37 @@ fn fixtures(vendor: &str) -> Vec<Fixture> {
     out
 }
 
-/// A validator for one definition of a bundled schema.
-fn validator(bundled_schema: &str, type_name: &str) -> jsonschema::Validator {
+/// Failures of `value` against one definition of a bundled schema (draft 7, by `boon`, the
+/// validator the simulator uses), as `pointer: message`.
+fn schema_errors(bundled_schema: &str, type_name: &str, value: &Value) -> Vec<String> {
     let bundled: Value = serde_json::from_str(bundled_schema).unwrap();
     assert!(
         bundled["definitions"].get(type_name).is_some(),
         "no definition {type_name}"
     );
-    let schema = serde_json::json!({
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$ref": format!("#/definitions/{type_name}"),
-        "definitions": bundled["definitions"],
-    });
-    jsonschema::draft7::new(&schema).unwrap()
-}
-
-fn schema_errors(bundled_schema: &str, type_name: &str, value: &Value) -> Vec<String> {
-    validator(bundled_schema, type_name)
-        .iter_errors(value)
-        .map(|e| format!("{}: {e}", e.instance_path().as_str()))
-        .collect()
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.set_default_draft(boon::Draft::V7);
+    compiler.add_resource("urn:bundled", bundled).unwrap();
+    let index = compiler
+        .compile(
+            &format!("urn:bundled#/definitions/{type_name}"),
+            &mut schemas,
+        )
+        .unwrap();
+    fn leaves(error: &boon::ValidationError<'_, '_>, into: &mut Vec<String>) {
+        if error.causes.is_empty() {
+            into.push(format!("{}: {}", error.instance_location, error.kind));
+        }
+        for cause in &error.causes {
+            leaves(cause, into);
+        }
+    }
+    let mut errors = Vec::new();
+    if let Err(error) = schemas.validate(value, index) {
+        leaves(&error, &mut errors);
+    }
+    errors
 }
 
 /// `value` with every null object member removed.

@@ -395,9 +395,29 @@ pub struct PlatformSpec {
 pub struct SpecReader {
     root: PathBuf,
     display_root: String,
-    models_meta: jsonschema::Validator,
-    errors_meta: jsonschema::Validator,
-    operations_meta: jsonschema::Validator,
+    /// The three meta-schemas and draft-07's own, compiled.
+    schemas: boon::Schemas,
+    models_meta: boon::SchemaIndex,
+    errors_meta: boon::SchemaIndex,
+    operations_meta: boon::SchemaIndex,
+    draft7: boon::SchemaIndex,
+}
+
+/// The failures of a validation, deepest instance location first (an `allOf` or `$ref` repeats
+/// the real culprit higher up): `(pointer, message)` of each leaf.
+fn validation_failures(error: &boon::ValidationError<'_, '_>) -> Vec<(String, String)> {
+    fn leaves(error: &boon::ValidationError<'_, '_>, into: &mut Vec<(String, String)>) {
+        if error.causes.is_empty() {
+            into.push((error.instance_location.to_string(), error.kind.to_string()));
+        }
+        for cause in &error.causes {
+            leaves(cause, into);
+        }
+    }
+    let mut found = Vec::new();
+    leaves(error, &mut found);
+    found.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
+    found
 }
 
 const MODELS_FILE: &str = "models.schema.json";
@@ -411,18 +431,49 @@ impl SpecReader {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_else(|| "specs".to_owned());
-        let compile = |rel: &str| {
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V7);
+        let mut compile = |rel: &str| {
+            let file = format!("{display_root}/{rel}");
             let schema = read_json_at(specs_dir, &display_root, rel)?;
-            jsonschema::draft7::new(&schema).map_err(|err| SpecError {
-                file: format!("{display_root}/{rel}"),
-                pointer: err.instance_path().as_str().to_owned(),
-                message: format!("not a usable meta-schema: {err}"),
+            let location = format!("urn:smsgate:specs:{rel}");
+            let compiled = match compiler.add_resource(&location, schema) {
+                Ok(()) => compiler.compile(&location, &mut schemas),
+                Err(err) => Err(err),
+            };
+            compiled.map_err(|err| {
+                let (pointer, message) = match &err {
+                    boon::CompileError::ValidationError { src, .. } => validation_failures(src)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default(),
+                    other => (String::new(), other.to_string()),
+                };
+                SpecError {
+                    file,
+                    pointer,
+                    message: format!("not a usable meta-schema: {message}"),
+                }
             })
         };
+        let models_meta = compile("models.meta.schema.json")?;
+        let errors_meta = compile("errors.meta.schema.json")?;
+        let operations_meta = compile("operations.meta.schema.json")?;
+        // Draft-07's meta-schema, which boon carries: a models file must be a valid schema.
+        let draft7 = compiler
+            .compile("http://json-schema.org/draft-07/schema", &mut schemas)
+            .map_err(|err| SpecError {
+                file: display_root.clone(),
+                pointer: String::new(),
+                message: format!("cannot load the draft-07 meta-schema: {err}"),
+            })?;
         Ok(Self {
-            models_meta: compile("models.meta.schema.json")?,
-            errors_meta: compile("errors.meta.schema.json")?,
-            operations_meta: compile("operations.meta.schema.json")?,
+            schemas,
+            models_meta,
+            errors_meta,
+            operations_meta,
+            draft7,
             root: specs_dir.to_path_buf(),
             display_root,
         })
@@ -532,35 +583,35 @@ impl SpecReader {
 
     fn check_meta(
         &self,
-        validator: &jsonschema::Validator,
+        validator: boon::SchemaIndex,
         value: &Value,
         rel: &str,
         meta: &str,
     ) -> Result<(), SpecError> {
-        let mut errors: Vec<(String, String)> = validator
-            .iter_errors(value)
-            .map(|err| (err.instance_path().as_str().to_owned(), err.to_string()))
-            .collect();
-        // The deepest pointer names the real culprit; oneOf/if-then errors repeat it higher up.
-        errors.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
-        match errors.into_iter().next() {
-            None => Ok(()),
-            Some((pointer, message)) => {
-                Err(self.error(rel, pointer, format!("breaks specs/{meta}: {message}")))
-            }
-        }
+        let Err(error) = self.schemas.validate(value, validator) else {
+            return Ok(());
+        };
+        let (pointer, message) = validation_failures(&error)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        Err(self.error(rel, pointer, format!("breaks specs/{meta}: {message}")))
     }
 
     fn read_models_file(&self, rel: &str) -> Result<Value, SpecError> {
         let value = self.read_json(rel)?;
-        if let Err(err) = jsonschema::draft7::meta::validate(&value) {
+        if let Err(error) = self.schemas.validate(&value, self.draft7) {
+            let (pointer, message) = validation_failures(&error)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
             return Err(self.error(
                 rel,
-                err.instance_path().as_str(),
-                format!("not a valid draft-07 JSON Schema: {err}"),
+                pointer,
+                format!("not a valid draft-07 JSON Schema: {message}"),
             ));
         }
-        self.check_meta(&self.models_meta, &value, rel, "models.meta.schema.json")?;
+        self.check_meta(self.models_meta, &value, rel, "models.meta.schema.json")?;
         Ok(value)
     }
 
@@ -757,7 +808,7 @@ impl SpecReader {
 
     fn read_errors_file(&self, rel: &str) -> Result<Value, SpecError> {
         let doc = self.read_json(rel)?;
-        self.check_meta(&self.errors_meta, &doc, rel, "errors.meta.schema.json")?;
+        self.check_meta(self.errors_meta, &doc, rel, "errors.meta.schema.json")?;
         Ok(doc)
     }
 
@@ -840,7 +891,7 @@ impl SpecReader {
         let rel = format!("{vendor}/{OPERATIONS_FILE}");
         let doc = self.read_json(&rel)?;
         self.check_meta(
-            &self.operations_meta,
+            self.operations_meta,
             &doc,
             &rel,
             "operations.meta.schema.json",

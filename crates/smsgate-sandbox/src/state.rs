@@ -432,62 +432,80 @@ pub fn answer_bytes(fault: Fault, status: u16, body: Vec<u8>) -> Response {
     })
 }
 
-/// Validators of a vendor's bundled schema, one per definition, compiled once.
+/// Validators of a vendor's bundled schema, one per definition, compiled once (draft 7, by
+/// [`boon`]).
 pub struct Schemas {
     /// The bundled schema itself (its definitions type form fields).
     bundled: serde_json::Value,
-    validators: HashMap<String, jsonschema::Validator>,
+    compiled: boon::Schemas,
+    validators: HashMap<String, boon::SchemaIndex>,
 }
 
 impl Schemas {
+    /// Where the bundled schema is registered with the compiler: a name, never fetched.
+    const LOCATION: &'static str = "urn:smsgate:bundled-schema";
+
     pub fn new(bundled: &str) -> Self {
         let value: serde_json::Value = serde_json::from_str(bundled).unwrap_or_default();
-        let definitions = value["definitions"].clone();
-        let validators = definitions
+        let mut compiled = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V7);
+        let registered = compiler.add_resource(Self::LOCATION, value.clone()).is_ok();
+        let validators = value["definitions"]
             .as_object()
             .into_iter()
             .flatten()
+            .filter(|_| registered)
             .filter_map(|(name, _)| {
-                let schema = serde_json::json!({
-                    "$schema": "http://json-schema.org/draft-07/schema#",
-                    "$ref": format!("#/definitions/{name}"),
-                    "definitions": definitions,
-                });
-                jsonschema::draft7::new(&schema)
-                    .ok()
-                    .map(|v| (name.clone(), v))
+                let location = format!("{}#/definitions/{name}", Self::LOCATION);
+                match compiler.compile(&location, &mut compiled) {
+                    Ok(index) => Some((name.clone(), index)),
+                    Err(err) => {
+                        tracing::warn!(definition = %name, error = %err, "schema not compiled");
+                        None
+                    }
+                }
             })
             .collect();
         Self {
             bundled: value,
+            compiled,
             validators,
         }
     }
 
     /// Violations of `value` against definition `name` (one for a name it lacks).
     pub fn violations(&self, name: &str, value: &serde_json::Value) -> Vec<Violation> {
-        let Some(validator) = self.validators.get(name) else {
+        let Some(index) = self.validators.get(name) else {
             return vec![Violation {
                 pointer: String::new(),
                 keyword: "schema".to_owned(),
             }];
         };
-        validator
-            .iter_errors(value)
-            .map(|err| {
-                let keyword = err
-                    .schema_path()
-                    .as_str()
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                Violation {
-                    pointer: err.instance_path().as_str().to_owned(),
-                    keyword,
-                }
-            })
-            .collect()
+        let mut violations = Vec::new();
+        if let Err(error) = self.compiled.validate(value, *index) {
+            collect_violations(&error, &mut violations);
+        }
+        violations
+    }
+}
+
+/// The failed keywords of `error`'s tree: its leaves (a `$ref` or a group is only the way there).
+fn collect_violations(error: &boon::ValidationError<'_, '_>, into: &mut Vec<Violation>) {
+    if error.causes.is_empty() {
+        into.push(Violation {
+            pointer: error.instance_location.to_string(),
+            keyword: match &error.kind {
+                // boon 0.6 names this one `additionalProperty` in its keyword paths.
+                boon::ErrorKind::AdditionalProperties { .. } => "additionalProperties".to_owned(),
+                kind => kind
+                    .keyword_path()
+                    .map_or_else(|| "schema".to_owned(), |path| path.keyword.to_owned()),
+            },
+        });
+    }
+    for cause in &error.causes {
+        collect_violations(cause, into);
     }
 }
 
@@ -501,5 +519,63 @@ mod tests {
         assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
         assert_eq!(civil(1_630_468_800), (2021, 9, 1, 4, 0, 0));
         assert_eq!(civil(1_709_164_800), (2024, 2, 29, 0, 0, 0));
+    }
+
+    fn violations_of(value: serde_json::Value) -> Vec<(String, String)> {
+        let bundled = serde_json::json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "definitions": {
+                "Numbers": {"type": "string", "pattern": "^[0-9]+(,[0-9]+)*$"},
+                "SendRequest": {
+                    "type": "object",
+                    "required": ["numbers", "content"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "numbers": {"$ref": "#/definitions/Numbers"},
+                        "content": {"type": "string", "minLength": 1, "maxLength": 5},
+                        "items": {"type": "array", "maxItems": 1, "items": {"type": "integer"}}
+                    }
+                }
+            }
+        });
+        let schemas = Schemas::new(&bundled.to_string());
+        let mut found: Vec<(String, String)> = schemas
+            .violations("SendRequest", &value)
+            .into_iter()
+            .map(|v| (v.pointer, v.keyword))
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn violations_name_the_pointer_and_the_keyword_through_refs() {
+        let pair = |p: &str, k: &str| (p.to_owned(), k.to_owned());
+        assert!(violations_of(serde_json::json!({"numbers": "1,2", "content": "hi"})).is_empty());
+        assert_eq!(
+            violations_of(serde_json::json!({"numbers": "1;2", "content": "toolong", "x": 1})),
+            vec![
+                pair("", "additionalProperties"),
+                pair("/content", "maxLength"),
+                pair("/numbers", "pattern"),
+            ]
+        );
+        assert_eq!(
+            violations_of(serde_json::json!({"content": "", "items": [1, "a"]})),
+            vec![
+                pair("", "required"),
+                pair("/content", "minLength"),
+                pair("/items", "maxItems"),
+                pair("/items/1", "type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_definition_is_one_violation() {
+        let schemas = Schemas::new(r#"{"definitions": {}}"#);
+        let found = schemas.violations("Missing", &serde_json::json!({}));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].keyword, "schema");
     }
 }
