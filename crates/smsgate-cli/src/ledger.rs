@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use smsgate::{Delivery, Message};
-use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settled, Settlement, State, TextPolicy};
+use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settled, Settlement, TextPolicy};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -323,19 +323,13 @@ impl LedgerRun {
                 ));
                 return Ok((messages, places));
             }
-            let held = self
-                .ledger
-                .messages(&self.job, vec![State::Claimed, State::InFlight])
-                .await?
-                .into_iter()
-                .filter(|m| m.worker.as_deref() != Some(self.worker.as_str()))
-                .count();
+            let held = self.ledger.held_elsewhere(&self.job, &self.worker).await?;
             if held == 0 {
                 return Ok((Vec::new(), Vec::new()));
             }
             // Other workers are still sending (or died: their leases lapse).
             tokio::select! {
-                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 60).clamp(50, 250))) => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 600).clamp(20, 100))) => {}
                 () = stop.stopped() => {}
             }
         }

@@ -779,75 +779,97 @@ impl Input<'_> {
     async fn prepare(&mut self, ledger: Option<&ledger::LedgerRun>, stop: &StopSignal) -> Chunk {
         let size = ledger.map_or(CHUNK, ledger::LedgerRun::chunk);
         let mut chunk = Chunk {
-            messages: Vec::with_capacity(size),
-            places: Vec::with_capacity(size),
+            messages: Vec::new(),
+            places: Vec::new(),
             lines: Vec::new(),
             read: 0,
             last: false,
             in_flight: false,
             ledger_failed: None,
         };
-        // Rows refused before sending are final at once.
-        for slot in self.rows.by_ref().take(size) {
-            match check_repeat(slot, &mut self.seen, self.index, self.allow_duplicates) {
-                Slot::Message { line, message } => {
-                    if !message.to.trim_start().starts_with('+') {
-                        self.without_plus
-                            .get_or_insert_with(|| Arc::clone(&message.to));
+        // With a ledger other workers share, a chunk they hold already gives this worker
+        // nothing to send: it reads on (while its current chunk is sending) to the next one
+        // that does, keeping the lines of rows settled earlier, up to a chunk's worth.
+        loop {
+            let mut messages = Vec::with_capacity(size);
+            let mut places = Vec::with_capacity(size);
+            let mut read = 0;
+            // Rows refused before sending are final at once.
+            for slot in self.rows.by_ref().take(size) {
+                match check_repeat(slot, &mut self.seen, self.index, self.allow_duplicates) {
+                    Slot::Message { line, message } => {
+                        if !message.to.trim_start().starts_with('+') {
+                            self.without_plus
+                                .get_or_insert_with(|| Arc::clone(&message.to));
+                        }
+                        messages.push(message);
+                        places.push((self.index, line));
                     }
-                    chunk.messages.push(message);
-                    chunk.places.push((self.index, line));
+                    unreadable @ Slot::Unreadable { .. } => {
+                        chunk.lines.push(unsent_row(self.index, unreadable));
+                    }
                 }
-                unreadable @ Slot::Unreadable { .. } => {
-                    chunk.lines.push(unsent_row(self.index, unreadable));
-                }
+                self.index += 1;
+                read += 1;
             }
-            self.index += 1;
-            chunk.read += 1;
-        }
-        let Some(run) = ledger else {
-            chunk.last = chunk.read == 0;
-            return chunk;
-        };
-        if stop.is_stopped() {
-            // Not recorded: written as not sent by the caller.
-            return chunk;
-        }
-        let taken = if chunk.read == 0 {
-            chunk.last = true;
-            match run.take_released(stop).await {
-                Ok((left, _)) if left.is_empty() => return chunk,
-                taken => {
-                    chunk.last = false;
-                    taken
-                }
-            }
-        } else {
-            let lines = &mut chunk.lines;
-            run.take_chunk(&chunk.messages, &chunk.places, &mut |row| lines.push(row))
-                .await
-        };
-        match taken {
-            Ok((messages, places)) => {
+            chunk.read += read;
+            let Some(run) = ledger else {
                 chunk.messages = messages;
                 chunk.places = places;
-                chunk.in_flight = true;
+                chunk.last = read == 0;
+                return chunk;
+            };
+            if stop.is_stopped() {
+                // Not recorded: written as not sent by the caller.
+                chunk.messages = messages;
+                chunk.places = places;
+                return chunk;
             }
-            Err(err) => {
-                // Nothing of this chunk was started: its rows are not sent (safe to send
-                // again), each with its line.
-                let messages = std::mem::take(&mut chunk.messages);
-                let places = std::mem::take(&mut chunk.places);
-                for (message, (index, line)) in messages.into_iter().zip(places) {
-                    chunk
-                        .lines
-                        .push(Row::not_sent(index, line, message.to, message.client_ref));
-                }
-                chunk.ledger_failed = Some(err.to_string());
+            if read == 0 && chunk.read > 0 {
+                // Through the input after skipping: the lines first, released rows next time.
+                return chunk;
+            }
+            let taken = if read == 0 {
                 chunk.last = true;
+                match run.take_released(stop).await {
+                    Ok((left, _)) if left.is_empty() => return chunk,
+                    taken => {
+                        chunk.last = false;
+                        taken
+                    }
+                }
+            } else {
+                let lines = &mut chunk.lines;
+                run.take_chunk(&messages, &places, &mut |row| lines.push(row))
+                    .await
+            };
+            match taken {
+                Ok((mine, mine_places)) => {
+                    if mine.is_empty() && read > 0 && chunk.lines.len() < size {
+                        continue;
+                    }
+                    chunk.messages = mine;
+                    chunk.places = mine_places;
+                    chunk.in_flight = true;
+                    return chunk;
+                }
+                Err(err) => {
+                    // Nothing of this part was started: its rows are not sent (safe to send
+                    // again), each with its line.
+                    for (message, (index, line)) in messages.into_iter().zip(places) {
+                        chunk.lines.push(Row::not_sent(
+                            index,
+                            line,
+                            message.to,
+                            message.client_ref,
+                        ));
+                    }
+                    chunk.ledger_failed = Some(err.to_string());
+                    chunk.last = true;
+                    return chunk;
+                }
             }
         }
-        chunk
     }
 }
 

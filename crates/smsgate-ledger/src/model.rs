@@ -711,6 +711,21 @@ pub trait Ledger: Send + Sync {
         states: Vec<State>,
     ) -> BoxFuture<'_, Result<Vec<Message>, LedgerError>>;
 
+    /// How many messages of `job` a worker other than `worker` holds (claimed or in flight):
+    /// what a worker through its input waits for. The default reads them; a backend counts.
+    fn held_elsewhere(&self, job: &str, worker: &str) -> BoxFuture<'_, Result<u64, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            let held = self
+                .messages(&job, vec![State::Claimed, State::InFlight])
+                .await?;
+            Ok(held
+                .iter()
+                .filter(|m| m.worker.as_deref() != Some(worker.as_str()))
+                .count() as u64)
+        })
+    }
+
     /// Records a delivery report, matched by provider and message id.
     fn record_report(
         &self,

@@ -183,6 +183,7 @@ async fn record_outcomes(
         .await
         .map_err(db)?;
     }
+    let positions: Vec<i64> = settlements.iter().map(|s| position(s.position)).collect();
     // One statement for the whole batch: each row's new values from arrays.
     let sql = format!(
         "UPDATE smsgate_messages m SET state = v.new_state, retry_safe = v.retry_safe, \
@@ -190,11 +191,11 @@ async fn record_outcomes(
          tried = v.tried, reason = v.reason, updated_ms = $1 \
          FROM unnest($3::bigint[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], \
          $9::text[]) AS v(position, new_state, retry_safe, provider, message_id, tried, reason) \
-         WHERE m.job = $2 AND m.position = v.position AND {} RETURNING m.position",
+         WHERE m.job = $2 AND {} AND m.position = v.position AND {} RETURNING m.position",
+        span_condition("m.position", &positions),
         from.condition("m.state", "v.new_state")
     );
     let now = now_ms();
-    let positions: Vec<i64> = settlements.iter().map(|s| position(s.position)).collect();
     let states: Vec<&str> = settlements
         .iter()
         .map(|s| s.outcome.state().as_str())
@@ -376,6 +377,15 @@ async fn messages_where(
 /// `value`) selects. Rows another worker is claiming right now are skipped, not waited for.
 /// The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated again per row
 /// and claim more than n.
+/// `position BETWEEN lo AND hi` for a set of positions: with it, a lookup by position scans at
+/// most the set's span of the primary key, whatever the planner believes of the job (a job just
+/// begun has no statistics, and an estimate of one row made it scan the whole job per chunk).
+fn span_condition(column: &str, positions: &[i64]) -> String {
+    let lo = positions.iter().copied().min().unwrap_or(0);
+    let hi = positions.iter().copied().max().unwrap_or(-1);
+    format!("{column} BETWEEN {lo} AND {hi}")
+}
+
 async fn claim_picked(
     tx: &Transaction<'_>,
     job: &str,
@@ -511,75 +521,49 @@ impl Ledger for PostgresLedger {
                     let md5s: Vec<String> = messages.iter().map(|m| text_md5(&m.text)).collect();
                     let senders: Vec<Option<&str>> =
                         messages.iter().map(|m| m.sender_id.as_deref()).collect();
-                    // The rows in one statement; those already there are checked in a second.
-                    let inserted = tx
-                        .query(
+                    // New rows go in already claimed and in flight (this worker loaded them, in
+                    // this transaction); rows already there are checked and claimed after.
+                    // Every lookup by position probes the primary key through `unnest`, so the
+                    // plan never depends on what the statistics know of a job just begun.
+                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                    // A chunk another worker loaded already (workers read the same input) is
+                    // only counted: inserting it again would find every row taken.
+                    let loaded: i64 = tx
+                        .query_one(
+                            &format!(
+                                "SELECT count(*) FROM smsgate_messages WHERE job = $1 AND {} \
+                                 AND position = ANY($2)",
+                                span_condition("position", &positions)
+                            ),
+                            &[&job, &positions],
+                        )
+                        .await
+                        .map_err(db)?
+                        .try_get(0)
+                        .map_err(db)?;
+                    let all_loaded = usize::try_from(loaded).is_ok_and(|n| n >= positions.len());
+                    let inserted = if all_loaded {
+                        Vec::new()
+                    } else {
+                        tx.query(
                             "INSERT INTO smsgate_messages (job, position, client_ref, number, text, \
-                             text_md5, sender_id, state, created_ms, updated_ms) \
+                             text_md5, sender_id, state, worker, lease_until_ms, sent_ms, tried, \
+                             created_ms, updated_ms) \
                              SELECT $1, v.position, v.client_ref, v.number, v.text, v.text_md5, \
-                             v.sender_id, 'pending', $2, $2 \
+                             v.sender_id, 'in_flight', $9, $10, $2, $11, $2, $2 \
                              FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], \
                              $7::text[], $8::text[]) \
                              AS v(position, client_ref, number, text, text_md5, sender_id) \
                              ON CONFLICT DO NOTHING RETURNING position",
-                            &[&job, &now, &positions, &refs, &numbers, &texts, &md5s, &senders],
+                            &[
+                                &job, &now, &positions, &refs, &numbers, &texts, &md5s, &senders,
+                                &worker, &until, &tried,
+                            ],
                         )
                         .await
-                        .map_err(db)?;
-                    let inserted: std::collections::HashSet<i64> = inserted
-                        .iter()
-                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
-                        .collect::<Result<_, _>>()?;
-                    let present: Vec<i64> = positions
-                        .iter()
-                        .copied()
-                        .filter(|p| !inserted.contains(p))
-                        .collect();
-                    if !present.is_empty() {
-                        let stored = tx
-                            .query(
-                                "SELECT position, number, text_md5, client_ref, sender_id \
-                                 FROM smsgate_messages WHERE job = $1 AND position = ANY($2)",
-                                &[&job, &present],
-                            )
-                            .await
-                            .map_err(db)?;
-                        let mut by_position = std::collections::HashMap::new();
-                        for row in &stored {
-                            let at: i64 = row.try_get(0).map_err(db)?;
-                            let values: (String, String, String, Option<String>) = (
-                                row.try_get(1).map_err(db)?,
-                                row.try_get(2).map_err(db)?,
-                                row.try_get(3).map_err(db)?,
-                                row.try_get(4).map_err(db)?,
-                            );
-                            by_position.insert(at, values);
-                        }
-                        for m in &messages {
-                            if let Some((number, md5, client_ref, sender_id)) =
-                                by_position.get(&position(m.position))
-                            {
-                                same_message(&job, m, (number, md5, client_ref, sender_id.as_deref()))?;
-                            }
-                        }
-                    }
-                    // Claimed and marked in flight at once; rows another worker is claiming
-                    // right now are skipped, not waited for.
-                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-                    let started = tx
-                        .query(
-                            "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                             WHERE job = $1 AND position = ANY($2) AND state IN ('pending', 'not_sent') \
-                             FOR UPDATE SKIP LOCKED) \
-                             UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
-                             lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
-                             provider_message_id = NULL, tried = $6 FROM picked \
-                             WHERE m.job = $1 AND m.position = picked.position RETURNING m.position",
-                            &[&job, &positions, &worker, &until, &now, &tried],
-                        )
-                        .await
-                        .map_err(db)?;
-                    let mut mine: Vec<u64> = started
+                        .map_err(db)?
+                    };
+                    let mut mine: Vec<u64> = inserted
                         .iter()
                         .map(|row| row.try_get::<_, i64>(0).map_err(db))
                         .collect::<Result<Vec<_>, _>>()?
@@ -587,25 +571,79 @@ impl Ledger for PostgresLedger {
                         .filter_map(|p| u64::try_from(p).ok())
                         .collect();
                     mine.sort_unstable();
-                    let others: Vec<i64> = positions
+                    let present: Vec<i64> = positions
                         .iter()
                         .copied()
                         .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
                         .collect();
-                    let mut others_rows = Vec::new();
-                    if !others.is_empty() {
-                        let sql = format!(
-                            "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND position = ANY($2) \
-                             ORDER BY position"
-                        );
-                        for row in tx.query(&sql, &[&job, &others]).await.map_err(db)? {
-                            others_rows.push(read_message(&row)?);
+                    if present.is_empty() {
+                        return Ok(Taken { mine, others: Vec::new() });
+                    }
+                    // The rows already there: the same messages, or another input under this
+                    // job's name (refused). Read once: they are also what the caller is told
+                    // of the rows it does not send.
+                    let sql = format!(
+                        "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND {} \
+                         AND position = ANY($2) ORDER BY position",
+                        span_condition("position", &present)
+                    );
+                    let stored: Vec<Message> = tx
+                        .query(&sql, &[&job, &present])
+                        .await
+                        .map_err(db)?
+                        .iter()
+                        .map(read_message)
+                        .collect::<Result<_, _>>()?;
+                    let by_position: std::collections::HashMap<u64, &Message> =
+                        stored.iter().map(|m| (m.position, m)).collect();
+                    for m in &messages {
+                        if let Some(row) = by_position.get(&m.position) {
+                            same_message(
+                                &job,
+                                m,
+                                (&row.number, &row.text_md5, &row.client_ref, row.sender_id.as_deref()),
+                            )?;
                         }
                     }
-                    Ok(Taken {
-                        mine,
-                        others: others_rows,
-                    })
+                    // Those still to send (an earlier run's not sent, a released claim) are
+                    // claimed and marked in flight; rows another worker is claiming right now
+                    // are skipped, not waited for.
+                    let open: Vec<i64> = stored
+                        .iter()
+                        .filter(|m| matches!(m.state, State::Pending | State::NotSent))
+                        .filter_map(|m| i64::try_from(m.position).ok())
+                        .collect();
+                    let mut started: Vec<u64> = Vec::new();
+                    if !open.is_empty() {
+                        let sql = format!(
+                            "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+                             WHERE job = $1 AND {} AND position = ANY($2) \
+                             AND state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
+                             UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
+                             lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
+                             provider_message_id = NULL, tried = $6 FROM picked \
+                             WHERE m.job = $1 AND m.position = picked.position RETURNING m.position",
+                            span_condition("position", &open)
+                        );
+                        started = tx
+                            .query(&sql, &[&job, &open, &worker, &until, &now, &tried])
+                            .await
+                            .map_err(db)?
+                            .iter()
+                            .map(|row| row.try_get::<_, i64>(0).map_err(db))
+                            .collect::<Result<Vec<_>, _>>()?
+                            .into_iter()
+                            .filter_map(|p| u64::try_from(p).ok())
+                            .collect();
+                        started.sort_unstable();
+                    }
+                    let others = stored
+                        .into_iter()
+                        .filter(|m| started.binary_search(&m.position).is_err())
+                        .collect();
+                    mine.extend(started);
+                    mine.sort_unstable();
+                    Ok(Taken { mine, others })
                 })
             })
             .await
@@ -658,7 +696,10 @@ impl Ledger for PostgresLedger {
                         &worker,
                         lease_ms,
                         "'pending', 'not_sent'",
-                        "AND position = ANY($5)",
+                        &format!(
+                            "AND {} AND position = ANY($5)",
+                            span_condition("position", &wanted)
+                        ),
                         &wanted,
                     )
                     .await
@@ -678,7 +719,11 @@ impl Ledger for PostgresLedger {
             self.transaction(|tx| {
                 Box::pin(async move {
                     let wanted: Vec<i64> = positions.iter().map(|p| position(*p)).collect();
-                    messages_where(tx, "job = $1 AND position = ANY($2)", &[&job, &wanted]).await
+                    let filter = format!(
+                        "job = $1 AND {} AND position = ANY($2)",
+                        span_condition("position", &wanted)
+                    );
+                    messages_where(tx, &filter, &[&job, &wanted]).await
                 })
             })
             .await
@@ -698,14 +743,15 @@ impl Ledger for PostgresLedger {
                 Box::pin(async move {
                     let now = now_ms();
                     let wanted: Vec<i64> = positions.iter().map(|p| position(*p)).collect();
+                    let sql = format!(
+                        "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1, \
+                         sent_ms = $1, provider = NULL, provider_message_id = NULL, tried = $5 \
+                         WHERE job = $2 AND {} AND position = ANY($3) AND state = 'claimed' \
+                         AND worker = $4 RETURNING position",
+                        span_condition("position", &wanted)
+                    );
                     let started = tx
-                        .query(
-                            "UPDATE smsgate_messages SET state = 'in_flight', updated_ms = $1, \
-                             sent_ms = $1, provider = NULL, provider_message_id = NULL, tried = $5 \
-                             WHERE job = $2 AND position = ANY($3) AND state = 'claimed' \
-                             AND worker = $4 RETURNING position",
-                            &[&now, &job, &wanted, &worker, &tried],
-                        )
+                        .query(&sql, &[&now, &job, &wanted, &worker, &tried])
                         .await
                         .map_err(db)?;
                     if started.len() != positions.len() {
@@ -823,6 +869,26 @@ impl Ledger for PostgresLedger {
         })
     }
 
+    fn held_elsewhere(&self, job: &str, worker: &str) -> BoxFuture<'_, Result<u64, LedgerError>> {
+        let (job, worker) = (job.to_owned(), worker.to_owned());
+        Box::pin(async move {
+            let held: i64 = self
+                .client
+                .lock()
+                .await
+                .query_one(
+                    "SELECT count(*) FROM smsgate_messages WHERE job = $1 \
+                     AND state IN ('claimed', 'in_flight') AND worker IS DISTINCT FROM $2",
+                    &[&job, &worker],
+                )
+                .await
+                .map_err(db)?
+                .try_get(0)
+                .map_err(db)?;
+            Ok(u64::try_from(held).unwrap_or_default())
+        })
+    }
+
     fn messages(
         &self,
         job: &str,
@@ -832,8 +898,15 @@ impl Ledger for PostgresLedger {
         Box::pin(async move {
             self.transaction(|tx| {
                 Box::pin(async move {
-                    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-                    messages_where(tx, "job = $1 AND state = ANY($2)", &[&job, &names]).await
+                    // The states as literals (the ledger's own names): a poll for open rows
+                    // then uses the index of open rows.
+                    let names: Vec<String> =
+                        states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+                    if names.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let filter = format!("job = $1 AND state IN ({})", names.join(", "));
+                    messages_where(tx, &filter, &[&job]).await
                 })
             })
             .await

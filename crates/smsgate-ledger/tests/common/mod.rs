@@ -170,4 +170,22 @@ pub async fn a_chunk_is_taken_once(ledger: &dyn smsgate_ledger::Ledger, job: &st
             .await
             .is_err()
     );
+    // A chunk partly held (2), partly loaded but never sent (3 to 5) and partly new (6): the
+    // loaded and the new rows are taken, the held one is told.
+    let row = |i: u64| NewMessage::new(i, format!("r{i}"), format!("+8613800138{i:03}"), "hi");
+    ledger.load(job, (3..6).map(row).collect()).await.unwrap();
+    let mixed = ledger
+        .take(job, "c", (2..7).map(row).collect(), 60_000, vec![])
+        .await
+        .unwrap();
+    assert_eq!(mixed.mine, vec![3, 4, 5, 6]);
+    assert_eq!(
+        mixed.others.iter().map(|m| m.position).collect::<Vec<_>>(),
+        vec![2]
+    );
+    for position in 3..7 {
+        let message = ledger.message(job, position).await.unwrap().unwrap();
+        assert_eq!(message.state, State::InFlight, "row {position}");
+        assert_eq!(message.worker.as_deref(), Some("c"), "row {position}");
+    }
 }
