@@ -193,15 +193,12 @@ impl LedgerRun {
             .await?;
         let mut mine = taken.mine;
         mine.sort_unstable();
+        // Rows another worker holds (or a run that stopped less than a lease ago) are its to
+        // report: counted, said once at the end.
+        self.held_elsewhere
+            .fetch_add(taken.held_elsewhere, std::sync::atomic::Ordering::Relaxed);
         let mut recorded_rows = Vec::new();
-        for recorded in taken.others {
-            // Rows another worker holds (or a run that stopped less than a lease ago) are its
-            // to report: counted, said once at the end.
-            if !recorded.state.is_final() {
-                self.held_elsewhere
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                continue;
-            }
+        for recorded in taken.settled {
             let Some(k) = places
                 .iter()
                 .position(|(i, _)| *i as u64 == recorded.position)
@@ -329,7 +326,7 @@ impl LedgerRun {
             }
             // Other workers are still sending (or died: their leases lapse).
             tokio::select! {
-                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 600).clamp(20, 100))) => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 1200).clamp(20, 50))) => {}
                 () = stop.stopped() => {}
             }
         }

@@ -241,9 +241,25 @@ impl Settlement {
 pub struct Taken {
     /// The positions this worker claimed and marked in flight: send these.
     pub mine: Vec<u64>,
-    /// The other positions' messages (an outcome already recorded, or held by another
-    /// worker), by position.
-    pub others: Vec<Message>,
+    /// The chunk's messages whose outcome is already recorded (by an earlier run, or by
+    /// another worker that finished them), by position.
+    pub settled: Vec<Message>,
+    /// How many of the chunk's messages another worker holds (claimed, in flight, or being
+    /// claimed at this moment): theirs to send and report.
+    pub held_elsewhere: u64,
+}
+
+impl Taken {
+    /// `mine`, and the other messages sorted into settled and held elsewhere.
+    pub(crate) fn sorted(mine: Vec<u64>, others: Vec<Message>) -> Self {
+        let (settled, held): (Vec<Message>, Vec<Message>) =
+            others.into_iter().partition(|m| m.state.is_final());
+        Self {
+            mine,
+            settled,
+            held_elsewhere: held.len() as u64,
+        }
+    }
 }
 
 /// What [`Ledger::recover`] settled.
@@ -531,14 +547,19 @@ pub(crate) fn same_message(
     {
         return Ok(());
     }
-    Err(LedgerError::Transition {
+    Err(changed_input(job, new.position))
+}
+
+/// The error for a job whose stored message at `position` is not the one given now.
+pub(crate) fn changed_input(job: &str, position: u64) -> LedgerError {
+    LedgerError::Transition {
         job: job.to_owned(),
-        position: new.position,
+        position,
         reason: "the job already holds another message at this input position (the input \
                  changed: another number, text, reference or sender id); a changed input is \
                  another job"
             .to_owned(),
-    })
+    }
 }
 
 /// A ledger URL as an error may show it: a `postgres://` or `sqlite:` URL without its userinfo
@@ -675,7 +696,7 @@ pub trait Ledger: Send + Sync {
             let others = self.messages_at(&job, others).await?;
             self.start_through(&job, &worker, mine.clone(), providers)
                 .await?;
-            Ok(Taken { mine, others })
+            Ok(Taken::sorted(mine, others))
         })
     }
 

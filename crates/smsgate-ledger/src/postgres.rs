@@ -11,7 +11,8 @@ use tokio_postgres::{Client, NoTls, Row, Transaction};
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
     Settled, Settlement, Settling, State, StoredRow, Taken, TextPolicy, after_early_reports,
-    after_report, now_ms, report_supersedes, reported_row, same_message, stored_position, text_md5,
+    after_report, changed_input, now_ms, report_supersedes, reported_row, same_message,
+    stored_position, text_md5,
 };
 
 /// A ledger in a PostgreSQL database (`postgres://...`): for several processes or machines.
@@ -291,6 +292,17 @@ fn report_lock_key(provider: &str, id: &str) -> i64 {
     i64::from_str_radix(&hex[..15], 16).unwrap_or_default()
 }
 
+/// The advisory lock of a job's chunk starting at `first` (two 32-bit keys: a space apart
+/// from the reports' single 64-bit keys). Two chunks sharing a key only wait for each other.
+fn chunk_lock_key(job: &str, first: i64) -> (i32, i32) {
+    let hex = smsgate_transport::sign::md5_hex(&[job.as_bytes()]);
+    let job_key = u32::from_str_radix(&hex[..8], 16).unwrap_or_default();
+    // Wrapping on purpose: the keys only spread chunks over locks.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    let keys = (job_key as i32, first as i32);
+    keys
+}
+
 /// Applies the reports of `provider`'s `id` that arrived before the message at `at` was
 /// recorded accepted, and marks them matched.
 async fn apply_early_reports(
@@ -507,13 +519,22 @@ impl Ledger for PostgresLedger {
             self.transaction(|tx| {
                 Box::pin(async move {
                     let now = now_ms();
+                    let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
+                    // Workers reading the same input reach a chunk together: one loads it, the
+                    // others wait for that (a lock per chunk, before any row is touched) and
+                    // then find it loaded, instead of inserting it again against the first
+                    // one's uncommitted rows.
+                    let (job_key, chunk_key) =
+                        chunk_lock_key(&job, positions.iter().copied().min().unwrap_or_default());
+                    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&job_key, &chunk_key])
+                        .await
+                        .map_err(db)?;
                     tx.execute(
                         "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                         &[&job, &now],
                     )
                     .await
                     .map_err(db)?;
-                    let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
                     let refs: Vec<&str> = messages.iter().map(|m| m.client_ref.as_str()).collect();
                     let numbers: Vec<&str> = messages.iter().map(|m| m.number.as_str()).collect();
                     let texts: Vec<Option<&str>> =
@@ -577,73 +598,89 @@ impl Ledger for PostgresLedger {
                         .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
                         .collect();
                     if present.is_empty() {
-                        return Ok(Taken { mine, others: Vec::new() });
+                        return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
                     }
-                    // The rows already there: the same messages, or another input under this
-                    // job's name (refused). Read once: they are also what the caller is told
-                    // of the rows it does not send.
-                    let sql = format!(
-                        "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND {} \
-                         AND position = ANY($2) ORDER BY position",
-                        span_condition("position", &present)
-                    );
-                    let stored: Vec<Message> = tx
-                        .query(&sql, &[&job, &present])
+                    let span = span_condition("m.position", &present);
+                    // The rows already there must be the messages given now (else the input
+                    // changed under this job's name: refused). Compared where they are: only
+                    // the first difference comes back.
+                    let given: std::collections::HashMap<i64, usize> =
+                        positions.iter().enumerate().map(|(k, p)| (*p, k)).collect();
+                    let pick = |k: &i64| given.get(k).copied().unwrap_or_default();
+                    let present_numbers: Vec<&str> = present.iter().map(|p| numbers[pick(p)]).collect();
+                    let present_md5s: Vec<&str> = present.iter().map(|p| md5s[pick(p)].as_str()).collect();
+                    let present_refs: Vec<&str> = present.iter().map(|p| refs[pick(p)]).collect();
+                    let present_senders: Vec<Option<&str>> =
+                        present.iter().map(|p| senders[pick(p)]).collect();
+                    let changed = tx
+                        .query_opt(
+                            // One primary-key probe per row: a LATERAL subquery with LIMIT is
+                            // never turned into a join that could scan the job.
+                            "SELECT v.position \
+                             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+                             AS v(position, number, text_md5, client_ref, sender_id) \
+                             CROSS JOIN LATERAL (SELECT s.number, s.text_md5, s.client_ref, s.sender_id \
+                             FROM smsgate_messages s WHERE s.job = $1 AND s.position = v.position LIMIT 1) m \
+                             WHERE (m.number, m.text_md5, m.client_ref, m.sender_id) \
+                             IS DISTINCT FROM (v.number, v.text_md5, v.client_ref, v.sender_id) \
+                             ORDER BY v.position LIMIT 1",
+                            &[&job, &present, &present_numbers, &present_md5s, &present_refs, &present_senders],
+                        )
+                        .await
+                        .map_err(db)?;
+                    if let Some(row) = changed {
+                        let at: i64 = row.try_get(0).map_err(db)?;
+                        return Err(changed_input(&job, u64::try_from(at).unwrap_or_default()));
+                    }
+                    // Those still to send (an earlier run's not sent, a released claim) are
+                    // claimed and marked in flight; rows another worker is claiming right now
+                    // are skipped, not waited for.
+                    let mut started: Vec<u64> = tx
+                        .query(
+                            &format!(
+                                "WITH picked AS MATERIALIZED (SELECT m.position FROM smsgate_messages m \
+                                 WHERE m.job = $1 AND {span} AND m.position = ANY($2) \
+                                 AND m.state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
+                                 UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
+                                 lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
+                                 provider_message_id = NULL, tried = $6 FROM picked \
+                                 WHERE m.job = $1 AND m.position = picked.position RETURNING m.position"
+                            ),
+                            &[&job, &present, &worker, &until, &now, &tried],
+                        )
+                        .await
+                        .map_err(db)?
+                        .iter()
+                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .filter_map(|p| u64::try_from(p).ok())
+                        .collect();
+                    started.sort_unstable();
+                    // Of the rest, only those with an outcome are read (the caller writes it);
+                    // the others another worker holds are counted.
+                    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
+                    let settled: Vec<Message> = tx
+                        .query(
+                            &format!(
+                                "SELECT {} FROM smsgate_messages m WHERE m.job = $1 AND {span} \
+                                 AND m.position = ANY($2) \
+                                 AND m.state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent') \
+                                 ORDER BY m.position",
+                                columns.join(", ")
+                            ),
+                            &[&job, &present],
+                        )
                         .await
                         .map_err(db)?
                         .iter()
                         .map(read_message)
                         .collect::<Result<_, _>>()?;
-                    let by_position: std::collections::HashMap<u64, &Message> =
-                        stored.iter().map(|m| (m.position, m)).collect();
-                    for m in &messages {
-                        if let Some(row) = by_position.get(&m.position) {
-                            same_message(
-                                &job,
-                                m,
-                                (&row.number, &row.text_md5, &row.client_ref, row.sender_id.as_deref()),
-                            )?;
-                        }
-                    }
-                    // Those still to send (an earlier run's not sent, a released claim) are
-                    // claimed and marked in flight; rows another worker is claiming right now
-                    // are skipped, not waited for.
-                    let open: Vec<i64> = stored
-                        .iter()
-                        .filter(|m| matches!(m.state, State::Pending | State::NotSent))
-                        .filter_map(|m| i64::try_from(m.position).ok())
-                        .collect();
-                    let mut started: Vec<u64> = Vec::new();
-                    if !open.is_empty() {
-                        let sql = format!(
-                            "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                             WHERE job = $1 AND {} AND position = ANY($2) \
-                             AND state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
-                             UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
-                             lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
-                             provider_message_id = NULL, tried = $6 FROM picked \
-                             WHERE m.job = $1 AND m.position = picked.position RETURNING m.position",
-                            span_condition("position", &open)
-                        );
-                        started = tx
-                            .query(&sql, &[&job, &open, &worker, &until, &now, &tried])
-                            .await
-                            .map_err(db)?
-                            .iter()
-                            .map(|row| row.try_get::<_, i64>(0).map_err(db))
-                            .collect::<Result<Vec<_>, _>>()?
-                            .into_iter()
-                            .filter_map(|p| u64::try_from(p).ok())
-                            .collect();
-                        started.sort_unstable();
-                    }
-                    let others = stored
-                        .into_iter()
-                        .filter(|m| started.binary_search(&m.position).is_err())
-                        .collect();
+                    let held_elsewhere = (present.len() - started.len().min(present.len()))
+                        .saturating_sub(settled.len()) as u64;
                     mine.extend(started);
                     mine.sort_unstable();
-                    Ok(Taken { mine, others })
+                    Ok(Taken { mine, settled, held_elsewhere })
                 })
             })
             .await

@@ -562,7 +562,7 @@ impl Ledger for SqliteLedger {
                 .filter(|p| mine.binary_search(p).is_err())
                 .collect();
             let others = messages_in(tx, &job, &others)?;
-            Ok(Taken { mine, others })
+            Ok(Taken::sorted(mine, others))
         })
     }
 

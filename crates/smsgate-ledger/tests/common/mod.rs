@@ -1,6 +1,6 @@
 //! Checks both backends run alike.
 
-use smsgate_ledger::{Ledger, NewMessage, Settlement, State};
+use smsgate_ledger::{Ledger, LedgerError, NewMessage, Settlement, State};
 use smsgate_provider::DeliveryStatus;
 use smsgate_transport::spec::DeliveryClass;
 
@@ -152,7 +152,7 @@ pub async fn a_chunk_is_taken_once(ledger: &dyn smsgate_ledger::Ledger, job: &st
         .await
         .unwrap();
     assert_eq!(first.mine, vec![0, 1, 2]);
-    assert!(first.others.is_empty());
+    assert!(first.settled.is_empty() && first.held_elsewhere == 0);
     let message = ledger.message(job, 1).await.unwrap().unwrap();
     assert_eq!(message.state, State::InFlight);
     assert_eq!(message.tried, vec!["nxcloud".to_owned()]);
@@ -162,8 +162,8 @@ pub async fn a_chunk_is_taken_once(ledger: &dyn smsgate_ledger::Ledger, job: &st
         .await
         .unwrap();
     assert!(second.mine.is_empty());
-    assert_eq!(second.others.len(), 3);
-    assert!(second.others.iter().all(|m| m.state == State::InFlight));
+    assert!(second.settled.is_empty());
+    assert_eq!(second.held_elsewhere, 3);
     assert!(
         ledger
             .take(job, "b", chunk("changed"), 60_000, vec![])
@@ -179,13 +179,49 @@ pub async fn a_chunk_is_taken_once(ledger: &dyn smsgate_ledger::Ledger, job: &st
         .await
         .unwrap();
     assert_eq!(mixed.mine, vec![3, 4, 5, 6]);
-    assert_eq!(
-        mixed.others.iter().map(|m| m.position).collect::<Vec<_>>(),
-        vec![2]
-    );
+    assert!(mixed.settled.is_empty());
+    assert_eq!(mixed.held_elsewhere, 1);
     for position in 3..7 {
         let message = ledger.message(job, position).await.unwrap().unwrap();
         assert_eq!(message.state, State::InFlight, "row {position}");
         assert_eq!(message.worker.as_deref(), Some("c"), "row {position}");
     }
+    // Once row 2 has its outcome, a worker reaching the chunk is given it to write (and a
+    // changed row among the settled ones is still refused).
+    ledger
+        .settle(
+            job,
+            vec![Settlement::accepted(
+                2,
+                "nxcloud",
+                "id-2",
+                vec!["nxcloud".into()],
+            )],
+        )
+        .await
+        .unwrap();
+    let again = ledger
+        .take(job, "d", (2..7).map(row).collect(), 60_000, vec![])
+        .await
+        .unwrap();
+    assert!(again.mine.is_empty());
+    assert_eq!(
+        again
+            .settled
+            .iter()
+            .map(|m| (m.position, m.state))
+            .collect::<Vec<_>>(),
+        vec![(2, State::Accepted)]
+    );
+    assert_eq!(again.held_elsewhere, 4);
+    let mut edited: Vec<NewMessage> = (2..7).map(row).collect();
+    edited[0].number = "+447400123456".to_owned();
+    let refused = ledger
+        .take(job, "d", edited, 60_000, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, LedgerError::Transition { position: 2, .. }),
+        "{refused:?}"
+    );
 }
