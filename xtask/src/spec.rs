@@ -407,11 +407,32 @@ pub struct SpecReader {
 /// the real culprit higher up): `(pointer, message)` of each leaf.
 fn validation_failures(error: &boon::ValidationError<'_, '_>) -> Vec<(String, String)> {
     fn leaves(error: &boon::ValidationError<'_, '_>, into: &mut Vec<(String, String)>) {
-        if error.causes.is_empty() {
-            into.push((error.instance_location.to_string(), error.kind.to_string()));
+        walk(error, "", into);
+    }
+    // `parent` is where the enclosing error is. boon 0.6 leaves a `propertyNames` failure
+    // without its object's location (the name is said in the message instead).
+    fn walk(error: &boon::ValidationError<'_, '_>, parent: &str, into: &mut Vec<(String, String)>) {
+        let at = error.instance_location.to_string();
+        // A name breaking `propertyNames` is the offending value: point at it, say what it
+        // breaks.
+        if let boon::ErrorKind::PropertyName { prop } = &error.kind {
+            let pointer = parent.to_owned();
+            let mut why = Vec::new();
+            for cause in &error.causes {
+                leaves(cause, &mut why);
+            }
+            let why: Vec<String> = why.into_iter().map(|(_, message)| message).collect();
+            into.push((
+                pointer,
+                format!("invalid name {prop:?}: {}", why.join("; ")),
+            ));
+            return;
         }
         for cause in &error.causes {
-            leaves(cause, into);
+            walk(cause, &at, into);
+        }
+        if error.causes.is_empty() {
+            into.push((at, error.kind.to_string()));
         }
     }
     let mut found = Vec::new();

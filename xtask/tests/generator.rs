@@ -263,6 +263,20 @@ fn refuses_a_spec_that_breaks_its_meta_schema() {
     });
     let message = refusal(&dir);
     assert!(message.starts_with("specs/acme/models.schema.json#/definitions/SendResponse/properties/status/type: not a valid draft-07 JSON Schema"), "{message}");
+
+    // A type name the meta-schema's propertyNames refuses is named (boon 0.6 gives the
+    // failure no location, so the pointer is the file's root).
+    let dir = fixture_workspace();
+    edit_json(&dir, "acme/models.schema.json", |spec| {
+        let definitions = spec["definitions"].as_object_mut().unwrap();
+        let response = definitions.remove("SendResponse").unwrap();
+        definitions.insert("sendResponse".to_owned(), response);
+    });
+    let message = refusal(&dir);
+    assert!(
+        message.starts_with("specs/acme/models.schema.json: breaks specs/models.meta.schema.json: invalid name \"sendResponse\""),
+        "{message}"
+    );
 }
 
 #[test]

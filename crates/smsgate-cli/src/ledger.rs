@@ -247,6 +247,12 @@ impl LedgerRun {
         if !self.shared {
             return Ok((Vec::new(), Vec::new()));
         }
+        // Leases lapse only a lease after a worker stops: looking for what they released is
+        // done every twelfth of a lease; whether others still hold rows (one count) more often,
+        // so that the run ends soon after the last of them.
+        let recover_every = std::time::Duration::from_millis((self.lease_ms / 12).clamp(50, 5_000));
+        let mut recovered_at: Option<std::time::Instant> = None;
+        let mut others_done = false;
         loop {
             if stop.is_stopped() {
                 return Ok((Vec::new(), Vec::new()));
@@ -256,6 +262,20 @@ impl LedgerRun {
                     "outcomes can no longer be recorded".to_owned(),
                 ));
             }
+            let due = others_done || recovered_at.is_none_or(|at| at.elapsed() >= recover_every);
+            if !due {
+                if self.ledger.held_elsewhere(&self.job, &self.worker).await? == 0 {
+                    // One last look for released rows before the run ends.
+                    others_done = true;
+                    continue;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                    () = stop.stopped() => {}
+                }
+                continue;
+            }
+            recovered_at = Some(std::time::Instant::now());
             let recovery = self.ledger.recover(&self.job, false).await?;
             if !recovery.unknown.is_empty() {
                 note(format_args!(
@@ -320,13 +340,13 @@ impl LedgerRun {
                 ));
                 return Ok((messages, places));
             }
-            let held = self.ledger.held_elsewhere(&self.job, &self.worker).await?;
-            if held == 0 {
+            if self.ledger.held_elsewhere(&self.job, &self.worker).await? == 0 {
                 return Ok((Vec::new(), Vec::new()));
             }
+            others_done = false;
             // Other workers are still sending (or died: their leases lapse).
             tokio::select! {
-                () = tokio::time::sleep(std::time::Duration::from_millis((self.lease_ms / 1200).clamp(20, 50))) => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
                 () = stop.stopped() => {}
             }
         }

@@ -3,7 +3,10 @@
 -- settled, and the poll's cost follows the rows still open, not the job's size. SQLite has one
 -- sender, which looks for them once a run: it keeps no such index (see BENCHMARKS.md).
 -- (Ledgers before it had `smsgate_messages_by_state` on (job, state, position) over every row:
--- a job just begun has no statistics, and the planner scanned it for every chunk.)
+-- a job just begun has no statistics, and the planner scanned it for every chunk.) On a ledger
+-- that already holds many rows, the first connection after this change builds the new index
+-- under a lock that holds back other workers' writes for as long: upgrade while no job is
+-- sending, and never run workers of both versions on one ledger (each would redo its index).
 DROP INDEX IF EXISTS smsgate_messages_by_state;
 CREATE INDEX IF NOT EXISTS smsgate_messages_open
     ON smsgate_messages (job, position)

@@ -149,7 +149,14 @@ impl PostgresLedger {
         work: impl for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, LedgerError>>,
     ) -> Result<T, LedgerError> {
         let mut client = self.client.lock().await;
-        let tx = client.transaction().await.map_err(db)?;
+        // What the statements assume (a statement sees what committed before it began, as a
+        // worker's count after waiting on a chunk's lock must), whatever the server's default.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+            .start()
+            .await
+            .map_err(db)?;
         let value = work(&tx).await?;
         tx.commit().await.map_err(db)?;
         Ok(value)
@@ -385,10 +392,6 @@ async fn messages_where(
     rows.iter().map(read_message).collect()
 }
 
-/// Claims for `worker` the pending rows of `job` that `pick` (a filter or order on `$5`,
-/// `value`) selects. Rows another worker is claiming right now are skipped, not waited for.
-/// The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated again per row
-/// and claim more than n.
 /// `position BETWEEN lo AND hi` for a set of positions: with it, a lookup by position scans at
 /// most the set's span of the primary key, whatever the planner believes of the job (a job just
 /// begun has no statistics, and an estimate of one row made it scan the whole job per chunk).
@@ -398,6 +401,10 @@ fn span_condition(column: &str, positions: &[i64]) -> String {
     format!("{column} BETWEEN {lo} AND {hi}")
 }
 
+/// Claims for `worker` the pending rows of `job` that `pick` (a filter or order on `$5`,
+/// `value`) selects. Rows another worker is claiming right now are skipped, not waited for.
+/// The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated again per row
+/// and claim more than n.
 async fn claim_picked(
     tx: &Transaction<'_>,
     job: &str,

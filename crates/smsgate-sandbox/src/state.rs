@@ -490,11 +490,39 @@ impl Schemas {
     }
 }
 
-/// The failed keywords of `error`'s tree: its leaves (a `$ref` or a group is only the way there).
+/// The failed keywords of `error`'s tree: its leaves (a `$ref` or a group is only the way
+/// there), except that failed alternatives (`anyOf`, `oneOf`) are one violation of the value and
+/// a name breaking `propertyNames` is one violation of that name.
 fn collect_violations(error: &boon::ValidationError<'_, '_>, into: &mut Vec<Violation>) {
+    walk_violations(error, "", into);
+}
+
+/// [`collect_violations`] below an error at `parent`. boon 0.6 leaves a `propertyNames` failure
+/// without its object's location: it is reported where the nearest located error is.
+fn walk_violations(error: &boon::ValidationError<'_, '_>, parent: &str, into: &mut Vec<Violation>) {
+    let at = error.instance_location.to_string();
+    let keyword = match &error.kind {
+        boon::ErrorKind::PropertyName { .. } => {
+            into.push(Violation {
+                pointer: parent.to_owned(),
+                keyword: "propertyNames".to_owned(),
+            });
+            return;
+        }
+        boon::ErrorKind::AnyOf => Some("anyOf"),
+        boon::ErrorKind::OneOf(_) => Some("oneOf"),
+        _ => None,
+    };
+    if let Some(keyword) = keyword {
+        into.push(Violation {
+            pointer: at,
+            keyword: keyword.to_owned(),
+        });
+        return;
+    }
     if error.causes.is_empty() {
         into.push(Violation {
-            pointer: error.instance_location.to_string(),
+            pointer: at.clone(),
             keyword: match &error.kind {
                 // boon 0.6 names this one `additionalProperty` in its keyword paths.
                 boon::ErrorKind::AdditionalProperties { .. } => "additionalProperties".to_owned(),
@@ -505,7 +533,7 @@ fn collect_violations(error: &boon::ValidationError<'_, '_>, into: &mut Vec<Viol
         });
     }
     for cause in &error.causes {
-        collect_violations(cause, into);
+        walk_violations(cause, &at, into);
     }
 }
 
@@ -569,6 +597,39 @@ mod tests {
                 pair("/items/1", "type"),
             ]
         );
+    }
+
+    #[test]
+    fn alternatives_and_property_names_are_one_violation_each() {
+        let bundled = serde_json::json!({
+            "definitions": {
+                "Body": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[a-z]+$"},
+                    "properties": {
+                        "meta": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}},
+                        "to": {"anyOf": [{"type": "string", "minLength": 3}, {"type": "integer"}]}
+                    }
+                }
+            }
+        });
+        let schemas = Schemas::new(&bundled.to_string());
+        let found: Vec<(String, String)> = schemas
+            .violations(
+                "Body",
+                &serde_json::json!({"to": "ab", "Bad/Name": 1, "meta": {"X": 1}}),
+            )
+            .into_iter()
+            .map(|v| (v.pointer, v.keyword))
+            .collect();
+        assert!(
+            found.contains(&("/to".to_owned(), "anyOf".to_owned())),
+            "{found:?}"
+        );
+        // One violation per bad name (boon 0.6 gives a name no location of its own).
+        let names = found.iter().filter(|(_, k)| k == "propertyNames").count();
+        assert_eq!(names, 2, "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
     }
 
     #[test]
