@@ -251,8 +251,8 @@ impl LedgerRun {
         // done every twelfth of a lease; whether others still hold rows (one count) more often,
         // so that the run ends soon after the last of them.
         let recover_every = std::time::Duration::from_millis((self.lease_ms / 12).clamp(50, 5_000));
+        // When it last looked; `None`: look now (first, and once more when the others are through).
         let mut recovered_at: Option<std::time::Instant> = None;
-        let mut others_done = false;
         loop {
             if stop.is_stopped() {
                 return Ok((Vec::new(), Vec::new()));
@@ -262,11 +262,10 @@ impl LedgerRun {
                     "outcomes can no longer be recorded".to_owned(),
                 ));
             }
-            let due = others_done || recovered_at.is_none_or(|at| at.elapsed() >= recover_every);
-            if !due {
+            if recovered_at.is_some_and(|at| at.elapsed() < recover_every) {
                 if self.ledger.held_elsewhere(&self.job, &self.worker).await? == 0 {
                     // One last look for released rows before the run ends.
-                    others_done = true;
+                    recovered_at = None;
                     continue;
                 }
                 tokio::select! {
@@ -343,7 +342,6 @@ impl LedgerRun {
             if self.ledger.held_elsewhere(&self.job, &self.worker).await? == 0 {
                 return Ok((Vec::new(), Vec::new()));
             }
-            others_done = false;
             // Other workers are still sending (or died: their leases lapse).
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}

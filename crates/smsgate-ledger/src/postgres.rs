@@ -305,9 +305,7 @@ fn chunk_lock_key(job: &str, first: i64) -> (i32, i32) {
     let hex = smsgate_transport::sign::md5_hex(&[job.as_bytes()]);
     let job_key = u32::from_str_radix(&hex[..8], 16).unwrap_or_default();
     // Wrapping on purpose: the keys only spread chunks over locks.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-    let keys = (job_key as i32, first as i32);
-    keys
+    (job_key as i32, first as i32)
 }
 
 /// Applies the reports of `provider`'s `id` that arrived before the message at `at` was
@@ -551,8 +549,6 @@ impl Ledger for PostgresLedger {
                         messages.iter().map(|m| m.sender_id.as_deref()).collect();
                     // New rows go in already claimed and in flight (this worker loaded them, in
                     // this transaction); rows already there are checked and claimed after.
-                    // Every lookup by position probes the primary key through `unnest`, so the
-                    // plan never depends on what the statistics know of a job just begun.
                     let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
                     // A chunk another worker loaded already (workers read the same input) is
                     // only counted: inserting it again would find every row taken.
@@ -607,7 +603,7 @@ impl Ledger for PostgresLedger {
                     if present.is_empty() {
                         return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
                     }
-                    let span = span_condition("m.position", &present);
+                    let span = span_condition("position", &present);
                     // The rows already there must be the messages given now (else the input
                     // changed under this job's name: refused). Compared where they are: only
                     // the first difference comes back.
@@ -645,9 +641,9 @@ impl Ledger for PostgresLedger {
                     let mut started: Vec<u64> = tx
                         .query(
                             &format!(
-                                "WITH picked AS MATERIALIZED (SELECT m.position FROM smsgate_messages m \
-                                 WHERE m.job = $1 AND {span} AND m.position = ANY($2) \
-                                 AND m.state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
+                                "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+                                 WHERE job = $1 AND {span} AND position = ANY($2) \
+                                 AND state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
                                  UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
                                  lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
                                  provider_message_id = NULL, tried = $6 FROM picked \
@@ -666,15 +662,13 @@ impl Ledger for PostgresLedger {
                     started.sort_unstable();
                     // Of the rest, only those with an outcome are read (the caller writes it);
                     // the others another worker holds are counted.
-                    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("m.{c}")).collect();
                     let settled: Vec<Message> = tx
                         .query(
                             &format!(
-                                "SELECT {} FROM smsgate_messages m WHERE m.job = $1 AND {span} \
-                                 AND m.position = ANY($2) \
-                                 AND m.state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent') \
-                                 ORDER BY m.position",
-                                columns.join(", ")
+                                "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND {span} \
+                                 AND position = ANY($2) \
+                                 AND state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent') \
+                                 ORDER BY position"
                             ),
                             &[&job, &present],
                         )
@@ -683,8 +677,8 @@ impl Ledger for PostgresLedger {
                         .iter()
                         .map(read_message)
                         .collect::<Result<_, _>>()?;
-                    let held_elsewhere = (present.len() - started.len().min(present.len()))
-                        .saturating_sub(settled.len()) as u64;
+                    let held_elsewhere =
+                        present.len().saturating_sub(started.len() + settled.len()) as u64;
                     mine.extend(started);
                     mine.sort_unstable();
                     Ok(Taken { mine, settled, held_elsewhere })
@@ -942,15 +936,8 @@ impl Ledger for PostgresLedger {
         Box::pin(async move {
             self.transaction(|tx| {
                 Box::pin(async move {
-                    // The states as literals (the ledger's own names): a poll for open rows
-                    // then uses the index of open rows.
-                    let names: Vec<String> =
-                        states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-                    if names.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let filter = format!("job = $1 AND state IN ({})", names.join(", "));
-                    messages_where(tx, &filter, &[&job]).await
+                    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+                    messages_where(tx, "job = $1 AND state = ANY($2)", &[&job, &names]).await
                 })
             })
             .await
