@@ -72,37 +72,19 @@ fn fixtures(vendor: &str) -> Vec<Fixture> {
     out
 }
 
-/// Failures of `value` against one definition of a bundled schema (draft 7, by `boon`, the
-/// validator the simulator uses), as `pointer: message`.
+/// Failures of `value` against one definition of a bundled schema, as the simulator checks
+/// requests ([`smsgate_sandbox::Schemas`]), as `pointer: keyword`.
 fn schema_errors(bundled_schema: &str, type_name: &str, value: &Value) -> Vec<String> {
     let bundled: Value = serde_json::from_str(bundled_schema).unwrap();
     assert!(
         bundled["definitions"].get(type_name).is_some(),
         "no definition {type_name}"
     );
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.set_default_draft(boon::Draft::V7);
-    compiler.add_resource("urn:bundled", bundled).unwrap();
-    let index = compiler
-        .compile(
-            &format!("urn:bundled#/definitions/{type_name}"),
-            &mut schemas,
-        )
-        .unwrap();
-    fn leaves(error: &boon::ValidationError<'_, '_>, into: &mut Vec<String>) {
-        if error.causes.is_empty() {
-            into.push(format!("{}: {}", error.instance_location, error.kind));
-        }
-        for cause in &error.causes {
-            leaves(cause, into);
-        }
-    }
-    let mut errors = Vec::new();
-    if let Err(error) = schemas.validate(value, index) {
-        leaves(&error, &mut errors);
-    }
-    errors
+    smsgate_sandbox::Schemas::new(bundled_schema)
+        .violations(type_name, value)
+        .into_iter()
+        .map(|v| format!("{}: {}", v.pointer, v.keyword))
+        .collect()
 }
 
 /// `value` with every null object member removed.

@@ -96,6 +96,7 @@ pub use push::{PushSettings, PushStats};
 pub use registry::{VENDORS, vendor};
 pub use router::typed_fields;
 pub use simulate::SimulatedVendor;
+pub use state::Schemas;
 
 /// A running simulator.
 #[derive(Debug)]

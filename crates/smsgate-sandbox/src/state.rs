@@ -445,6 +445,8 @@ impl Schemas {
     /// Where the bundled schema is registered with the compiler: a name, never fetched.
     const LOCATION: &'static str = "urn:smsgate:bundled-schema";
 
+    /// Compiles every definition of `bundled`, a vendor's self-contained schema (a definition
+    /// that does not compile is left out, with a warning).
     pub fn new(bundled: &str) -> Self {
         let value: serde_json::Value = serde_json::from_str(bundled).unwrap_or_default();
         let mut compiled = boon::Schemas::new();
