@@ -100,24 +100,13 @@ impl PostgresLedger {
                     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
                         .await
                         .map_err(db)?;
-                    tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
-                    tx.batch_execute(crate::POSTGRES_SCHEMA).await.map_err(db)?;
-                    // Ledgers created before `sent_ms` existed. Only then: ALTER TABLE locks
-                    // the table, which other workers are using.
-                    let has_sent_ms = tx
-                        .query_opt(
-                            "SELECT 1 FROM information_schema.columns WHERE table_schema = \
-                             current_schema() AND table_name = 'smsgate_messages' \
-                             AND column_name = 'sent_ms'",
-                            &[],
-                        )
-                        .await
-                        .map_err(db)?
-                        .is_some();
-                    if !has_sent_ms {
-                        tx.batch_execute("ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT")
-                            .await
-                            .map_err(db)?;
+                    // The schema statements run only when they differ from what this ledger
+                    // last applied: even a `CREATE INDEX IF NOT EXISTS` that finds its index
+                    // locks the table against writes, so running them on every start would make
+                    // a joining worker wait for (and deadlock with) the others' transactions.
+                    let digest = schema_digest();
+                    if applied_schema(tx).await?.as_deref() != Some(digest.as_str()) {
+                        migrate(tx, &digest).await?;
                     }
                     Ok(())
                 })
@@ -291,6 +280,76 @@ async fn record_outcomes(
         }
     }
     Ok(refused)
+}
+
+/// What identifies the schema statements this build applies.
+fn schema_digest() -> String {
+    smsgate_transport::sign::md5_hex(&[
+        crate::SCHEMA.as_bytes(),
+        crate::POSTGRES_SCHEMA.as_bytes(),
+        SENT_MS_COLUMN.as_bytes(),
+    ])
+}
+
+/// Adds the column ledgers created before `sent_ms` existed lack.
+const SENT_MS_COLUMN: &str = "ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT";
+
+/// The digest of the schema statements last applied to this database, if any were and its
+/// tables are all there (one dropped by hand is made again).
+async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerError> {
+    let recorded = tx
+        .query_one(
+            "SELECT to_regclass('smsgate_schema') IS NOT NULL \
+             AND to_regclass('smsgate_jobs') IS NOT NULL \
+             AND to_regclass('smsgate_messages') IS NOT NULL \
+             AND to_regclass('smsgate_reports') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(db)?
+        .try_get::<_, bool>(0)
+        .map_err(db)?;
+    if !recorded {
+        return Ok(None);
+    }
+    tx.query_opt("SELECT digest FROM smsgate_schema LIMIT 1", &[])
+        .await
+        .map_err(db)?
+        .map(|row| row.try_get(0).map_err(db))
+        .transpose()
+}
+
+/// Applies the schema statements (each safe to repeat) and records their digest.
+async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> {
+    tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
+    tx.batch_execute(crate::POSTGRES_SCHEMA).await.map_err(db)?;
+    let has_sent_ms = tx
+        .query_opt(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = \
+             current_schema() AND table_name = 'smsgate_messages' \
+             AND column_name = 'sent_ms'",
+            &[],
+        )
+        .await
+        .map_err(db)?
+        .is_some();
+    if !has_sent_ms {
+        tx.batch_execute(SENT_MS_COLUMN).await.map_err(db)?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS smsgate_schema (digest TEXT NOT NULL); \
+         DELETE FROM smsgate_schema;",
+    )
+    .await
+    .map_err(db)?;
+    tx.execute(
+        "INSERT INTO smsgate_schema (digest) VALUES ($1)",
+        &[&digest],
+    )
+    .await
+    .map_err(db)?;
+    tracing::info!(digest, "ledger schema applied");
+    Ok(())
 }
 
 /// The advisory-lock key of a provider's message id (63 bits of its MD5).

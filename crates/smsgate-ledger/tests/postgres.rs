@@ -288,3 +288,39 @@ async fn a_chunk_is_taken_once() {
     let ledger = connect().await;
     common::a_chunk_is_taken_once(&ledger, &job("take")).await;
 }
+
+/// A worker joining a job while others write starts at once: its start runs no schema statement
+/// when the schema is current (a `CREATE INDEX IF NOT EXISTS` that finds its index still locks
+/// the table against writes, which made a joining worker wait for, and deadlock with, others).
+#[tokio::test]
+async fn connecting_waits_for_no_open_transaction() {
+    let ledger = connect().await;
+    let job = job("join");
+    ledger.load(&job, rows(3)).await.unwrap();
+    let (mut client, connection) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let writing = client.transaction().await.unwrap();
+    writing
+        .execute(
+            "UPDATE smsgate_messages SET updated_ms = updated_ms WHERE job = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    writing
+        .execute(
+            "INSERT INTO smsgate_reports (provider, message_id, state, vendor_status, \
+             received_ms, matched) VALUES ('nxcloud', $1, 'pending', '0', 0, FALSE)",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    let joined = tokio::time::timeout(std::time::Duration::from_secs(20), connect()).await;
+    writing.rollback().await.unwrap();
+    assert!(
+        joined.is_ok(),
+        "connecting waited for another transaction's writes"
+    );
+}
