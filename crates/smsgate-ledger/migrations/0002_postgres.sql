@@ -11,3 +11,16 @@ DROP INDEX IF EXISTS smsgate_messages_by_state;
 CREATE INDEX IF NOT EXISTS smsgate_messages_open
     ON smsgate_messages (job, position)
     WHERE state IN ('pending', 'claimed', 'in_flight', 'not_sent');
+
+-- Each chunk a worker loaded, with a digest of its rows (positions, numbers, text hashes, client
+-- refs, sender ids): a worker reaching a chunk already loaded compares one digest with its own
+-- reading of the input instead of every row (the rows are compared one by one only when the
+-- digests differ, to name the first row that changed, or when the chunk was loaded in other
+-- bounds).
+CREATE TABLE IF NOT EXISTS smsgate_chunks (
+    job             TEXT NOT NULL,
+    first_position  BIGINT NOT NULL,
+    last_position   BIGINT NOT NULL,
+    digest          TEXT NOT NULL,
+    PRIMARY KEY (job, first_position, last_position)
+);

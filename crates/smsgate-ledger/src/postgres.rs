@@ -302,7 +302,8 @@ async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerEr
             "SELECT to_regclass('smsgate_schema') IS NOT NULL \
              AND to_regclass('smsgate_jobs') IS NOT NULL \
              AND to_regclass('smsgate_messages') IS NOT NULL \
-             AND to_regclass('smsgate_reports') IS NOT NULL",
+             AND to_regclass('smsgate_reports') IS NOT NULL \
+             AND to_regclass('smsgate_chunks') IS NOT NULL",
             &[],
         )
         .await
@@ -349,6 +350,57 @@ async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> 
     .await
     .map_err(db)?;
     tracing::info!(digest, "ledger schema applied");
+    Ok(())
+}
+
+/// The digest of a chunk's rows as [`Ledger::take`] compares them: each position, number, text
+/// hash, client ref and sender id, every field prefixed by its length.
+fn chunk_digest(
+    positions: &[i64],
+    numbers: &[&str],
+    md5s: &[String],
+    refs: &[&str],
+    senders: &[Option<&str>],
+) -> String {
+    let mut bytes = Vec::with_capacity(positions.len() * 96);
+    for k in 0..positions.len() {
+        bytes.extend_from_slice(&positions[k].to_le_bytes());
+        let fields = [
+            Some(numbers[k]),
+            Some(md5s[k].as_str()),
+            Some(refs[k]),
+            senders[k],
+        ];
+        for field in fields {
+            match field {
+                Some(value) => {
+                    bytes.push(1);
+                    bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
+                    bytes.extend_from_slice(value.as_bytes());
+                }
+                None => bytes.push(0),
+            }
+        }
+    }
+    smsgate_transport::sign::md5_hex(&[&bytes])
+}
+
+/// Records the digest of a chunk whose rows were just loaded or found equal to the input.
+async fn record_chunk(
+    tx: &Transaction<'_>,
+    job: &str,
+    first: i64,
+    last: i64,
+    digest: &str,
+) -> Result<(), LedgerError> {
+    tx.execute(
+        "INSERT INTO smsgate_chunks (job, first_position, last_position, digest) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (job, first_position, last_position) \
+         DO UPDATE SET digest = EXCLUDED.digest",
+        &[&job, &first, &last, &digest],
+    )
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
@@ -593,12 +645,6 @@ impl Ledger for PostgresLedger {
                     tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&job_key, &chunk_key])
                         .await
                         .map_err(db)?;
-                    tx.execute(
-                        "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        &[&job, &now],
-                    )
-                    .await
-                    .map_err(db)?;
                     let refs: Vec<&str> = messages.iter().map(|m| m.client_ref.as_str()).collect();
                     let numbers: Vec<&str> = messages.iter().map(|m| m.number.as_str()).collect();
                     let texts: Vec<Option<&str>> =
@@ -606,25 +652,52 @@ impl Ledger for PostgresLedger {
                     let md5s: Vec<String> = messages.iter().map(|m| text_md5(&m.text)).collect();
                     let senders: Vec<Option<&str>> =
                         messages.iter().map(|m| m.sender_id.as_deref()).collect();
-                    // New rows go in already claimed and in flight (this worker loaded them, in
-                    // this transaction); rows already there are checked and claimed after.
-                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-                    // A chunk another worker loaded already (workers read the same input) is
-                    // only counted: inserting it again would find every row taken.
-                    let loaded: i64 = tx
-                        .query_one(
-                            &format!(
-                                "SELECT count(*) FROM smsgate_messages WHERE job = $1 AND {} \
-                                 AND position = ANY($2)",
-                                span_condition("position", &positions)
-                            ),
-                            &[&job, &positions],
+                    let first = positions.iter().copied().min().unwrap_or_default();
+                    let last = positions.iter().copied().max().unwrap_or_default();
+                    let digest = chunk_digest(&positions, &numbers, &md5s, &refs, &senders);
+                    // A chunk loaded before (by another worker, or an earlier run) in the same
+                    // bounds and with the same digest holds these very messages: nothing to
+                    // load or compare.
+                    let known = tx
+                        .query_opt(
+                            "SELECT digest FROM smsgate_chunks WHERE job = $1 \
+                             AND first_position = $2 AND last_position = $3",
+                            &[&job, &first, &last],
                         )
                         .await
                         .map_err(db)?
-                        .try_get(0)
+                        .map(|row| row.try_get::<_, String>(0).map_err(db))
+                        .transpose()?
+                        .is_some_and(|recorded| recorded == digest);
+                    // New rows go in already claimed and in flight (this worker loaded them, in
+                    // this transaction); rows already there are checked and claimed after.
+                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                    // A chunk another worker loaded already in other bounds (or before chunks
+                    // had digests) is only counted: inserting it again would find every row
+                    // taken.
+                    let all_loaded = known || {
+                        tx.execute(
+                            "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) \
+                             ON CONFLICT DO NOTHING",
+                            &[&job, &now],
+                        )
+                        .await
                         .map_err(db)?;
-                    let all_loaded = usize::try_from(loaded).is_ok_and(|n| n >= positions.len());
+                        let loaded: i64 = tx
+                            .query_one(
+                                &format!(
+                                    "SELECT count(*) FROM smsgate_messages WHERE job = $1 AND {} \
+                                     AND position = ANY($2)",
+                                    span_condition("position", &positions)
+                                ),
+                                &[&job, &positions],
+                            )
+                            .await
+                            .map_err(db)?
+                            .try_get(0)
+                            .map_err(db)?;
+                        usize::try_from(loaded).is_ok_and(|n| n >= positions.len())
+                    };
                     let inserted = if all_loaded {
                         Vec::new()
                     } else {
@@ -660,39 +733,43 @@ impl Ledger for PostgresLedger {
                         .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
                         .collect();
                     if present.is_empty() {
+                        record_chunk(tx, &job, first, last, &digest).await?;
                         return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
                     }
                     let span = span_condition("position", &present);
-                    // The rows already there must be the messages given now (else the input
-                    // changed under this job's name: refused). Compared where they are: only
-                    // the first difference comes back.
-                    let given: std::collections::HashMap<i64, usize> =
-                        positions.iter().enumerate().map(|(k, p)| (*p, k)).collect();
-                    let pick = |k: &i64| given.get(k).copied().unwrap_or_default();
-                    let present_numbers: Vec<&str> = present.iter().map(|p| numbers[pick(p)]).collect();
-                    let present_md5s: Vec<&str> = present.iter().map(|p| md5s[pick(p)].as_str()).collect();
-                    let present_refs: Vec<&str> = present.iter().map(|p| refs[pick(p)]).collect();
-                    let present_senders: Vec<Option<&str>> =
-                        present.iter().map(|p| senders[pick(p)]).collect();
-                    let changed = tx
-                        .query_opt(
-                            // One primary-key probe per row: a LATERAL subquery with LIMIT is
-                            // never turned into a join that could scan the job.
-                            "SELECT v.position \
-                             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) \
-                             AS v(position, number, text_md5, client_ref, sender_id) \
-                             CROSS JOIN LATERAL (SELECT s.number, s.text_md5, s.client_ref, s.sender_id \
-                             FROM smsgate_messages s WHERE s.job = $1 AND s.position = v.position LIMIT 1) m \
-                             WHERE (m.number, m.text_md5, m.client_ref, m.sender_id) \
-                             IS DISTINCT FROM (v.number, v.text_md5, v.client_ref, v.sender_id) \
-                             ORDER BY v.position LIMIT 1",
-                            &[&job, &present, &present_numbers, &present_md5s, &present_refs, &present_senders],
-                        )
-                        .await
-                        .map_err(db)?;
-                    if let Some(row) = changed {
-                        let at: i64 = row.try_get(0).map_err(db)?;
-                        return Err(changed_input(&job, u64::try_from(at).unwrap_or_default()));
+                    if !known {
+                        // The rows already there must be the messages given now (else the input
+                        // changed under this job's name: refused). Compared where they are: only
+                        // the first difference comes back.
+                        let given: std::collections::HashMap<i64, usize> =
+                            positions.iter().enumerate().map(|(k, p)| (*p, k)).collect();
+                        let pick = |k: &i64| given.get(k).copied().unwrap_or_default();
+                        let present_numbers: Vec<&str> = present.iter().map(|p| numbers[pick(p)]).collect();
+                        let present_md5s: Vec<&str> = present.iter().map(|p| md5s[pick(p)].as_str()).collect();
+                        let present_refs: Vec<&str> = present.iter().map(|p| refs[pick(p)]).collect();
+                        let present_senders: Vec<Option<&str>> =
+                            present.iter().map(|p| senders[pick(p)]).collect();
+                        let changed = tx
+                            .query_opt(
+                                // One primary-key probe per row: a LATERAL subquery with LIMIT is
+                                // never turned into a join that could scan the job.
+                                "SELECT v.position \
+                                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+                                 AS v(position, number, text_md5, client_ref, sender_id) \
+                                 CROSS JOIN LATERAL (SELECT s.number, s.text_md5, s.client_ref, s.sender_id \
+                                 FROM smsgate_messages s WHERE s.job = $1 AND s.position = v.position LIMIT 1) m \
+                                 WHERE (m.number, m.text_md5, m.client_ref, m.sender_id) \
+                                 IS DISTINCT FROM (v.number, v.text_md5, v.client_ref, v.sender_id) \
+                                 ORDER BY v.position LIMIT 1",
+                                &[&job, &present, &present_numbers, &present_md5s, &present_refs, &present_senders],
+                            )
+                            .await
+                            .map_err(db)?;
+                        if let Some(row) = changed {
+                            let at: i64 = row.try_get(0).map_err(db)?;
+                            return Err(changed_input(&job, u64::try_from(at).unwrap_or_default()));
+                        }
+                        record_chunk(tx, &job, first, last, &digest).await?;
                     }
                     // Those still to send (an earlier run's not sent, a released claim) are
                     // claimed and marked in flight; rows another worker is claiming right now

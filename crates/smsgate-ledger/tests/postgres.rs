@@ -324,3 +324,38 @@ async fn connecting_waits_for_no_open_transaction() {
         "connecting waited for another transaction's writes"
     );
 }
+
+/// A chunk reached again in the same bounds is compared by its digest: any change to a row's
+/// number, text, reference or sender id (even only a sender id added) is refused at that row,
+/// and the unchanged chunk is taken without comparing rows.
+#[tokio::test]
+async fn a_chunk_known_by_its_digest_still_refuses_any_change() {
+    let ledger = connect().await;
+    let job = job("digest");
+    let given = rows(4);
+    let first = ledger
+        .take(&job, "a", given.clone(), 60_000, vec![])
+        .await
+        .unwrap();
+    assert_eq!(first.mine, vec![0, 1, 2, 3]);
+    type Edit = fn(&mut NewMessage);
+    let edits: [(&str, Edit); 4] = [
+        ("number", |m| m.number = "8613800199999".to_owned()),
+        ("text", |m| m.text.push('!')),
+        ("reference", |m| m.client_ref = "another".to_owned()),
+        ("sender id", |m| m.sender_id = Some("ACME".to_owned())),
+    ];
+    for (what, edit) in edits {
+        let mut changed = given.clone();
+        edit(&mut changed[2]);
+        match ledger.take(&job, "b", changed, 60_000, vec![]).await {
+            Err(LedgerError::Transition { position, .. }) => {
+                assert_eq!(position, 2, "{what}");
+            }
+            other => panic!("a changed {what} was taken: {other:?}"),
+        }
+    }
+    let again = ledger.take(&job, "b", given, 60_000, vec![]).await.unwrap();
+    assert!(again.mine.is_empty());
+    assert_eq!(again.held_elsewhere, 4);
+}
