@@ -7,6 +7,9 @@
 -- that already holds many rows, the first connection after this change builds the new index
 -- under a lock that holds back other workers' writes for as long: upgrade while no job is
 -- sending, and never run workers of both versions on one ledger (each would redo its index).
+-- The schema statements run only when their digest differs from the one in `smsgate_schema`
+-- (or an object they make is missing): workers of two builds with different schemas on one
+-- ledger would run them on every start, each taking locks that wait for the other's writes.
 DROP INDEX IF EXISTS smsgate_messages_by_state;
 CREATE INDEX IF NOT EXISTS smsgate_messages_open
     ON smsgate_messages (job, position)

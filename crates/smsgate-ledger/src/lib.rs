@@ -78,7 +78,8 @@ pub fn shown_url(url: &str) -> String {
 /// The schema every backend creates (portable SQL; times in UNIX milliseconds).
 pub const SCHEMA: &str = include_str!("../migrations/0001_ledger.sql");
 
-/// What PostgreSQL adds to [`SCHEMA`]: the index by state its workers poll.
+/// What PostgreSQL adds to [`SCHEMA`]: the index of open rows its workers poll, and the digests
+/// of loaded chunks.
 pub(crate) const POSTGRES_SCHEMA: &str = include_str!("../migrations/0002_postgres.sql");
 
 /// What SQLite changes in [`SCHEMA`]: no index by state (one sender, which scans once a run).

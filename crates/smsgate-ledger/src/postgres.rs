@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use smsgate_provider::{BoxFuture, DeliveryStatus};
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Row, Transaction};
@@ -76,7 +77,8 @@ fn read_message(row: &Row) -> Result<Message, LedgerError> {
 }
 
 impl PostgresLedger {
-    /// Connects to `url` (`postgres://user@host:port/db`) and applies the schema.
+    /// Connects to `url` (`postgres://user@host:port/db`) and applies the schema (only when this
+    /// database's differs from this build's: see `smsgate_schema`).
     pub async fn connect(url: &str, text: TextPolicy) -> Result<Self, LedgerError> {
         let (client, connection) =
             tokio_postgres::connect(url, NoTls)
@@ -294,8 +296,9 @@ fn schema_digest() -> String {
 /// Adds the column ledgers created before `sent_ms` existed lack.
 const SENT_MS_COLUMN: &str = "ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT";
 
-/// The digest of the schema statements last applied to this database, if any were and its
-/// tables are all there (one dropped by hand is made again).
+/// The digest of the schema statements last applied to this database, if any were and every
+/// object they make is there (a table, index or column dropped by hand is made again, an index
+/// a build before this one made and this one drops is dropped again).
 async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerError> {
     let recorded = tx
         .query_one(
@@ -303,7 +306,15 @@ async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerEr
              AND to_regclass('smsgate_jobs') IS NOT NULL \
              AND to_regclass('smsgate_messages') IS NOT NULL \
              AND to_regclass('smsgate_reports') IS NOT NULL \
-             AND to_regclass('smsgate_chunks') IS NOT NULL",
+             AND to_regclass('smsgate_chunks') IS NOT NULL \
+             AND to_regclass('smsgate_messages_by_provider_message_id') IS NOT NULL \
+             AND to_regclass('smsgate_messages_open') IS NOT NULL \
+             AND to_regclass('smsgate_reports_by_id') IS NOT NULL \
+             AND to_regclass('smsgate_reports_unmatched') IS NOT NULL \
+             AND to_regclass('smsgate_messages_by_state') IS NULL \
+             AND to_regclass('smsgate_messages_by_provider_id') IS NULL \
+             AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = \
+             current_schema() AND table_name = 'smsgate_messages' AND column_name = 'sent_ms')",
             &[],
         )
         .await
@@ -322,6 +333,12 @@ async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerEr
 
 /// Applies the schema statements (each safe to repeat) and records their digest.
 async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> {
+    let messages_exist = tx
+        .query_one("SELECT to_regclass('smsgate_messages') IS NOT NULL", &[])
+        .await
+        .map_err(db)?
+        .try_get::<_, bool>(0)
+        .map_err(db)?;
     tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
     tx.batch_execute(crate::POSTGRES_SCHEMA).await.map_err(db)?;
     let has_sent_ms = tx
@@ -336,6 +353,13 @@ async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> 
         .is_some();
     if !has_sent_ms {
         tx.batch_execute(SENT_MS_COLUMN).await.map_err(db)?;
+    }
+    if !messages_exist {
+        // Chunks recorded for rows no longer there (the table was dropped) would be taken as
+        // loaded.
+        tx.batch_execute("DELETE FROM smsgate_chunks")
+            .await
+            .map_err(db)?;
     }
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS smsgate_schema (digest TEXT NOT NULL); \
@@ -353,8 +377,8 @@ async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> 
     Ok(())
 }
 
-/// The digest of a chunk's rows as [`Ledger::take`] compares them: each position, number, text
-/// hash, client ref and sender id, every field prefixed by its length.
+/// The digest of a chunk's rows as [`Ledger::take`] compares them (SHA-256 of each position,
+/// number, text hash, client ref and sender id, every field tagged and prefixed by its length).
 fn chunk_digest(
     positions: &[i64],
     numbers: &[&str],
@@ -382,7 +406,7 @@ fn chunk_digest(
             }
         }
     }
-    smsgate_transport::sign::md5_hex(&[&bytes])
+    smsgate_transport::sign::hex_lower(&Sha256::digest(&bytes))
 }
 
 /// Records the digest of a chunk whose rows were just loaded or found equal to the input.
@@ -634,6 +658,9 @@ impl Ledger for PostgresLedger {
         Box::pin(async move {
             self.transaction(|tx| {
                 Box::pin(async move {
+                    if messages.is_empty() {
+                        return Ok(Taken::default());
+                    }
                     let now = now_ms();
                     let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
                     // Workers reading the same input reach a chunk together: one loads it, the
@@ -656,8 +683,8 @@ impl Ledger for PostgresLedger {
                     let last = positions.iter().copied().max().unwrap_or_default();
                     let digest = chunk_digest(&positions, &numbers, &md5s, &refs, &senders);
                     // A chunk loaded before (by another worker, or an earlier run) in the same
-                    // bounds and with the same digest holds these very messages: nothing to
-                    // load or compare.
+                    // bounds and with the same digest holds these very messages: the rows found
+                    // need no comparison (rows missing, deleted by hand, are loaded again).
                     let known = tx
                         .query_opt(
                             "SELECT digest FROM smsgate_chunks WHERE job = $1 \
@@ -672,10 +699,7 @@ impl Ledger for PostgresLedger {
                     // New rows go in already claimed and in flight (this worker loaded them, in
                     // this transaction); rows already there are checked and claimed after.
                     let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-                    // A chunk another worker loaded already in other bounds (or before chunks
-                    // had digests) is only counted: inserting it again would find every row
-                    // taken.
-                    let all_loaded = known || {
+                    if !known {
                         tx.execute(
                             "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) \
                              ON CONFLICT DO NOTHING",
@@ -683,21 +707,23 @@ impl Ledger for PostgresLedger {
                         )
                         .await
                         .map_err(db)?;
-                        let loaded: i64 = tx
-                            .query_one(
-                                &format!(
-                                    "SELECT count(*) FROM smsgate_messages WHERE job = $1 AND {} \
-                                     AND position = ANY($2)",
-                                    span_condition("position", &positions)
-                                ),
-                                &[&job, &positions],
-                            )
-                            .await
-                            .map_err(db)?
-                            .try_get(0)
-                            .map_err(db)?;
-                        usize::try_from(loaded).is_ok_and(|n| n >= positions.len())
-                    };
+                    }
+                    // A chunk another worker loaded already (workers read the same input) is
+                    // only counted: inserting it again would find every row taken.
+                    let loaded: i64 = tx
+                        .query_one(
+                            &format!(
+                                "SELECT count(*) FROM smsgate_messages WHERE job = $1 AND {} \
+                                 AND position = ANY($2)",
+                                span_condition("position", &positions)
+                            ),
+                            &[&job, &positions],
+                        )
+                        .await
+                        .map_err(db)?
+                        .try_get(0)
+                        .map_err(db)?;
+                    let all_loaded = usize::try_from(loaded).is_ok_and(|n| n >= positions.len());
                     let inserted = if all_loaded {
                         Vec::new()
                     } else {

@@ -325,12 +325,37 @@ async fn connecting_waits_for_no_open_transaction() {
     );
 }
 
+/// A raw connection to the test database, for looking at (or tampering with) the tables.
+async fn raw() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// The digests recorded for `job`'s chunks, by bounds.
+async fn chunk_digests(client: &tokio_postgres::Client, job: &str) -> Vec<(i64, i64, String)> {
+    client
+        .query(
+            "SELECT first_position, last_position, digest FROM smsgate_chunks WHERE job = $1 \
+             ORDER BY first_position, last_position",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect()
+}
+
 /// A chunk reached again in the same bounds is compared by its digest: any change to a row's
-/// number, text, reference or sender id (even only a sender id added) is refused at that row,
-/// and the unchanged chunk is taken without comparing rows.
+/// number, text, reference or sender id (even only a sender id added) is refused at that row
+/// and leaves the recorded digest as it was; the unchanged chunk is taken as loaded.
 #[tokio::test]
 async fn a_chunk_known_by_its_digest_still_refuses_any_change() {
     let ledger = connect().await;
+    let client = raw().await;
     let job = job("digest");
     let given = rows(4);
     let first = ledger
@@ -338,6 +363,9 @@ async fn a_chunk_known_by_its_digest_still_refuses_any_change() {
         .await
         .unwrap();
     assert_eq!(first.mine, vec![0, 1, 2, 3]);
+    let recorded = chunk_digests(&client, &job).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!((recorded[0].0, recorded[0].1), (0, 3));
     type Edit = fn(&mut NewMessage);
     let edits: [(&str, Edit); 4] = [
         ("number", |m| m.number = "8613800199999".to_owned()),
@@ -354,8 +382,113 @@ async fn a_chunk_known_by_its_digest_still_refuses_any_change() {
             }
             other => panic!("a changed {what} was taken: {other:?}"),
         }
+        assert_eq!(chunk_digests(&client, &job).await, recorded, "{what}");
     }
     let again = ledger.take(&job, "b", given, 60_000, vec![]).await.unwrap();
     assert!(again.mine.is_empty());
     assert_eq!(again.held_elsewhere, 4);
+}
+
+/// Rows of a known chunk deleted by hand are loaded again (and taken), never counted as held
+/// by another worker; a ledger whose messages table was dropped forgets its chunks' digests.
+#[tokio::test]
+async fn a_known_chunk_missing_rows_loads_them_again() {
+    let ledger = connect().await;
+    let client = raw().await;
+    let job = job("missing");
+    ledger
+        .take(&job, "a", rows(4), 60_000, vec![])
+        .await
+        .unwrap();
+    client
+        .execute(
+            "DELETE FROM smsgate_messages WHERE job = $1 AND position IN (1, 3)",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    let again = ledger
+        .take(&job, "b", rows(4), 60_000, vec![])
+        .await
+        .unwrap();
+    assert_eq!(again.mine, vec![1, 3]);
+    assert_eq!(again.held_elsewhere, 2);
+    for position in [1, 3] {
+        let message = ledger.message(&job, position).await.unwrap().unwrap();
+        assert_eq!(message.state, State::InFlight);
+        assert_eq!(message.worker.as_deref(), Some("b"));
+    }
+}
+
+/// A ledger an older build made (no `smsgate_schema`, no chunk digests, no `sent_ms`, the old
+/// index by state) is brought up to date on connect; an index dropped by hand later is made
+/// again. In a schema of its own, so that no other test sees its tables.
+#[tokio::test]
+async fn an_older_ledger_is_upgraded_and_a_dropped_index_made_again() {
+    let schema = job("upgrade").replace('-', "_");
+    let client = raw().await;
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema}; \
+             CREATE TABLE smsgate_jobs (name TEXT PRIMARY KEY, created_ms BIGINT NOT NULL); \
+             CREATE TABLE smsgate_messages (job TEXT NOT NULL, position BIGINT NOT NULL, \
+             client_ref TEXT NOT NULL, number TEXT NOT NULL, text TEXT, text_md5 TEXT NOT NULL, \
+             sender_id TEXT, state TEXT NOT NULL, retry_safe BOOLEAN, provider TEXT, \
+             provider_message_id TEXT, tried TEXT NOT NULL DEFAULT '', reason TEXT, worker TEXT, \
+             lease_until_ms BIGINT, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, \
+             report_state TEXT, report_status TEXT, report_at TEXT, PRIMARY KEY (job, position)); \
+             CREATE INDEX smsgate_messages_by_state ON smsgate_messages (job, state, position);"
+        ))
+        .await
+        .unwrap();
+    let base = url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let scoped = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let exists = |name: &'static str| {
+        let client = &client;
+        let schema = schema.clone();
+        async move {
+            client
+                .query_one(
+                    "SELECT to_regclass($1) IS NOT NULL",
+                    &[&format!("{schema}.{name}")],
+                )
+                .await
+                .unwrap()
+                .get::<_, bool>(0)
+        }
+    };
+    let ledger = PostgresLedger::connect(&scoped, TextPolicy::Keep)
+        .await
+        .unwrap();
+    assert!(exists("smsgate_schema").await);
+    assert!(exists("smsgate_chunks").await);
+    assert!(exists("smsgate_messages_open").await);
+    assert!(!exists("smsgate_messages_by_state").await);
+    let taken = ledger
+        .take("old", "a", rows(2), 60_000, vec![])
+        .await
+        .unwrap();
+    assert_eq!(taken.mine, vec![0, 1]);
+    assert!(
+        ledger
+            .message("old", 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .sent_ms
+            .is_some()
+    );
+    client
+        .batch_execute(&format!("DROP INDEX {schema}.smsgate_messages_open"))
+        .await
+        .unwrap();
+    PostgresLedger::connect(&scoped, TextPolicy::Keep)
+        .await
+        .unwrap();
+    assert!(exists("smsgate_messages_open").await);
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
 }
