@@ -296,13 +296,27 @@ fn schema_digest() -> String {
 /// Adds the column ledgers created before `sent_ms` existed lack.
 const SENT_MS_COLUMN: &str = "ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT";
 
+/// Whether `smsgate_messages` has that column (a condition on the catalog, no table lock).
+const HAS_SENT_MS: &str = "EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = \
+     current_schema() AND table_name = 'smsgate_messages' AND column_name = 'sent_ms')";
+
+/// The value of a condition on the catalog.
+async fn catalog_says(tx: &Transaction<'_>, condition: &str) -> Result<bool, LedgerError> {
+    tx.query_one(&format!("SELECT {condition}"), &[])
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(db)
+}
+
 /// The digest of the schema statements last applied to this database, if any were and every
 /// object they make is there (a table, index or column dropped by hand is made again, an index
 /// a build before this one made and this one drops is dropped again).
 async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerError> {
-    let recorded = tx
-        .query_one(
-            "SELECT to_regclass('smsgate_schema') IS NOT NULL \
+    let recorded = catalog_says(
+        tx,
+        &format!(
+            "to_regclass('smsgate_schema') IS NOT NULL \
              AND to_regclass('smsgate_jobs') IS NOT NULL \
              AND to_regclass('smsgate_messages') IS NOT NULL \
              AND to_regclass('smsgate_reports') IS NOT NULL \
@@ -313,14 +327,10 @@ async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerEr
              AND to_regclass('smsgate_reports_unmatched') IS NOT NULL \
              AND to_regclass('smsgate_messages_by_state') IS NULL \
              AND to_regclass('smsgate_messages_by_provider_id') IS NULL \
-             AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = \
-             current_schema() AND table_name = 'smsgate_messages' AND column_name = 'sent_ms')",
-            &[],
-        )
-        .await
-        .map_err(db)?
-        .try_get::<_, bool>(0)
-        .map_err(db)?;
+             AND {HAS_SENT_MS}"
+        ),
+    )
+    .await?;
     if !recorded {
         return Ok(None);
     }
@@ -333,24 +343,10 @@ async fn applied_schema(tx: &Transaction<'_>) -> Result<Option<String>, LedgerEr
 
 /// Applies the schema statements (each safe to repeat) and records their digest.
 async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> {
-    let messages_exist = tx
-        .query_one("SELECT to_regclass('smsgate_messages') IS NOT NULL", &[])
-        .await
-        .map_err(db)?
-        .try_get::<_, bool>(0)
-        .map_err(db)?;
+    let messages_exist = catalog_says(tx, "to_regclass('smsgate_messages') IS NOT NULL").await?;
     tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
     tx.batch_execute(crate::POSTGRES_SCHEMA).await.map_err(db)?;
-    let has_sent_ms = tx
-        .query_opt(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = \
-             current_schema() AND table_name = 'smsgate_messages' \
-             AND column_name = 'sent_ms'",
-            &[],
-        )
-        .await
-        .map_err(db)?
-        .is_some();
+    let has_sent_ms = catalog_says(tx, HAS_SENT_MS).await?;
     if !has_sent_ms {
         tx.batch_execute(SENT_MS_COLUMN).await.map_err(db)?;
     }
@@ -667,8 +663,9 @@ impl Ledger for PostgresLedger {
                     // others wait for that (a lock per chunk, before any row is touched) and
                     // then find it loaded, instead of inserting it again against the first
                     // one's uncommitted rows.
-                    let (job_key, chunk_key) =
-                        chunk_lock_key(&job, positions.iter().copied().min().unwrap_or_default());
+                    let first = positions.iter().copied().min().unwrap_or_default();
+                    let last = positions.iter().copied().max().unwrap_or_default();
+                    let (job_key, chunk_key) = chunk_lock_key(&job, first);
                     tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&job_key, &chunk_key])
                         .await
                         .map_err(db)?;
@@ -679,8 +676,6 @@ impl Ledger for PostgresLedger {
                     let md5s: Vec<String> = messages.iter().map(|m| text_md5(&m.text)).collect();
                     let senders: Vec<Option<&str>> =
                         messages.iter().map(|m| m.sender_id.as_deref()).collect();
-                    let first = positions.iter().copied().min().unwrap_or_default();
-                    let last = positions.iter().copied().max().unwrap_or_default();
                     let digest = chunk_digest(&positions, &numbers, &md5s, &refs, &senders);
                     // A chunk loaded before (by another worker, or an earlier run) in the same
                     // bounds and with the same digest holds these very messages: the rows found
@@ -758,12 +753,7 @@ impl Ledger for PostgresLedger {
                         .copied()
                         .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
                         .collect();
-                    if present.is_empty() {
-                        record_chunk(tx, &job, first, last, &digest).await?;
-                        return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
-                    }
-                    let span = span_condition("position", &present);
-                    if !known {
+                    if !known && !present.is_empty() {
                         // The rows already there must be the messages given now (else the input
                         // changed under this job's name: refused). Compared where they are: only
                         // the first difference comes back.
@@ -795,8 +785,14 @@ impl Ledger for PostgresLedger {
                             let at: i64 = row.try_get(0).map_err(db)?;
                             return Err(changed_input(&job, u64::try_from(at).unwrap_or_default()));
                         }
+                    }
+                    if !known {
                         record_chunk(tx, &job, first, last, &digest).await?;
                     }
+                    if present.is_empty() {
+                        return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
+                    }
+                    let span = span_condition("position", &present);
                     // Those still to send (an earlier run's not sent, a released claim) are
                     // claimed and marked in flight; rows another worker is claiming right now
                     // are skipped, not waited for.

@@ -297,10 +297,7 @@ async fn connecting_waits_for_no_open_transaction() {
     let ledger = connect().await;
     let job = job("join");
     ledger.load(&job, rows(3)).await.unwrap();
-    let (mut client, connection) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let mut client = raw().await;
     let writing = client.transaction().await.unwrap();
     writing
         .execute(
