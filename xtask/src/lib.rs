@@ -1,4 +1,5 @@
-//! The smsgate generator: `specs/<vendor>/` → `crates/smsgate-<vendor>/src/generated/`.
+//! The smsgate generator: `specs/<vendor>/` → `crates/smsgate-<vendor>/src/generated/`, and the
+//! facade's numbering plan ([`plan`]) from the `phonenumber` crate's metadata.
 //!
 //! [`generate`] reads every vendor folder (a folder of `specs/` with an `operations.json`), checks
 //! it ([`spec`]), and emits Rust ([`emit`]); [`write()`] puts the files on disk and [`check()`] lists
@@ -7,6 +8,7 @@
 pub mod emit;
 pub mod endpoints;
 pub mod json;
+pub mod plan;
 pub mod spec;
 
 use std::fs;
@@ -70,7 +72,7 @@ pub fn generate_vendor(specs_dir: &Path, vendor: &str) -> Result<Vec<GeneratedFi
     emit::emit_vendor(&spec, &specs_display(specs_dir))
 }
 
-/// Generates every platform's and vendor's files from `workspace/specs`.
+/// Generates every platform's and vendor's files from `workspace/specs`, and the numbering plan.
 pub fn generate(workspace: &Path) -> Result<Vec<Output>, GenError> {
     let specs_dir = workspace.join("specs");
     let reader = spec::SpecReader::new(&specs_dir)?;
@@ -113,6 +115,7 @@ pub fn generate(workspace: &Path) -> Result<Vec<Output>, GenError> {
             emit::emit_vendor(&reader.read_vendor(&vendor)?, &display)?,
         );
     }
+    outputs.push(plan::generate()?);
     Ok(outputs)
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask`: workspace automation for smsgate.
 //!
-//! - `cargo xtask gen` regenerates `crates/smsgate-<vendor>/src/generated/` from `specs/`.
+//! - `cargo xtask gen` regenerates `crates/smsgate-<vendor>/src/generated/` from `specs/`, and
+//!   `crates/smsgate/src/generated/numbering_plan.tsv` from the `phonenumber` crate's metadata.
 //! - `cargo xtask gen --check` fails, naming each stale file, when regeneration would change anything.
 //! - `cargo xtask ci` runs everything CI runs: the drift check, fmt, clippy, tests and docs.
 
@@ -13,7 +14,8 @@ mod bench;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  gen [--check]   regenerate crates/smsgate-<vendor>/src/generated/ from specs/
+  gen [--check]   regenerate crates/smsgate-<vendor>/src/generated/ from specs/ (and the
+                  numbering plan from the phonenumber crate's metadata)
                   (--check: change nothing, fail if any generated file is stale)
   ci              run every CI step: gen --check, fmt --check, clippy, test, doc
   bench [PART..]  run the benchmarks; PART is codec, e2e, memory, compile, ledger or

@@ -22,6 +22,8 @@ use regex_automata::util::syntax;
 
 use crate::outcome::PhoneNumber;
 
+mod plan;
+
 /// Most digits E.164 allows in a number, country code included.
 const E164_MAX_DIGITS: usize = 15;
 
@@ -106,11 +108,11 @@ impl NumberPolicy {
             region: region.to_owned(),
         };
         let id: Id = region.to_ascii_uppercase().parse().map_err(|_| unknown())?;
-        let meta = DATABASE.by_id(id.as_ref()).ok_or_else(unknown)?;
+        let code = plan::code_of(id.as_ref()).ok_or_else(unknown)?;
         self.region = Some(DefaultRegion {
             id,
-            code: meta.country_code(),
-            code_digits: meta.country_code().to_string().into_boxed_str(),
+            code,
+            code_digits: code.to_string().into_boxed_str(),
         });
         Ok(self)
     }
@@ -133,16 +135,12 @@ impl NumberPolicy {
         self.lenient
     }
 
-    /// Loads the numbering-plan metadata now (once per process: tens of milliseconds in a
-    /// release build) rather than in the first send, and compiles the default region's patterns.
+    /// Compiles the default region's patterns now rather than in the first send (other
+    /// country codes are compiled on their first number; libphonenumber's own database loads
+    /// only for a number the fast path leaves to its parser).
     pub(crate) fn load_metadata(&self) {
-        match &self.region {
-            Some(region) => {
-                code_table(region.code);
-            }
-            None => {
-                DATABASE.by_id("US");
-            }
+        if let Some(region) = &self.region {
+            code_table(region.code);
         }
     }
 
@@ -478,17 +476,18 @@ fn code_table(code: u16) -> Option<&'static CodeTable> {
 
 impl CodeEntry {
     fn build(code: u16) -> Self {
-        let Some(metas) = DATABASE.by_code(&code) else {
-            return Self::Unassigned;
+        let Some(regions) = plan::regions(code) else {
+            return Self::SlowOnly;
         };
+        if regions.is_empty() {
+            return Self::Unassigned;
+        }
         // Every national prefix and carrier-code pattern of the code's regions, in one.
-        let strip: Vec<String> = metas
+        let strip: Vec<String> = regions
             .iter()
-            .flat_map(|meta| {
-                let parsing = meta
-                    .national_prefix_for_parsing()
-                    .map(|parsing| parsing.as_str().to_owned());
-                let prefix = meta.national_prefix().map(regex::escape);
+            .flat_map(|region| {
+                let parsing = region.national_prefix_for_parsing.map(str::to_owned);
+                let prefix = region.national_prefix.map(regex::escape);
                 parsing.into_iter().chain(prefix)
             })
             .map(|pattern| format!("(?:{pattern}\n)"))
@@ -501,7 +500,7 @@ impl CodeEntry {
                 None => return Self::SlowOnly,
             }
         };
-        match metas.into_iter().map(RegionTable::build).collect() {
+        match regions.iter().map(RegionTable::build).collect() {
             Some(regions) => Self::Fast(CodeTable { regions, may_strip }),
             None => Self::SlowOnly,
         }
@@ -563,10 +562,11 @@ struct RegionTable {
 }
 
 impl RegionTable {
-    fn build(meta: &Metadata) -> Option<Self> {
-        let general = Pattern::build(meta.descriptors().general())?;
-        let types = number_types(meta)
-            .into_iter()
+    fn build(region: &plan::Region<'_>) -> Option<Self> {
+        let general = Pattern::build(&region.general)?;
+        let types = region
+            .types
+            .iter()
             .flatten()
             .map(|descriptor| {
                 let pattern = Pattern::build(descriptor)?;
@@ -575,19 +575,19 @@ impl RegionTable {
             })
             .collect::<Option<_>>()?;
         Some(Self {
-            id: meta.id().into(),
-            leading_digits: match meta.leading_digits() {
-                Some(leading) => Some(Matcher::build(leading.as_str(), false)?),
+            id: region.id.into(),
+            leading_digits: match region.leading_digits {
+                Some(leading) => Some(Matcher::build(leading, false)?),
                 None => None,
             },
             general,
             types,
-            international_prefix: match meta.international_prefix() {
-                Some(prefix) => Some(anchored(prefix.as_str())?),
+            international_prefix: match region.international_prefix {
+                Some(prefix) => Some(anchored(prefix)?),
                 None => None,
             },
-            starts_with_international_prefix: match meta.international_prefix() {
-                Some(prefix) => Some(Matcher::build(prefix.as_str(), false)?),
+            starts_with_international_prefix: match region.international_prefix {
+                Some(prefix) => Some(Matcher::build(prefix, false)?),
                 None => None,
             },
         })
@@ -611,10 +611,10 @@ struct Pattern {
 }
 
 impl Pattern {
-    fn build(descriptor: &Descriptor) -> Option<Self> {
+    fn build(descriptor: &plan::Descriptor<'_>) -> Option<Self> {
         Some(Self {
-            pattern: Matcher::build(descriptor.national_number().as_str(), true)?,
-            lengths: descriptor.possible_length().into(),
+            pattern: Matcher::build(descriptor.pattern, true)?,
+            lengths: descriptor.lengths.clone().into_boxed_slice(),
         })
     }
 
