@@ -115,7 +115,11 @@ pub fn generate(workspace: &Path) -> Result<Vec<Output>, GenError> {
             emit::emit_vendor(&reader.read_vendor(&vendor)?, &display)?,
         );
     }
-    outputs.push(plan::generate()?);
+    // The facade's numbering plan (a workspace without the facade, such as the tests' fixtures,
+    // has none).
+    if workspace.join("crates/smsgate/Cargo.toml").is_file() {
+        outputs.push(plan::generate()?);
+    }
     Ok(outputs)
 }
 
