@@ -704,21 +704,28 @@ impl Ledger for PostgresLedger {
                         .map_err(db)?;
                     }
                     // A chunk another worker loaded already (workers read the same input) is
-                    // only counted: inserting it again would find every row taken.
-                    let loaded: i64 = tx
+                    // only counted: inserting it again would find every row taken. One pass
+                    // over its rows also says whether any is there to claim or to read back
+                    // (while another worker sends it, neither: nothing more is asked).
+                    let counts = tx
                         .query_one(
                             &format!(
-                                "SELECT count(*) FROM smsgate_messages WHERE job = $1 AND {} \
-                                 AND position = ANY($2)",
+                                "SELECT count(*), \
+                                 count(*) FILTER (WHERE state IN ('pending', 'not_sent')), \
+                                 count(*) FILTER (WHERE state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent')) \
+                                 FROM smsgate_messages WHERE job = $1 AND {} AND position = ANY($2)",
                                 span_condition("position", &positions)
                             ),
                             &[&job, &positions],
                         )
                         .await
-                        .map_err(db)?
-                        .try_get(0)
                         .map_err(db)?;
-                    let all_loaded = usize::try_from(loaded).is_ok_and(|n| n >= positions.len());
+                    let count = |k: usize| -> Result<usize, LedgerError> {
+                        let n: i64 = counts.try_get(k).map_err(db)?;
+                        Ok(usize::try_from(n).unwrap_or_default())
+                    };
+                    let (loaded, to_claim, with_outcome) = (count(0)?, count(1)?, count(2)?);
+                    let all_loaded = loaded >= positions.len();
                     let inserted = if all_loaded {
                         Vec::new()
                     } else {
@@ -793,10 +800,16 @@ impl Ledger for PostgresLedger {
                         return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
                     }
                     let span = span_condition("position", &present);
+                    // Rows found before this transaction inserted any: the counts above hold
+                    // for them, and what they say is not there is not looked for.
+                    let counted = mine.is_empty();
                     // Those still to send (an earlier run's not sent, a released claim) are
                     // claimed and marked in flight; rows another worker is claiming right now
                     // are skipped, not waited for.
-                    let mut started: Vec<u64> = tx
+                    let mut started: Vec<u64> = if counted && to_claim == 0 {
+                        Vec::new()
+                    } else {
+                        tx
                         .query(
                             &format!(
                                 "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
@@ -816,12 +829,15 @@ impl Ledger for PostgresLedger {
                         .collect::<Result<Vec<_>, _>>()?
                         .into_iter()
                         .filter_map(|p| u64::try_from(p).ok())
-                        .collect();
+                        .collect()
+                    };
                     started.sort_unstable();
                     // Of the rest, only those with an outcome are read (the caller writes it);
                     // the others another worker holds are counted.
-                    let settled: Vec<Message> = tx
-                        .query(
+                    let settled: Vec<Message> = if counted && with_outcome == 0 {
+                        Vec::new()
+                    } else {
+                        tx.query(
                             &format!(
                                 "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND {span} \
                                  AND position = ANY($2) \
@@ -834,7 +850,8 @@ impl Ledger for PostgresLedger {
                         .map_err(db)?
                         .iter()
                         .map(read_message)
-                        .collect::<Result<_, _>>()?;
+                        .collect::<Result<_, _>>()?
+                    };
                     let held_elsewhere =
                         present.len().saturating_sub(started.len() + settled.len()) as u64;
                     mine.extend(started);

@@ -1,6 +1,7 @@
 //! nxcloud's behaviour: 32-hex message ids (or the caller's `sysMessageId`), per-item
 //! results, form-encoded delivery reports.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -75,10 +76,12 @@ fn message_id(call: &Call<'_>) -> String {
     format!("{:016x}{:016x}", call.random(), call.random())
 }
 
-/// Both shapes as a list of items, each with its own `phone`.
-fn items(multi: bool, request: &Value) -> Vec<Value> {
+/// Both shapes as a list of items, each with its own `phone` (a batch's items as they are).
+fn items(multi: bool, request: &Value) -> Cow<'_, [Value]> {
     if multi {
-        return request["items"].as_array().cloned().unwrap_or_default();
+        return request["items"]
+            .as_array()
+            .map_or(Cow::Owned(Vec::new()), |items| Cow::Borrowed(items));
     }
     let phones = request["phone"].as_str().unwrap_or_default();
     phones
@@ -106,6 +109,9 @@ fn check(call: &Call<'_>, multi: bool, items: &[Value]) -> Result<(), ResponseCo
         }
         if content.chars().count() > max_content {
             return Err(ResponseCode::ContentTooLong);
+        }
+        if call.violations.is_empty() {
+            continue;
         }
         let source_address = if multi {
             format!("/items/{index}/sourceAddress")

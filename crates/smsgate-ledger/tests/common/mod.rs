@@ -186,6 +186,16 @@ pub async fn a_chunk_is_taken_once(ledger: &dyn smsgate_ledger::Ledger, job: &st
         assert_eq!(message.state, State::InFlight, "row {position}");
         assert_eq!(message.worker.as_deref(), Some("c"), "row {position}");
     }
+    // A chunk loaded whole but never sent (nothing of it new) is claimed by the next worker
+    // to reach it.
+    ledger.load(job, (7..10).map(row).collect()).await.unwrap();
+    let loaded = ledger
+        .take(job, "e", (7..10).map(row).collect(), 60_000, vec![])
+        .await
+        .unwrap();
+    assert_eq!(loaded.mine, vec![7, 8, 9]);
+    assert!(loaded.settled.is_empty());
+    assert_eq!(loaded.held_elsewhere, 0);
     // Once row 2 has its outcome, a worker reaching the chunk is given it to write (and a
     // changed row among the settled ones is still refused).
     ledger
