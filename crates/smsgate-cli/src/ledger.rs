@@ -269,7 +269,7 @@ impl LedgerRun {
                     continue;
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                    () = self.ledger.wait_for_settlements(WAIT_FOR_OTHERS) => {}
                     () = stop.stopped() => {}
                 }
                 continue;
@@ -344,7 +344,7 @@ impl LedgerRun {
             }
             // Other workers are still sending (or died: their leases lapse).
             tokio::select! {
-                () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                () = self.ledger.wait_for_settlements(WAIT_FOR_OTHERS) => {}
                 () = stop.stopped() => {}
             }
         }
@@ -403,6 +403,10 @@ impl LedgerRun {
             .map_err(|err| LedgerError::Database(format!("the ledger task failed: {err}")))?
     }
 }
+
+/// Longest wait between two counts of the rows other workers hold (a ledger that hears their
+/// outcomes commit, PostgreSQL, counts again as soon as they do).
+const WAIT_FOR_OTHERS: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Makes this process the only sender on the SQLite ledger `url` names: an exclusive lock on
 /// `PATH.send-lock` (readers such as `status`, `receive` and `reconcile` take none).

@@ -747,6 +747,14 @@ pub trait Ledger: Send + Sync {
         })
     }
 
+    /// Waits until other workers may have settled messages since the last call, or for
+    /// `timeout`: what a worker waiting for the others does between two counts of what they
+    /// hold. The default waits `timeout`; PostgreSQL wakes when another worker's outcomes
+    /// commit (its first call only starts listening, and returns at once).
+    fn wait_for_settlements(&self, timeout: std::time::Duration) -> BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(timeout))
+    }
+
     /// Records a delivery report, matched by provider and message id.
     fn record_report(
         &self,

@@ -3,11 +3,12 @@
 //! share one.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 use smsgate_provider::{BoxFuture, DeliveryStatus};
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls, Row, Transaction};
+use tokio_postgres::{AsyncMessage, Client, NoTls, Row, Transaction};
 
 use crate::model::{
     COLUMNS, Count, EarlyReport, Ledger, LedgerError, Message, NewMessage, Recovery, ReportMatch,
@@ -24,7 +25,15 @@ use crate::model::{
 pub struct PostgresLedger {
     client: Arc<Mutex<Client>>,
     text: TextPolicy,
+    /// How many notifications of settled outcomes ([`SETTLED_CHANNEL`]) this connection heard.
+    settled: Arc<Mutex<tokio::sync::watch::Receiver<u64>>>,
+    /// Whether this connection listens on that channel (from the first wait on).
+    listening: Arc<AtomicBool>,
 }
+
+/// The channel a transaction that records outcomes notifies on commit: workers waiting for the
+/// others count again at once instead of at their next poll.
+const SETTLED_CHANNEL: &str = "smsgate_settled";
 
 impl std::fmt::Debug for PostgresLedger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,14 +96,31 @@ impl PostgresLedger {
                     url: crate::model::shown_url(url),
                     reason: crate::model::without_passwords(&err.to_string()),
                 })?;
+        let (heard, settled) = tokio::sync::watch::channel(0u64);
+        let mut connection = connection;
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::warn!(error = %err, "ledger connection ended");
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(_))) => {
+                        heard.send_modify(|count| *count = count.wrapping_add(1));
+                    }
+                    Some(Ok(AsyncMessage::Notice(notice))) => {
+                        tracing::debug!(severity = notice.severity(), "{}", notice.message());
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => {
+                        tracing::warn!(error = %err, "ledger connection ended");
+                        break;
+                    }
+                    None => break,
+                }
             }
         });
         let ledger = Self {
             client: Arc::new(Mutex::new(client)),
             text,
+            settled: Arc::new(Mutex::new(settled)),
+            listening: Arc::new(AtomicBool::new(false)),
         };
         ledger
             .transaction(|tx| {
@@ -234,6 +260,12 @@ async fn record_outcomes(
         .iter()
         .map(|row| row.try_get::<_, i64>(0).map_err(db))
         .collect::<Result<_, _>>()?;
+    if !done.is_empty() {
+        // Delivered on commit, to workers waiting for the others (`wait_for_settlements`).
+        tx.batch_execute(&format!("NOTIFY {SETTLED_CHANNEL}"))
+            .await
+            .map_err(db)?;
+    }
     refused.extend(
         settlements
             .iter()
@@ -1099,6 +1131,28 @@ impl Ledger for PostgresLedger {
                 .try_get(0)
                 .map_err(db)?;
             Ok(u64::try_from(held).unwrap_or_default())
+        })
+    }
+
+    fn wait_for_settlements(&self, timeout: std::time::Duration) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if !self.listening.swap(true, Ordering::SeqCst) {
+                // From now on no settlement goes unheard: the caller counts again first.
+                let listen = format!("LISTEN {SETTLED_CHANNEL}");
+                if let Err(err) = self.client.lock().await.batch_execute(&listen).await {
+                    self.listening.store(false, Ordering::SeqCst);
+                    tracing::debug!(error = %err, "cannot listen for settlements; polling");
+                    tokio::time::sleep(timeout).await;
+                }
+                return;
+            }
+            let mut settled = self.settled.lock().await;
+            match tokio::time::timeout(timeout, settled.changed()).await {
+                // Heard one (or none in time): the caller counts again.
+                Ok(Ok(())) | Err(_) => {}
+                // The connection is gone: the next statement says so; until then, poll.
+                Ok(Err(_)) => tokio::time::sleep(timeout).await,
+            }
         })
     }
 

@@ -489,3 +489,46 @@ async fn an_older_ledger_is_upgraded_and_a_dropped_index_made_again() {
         .await
         .unwrap();
 }
+
+/// A worker waiting for the others wakes when their outcomes commit, not at its next poll.
+#[tokio::test]
+async fn a_waiting_worker_hears_the_others_settle() {
+    let job = job("wait");
+    let (waiting, sending) = (connect().await, connect().await);
+    let taken = sending
+        .take(&job, "sender", rows(3), 60_000, vec!["nxcloud".into()])
+        .await
+        .unwrap();
+    assert_eq!(taken.mine, vec![0, 1, 2]);
+    // The first wait only starts listening.
+    let started = std::time::Instant::now();
+    waiting
+        .wait_for_settlements(std::time::Duration::from_secs(30))
+        .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(waiting.held_elsewhere(&job, "waiter").await.unwrap(), 3);
+    let settle = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        sending
+            .settle(
+                &job,
+                (0..3)
+                    .map(|p| Settlement::accepted(p, "nxcloud", format!("id-{p}"), vec![]))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+    };
+    let started = std::time::Instant::now();
+    tokio::join!(
+        waiting.wait_for_settlements(std::time::Duration::from_secs(30)),
+        settle
+    );
+    // Woken by the notification (the timeout is 30 s).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(waiting.held_elsewhere(&job, "waiter").await.unwrap(), 0);
+}
