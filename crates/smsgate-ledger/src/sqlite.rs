@@ -87,9 +87,16 @@ impl SqliteLedger {
     }
 
     fn with_connection(connection: Connection, text: TextPolicy) -> Result<Self, LedgerError> {
-        // Writers wait for each other (a sender and a receiver on one file) rather than fail; NORMAL is durable with WAL at commit.
+        // Writers wait for each other (a sender and a receiver on one file) rather than fail;
+        // with WAL, NORMAL survives a crash of the process (a power cut may lose the last
+        // commits). A statement's undo journal (a batch of outcomes touches a page of the
+        // provider-id index for nearly every row) stays in memory instead of spilling to a
+        // temporary file page by page.
         connection
-            .execute_batch("PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;")
+            .execute_batch(
+                "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
+                 PRAGMA temp_store = MEMORY;",
+            )
             .map_err(db)?;
         connection.execute_batch(crate::SCHEMA).map_err(db)?;
         connection.execute_batch(crate::SQLITE_SCHEMA).map_err(db)?;
