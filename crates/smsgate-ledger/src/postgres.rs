@@ -328,9 +328,11 @@ fn schema_digest() -> String {
 /// Adds the column ledgers created before `sent_ms` existed lack.
 const SENT_MS_COLUMN: &str = "ALTER TABLE smsgate_messages ADD COLUMN sent_ms BIGINT";
 
-/// Whether `smsgate_messages` has that column (a condition on the catalog, no table lock).
-const HAS_SENT_MS: &str = "EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = \
-     current_schema() AND table_name = 'smsgate_messages' AND column_name = 'sent_ms')";
+/// Whether `smsgate_messages` has that column (a condition on the catalog, no table lock; read
+/// from `pg_attribute`, which a worker's start plans in a fraction of a millisecond, where the
+/// `information_schema` view took several).
+const HAS_SENT_MS: &str = "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = \
+     to_regclass('smsgate_messages') AND attname = 'sent_ms' AND NOT attisdropped)";
 
 /// The value of a condition on the catalog.
 async fn catalog_says(tx: &Transaction<'_>, condition: &str) -> Result<bool, LedgerError> {
