@@ -168,68 +168,42 @@ fn record_outcomes(
         .map_err(db)?
         .query_row([], |row| row.get(0))
         .map_err(db)?;
-    for part in settlements.chunks(ROWS_PER_STATEMENT) {
-        // One statement per part: each row's new values in a VALUES list.
-        let values = (0..part.len())
-            .map(|k| {
-                let b = 3 + k * 7;
-                format!(
-                    "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
-                    b,
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE smsgate_messages SET state = v.column2, retry_safe = v.column3, \
-             provider = COALESCE(v.column4, smsgate_messages.provider), provider_message_id = v.column5, \
-             tried = v.column6, reason = v.column7, updated_ms = ?2 FROM (VALUES {values}) AS v \
-             WHERE smsgate_messages.job = ?1 AND smsgate_messages.position = v.column1 AND {} \
-             RETURNING smsgate_messages.position",
-            from.condition("smsgate_messages.state", "v.column2")
-        );
-        let positions: Vec<i64> = part.iter().map(|s| position(s.position)).collect();
-        let retry_safe: Vec<Option<bool>> = part
-            .iter()
-            .map(|s| match s.outcome {
-                crate::Settled::Rejected { retry_safe } => Some(retry_safe),
-                _ => None,
-            })
-            .collect();
-        let tried: Vec<String> = part.iter().map(|s| s.tried.join(",")).collect();
-        let states: Vec<&str> = part.iter().map(|s| s.outcome.state().as_str()).collect();
-        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job, &now];
-        for (k, s) in part.iter().enumerate() {
-            bound.push(&positions[k]);
-            bound.push(&states[k]);
-            bound.push(&retry_safe[k]);
-            bound.push(&s.provider);
-            bound.push(&s.provider_message_id);
-            bound.push(&tried[k]);
-            bound.push(&s.reason);
-        }
-        let mut update = tx.prepare_cached(&sql).map_err(db)?;
-        let done: HashSet<i64> = update
-            .query_map(bound.as_slice(), |row| row.get::<_, i64>(0))
-            .map_err(db)?
-            .collect::<Result<_, _>>()
+    // One prepared statement, run once a row: SQLite has no round trip to save, and a row's
+    // count of changes says whether it was in the state `from` expects (no list of updated
+    // positions to build and read back).
+    let sql = format!(
+        "UPDATE smsgate_messages SET state = ?3, retry_safe = ?4, \
+         provider = COALESCE(?5, provider), provider_message_id = ?6, tried = ?7, reason = ?8, \
+         updated_ms = ?2 WHERE job = ?1 AND position = ?9 AND {}",
+        from.condition("state", "?3")
+    );
+    let mut update = tx.prepare_cached(&sql).map_err(db)?;
+    for s in &settlements {
+        let retry_safe = match s.outcome {
+            crate::Settled::Rejected { retry_safe } => Some(retry_safe),
+            _ => None,
+        };
+        let changed = update
+            .execute(params![
+                job,
+                now,
+                s.outcome.state().as_str(),
+                retry_safe,
+                s.provider,
+                s.provider_message_id,
+                s.tried.join(","),
+                s.reason,
+                position(s.position),
+            ])
             .map_err(db)?;
-        for s in part {
-            if !done.contains(&position(s.position)) {
-                refused.push(s.position);
-                continue;
-            }
-            if let (true, crate::Settled::Accepted, Some(provider), Some(id)) =
-                (waiting, s.outcome, &s.provider, &s.provider_message_id)
-            {
-                apply_early_reports(tx, job, s.position, provider, id, now)?;
-            }
+        if changed == 0 {
+            refused.push(s.position);
+            continue;
+        }
+        if let (true, crate::Settled::Accepted, Some(provider), Some(id)) =
+            (waiting, s.outcome, &s.provider, &s.provider_message_id)
+        {
+            apply_early_reports(tx, job, s.position, provider, id, now)?;
         }
     }
     Ok(refused)
