@@ -434,50 +434,40 @@ impl Ledger for SqliteLedger {
             let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
             let mut inserted: HashSet<i64> = HashSet::with_capacity(messages.len());
             let mut mine = Vec::with_capacity(messages.len());
+            // The new rows, claimed and marked in flight as they are recorded (this transaction
+            // is the claim): one prepared statement run once a row, whose change count says
+            // whether the row was new; then the ones already there, a part at a time.
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO smsgate_messages (job, position, client_ref, number, text, \
+                     text_md5, sender_id, state, worker, lease_until_ms, sent_ms, tried, created_ms, \
+                     updated_ms) VALUES (?1, ?6, ?7, ?8, ?9, ?10, ?11, 'in_flight', ?3, ?4, ?2, ?5, \
+                     ?2, ?2) ON CONFLICT DO NOTHING",
+                )
+                .map_err(db)?;
             for part in messages.chunks(ROWS_PER_STATEMENT) {
-                // One statement per part: the new rows, claimed and marked in flight as they
-                // are recorded (this transaction is the claim), then the ones already there.
-                let values = (0..part.len())
-                    .map(|k| {
-                        let b = 6 + k * 6;
-                        format!(
-                            "(?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'in_flight', ?3, ?4, ?2, ?5, ?2, ?2)",
-                            b,
-                            b + 1,
-                            b + 2,
-                            b + 3,
-                            b + 4,
-                            b + 5
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "INSERT INTO smsgate_messages (job, position, client_ref, number, text, text_md5, \
-                     sender_id, state, worker, lease_until_ms, sent_ms, tried, created_ms, updated_ms) \
-                     VALUES {values} ON CONFLICT DO NOTHING RETURNING position"
-                );
-                let md5s: Vec<String> = part.iter().map(|m| text_md5(&m.text)).collect();
-                let positions: Vec<i64> = part.iter().map(|m| position(m.position)).collect();
-                let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&job, &now, &worker, &until, &tried];
-                let texts: Vec<Option<&str>> =
-                    part.iter().map(|m| keep.then_some(m.text.as_str())).collect();
-                for (k, m) in part.iter().enumerate() {
-                    bound.push(&positions[k]);
-                    bound.push(&m.client_ref);
-                    bound.push(&m.number);
-                    bound.push(&texts[k]);
-                    bound.push(&md5s[k]);
-                    bound.push(&m.sender_id);
+                for m in part {
+                    let at = position(m.position);
+                    let added = insert
+                        .execute(params![
+                            job,
+                            now,
+                            worker,
+                            until,
+                            tried,
+                            at,
+                            m.client_ref,
+                            m.number,
+                            keep.then_some(m.text.as_str()),
+                            text_md5(&m.text),
+                            m.sender_id,
+                        ])
+                        .map_err(db)?;
+                    if added > 0 {
+                        mine.extend(u64::try_from(at).ok());
+                        inserted.insert(at);
+                    }
                 }
-                let mut insert = tx.prepare_cached(&sql).map_err(db)?;
-                let added = insert
-                    .query_map(bound.as_slice(), |row| row.get::<_, i64>(0))
-                    .map_err(db)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(db)?;
-                mine.extend(added.iter().filter_map(|p| u64::try_from(*p).ok()));
-                inserted.extend(added);
                 let present: Vec<&NewMessage> = part
                     .iter()
                     .filter(|m| !inserted.contains(&position(m.position)))
