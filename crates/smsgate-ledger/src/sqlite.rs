@@ -91,11 +91,13 @@ impl SqliteLedger {
         // with WAL, NORMAL survives a crash of the process (a power cut may lose the last
         // commits). A statement's undo journal (a batch of outcomes touches a page of the
         // provider-id index for nearly every row) stays in memory instead of spilling to a
-        // temporary file page by page.
+        // temporary file page by page. The write-ahead log is copied back into the file every
+        // 16 000 pages (64 MiB) rather than every 1000: a page written by several commits in
+        // between is copied once (3-5 % less CPU a 100 000-row send; BENCHMARKS.md item 7).
         connection
             .execute_batch(
                 "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16000;",
             )
             .map_err(db)?;
         connection.execute_batch(crate::SCHEMA).map_err(db)?;
