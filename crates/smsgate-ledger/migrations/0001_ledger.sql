@@ -35,12 +35,10 @@ CREATE TABLE IF NOT EXISTS smsgate_messages (
     PRIMARY KEY (job, position)
 );
 
--- Only rows a provider accepted carry an id: rows pending or in flight cost this index nothing.
+-- The index by provider message id (0003_provider_id_index.sql) is made by each backend: always
+-- on PostgreSQL, on SQLite when a report or a reconciliation first looks an id up.
 -- (Ledgers before it had `smsgate_messages_by_provider_id` over every row.)
 DROP INDEX IF EXISTS smsgate_messages_by_provider_id;
-CREATE INDEX IF NOT EXISTS smsgate_messages_by_provider_message_id
-    ON smsgate_messages (provider, provider_message_id)
-    WHERE provider_message_id IS NOT NULL;
 
 -- Every delivery report received, matched or not: a report for an unknown id is kept.
 CREATE TABLE IF NOT EXISTS smsgate_reports (

@@ -84,3 +84,6 @@ pub(crate) const POSTGRES_SCHEMA: &str = include_str!("../migrations/0002_postgr
 
 /// What SQLite changes in [`SCHEMA`]: no index by state (one sender, which scans once a run).
 pub(crate) const SQLITE_SCHEMA: &str = include_str!("../migrations/0002_sqlite.sql");
+
+/// The index by provider message id: part of PostgreSQL's schema, made by SQLite on first use.
+pub(crate) const PROVIDER_ID_INDEX: &str = include_str!("../migrations/0003_provider_id_index.sql");

@@ -321,6 +321,7 @@ fn schema_digest() -> String {
     smsgate_transport::sign::md5_hex(&[
         crate::SCHEMA.as_bytes(),
         crate::POSTGRES_SCHEMA.as_bytes(),
+        crate::PROVIDER_ID_INDEX.as_bytes(),
         SENT_MS_COLUMN.as_bytes(),
     ])
 }
@@ -380,6 +381,9 @@ async fn migrate(tx: &Transaction<'_>, digest: &str) -> Result<(), LedgerError> 
     let messages_exist = catalog_says(tx, "to_regclass('smsgate_messages') IS NOT NULL").await?;
     tx.batch_execute(crate::SCHEMA).await.map_err(db)?;
     tx.batch_execute(crate::POSTGRES_SCHEMA).await.map_err(db)?;
+    tx.batch_execute(crate::PROVIDER_ID_INDEX)
+        .await
+        .map_err(db)?;
     let has_sent_ms = catalog_says(tx, HAS_SENT_MS).await?;
     if !has_sent_ms {
         tx.batch_execute(SENT_MS_COLUMN).await.map_err(db)?;

@@ -19,6 +19,8 @@ use crate::model::{
 pub struct SqliteLedger {
     connection: Arc<Mutex<Connection>>,
     text: TextPolicy,
+    /// Whether the index by provider message id is known to exist (made on first lookup).
+    indexed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for SqliteLedger {
@@ -118,7 +120,22 @@ impl SqliteLedger {
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             text,
+            indexed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
+    }
+
+    /// Makes the index by provider message id if this ledger has none yet (once a process): a
+    /// send records outcomes without it, and the first lookup of an id builds it (the sender,
+    /// if one is running, then keeps it up to date).
+    async fn index_provider_ids(&self) -> Result<(), LedgerError> {
+        use std::sync::atomic::Ordering;
+        if self.indexed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.transaction(|tx| tx.execute_batch(crate::PROVIDER_ID_INDEX).map_err(db))
+            .await?;
+        self.indexed.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Runs `work` in one immediate transaction, off the async threads.
@@ -736,7 +753,8 @@ impl Ledger for SqliteLedger {
         &self,
         status: DeliveryStatus,
     ) -> BoxFuture<'_, Result<ReportMatch, LedgerError>> {
-        self.transaction(move |tx| {
+        let indexed = self.index_provider_ids();
+        let recorded = self.transaction(move |tx| {
             let now = now_ms();
             let candidates = {
                 let mut select = tx
@@ -803,6 +821,10 @@ impl Ledger for SqliteLedger {
                 message: Some((job, u64::try_from(at).unwrap_or(u64::MAX))),
                 state: Some(next),
             })
+        });
+        Box::pin(async move {
+            indexed.await?;
+            recorded.await
         })
     }
 
@@ -849,7 +871,8 @@ impl Ledger for SqliteLedger {
         ids: Vec<String>,
     ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>> {
         let provider = provider.to_owned();
-        self.transaction(move |tx| {
+        let indexed = self.index_provider_ids();
+        let held = self.transaction(move |tx| {
             let mut select = tx
                 .prepare_cached(
                     "SELECT 1 FROM smsgate_messages WHERE provider = ?1 AND provider_message_id = ?2 \
@@ -868,6 +891,10 @@ impl Ledger for SqliteLedger {
                 }
             }
             Ok(held)
+        });
+        Box::pin(async move {
+            indexed.await?;
+            held.await
         })
     }
 
