@@ -182,6 +182,30 @@ impl LedgerRun {
         places: &[(usize, Option<u64>)],
         write: &mut dyn FnMut(Row),
     ) -> Result<(Vec<Message>, Vec<(usize, Option<u64>)>), LedgerError> {
+        Ok(self
+            .take_or_skip(messages, places, write, true)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// [`take_chunk`](Self::take_chunk), unless another worker is taking the same chunk right
+    /// now: `None` at once (nothing written), and the caller takes it later.
+    pub async fn try_take_chunk(
+        &self,
+        messages: &[Message],
+        places: &[(usize, Option<u64>)],
+        write: &mut dyn FnMut(Row),
+    ) -> Result<Option<(Vec<Message>, Vec<(usize, Option<u64>)>)>, LedgerError> {
+        self.take_or_skip(messages, places, write, false).await
+    }
+
+    async fn take_or_skip(
+        &self,
+        messages: &[Message],
+        places: &[(usize, Option<u64>)],
+        write: &mut dyn FnMut(Row),
+        wait: bool,
+    ) -> Result<Option<(Vec<Message>, Vec<(usize, Option<u64>)>)>, LedgerError> {
         let rows = messages
             .iter()
             .zip(places)
@@ -195,16 +219,21 @@ impl LedgerRun {
             .collect();
         // Loaded, this worker's share claimed and marked in flight, the rest read: one step,
         // committed before any request of the chunk leaves.
-        let taken = self
-            .ledger
-            .take(
-                &self.job,
-                &self.worker,
-                rows,
-                self.lease_ms,
-                self.providers.clone(),
-            )
-            .await?;
+        let (job, worker, providers) = (&self.job, &self.worker, self.providers.clone());
+        let taken = if wait {
+            self.ledger
+                .take(job, worker, rows, self.lease_ms, providers)
+                .await?
+        } else {
+            match self
+                .ledger
+                .try_take(job, worker, rows, self.lease_ms, providers)
+                .await?
+            {
+                Some(taken) => taken,
+                None => return Ok(None),
+            }
+        };
         let mut mine = taken.mine;
         mine.sort_unstable();
         // Rows another worker holds (or a run that stopped less than a lease ago) are its to
@@ -246,7 +275,7 @@ impl LedgerRun {
             .zip(places.iter().copied())
             .filter(|(_, (index, _))| mine.binary_search(&(*index as u64)).is_ok())
             .unzip();
-        Ok((send, send_places))
+        Ok(Some((send, send_places)))
     }
 
     /// Once this worker has read its whole input: the rows of the job that dead workers left

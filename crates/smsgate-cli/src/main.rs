@@ -632,6 +632,7 @@ async fn send_rows(
         index: 0,
         without_plus: None,
         allow_duplicates: args.input.allow_duplicates,
+        deferred: Vec::new(),
     };
     let mut ledger_failed: Option<String> = None;
 
@@ -703,6 +704,12 @@ async fn send_rows(
             }
             chunk.not_sent(&mut out, ledger.as_ref());
         }
+        // Chunks skipped while another worker took them were never taken by this one.
+        for (messages, places) in input.deferred.drain(..) {
+            for (message, (index, line)) in messages.into_iter().zip(places) {
+                out.write(&Row::not_sent(index, line, message.to, message.client_ref));
+            }
+        }
         write_unread(
             input.rows,
             &mut out,
@@ -740,7 +747,12 @@ struct Input<'a> {
     /// read).
     without_plus: Option<Arc<str>>,
     allow_duplicates: bool,
+    /// Chunks read while another worker was taking them: taken before the next chunk is read.
+    deferred: Vec<SkippedChunk>,
 }
+
+/// A chunk's messages with their input places (index, line), not taken yet.
+type SkippedChunk = (Vec<Message>, Vec<(usize, Option<u64>)>);
 
 /// A chunk of rows ready to send: read and, with a ledger, recorded and marked in flight.
 struct Chunk {
@@ -760,6 +772,22 @@ struct Chunk {
 }
 
 impl Chunk {
+    /// The ledger refused to take `messages`: nothing of them was started, so each is written
+    /// as not sent (safe to send again), and the run ends.
+    fn refused(
+        &mut self,
+        messages: Vec<Message>,
+        places: Vec<(usize, Option<u64>)>,
+        err: &smsgate_ledger::LedgerError,
+    ) {
+        for (message, (index, line)) in messages.into_iter().zip(places) {
+            self.lines
+                .push(Row::not_sent(index, line, message.to, message.client_ref));
+        }
+        self.ledger_failed = Some(err.to_string());
+        self.last = true;
+    }
+
     /// Writes this chunk's messages as not sent (the send stopped before them) and tells the
     /// ledger, which had marked them in flight.
     fn not_sent(self, out: &mut Outcomes, ledger: Option<&ledger::LedgerRun>) {
@@ -787,6 +815,31 @@ impl Input<'_> {
             in_flight: false,
             ledger_failed: None,
         };
+        // Chunks skipped while another worker was taking them: it has loaded them since (a
+        // chunk was sent meanwhile), so they are taken (waiting if need be) before reading on.
+        if let Some(run) = ledger
+            && !stop.is_stopped()
+        {
+            while let Some((messages, places)) = self.deferred.pop() {
+                let lines = &mut chunk.lines;
+                match run
+                    .take_chunk(&messages, &places, &mut |row| lines.push(row))
+                    .await
+                {
+                    Ok((mine, _)) if mine.is_empty() => {}
+                    Ok((mine, mine_places)) => {
+                        chunk.messages = mine;
+                        chunk.places = mine_places;
+                        chunk.in_flight = true;
+                        return chunk;
+                    }
+                    Err(err) => {
+                        chunk.refused(messages, places, &err);
+                        return chunk;
+                    }
+                }
+            }
+        }
         // With a ledger other workers share, a chunk they hold already gives this worker
         // nothing to send: it reads on (while its current chunk is sending) to the next one
         // that does, keeping the lines of rows settled earlier, up to a chunk's worth.
@@ -840,8 +893,18 @@ impl Input<'_> {
                 }
             } else {
                 let lines = &mut chunk.lines;
-                run.take_chunk(&messages, &places, &mut |row| lines.push(row))
+                match run
+                    .try_take_chunk(&messages, &places, &mut |row| lines.push(row))
                     .await
+                {
+                    Ok(Some(taken)) => Ok(taken),
+                    Ok(None) => {
+                        // Another worker is loading this chunk: read on, take it later.
+                        self.deferred.push((messages, places));
+                        continue;
+                    }
+                    Err(err) => Err(err),
+                }
             };
             match taken {
                 Ok((mine, mine_places)) => {
@@ -854,18 +917,7 @@ impl Input<'_> {
                     return chunk;
                 }
                 Err(err) => {
-                    // Nothing of this part was started: its rows are not sent (safe to send
-                    // again), each with its line.
-                    for (message, (index, line)) in messages.into_iter().zip(places) {
-                        chunk.lines.push(Row::not_sent(
-                            index,
-                            line,
-                            message.to,
-                            message.client_ref,
-                        ));
-                    }
-                    chunk.ledger_failed = Some(err.to_string());
-                    chunk.last = true;
+                    chunk.refused(messages, places, &err);
                     return chunk;
                 }
             }

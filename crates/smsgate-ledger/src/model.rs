@@ -668,6 +668,21 @@ pub trait Ledger: Send + Sync {
         to_ms: u64,
     ) -> BoxFuture<'_, Result<Vec<String>, LedgerError>>;
 
+    /// [`take`](Self::take), unless another worker is taking the same chunk right now: then
+    /// `None` at once, and the caller reads on and takes this chunk later (when the other has
+    /// loaded it). The default always takes.
+    fn try_take(
+        &self,
+        job: &str,
+        worker: &str,
+        messages: Vec<NewMessage>,
+        lease_ms: u64,
+        providers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Option<Taken>, LedgerError>> {
+        let taken = self.take(job, worker, messages, lease_ms, providers);
+        Box::pin(async move { taken.await.map(Some) })
+    }
+
     /// A chunk of a job's input in one step: loads `messages` (refusing a changed one, as
     /// [`Ledger::load`]), claims those pending or not sent for `worker` and marks them in flight
     /// through `providers` ([`Ledger::start_through`]), and reads the others. What a worker

@@ -143,6 +143,247 @@ impl PostgresLedger {
         Ok(ledger)
     }
 
+    /// [`Ledger::take`] (`wait`: for the chunk's lock, held while another worker takes the same
+    /// chunk) or [`Ledger::try_take`] (`None` when that lock is held).
+    fn take_chunk(
+        &self,
+        job: &str,
+        worker: &str,
+        messages: Vec<NewMessage>,
+        lease_ms: u64,
+        providers: Vec<String>,
+        wait: bool,
+    ) -> BoxFuture<'_, Result<Option<Taken>, LedgerError>> {
+        let (job, worker, keep) = (
+            job.to_owned(),
+            worker.to_owned(),
+            self.text == TextPolicy::Keep,
+        );
+        let tried = providers.join(",");
+        Box::pin(async move {
+            self.transaction(|tx| {
+                Box::pin(async move {
+                    if messages.is_empty() {
+                        return Ok(Some(Taken::default()));
+                    }
+                    let now = now_ms();
+                    let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
+                    // Workers reading the same input reach a chunk together: one loads it, the
+                    // others wait for that (a lock per chunk, before any row is touched) and
+                    // then find it loaded, instead of inserting it again against the first
+                    // one's uncommitted rows.
+                    let first = positions.iter().copied().min().unwrap_or_default();
+                    let last = positions.iter().copied().max().unwrap_or_default();
+                    let (job_key, chunk_key) = chunk_lock_key(&job, first);
+                    if wait {
+                        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&job_key, &chunk_key])
+                            .await
+                            .map_err(db)?;
+                    } else {
+                        let locked: bool = tx
+                            .query_one("SELECT pg_try_advisory_xact_lock($1, $2)", &[&job_key, &chunk_key])
+                            .await
+                            .map_err(db)?
+                            .try_get(0)
+                            .map_err(db)?;
+                        if !locked {
+                            return Ok(None);
+                        }
+                    }
+                    let refs: Vec<&str> = messages.iter().map(|m| m.client_ref.as_str()).collect();
+                    let numbers: Vec<&str> = messages.iter().map(|m| m.number.as_str()).collect();
+                    let texts: Vec<Option<&str>> =
+                        messages.iter().map(|m| keep.then_some(m.text.as_str())).collect();
+                    let md5s: Vec<String> = messages.iter().map(|m| text_md5(&m.text)).collect();
+                    let senders: Vec<Option<&str>> =
+                        messages.iter().map(|m| m.sender_id.as_deref()).collect();
+                    let digest = chunk_digest(&positions, &numbers, &md5s, &refs, &senders);
+                    // A chunk loaded before (by another worker, or an earlier run) in the same
+                    // bounds and with the same digest holds these very messages: the rows found
+                    // need no comparison (rows missing, deleted by hand, are loaded again).
+                    let known = tx
+                        .query_opt(
+                            "SELECT digest FROM smsgate_chunks WHERE job = $1 \
+                             AND first_position = $2 AND last_position = $3",
+                            &[&job, &first, &last],
+                        )
+                        .await
+                        .map_err(db)?
+                        .map(|row| row.try_get::<_, String>(0).map_err(db))
+                        .transpose()?
+                        .is_some_and(|recorded| recorded == digest);
+                    // New rows go in already claimed and in flight (this worker loaded them, in
+                    // this transaction); rows already there are checked and claimed after.
+                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                    if !known {
+                        tx.execute(
+                            "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) \
+                             ON CONFLICT DO NOTHING",
+                            &[&job, &now],
+                        )
+                        .await
+                        .map_err(db)?;
+                    }
+                    // A chunk another worker loaded already (workers read the same input) is
+                    // only counted: inserting it again would find every row taken. One pass
+                    // over its rows also says whether any is there to claim or to read back
+                    // (while another worker sends it, neither: nothing more is asked).
+                    let counts = tx
+                        .query_one(
+                            &format!(
+                                "SELECT count(*), \
+                                 count(*) FILTER (WHERE state IN ('pending', 'not_sent')), \
+                                 count(*) FILTER (WHERE state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent')) \
+                                 FROM smsgate_messages WHERE job = $1 AND {} AND position = ANY($2)",
+                                span_condition("position", &positions)
+                            ),
+                            &[&job, &positions],
+                        )
+                        .await
+                        .map_err(db)?;
+                    let count = |k: usize| -> Result<usize, LedgerError> {
+                        let n: i64 = counts.try_get(k).map_err(db)?;
+                        Ok(usize::try_from(n).unwrap_or_default())
+                    };
+                    let (loaded, to_claim, with_outcome) = (count(0)?, count(1)?, count(2)?);
+                    let all_loaded = loaded >= positions.len();
+                    let inserted = if all_loaded {
+                        Vec::new()
+                    } else {
+                        tx.query(
+                            "INSERT INTO smsgate_messages (job, position, client_ref, number, text, \
+                             text_md5, sender_id, state, worker, lease_until_ms, sent_ms, tried, \
+                             created_ms, updated_ms) \
+                             SELECT $1, v.position, v.client_ref, v.number, v.text, v.text_md5, \
+                             v.sender_id, 'in_flight', $9, $10, $2, $11, $2, $2 \
+                             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], \
+                             $7::text[], $8::text[]) \
+                             AS v(position, client_ref, number, text, text_md5, sender_id) \
+                             ON CONFLICT DO NOTHING RETURNING position",
+                            &[
+                                &job, &now, &positions, &refs, &numbers, &texts, &md5s, &senders,
+                                &worker, &until, &tried,
+                            ],
+                        )
+                        .await
+                        .map_err(db)?
+                    };
+                    let mut mine: Vec<u64> = inserted
+                        .iter()
+                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .filter_map(|p| u64::try_from(p).ok())
+                        .collect();
+                    mine.sort_unstable();
+                    let present: Vec<i64> = positions
+                        .iter()
+                        .copied()
+                        .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
+                        .collect();
+                    if !known && !present.is_empty() {
+                        // The rows already there must be the messages given now (else the input
+                        // changed under this job's name: refused). Compared where they are: only
+                        // the first difference comes back.
+                        let given: std::collections::HashMap<i64, usize> =
+                            positions.iter().enumerate().map(|(k, p)| (*p, k)).collect();
+                        let pick = |k: &i64| given.get(k).copied().unwrap_or_default();
+                        let present_numbers: Vec<&str> = present.iter().map(|p| numbers[pick(p)]).collect();
+                        let present_md5s: Vec<&str> = present.iter().map(|p| md5s[pick(p)].as_str()).collect();
+                        let present_refs: Vec<&str> = present.iter().map(|p| refs[pick(p)]).collect();
+                        let present_senders: Vec<Option<&str>> =
+                            present.iter().map(|p| senders[pick(p)]).collect();
+                        let changed = tx
+                            .query_opt(
+                                // One primary-key probe per row: a LATERAL subquery with LIMIT is
+                                // never turned into a join that could scan the job.
+                                "SELECT v.position \
+                                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+                                 AS v(position, number, text_md5, client_ref, sender_id) \
+                                 CROSS JOIN LATERAL (SELECT s.number, s.text_md5, s.client_ref, s.sender_id \
+                                 FROM smsgate_messages s WHERE s.job = $1 AND s.position = v.position LIMIT 1) m \
+                                 WHERE (m.number, m.text_md5, m.client_ref, m.sender_id) \
+                                 IS DISTINCT FROM (v.number, v.text_md5, v.client_ref, v.sender_id) \
+                                 ORDER BY v.position LIMIT 1",
+                                &[&job, &present, &present_numbers, &present_md5s, &present_refs, &present_senders],
+                            )
+                            .await
+                            .map_err(db)?;
+                        if let Some(row) = changed {
+                            let at: i64 = row.try_get(0).map_err(db)?;
+                            return Err(changed_input(&job, u64::try_from(at).unwrap_or_default()));
+                        }
+                    }
+                    if !known {
+                        record_chunk(tx, &job, first, last, &digest).await?;
+                    }
+                    if present.is_empty() {
+                        return Ok(Some(Taken { mine, settled: Vec::new(), held_elsewhere: 0 }));
+                    }
+                    let span = span_condition("position", &present);
+                    // Rows found before this transaction inserted any: the counts above hold
+                    // for them, and what they say is not there is not looked for.
+                    let counted = mine.is_empty();
+                    // Those still to send (an earlier run's not sent, a released claim) are
+                    // claimed and marked in flight; rows another worker is claiming right now
+                    // are skipped, not waited for.
+                    let mut started: Vec<u64> = if counted && to_claim == 0 {
+                        Vec::new()
+                    } else {
+                        tx
+                        .query(
+                            &format!(
+                                "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
+                                 WHERE job = $1 AND {span} AND position = ANY($2) \
+                                 AND state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
+                                 UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
+                                 lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
+                                 provider_message_id = NULL, tried = $6 FROM picked \
+                                 WHERE m.job = $1 AND m.position = picked.position RETURNING m.position"
+                            ),
+                            &[&job, &present, &worker, &until, &now, &tried],
+                        )
+                        .await
+                        .map_err(db)?
+                        .iter()
+                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .filter_map(|p| u64::try_from(p).ok())
+                        .collect()
+                    };
+                    started.sort_unstable();
+                    // Of the rest, only those with an outcome are read (the caller writes it);
+                    // the others another worker holds are counted.
+                    let settled: Vec<Message> = if counted && with_outcome == 0 {
+                        Vec::new()
+                    } else {
+                        tx.query(
+                            &format!(
+                                "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND {span} \
+                                 AND position = ANY($2) \
+                                 AND state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent') \
+                                 ORDER BY position"
+                            ),
+                            &[&job, &present],
+                        )
+                        .await
+                        .map_err(db)?
+                        .iter()
+                        .map(read_message)
+                        .collect::<Result<_, _>>()?
+                    };
+                    let held_elsewhere =
+                        present.len().saturating_sub(started.len() + settled.len()) as u64;
+                    mine.extend(started);
+                    mine.sort_unstable();
+                    Ok(Some(Taken { mine, settled, held_elsewhere }))
+                })
+            })
+            .await
+        })
+    }
+
     /// [`Ledger::settle`] and [`Ledger::resolve_unknown`]: the outcomes of rows in the state
     /// `from` says, in one transaction.
     async fn outcomes(
@@ -683,222 +924,19 @@ impl Ledger for PostgresLedger {
         lease_ms: u64,
         providers: Vec<String>,
     ) -> BoxFuture<'_, Result<Taken, LedgerError>> {
-        let (job, worker, keep) = (
-            job.to_owned(),
-            worker.to_owned(),
-            self.text == TextPolicy::Keep,
-        );
-        let tried = providers.join(",");
-        Box::pin(async move {
-            self.transaction(|tx| {
-                Box::pin(async move {
-                    if messages.is_empty() {
-                        return Ok(Taken::default());
-                    }
-                    let now = now_ms();
-                    let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
-                    // Workers reading the same input reach a chunk together: one loads it, the
-                    // others wait for that (a lock per chunk, before any row is touched) and
-                    // then find it loaded, instead of inserting it again against the first
-                    // one's uncommitted rows.
-                    let first = positions.iter().copied().min().unwrap_or_default();
-                    let last = positions.iter().copied().max().unwrap_or_default();
-                    let (job_key, chunk_key) = chunk_lock_key(&job, first);
-                    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&job_key, &chunk_key])
-                        .await
-                        .map_err(db)?;
-                    let refs: Vec<&str> = messages.iter().map(|m| m.client_ref.as_str()).collect();
-                    let numbers: Vec<&str> = messages.iter().map(|m| m.number.as_str()).collect();
-                    let texts: Vec<Option<&str>> =
-                        messages.iter().map(|m| keep.then_some(m.text.as_str())).collect();
-                    let md5s: Vec<String> = messages.iter().map(|m| text_md5(&m.text)).collect();
-                    let senders: Vec<Option<&str>> =
-                        messages.iter().map(|m| m.sender_id.as_deref()).collect();
-                    let digest = chunk_digest(&positions, &numbers, &md5s, &refs, &senders);
-                    // A chunk loaded before (by another worker, or an earlier run) in the same
-                    // bounds and with the same digest holds these very messages: the rows found
-                    // need no comparison (rows missing, deleted by hand, are loaded again).
-                    let known = tx
-                        .query_opt(
-                            "SELECT digest FROM smsgate_chunks WHERE job = $1 \
-                             AND first_position = $2 AND last_position = $3",
-                            &[&job, &first, &last],
-                        )
-                        .await
-                        .map_err(db)?
-                        .map(|row| row.try_get::<_, String>(0).map_err(db))
-                        .transpose()?
-                        .is_some_and(|recorded| recorded == digest);
-                    // New rows go in already claimed and in flight (this worker loaded them, in
-                    // this transaction); rows already there are checked and claimed after.
-                    let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-                    if !known {
-                        tx.execute(
-                            "INSERT INTO smsgate_jobs (name, created_ms) VALUES ($1, $2) \
-                             ON CONFLICT DO NOTHING",
-                            &[&job, &now],
-                        )
-                        .await
-                        .map_err(db)?;
-                    }
-                    // A chunk another worker loaded already (workers read the same input) is
-                    // only counted: inserting it again would find every row taken. One pass
-                    // over its rows also says whether any is there to claim or to read back
-                    // (while another worker sends it, neither: nothing more is asked).
-                    let counts = tx
-                        .query_one(
-                            &format!(
-                                "SELECT count(*), \
-                                 count(*) FILTER (WHERE state IN ('pending', 'not_sent')), \
-                                 count(*) FILTER (WHERE state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent')) \
-                                 FROM smsgate_messages WHERE job = $1 AND {} AND position = ANY($2)",
-                                span_condition("position", &positions)
-                            ),
-                            &[&job, &positions],
-                        )
-                        .await
-                        .map_err(db)?;
-                    let count = |k: usize| -> Result<usize, LedgerError> {
-                        let n: i64 = counts.try_get(k).map_err(db)?;
-                        Ok(usize::try_from(n).unwrap_or_default())
-                    };
-                    let (loaded, to_claim, with_outcome) = (count(0)?, count(1)?, count(2)?);
-                    let all_loaded = loaded >= positions.len();
-                    let inserted = if all_loaded {
-                        Vec::new()
-                    } else {
-                        tx.query(
-                            "INSERT INTO smsgate_messages (job, position, client_ref, number, text, \
-                             text_md5, sender_id, state, worker, lease_until_ms, sent_ms, tried, \
-                             created_ms, updated_ms) \
-                             SELECT $1, v.position, v.client_ref, v.number, v.text, v.text_md5, \
-                             v.sender_id, 'in_flight', $9, $10, $2, $11, $2, $2 \
-                             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], \
-                             $7::text[], $8::text[]) \
-                             AS v(position, client_ref, number, text, text_md5, sender_id) \
-                             ON CONFLICT DO NOTHING RETURNING position",
-                            &[
-                                &job, &now, &positions, &refs, &numbers, &texts, &md5s, &senders,
-                                &worker, &until, &tried,
-                            ],
-                        )
-                        .await
-                        .map_err(db)?
-                    };
-                    let mut mine: Vec<u64> = inserted
-                        .iter()
-                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
-                        .collect::<Result<Vec<_>, _>>()?
-                        .into_iter()
-                        .filter_map(|p| u64::try_from(p).ok())
-                        .collect();
-                    mine.sort_unstable();
-                    let present: Vec<i64> = positions
-                        .iter()
-                        .copied()
-                        .filter(|p| u64::try_from(*p).map_or(true, |p| mine.binary_search(&p).is_err()))
-                        .collect();
-                    if !known && !present.is_empty() {
-                        // The rows already there must be the messages given now (else the input
-                        // changed under this job's name: refused). Compared where they are: only
-                        // the first difference comes back.
-                        let given: std::collections::HashMap<i64, usize> =
-                            positions.iter().enumerate().map(|(k, p)| (*p, k)).collect();
-                        let pick = |k: &i64| given.get(k).copied().unwrap_or_default();
-                        let present_numbers: Vec<&str> = present.iter().map(|p| numbers[pick(p)]).collect();
-                        let present_md5s: Vec<&str> = present.iter().map(|p| md5s[pick(p)].as_str()).collect();
-                        let present_refs: Vec<&str> = present.iter().map(|p| refs[pick(p)]).collect();
-                        let present_senders: Vec<Option<&str>> =
-                            present.iter().map(|p| senders[pick(p)]).collect();
-                        let changed = tx
-                            .query_opt(
-                                // One primary-key probe per row: a LATERAL subquery with LIMIT is
-                                // never turned into a join that could scan the job.
-                                "SELECT v.position \
-                                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) \
-                                 AS v(position, number, text_md5, client_ref, sender_id) \
-                                 CROSS JOIN LATERAL (SELECT s.number, s.text_md5, s.client_ref, s.sender_id \
-                                 FROM smsgate_messages s WHERE s.job = $1 AND s.position = v.position LIMIT 1) m \
-                                 WHERE (m.number, m.text_md5, m.client_ref, m.sender_id) \
-                                 IS DISTINCT FROM (v.number, v.text_md5, v.client_ref, v.sender_id) \
-                                 ORDER BY v.position LIMIT 1",
-                                &[&job, &present, &present_numbers, &present_md5s, &present_refs, &present_senders],
-                            )
-                            .await
-                            .map_err(db)?;
-                        if let Some(row) = changed {
-                            let at: i64 = row.try_get(0).map_err(db)?;
-                            return Err(changed_input(&job, u64::try_from(at).unwrap_or_default()));
-                        }
-                    }
-                    if !known {
-                        record_chunk(tx, &job, first, last, &digest).await?;
-                    }
-                    if present.is_empty() {
-                        return Ok(Taken { mine, settled: Vec::new(), held_elsewhere: 0 });
-                    }
-                    let span = span_condition("position", &present);
-                    // Rows found before this transaction inserted any: the counts above hold
-                    // for them, and what they say is not there is not looked for.
-                    let counted = mine.is_empty();
-                    // Those still to send (an earlier run's not sent, a released claim) are
-                    // claimed and marked in flight; rows another worker is claiming right now
-                    // are skipped, not waited for.
-                    let mut started: Vec<u64> = if counted && to_claim == 0 {
-                        Vec::new()
-                    } else {
-                        tx
-                        .query(
-                            &format!(
-                                "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
-                                 WHERE job = $1 AND {span} AND position = ANY($2) \
-                                 AND state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
-                                 UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
-                                 lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
-                                 provider_message_id = NULL, tried = $6 FROM picked \
-                                 WHERE m.job = $1 AND m.position = picked.position RETURNING m.position"
-                            ),
-                            &[&job, &present, &worker, &until, &now, &tried],
-                        )
-                        .await
-                        .map_err(db)?
-                        .iter()
-                        .map(|row| row.try_get::<_, i64>(0).map_err(db))
-                        .collect::<Result<Vec<_>, _>>()?
-                        .into_iter()
-                        .filter_map(|p| u64::try_from(p).ok())
-                        .collect()
-                    };
-                    started.sort_unstable();
-                    // Of the rest, only those with an outcome are read (the caller writes it);
-                    // the others another worker holds are counted.
-                    let settled: Vec<Message> = if counted && with_outcome == 0 {
-                        Vec::new()
-                    } else {
-                        tx.query(
-                            &format!(
-                                "SELECT {COLUMNS} FROM smsgate_messages WHERE job = $1 AND {span} \
-                                 AND position = ANY($2) \
-                                 AND state NOT IN ('pending', 'claimed', 'in_flight', 'not_sent') \
-                                 ORDER BY position"
-                            ),
-                            &[&job, &present],
-                        )
-                        .await
-                        .map_err(db)?
-                        .iter()
-                        .map(read_message)
-                        .collect::<Result<_, _>>()?
-                    };
-                    let held_elsewhere =
-                        present.len().saturating_sub(started.len() + settled.len()) as u64;
-                    mine.extend(started);
-                    mine.sort_unstable();
-                    Ok(Taken { mine, settled, held_elsewhere })
-                })
-            })
-            .await
-        })
+        let taken = self.take_chunk(job, worker, messages, lease_ms, providers, true);
+        Box::pin(async move { Ok(taken.await?.unwrap_or_default()) })
+    }
+
+    fn try_take(
+        &self,
+        job: &str,
+        worker: &str,
+        messages: Vec<NewMessage>,
+        lease_ms: u64,
+        providers: Vec<String>,
+    ) -> BoxFuture<'_, Result<Option<Taken>, LedgerError>> {
+        self.take_chunk(job, worker, messages, lease_ms, providers, false)
     }
 
     fn claim(

@@ -532,3 +532,35 @@ async fn a_waiting_worker_hears_the_others_settle() {
     );
     assert_eq!(waiting.held_elsewhere(&job, "waiter").await.unwrap(), 0);
 }
+
+/// A worker reaching a chunk another one is taking right now skips it (`try_take`: `None`, no
+/// row touched), and takes it once that one is through.
+#[tokio::test]
+async fn a_chunk_being_taken_elsewhere_is_skipped_not_waited_for() {
+    let job = job("skip");
+    let ledger = connect().await;
+    // The chunk's lock, as another worker's `take` holds it (the job's key, the first position).
+    let hex = smsgate_transport::sign::md5_hex(&[job.as_bytes()]);
+    let job_key = u32::from_str_radix(&hex[..8], 16).unwrap() as i32;
+    let mut other = raw().await;
+    let holding = other.transaction().await.unwrap();
+    holding
+        .execute("SELECT pg_advisory_xact_lock($1, 0)", &[&job_key])
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let skipped = ledger
+        .try_take(&job, "a", rows(3), 60_000, vec![])
+        .await
+        .unwrap();
+    assert!(skipped.is_none());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(ledger.message(&job, 0).await.unwrap().is_none());
+    holding.commit().await.unwrap();
+    let taken = ledger
+        .try_take(&job, "a", rows(3), 60_000, vec![])
+        .await
+        .unwrap()
+        .expect("the lock is free");
+    assert_eq!(taken.mine, vec![0, 1, 2]);
+}
