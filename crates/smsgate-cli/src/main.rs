@@ -772,6 +772,13 @@ struct Chunk {
 }
 
 impl Chunk {
+    /// The messages this worker took (recorded and marked in flight), with their input places.
+    fn taken(&mut self, messages: Vec<Message>, places: Vec<(usize, Option<u64>)>) {
+        self.messages = messages;
+        self.places = places;
+        self.in_flight = true;
+    }
+
     /// The ledger refused to take `messages`: nothing of them was started, so each is written
     /// as not sent (safe to send again), and the run ends.
     fn refused(
@@ -828,9 +835,7 @@ impl Input<'_> {
                 {
                     Ok((mine, _)) if mine.is_empty() => {}
                     Ok((mine, mine_places)) => {
-                        chunk.messages = mine;
-                        chunk.places = mine_places;
-                        chunk.in_flight = true;
+                        chunk.taken(mine, mine_places);
                         return chunk;
                     }
                     Err(err) => {
@@ -911,9 +916,7 @@ impl Input<'_> {
                     if mine.is_empty() && read > 0 && chunk.lines.len() < size {
                         continue;
                     }
-                    chunk.messages = mine;
-                    chunk.places = mine_places;
-                    chunk.in_flight = true;
+                    chunk.taken(mine, mine_places);
                     return chunk;
                 }
                 Err(err) => {
