@@ -20,7 +20,7 @@ const SETTLE_AT_MOST: usize = 5000;
 
 /// How long the ledger task waits for more outcomes before recording fewer than a chunk's
 /// worth: requests that answer together are recorded in one transaction, whose cost (the
-/// pages of the provider-key index it touches, written once per commit) is shared.
+/// pages of the provider-id index it touches, written once per commit) is shared.
 const SETTLE_GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// A send's ledger: the job, this process's worker name, and the task that records outcomes.

@@ -706,8 +706,8 @@ async fn send_rows(
         }
         // Chunks skipped while another worker took them were never taken by this one.
         for (messages, places) in input.deferred.drain(..) {
-            for (message, (index, line)) in messages.into_iter().zip(places) {
-                out.write(&Row::not_sent(index, line, message.to, message.client_ref));
+            for row in not_sent_rows(messages, places) {
+                out.write(&row);
             }
         }
         write_unread(
@@ -754,6 +754,17 @@ struct Input<'a> {
 /// A chunk's messages with their input places (index, line), not taken yet.
 type SkippedChunk = (Vec<Message>, Vec<(usize, Option<u64>)>);
 
+/// The lines of messages never started (at their input places): not sent, safe to send again.
+fn not_sent_rows(
+    messages: Vec<Message>,
+    places: Vec<(usize, Option<u64>)>,
+) -> impl Iterator<Item = Row> {
+    messages
+        .into_iter()
+        .zip(places)
+        .map(|(message, (index, line))| Row::not_sent(index, line, message.to, message.client_ref))
+}
+
 /// A chunk of rows ready to send: read and, with a ledger, recorded and marked in flight.
 struct Chunk {
     messages: Vec<Message>,
@@ -787,10 +798,7 @@ impl Chunk {
         places: Vec<(usize, Option<u64>)>,
         err: &smsgate_ledger::LedgerError,
     ) {
-        for (message, (index, line)) in messages.into_iter().zip(places) {
-            self.lines
-                .push(Row::not_sent(index, line, message.to, message.client_ref));
-        }
+        self.lines.extend(not_sent_rows(messages, places));
         self.ledger_failed = Some(err.to_string());
         self.last = true;
     }
@@ -801,8 +809,8 @@ impl Chunk {
         if let (Some(run), true) = (ledger, self.in_flight) {
             run.unsent(&self.places, "the send stopped before it was sent");
         }
-        for (message, (index, line)) in self.messages.into_iter().zip(self.places) {
-            out.write(&Row::not_sent(index, line, message.to, message.client_ref));
+        for row in not_sent_rows(self.messages, self.places) {
+            out.write(&row);
         }
     }
 }

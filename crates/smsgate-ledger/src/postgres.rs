@@ -169,9 +169,10 @@ impl PostgresLedger {
                     let now = now_ms();
                     let positions: Vec<i64> = messages.iter().map(|m| position(m.position)).collect();
                     // Workers reading the same input reach a chunk together: one loads it, the
-                    // others wait for that (a lock per chunk, before any row is touched) and
-                    // then find it loaded, instead of inserting it again against the first
-                    // one's uncommitted rows.
+                    // others wait for that (a lock per chunk, before any row is touched; with
+                    // `wait` false they skip the chunk instead, and take it later) and then find
+                    // it loaded, instead of inserting it again against the first one's
+                    // uncommitted rows.
                     let first = positions.iter().copied().min().unwrap_or_default();
                     let last = positions.iter().copied().max().unwrap_or_default();
                     let (job_key, chunk_key) = chunk_lock_key(&job, first);

@@ -1,7 +1,6 @@
 //! The SQLite backend: one file (WAL), one connection behind a mutex, each operation a
 //! transaction run off the async runtime's threads.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -160,7 +159,8 @@ impl SqliteLedger {
     }
 }
 
-/// Rows one multi-row statement carries (6 parameters each, well under SQLite's limit).
+/// Rows one statement with a placeholder per row (`IN (?2, ?3, …)`) carries, well under
+/// SQLite's limit on parameters.
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// `?first, ?first+1, ...`: `count` numbered placeholders.
@@ -451,7 +451,6 @@ impl Ledger for SqliteLedger {
             .execute(params![job, now])
             .map_err(db)?;
             let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
-            let mut inserted: HashSet<i64> = HashSet::with_capacity(messages.len());
             let mut mine = Vec::with_capacity(messages.len());
             // The new rows, claimed and marked in flight as they are recorded (this transaction
             // is the claim): one prepared statement run once a row, whose change count says
@@ -465,6 +464,8 @@ impl Ledger for SqliteLedger {
                 )
                 .map_err(db)?;
             for part in messages.chunks(ROWS_PER_STATEMENT) {
+                // The part's rows already there (not inserted now).
+                let mut present: Vec<&NewMessage> = Vec::new();
                 for m in part {
                     let at = position(m.position);
                     let added = insert
@@ -484,13 +485,10 @@ impl Ledger for SqliteLedger {
                         .map_err(db)?;
                     if added > 0 {
                         mine.extend(u64::try_from(at).ok());
-                        inserted.insert(at);
+                    } else {
+                        present.push(m);
                     }
                 }
-                let present: Vec<&NewMessage> = part
-                    .iter()
-                    .filter(|m| !inserted.contains(&position(m.position)))
-                    .collect();
                 if present.is_empty() {
                     continue;
                 }
