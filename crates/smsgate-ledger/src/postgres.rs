@@ -339,8 +339,9 @@ impl PostgresLedger {
                                  AND state IN ('pending', 'not_sent') FOR UPDATE SKIP LOCKED) \
                                  UPDATE smsgate_messages m SET state = 'in_flight', worker = $3, \
                                  lease_until_ms = $4, updated_ms = $5, sent_ms = $5, provider = NULL, \
-                                 provider_message_id = NULL, tried = $6 FROM picked \
-                                 WHERE m.job = $1 AND m.position = picked.position RETURNING m.position"
+                                 provider_message_id = NULL, tried = $6 \
+                                 WHERE m.job = $1 AND {} AND {PICKED} RETURNING m.position",
+                                span_condition("m.position", &present)
                             ),
                             &[&job, &present, &worker, &until, &now, &tried],
                         )
@@ -810,6 +811,12 @@ fn span_condition(column: &str, positions: &[i64]) -> String {
     format!("{column} BETWEEN {lo} AND {hi}")
 }
 
+/// The rows a claim updates: those its `picked` CTE locked, found by primary-key probes. (Joined
+/// to `picked` instead, the planner, which expects a job without statistics to hold one row,
+/// walked every row of the job for each claim, even an empty one: 25-50 ms at 30 000 rows.
+/// Bounds it can use as index conditions keep the probes within the picked rows' span.)
+const PICKED: &str = "m.position = ANY (ARRAY(SELECT position FROM picked))";
+
 /// Claims for `worker` the pending rows of `job` that `pick` (a filter or order on `$5`,
 /// `value`) selects. Rows another worker is claiming right now are skipped, not waited for.
 /// The pick is materialised once: an `IN (subquery LIMIT n)` may be evaluated again per row
@@ -830,8 +837,8 @@ async fn claim_picked(
         "WITH picked AS MATERIALIZED (SELECT position FROM smsgate_messages \
          WHERE job = $4 AND state IN ({states}) {pick} FOR UPDATE SKIP LOCKED) \
          UPDATE smsgate_messages m SET state = 'claimed', worker = $1, lease_until_ms = $2, \
-         updated_ms = $3 FROM picked WHERE m.job = $4 AND m.position = picked.position \
-         RETURNING {}",
+         updated_ms = $3 WHERE m.job = $4 AND m.position BETWEEN (SELECT min(position) FROM \
+         picked) AND (SELECT max(position) FROM picked) AND {PICKED} RETURNING {}",
         returning.join(", ")
     );
     let rows = tx
