@@ -10,22 +10,6 @@
 -- The schema statements run only when their digest differs from the one in `smsgate_schema`
 -- (or an object they make is missing): workers of two builds with different schemas on one
 -- ledger would run them on every start, each taking locks that wait for the other's writes.
-
--- Keys compare byte by byte (collation "C", as SQLite's do): under the database's default
--- collation (a libc locale, even C.UTF-8) every comparison in an index on these columns went
--- through strcoll, a third of the cost of recording a row (BENCHMARKS.md item 7). Job names,
--- states and providers' ids need no linguistic order. On a ledger made before this, the first
--- connection rebuilds the indexes on these columns (the table itself is not rewritten).
-ALTER TABLE smsgate_jobs ALTER COLUMN name TYPE TEXT COLLATE "C";
-ALTER TABLE smsgate_messages
-    ALTER COLUMN job TYPE TEXT COLLATE "C",
-    ALTER COLUMN state TYPE TEXT COLLATE "C",
-    ALTER COLUMN provider TYPE TEXT COLLATE "C",
-    ALTER COLUMN provider_message_id TYPE TEXT COLLATE "C";
-ALTER TABLE smsgate_reports
-    ALTER COLUMN provider TYPE TEXT COLLATE "C",
-    ALTER COLUMN message_id TYPE TEXT COLLATE "C";
-
 DROP INDEX IF EXISTS smsgate_messages_by_state;
 CREATE INDEX IF NOT EXISTS smsgate_messages_open
     ON smsgate_messages (job, position)
@@ -37,10 +21,9 @@ CREATE INDEX IF NOT EXISTS smsgate_messages_open
 -- digests differ, to name the first row that changed, or when the chunk was loaded in other
 -- bounds).
 CREATE TABLE IF NOT EXISTS smsgate_chunks (
-    job             TEXT COLLATE "C" NOT NULL,
+    job             TEXT NOT NULL,
     first_position  BIGINT NOT NULL,
     last_position   BIGINT NOT NULL,
     digest          TEXT NOT NULL,
     PRIMARY KEY (job, first_position, last_position)
 );
-ALTER TABLE smsgate_chunks ALTER COLUMN job TYPE TEXT COLLATE "C";
