@@ -292,16 +292,19 @@ fn check_job(binary: &Path, ledger: &str, job: &str, rows: usize) -> Result<(), 
     Ok(())
 }
 
-/// `rows` rows sent through a PostgreSQL ledger against a simulator that answers every request
-/// after `latency_ms`: by one worker (job `bench-one-…`), then by three started at once on the
-/// same file (job `bench-three-…`). Every row must end with exactly one outcome: one accepted
-/// message in the ledger, written by exactly one of the three.
+/// `rounds` rounds of `rows` rows sent through a PostgreSQL ledger against a simulator that
+/// answers every request after `latency_ms`: by one worker (job `bench-one-…`) and by three
+/// started at once on the same file (job `bench-three-…`), one then three in even rounds and
+/// three then one in odd ones (neither always runs just after the other's writes, while the
+/// database vacuums them). Every row must end with exactly one outcome: one accepted message in
+/// the ledger, written by exactly one of the three.
 pub fn postgres_scaling(
     workspace: &Path,
     postgres: &str,
     rows: usize,
     latency_ms: u64,
-) -> Result<Scaling, String> {
+    rounds: usize,
+) -> Result<Vec<Scaling>, String> {
     let binary = smsgate_binary(workspace);
     let dir = Scratch::new("smsgate-bench-postgres")?;
     let csv = dir.0.join("recipients.csv");
@@ -311,117 +314,166 @@ pub fn postgres_scaling(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let (one, three) = (format!("bench-one-{stamp}"), format!("bench-three-{stamp}"));
     let latency = format!("latency={latency_ms}ms");
-
-    let simulator = Simulator::start(&binary, &["--fault", &latency])?;
-    let started = Instant::now();
-    run(
-        simulator.send(Command::new(&binary), &csv).args([
-            "--output",
-            "/dev/null",
-            "--ledger",
-            postgres,
-            "--job",
-            &one,
-        ]),
-        "smsgate send (one worker)",
-    )?;
-    let one_secs = started.elapsed().as_secs_f64();
-    drop(simulator);
-    check_job(&binary, postgres, &one, rows)?;
-    println!("one worker:    {rows} rows in {one_secs:>6.1} s");
-
-    let simulator = Simulator::start(&binary, &["--fault", &latency])?;
-    let outputs: Vec<PathBuf> = (0..3)
-        .map(|k| dir.0.join(format!("worker-{k}.jsonl")))
-        .collect();
-    let logs: Vec<PathBuf> = (0..3)
-        .map(|k| dir.0.join(format!("worker-{k}.log")))
-        .collect();
-    let (started, started_at) = (Instant::now(), std::time::SystemTime::now());
-    let mut workers = Vec::new();
-    for (output, log) in outputs.iter().zip(&logs) {
-        let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
-        let child = simulator
-            .send(Command::new(&binary), &csv)
-            .arg("--output")
-            .arg(output)
-            .args(["--ledger", postgres, "--job", &three])
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start a worker: {e}"))?;
-        workers.push(Some(child));
-    }
-    // When each one ends (polled), and whether it succeeded.
-    let mut each = [0f64; 3];
-    let mut failed = None;
-    while workers.iter().any(Option::is_some) {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        for (k, slot) in workers.iter_mut().enumerate() {
-            let Some(child) = slot else { continue };
-            let Some(status) = child.try_wait().map_err(|e| e.to_string())? else {
-                continue;
-            };
-            each[k] = started.elapsed().as_secs_f64();
-            *slot = None;
-            if !status.success() {
-                let log = std::fs::read_to_string(&logs[k]).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                failed.get_or_insert(format!(
-                    "worker {k} failed ({status}): {}",
-                    tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-                ));
-            }
-        }
-    }
-    let three_secs = started.elapsed().as_secs_f64();
-    drop(simulator);
-    if let Some(err) = failed {
-        return Err(err);
-    }
-    check_job(&binary, postgres, &three, rows)?;
-    let mut last_outcome = 0f64;
-    for output in &outputs {
-        let written = std::fs::metadata(output)
-            .and_then(|m| m.modified())
-            .map_err(|e| format!("{}: {e}", output.display()))?;
-        let after = written.duration_since(started_at).unwrap_or_default();
-        last_outcome = last_outcome.max(after.as_secs_f64());
-    }
-    let mut sent_by = [0usize; 3];
-    let mut seen = vec![false; rows];
-    for (k, output) in outputs.iter().enumerate() {
-        for position in sent_positions(output)? {
-            let slot = seen
-                .get_mut(position as usize)
-                .ok_or_else(|| format!("position {position} is not in the file"))?;
-            if std::mem::replace(slot, true) {
-                return Err(format!("row {position} was sent by two workers"));
-            }
-            sent_by[k] += 1;
-        }
-    }
-    if let Some(missing) = seen.iter().position(|sent| !sent) {
-        return Err(format!("row {missing} was sent by no worker"));
-    }
-    println!(
-        "three workers: {rows} rows in {three_secs:>6.1} s (last outcome written after \
-         {last_outcome:.1} s; each done after {}; sent {} + {} + {})",
-        each.iter()
-            .map(|s| format!("{s:.1} s"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        sent_by[0],
-        sent_by[1],
-        sent_by[2]
-    );
-    Ok(Scaling {
+    let run = Workers {
+        binary: &binary,
+        postgres,
+        csv: &csv,
+        dir: &dir.0,
         rows,
-        one_secs,
-        three_secs,
-        three_last_outcome_secs: last_outcome,
-    })
+        latency: &latency,
+    };
+    let mut results = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let (one, three) = (
+            format!("bench-one-{stamp}-{round}"),
+            format!("bench-three-{stamp}-{round}"),
+        );
+        let (one_secs, (three_secs, last_outcome)) = if round % 2 == 0 {
+            let one_secs = run.one(&one)?;
+            (one_secs, run.three(&three)?)
+        } else {
+            let three_secs = run.three(&three)?;
+            (run.one(&one)?, three_secs)
+        };
+        println!(
+            "round {}: one worker {one_secs:.2} s, three {three_secs:.2} s (last outcome written \
+             after {last_outcome:.2} s), speed-up {:.2}x",
+            round + 1,
+            one_secs / three_secs
+        );
+        results.push(Scaling {
+            rows,
+            one_secs,
+            three_secs,
+            three_last_outcome_secs: last_outcome,
+        });
+    }
+    Ok(results)
+}
+
+/// What one round of the workers comparison runs on.
+struct Workers<'a> {
+    binary: &'a Path,
+    postgres: &'a str,
+    csv: &'a Path,
+    dir: &'a Path,
+    rows: usize,
+    latency: &'a str,
+}
+
+impl Workers<'_> {
+    /// Seconds one worker takes to send the file as `job`, against a fresh simulator.
+    fn one(&self, job: &str) -> Result<f64, String> {
+        let (binary, postgres, rows) = (self.binary, self.postgres, self.rows);
+        let simulator = Simulator::start(binary, &["--fault", self.latency])?;
+        let started = Instant::now();
+        run(
+            simulator.send(Command::new(binary), self.csv).args([
+                "--output",
+                "/dev/null",
+                "--ledger",
+                postgres,
+                "--job",
+                job,
+            ]),
+            "smsgate send (one worker)",
+        )?;
+        let one_secs = started.elapsed().as_secs_f64();
+        drop(simulator);
+        check_job(binary, postgres, job, rows)?;
+        Ok(one_secs)
+    }
+
+    /// Seconds three workers started at once take to send the file as `job`, and when the last
+    /// outcome line was written; checks that each row was sent by exactly one of them.
+    fn three(&self, three: &str) -> Result<(f64, f64), String> {
+        let (binary, postgres, rows, csv) = (self.binary, self.postgres, self.rows, self.csv);
+        let simulator = Simulator::start(binary, &["--fault", self.latency])?;
+        let outputs: Vec<PathBuf> = (0..3)
+            .map(|k| self.dir.join(format!("worker-{k}.jsonl")))
+            .collect();
+        let logs: Vec<PathBuf> = (0..3)
+            .map(|k| self.dir.join(format!("worker-{k}.log")))
+            .collect();
+        let (started, started_at) = (Instant::now(), std::time::SystemTime::now());
+        let mut workers = Vec::new();
+        for (output, log) in outputs.iter().zip(&logs) {
+            let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
+            let child = simulator
+                .send(Command::new(binary), &csv)
+                .arg("--output")
+                .arg(output)
+                .args(["--ledger", postgres, "--job", three])
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("cannot start a worker: {e}"))?;
+            workers.push(Some(child));
+        }
+        // When each one ends (polled), and whether it succeeded.
+        let mut each = [0f64; 3];
+        let mut failed = None;
+        while workers.iter().any(Option::is_some) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            for (k, slot) in workers.iter_mut().enumerate() {
+                let Some(child) = slot else { continue };
+                let Some(status) = child.try_wait().map_err(|e| e.to_string())? else {
+                    continue;
+                };
+                each[k] = started.elapsed().as_secs_f64();
+                *slot = None;
+                if !status.success() {
+                    let log = std::fs::read_to_string(&logs[k]).unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                    failed.get_or_insert(format!(
+                        "worker {k} failed ({status}): {}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+                    ));
+                }
+            }
+        }
+        let three_secs = started.elapsed().as_secs_f64();
+        drop(simulator);
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        check_job(binary, postgres, three, rows)?;
+        let mut last_outcome = 0f64;
+        for output in &outputs {
+            let written = std::fs::metadata(output)
+                .and_then(|m| m.modified())
+                .map_err(|e| format!("{}: {e}", output.display()))?;
+            let after = written.duration_since(started_at).unwrap_or_default();
+            last_outcome = last_outcome.max(after.as_secs_f64());
+        }
+        let mut sent_by = [0usize; 3];
+        let mut seen = vec![false; rows];
+        for (k, output) in outputs.iter().enumerate() {
+            for position in sent_positions(output)? {
+                let slot = seen
+                    .get_mut(position as usize)
+                    .ok_or_else(|| format!("position {position} is not in the file"))?;
+                if std::mem::replace(slot, true) {
+                    return Err(format!("row {position} was sent by two workers"));
+                }
+                sent_by[k] += 1;
+            }
+        }
+        if let Some(missing) = seen.iter().position(|sent| !sent) {
+            return Err(format!("row {missing} was sent by no worker"));
+        }
+        println!(
+            "  three workers: each done after {}; sent {} + {} + {}",
+            each.iter()
+                .map(|s| format!("{s:.2} s"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sent_by[0],
+            sent_by[1],
+            sent_by[2]
+        );
+        Ok((three_secs, last_outcome))
+    }
 }
 
 /// Seconds of a clean `cargo build` of `package` in `manifest`'s workspace, in a fresh target
