@@ -401,7 +401,7 @@ impl Workers<'_> {
         for (output, log) in outputs.iter().zip(&logs) {
             let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
             let child = simulator
-                .send(Command::new(binary), &csv)
+                .send(Command::new(binary), csv)
                 .arg("--output")
                 .arg(output)
                 .args(["--ledger", postgres, "--job", three])
