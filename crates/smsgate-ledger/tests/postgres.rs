@@ -564,3 +564,101 @@ async fn a_chunk_being_taken_elsewhere_is_skipped_not_waited_for() {
         .expect("the lock is free");
     assert_eq!(taken.mine, vec![0, 1, 2]);
 }
+
+/// A claim reads only the rows it claims. The planner expects a job without statistics to hold
+/// one row, and once turned the claim's update into a walk over every row of the job: at the
+/// end of every worker's run (its last look for released rows, which finds none) and, on a
+/// resume, once per chunk. Counted by the server's statistics for a schema of this test's own
+/// (other tests write to the shared one meanwhile).
+#[tokio::test]
+async fn a_claim_reads_only_the_rows_it_claims() {
+    const ROWS: u64 = 3000;
+    let schema = job("claim_scope").replace('-', "_");
+    let admin = raw().await;
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let separator = if url().contains('?') { '&' } else { '?' };
+    let scoped = format!("{}{separator}options=-c%20search_path%3D{schema}", url());
+    // An earlier job, which the statistics know; then this one, which they do not (a job just
+    // begun): its rows look rare to the planner.
+    let (earlier, job) = (job("claim-scope-earlier"), job("claim-scope"));
+    {
+        let ledger = PostgresLedger::connect(&scoped, TextPolicy::Keep)
+            .await
+            .unwrap();
+        for job in [&earlier, &job] {
+            let taken = ledger
+                .take(job, "a", rows(ROWS), 60_000, vec!["twilio".into()])
+                .await
+                .unwrap();
+            assert_eq!(taken.mine.len() as u64, ROWS);
+            let accepted = taken
+                .mine
+                .iter()
+                .map(|p| {
+                    Settlement::accepted(*p, "twilio", format!("{job}-{p}"), vec!["twilio".into()])
+                })
+                .collect();
+            ledger.settle(job, accepted).await.unwrap();
+            if job == &earlier {
+                admin
+                    .batch_execute(&format!("ANALYZE {schema}.smsgate_messages"))
+                    .await
+                    .unwrap();
+            }
+        }
+        // Its connection closes: the server process behind it reports its counts as it exits.
+    }
+    let before = reported(&admin, &schema, |(updated, _, _)| {
+        updated >= 2 * ROWS as i64
+    })
+    .await;
+    {
+        let late = PostgresLedger::connect(&scoped, TextPolicy::Keep)
+            .await
+            .unwrap();
+        let claimed = late.claim_released(&job, "b", 1000, 60_000).await.unwrap();
+        assert!(claimed.is_empty(), "every row of the job is settled");
+    }
+    let after = reported(&admin, &schema, |(_, scans, _)| scans > before.1).await;
+    let fetched = after.2 - before.2;
+    assert!(
+        fetched < 100,
+        "a claim that found nothing fetched {fetched} rows of a {ROWS}-row job by index"
+    );
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+}
+
+/// `schema.smsgate_messages`'s rows updated, index scans and rows fetched by index scans, as the
+/// server reports them once `done` says they include what is awaited (a server process reports
+/// its counts when its connection closes, a moment later).
+async fn reported(
+    admin: &tokio_postgres::Client,
+    schema: &str,
+    done: impl Fn((i64, i64, i64)) -> bool,
+) -> (i64, i64, i64) {
+    for _ in 0..200 {
+        let row = admin
+            .query_opt(
+                "SELECT n_tup_upd, idx_scan, idx_tup_fetch FROM pg_stat_user_tables \
+                 WHERE schemaname = $1 AND relname = 'smsgate_messages'",
+                &[&schema],
+            )
+            .await
+            .unwrap();
+        let counts = row.map_or((0, 0, 0), |row| {
+            let count = |k: usize| row.get::<_, Option<i64>>(k).unwrap_or_default();
+            (count(0), count(1), count(2))
+        });
+        if done(counts) {
+            return counts;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server never reported the counts of a closed connection");
+}
