@@ -573,14 +573,7 @@ async fn a_chunk_being_taken_elsewhere_is_skipped_not_waited_for() {
 #[tokio::test]
 async fn a_claim_reads_only_the_rows_it_claims() {
     const ROWS: u64 = 3000;
-    let schema = job("claim_scope").replace('-', "_");
-    let admin = raw().await;
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let separator = if url().contains('?') { '&' } else { '?' };
-    let scoped = format!("{}{separator}options=-c%20search_path%3D{schema}", url());
+    let (admin, schema, scoped) = own_schema("claim_scope").await;
     // An earlier job, which the statistics know; then this one, which they do not (a job just
     // begun): its rows look rare to the planner.
     let (earlier, job) = (job("claim-scope-earlier"), job("claim-scope"));
@@ -611,10 +604,7 @@ async fn a_claim_reads_only_the_rows_it_claims() {
         }
         // Its connection closes: the server process behind it reports its counts as it exits.
     }
-    let before = reported(&admin, &schema, |(updated, _, _)| {
-        updated >= 2 * ROWS as i64
-    })
-    .await;
+    let before = reported(&admin, &schema, |c| c.updated >= 2 * ROWS as i64).await;
     {
         let late = PostgresLedger::connect(&scoped, TextPolicy::Keep)
             .await
@@ -622,8 +612,8 @@ async fn a_claim_reads_only_the_rows_it_claims() {
         let claimed = late.claim_released(&job, "b", 1000, 60_000).await.unwrap();
         assert!(claimed.is_empty(), "every row of the job is settled");
     }
-    let after = reported(&admin, &schema, |(_, scans, _)| scans > before.1).await;
-    let fetched = after.2 - before.2;
+    let after = reported(&admin, &schema, |c| c.index_scans > before.index_scans).await;
+    let fetched = after.fetched - before.fetched;
     assert!(
         fetched < 100,
         "a claim that found nothing fetched {fetched} rows of a {ROWS}-row job by index"
@@ -634,26 +624,40 @@ async fn a_claim_reads_only_the_rows_it_claims() {
         .unwrap();
 }
 
-/// `schema.smsgate_messages`'s rows updated, index scans and rows fetched by index scans, as the
-/// server reports them once `done` says they include what is awaited (a server process reports
-/// its counts when its connection closes, a moment later).
+/// What the server counted for `schema.smsgate_messages`.
+#[derive(Clone, Copy, Debug, Default)]
+struct TableCounts {
+    inserted: i64,
+    updated: i64,
+    index_scans: i64,
+    /// Rows fetched by index scans.
+    fetched: i64,
+}
+
+/// The server's counts for `schema.smsgate_messages` once `done` says they include what is
+/// awaited (a server process reports its counts when its connection closes, a moment later).
 async fn reported(
     admin: &tokio_postgres::Client,
     schema: &str,
-    done: impl Fn((i64, i64, i64)) -> bool,
-) -> (i64, i64, i64) {
+    done: impl Fn(TableCounts) -> bool,
+) -> TableCounts {
     for _ in 0..200 {
         let row = admin
             .query_opt(
-                "SELECT n_tup_upd, idx_scan, idx_tup_fetch FROM pg_stat_user_tables \
+                "SELECT n_tup_ins, n_tup_upd, idx_scan, idx_tup_fetch FROM pg_stat_user_tables \
                  WHERE schemaname = $1 AND relname = 'smsgate_messages'",
                 &[&schema],
             )
             .await
             .unwrap();
-        let counts = row.map_or((0, 0, 0), |row| {
+        let counts = row.map_or(TableCounts::default(), |row| {
             let count = |k: usize| row.get::<_, Option<i64>>(k).unwrap_or_default();
-            (count(0), count(1), count(2))
+            TableCounts {
+                inserted: count(0),
+                updated: count(1),
+                index_scans: count(2),
+                fetched: count(3),
+            }
         });
         if done(counts) {
             return counts;
@@ -661,4 +665,62 @@ async fn reported(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the server never reported the counts of a closed connection");
+}
+
+/// A schema of the calling test's own (its tables' statistics are its alone): a raw connection,
+/// the schema's name, and a ledger URL whose tables live there.
+async fn own_schema(name: &str) -> (tokio_postgres::Client, String, String) {
+    let schema = job(name).replace('-', "_");
+    let admin = raw().await;
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let separator = if url().contains('?') { '&' } else { '?' };
+    let scoped = format!("{}{separator}options=-c%20search_path%3D{schema}", url());
+    (admin, schema, scoped)
+}
+
+/// A chunk whose rows an earlier run loaded but never sent is claimed by its own rows, not by a
+/// walk over the job (the same planner trap as [`a_claim_reads_only_the_rows_it_claims`], in
+/// `take`: on a resume it ran once per chunk).
+#[tokio::test]
+async fn taking_a_loaded_chunk_reads_that_chunk_only() {
+    const ROWS: u64 = 10_000;
+    let (admin, schema, scoped) = own_schema("take_scope").await;
+    let (earlier, job) = (job("take-scope-earlier"), job("take-scope"));
+    {
+        let ledger = PostgresLedger::connect(&scoped, TextPolicy::Keep)
+            .await
+            .unwrap();
+        ledger.load(&earlier, rows(1000)).await.unwrap();
+        admin
+            .batch_execute(&format!("ANALYZE {schema}.smsgate_messages"))
+            .await
+            .unwrap();
+        // Loaded, never sent: all pending.
+        assert_eq!(ledger.load(&job, rows(ROWS)).await.unwrap(), ROWS);
+    }
+    let before = reported(&admin, &schema, |c| c.inserted >= ROWS as i64 + 1000).await;
+    {
+        let late = PostgresLedger::connect(&scoped, TextPolicy::Keep)
+            .await
+            .unwrap();
+        let chunk: Vec<NewMessage> = rows(ROWS).into_iter().skip(4000).take(1000).collect();
+        let taken = late
+            .take(&job, "b", chunk, 60_000, vec!["twilio".into()])
+            .await
+            .unwrap();
+        assert_eq!(taken.mine, (4000..5000).collect::<Vec<u64>>());
+    }
+    let after = reported(&admin, &schema, |c| c.updated >= before.updated + 1000).await;
+    let fetched = after.fetched - before.fetched;
+    assert!(
+        fetched < ROWS as i64 / 2,
+        "taking a 1000-row chunk fetched {fetched} rows of a {ROWS}-row job by index"
+    );
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
 }
