@@ -159,6 +159,19 @@ impl SqliteLedger {
     }
 }
 
+/// Binds `values` to `statement`'s parameters from `first` (1-based) on. A binding stays until it
+/// is replaced: what a batch's rows share is bound once, the rest for each row.
+fn bind(
+    statement: &mut rusqlite::Statement<'_>,
+    first: usize,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<(), LedgerError> {
+    for (k, value) in values.iter().enumerate() {
+        statement.raw_bind_parameter(first + k, value).map_err(db)?;
+    }
+    Ok(())
+}
+
 /// Rows one statement with a placeholder per row (`IN (?2, ?3, …)`) carries, well under
 /// SQLite's limit on parameters.
 const ROWS_PER_STATEMENT: usize = 200;
@@ -197,24 +210,26 @@ fn record_outcomes(
         from.condition("state", "?3")
     );
     let mut update = tx.prepare_cached(&sql).map_err(db)?;
+    bind(&mut update, 1, &[&job, &now])?;
     for s in &settlements {
         let retry_safe = match s.outcome {
             crate::Settled::Rejected { retry_safe } => Some(retry_safe),
             _ => None,
         };
-        let changed = update
-            .execute(params![
-                job,
-                now,
-                s.outcome.state().as_str(),
-                retry_safe,
-                s.provider,
-                s.provider_message_id,
-                s.tried.join(","),
-                s.reason,
-                position(s.position),
-            ])
-            .map_err(db)?;
+        bind(
+            &mut update,
+            3,
+            &[
+                &s.outcome.state().as_str(),
+                &retry_safe,
+                &s.provider,
+                &s.provider_message_id,
+                &s.tried.join(","),
+                &s.reason,
+                &position(s.position),
+            ],
+        )?;
+        let changed = update.raw_execute().map_err(db)?;
         if changed == 0 {
             refused.push(s.position);
             continue;
@@ -463,26 +478,26 @@ impl Ledger for SqliteLedger {
                      ?2, ?2) ON CONFLICT DO NOTHING",
                 )
                 .map_err(db)?;
+            // What every row shares is bound once (a binding outlives each run of the statement).
+            bind(&mut insert, 1, &[&job, &now, &worker, &until, &tried])?;
             for part in messages.chunks(ROWS_PER_STATEMENT) {
                 // The part's rows already there (not inserted now).
                 let mut present: Vec<&NewMessage> = Vec::new();
                 for m in part {
                     let at = position(m.position);
-                    let added = insert
-                        .execute(params![
-                            job,
-                            now,
-                            worker,
-                            until,
-                            tried,
-                            at,
-                            m.client_ref,
-                            m.number,
-                            keep.then_some(m.text.as_str()),
-                            text_md5(&m.text),
-                            m.sender_id,
-                        ])
-                        .map_err(db)?;
+                    bind(
+                        &mut insert,
+                        6,
+                        &[
+                            &at,
+                            &m.client_ref,
+                            &m.number,
+                            &keep.then_some(m.text.as_str()),
+                            &text_md5(&m.text),
+                            &m.sender_id,
+                        ],
+                    )?;
+                    let added = insert.raw_execute().map_err(db)?;
                     if added > 0 {
                         mine.extend(u64::try_from(at).ok());
                     } else {
