@@ -433,7 +433,8 @@ async fn record_outcomes(
 ) -> Result<Vec<u64>, LedgerError> {
     let mut refused = Vec::new();
     // A report of an id being recorded now waits for this transaction (and the other way
-    // round): whichever commits first, the report ends matched.
+    // round): whichever commits first, the report ends matched. Shared: other workers' outcomes
+    // never wait (REPORT_LOCK_BUCKETS); each bucket once, in order.
     let keys: Vec<i64> = settlements
         .iter()
         .filter_map(|s| {
@@ -445,7 +446,7 @@ async fn record_outcomes(
         .collect();
     if !keys.is_empty() {
         tx.execute(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted",
+            "SELECT pg_advisory_xact_lock_shared(k) FROM (SELECT DISTINCT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted",
             &[&keys],
         )
         .await
@@ -705,10 +706,25 @@ async fn record_chunk(
     Ok(())
 }
 
-/// The advisory-lock key of a provider's message id (63 bits of its MD5).
+/// How many advisory locks guard the match between outcomes and delivery reports: a provider's
+/// message id belongs to one of them (by its MD5). A recorded outcome holds its ids' locks
+/// shared, so workers never wait for each other; a received report holds its id's lock alone,
+/// so it waits for the outcomes being recorded in its bucket (and they for it). One lock per id
+/// instead put up to a batch of outcomes' worth (5000) in PostgreSQL's shared lock table per
+/// transaction, which six workers at once exhausted ("out of shared memory", for every session
+/// of the database).
+const REPORT_LOCK_BUCKETS: u64 = 32;
+
+/// The first of the buckets' lock keys (single 64-bit keys, "smsgrp" and a number: a space apart
+/// from [`SCHEMA_LOCK`]).
+const REPORT_LOCK_BASE: i64 = 0x736d_7367_7270_0000;
+
+/// The advisory-lock key of the bucket of a provider's message id.
 fn report_lock_key(provider: &str, id: &str) -> i64 {
     let hex = smsgate_transport::sign::md5_hex(&[provider.as_bytes(), b"\0", id.as_bytes()]);
-    i64::from_str_radix(&hex[..15], 16).unwrap_or_default()
+    let hash = u64::from_str_radix(&hex[..15], 16).unwrap_or_default();
+    // Below 32: the cast and the sum cannot overflow.
+    REPORT_LOCK_BASE + (hash % REPORT_LOCK_BUCKETS) as i64
 }
 
 /// The advisory lock of a job's chunk starting at `first` (two 32-bit keys: a space apart

@@ -724,3 +724,26 @@ async fn taking_a_loaded_chunk_reads_that_chunk_only() {
         .await
         .unwrap();
 }
+
+/// A batch of outcomes larger than PostgreSQL's shared lock table (64 locks a connection by
+/// default) is recorded: the locks that order outcomes and delivery reports are a few buckets,
+/// not one per message id (which put 20 000 locks in the table and failed with "out of shared
+/// memory", for every session of the database).
+#[tokio::test]
+async fn a_batch_of_outcomes_larger_than_the_lock_table_is_recorded() {
+    const ROWS: u64 = 20_000;
+    let job = job("lock-table");
+    let ledger = connect().await;
+    let taken = ledger
+        .take(&job, "a", rows(ROWS), 60_000, vec!["twilio".into()])
+        .await
+        .unwrap();
+    let accepted = taken
+        .mine
+        .iter()
+        .map(|p| Settlement::accepted(*p, "twilio", format!("{job}-{p}"), vec!["twilio".into()]))
+        .collect();
+    ledger.settle(&job, accepted).await.unwrap();
+    let counts = ledger.counts(&job).await.unwrap();
+    assert_eq!(count(&counts, State::Accepted), ROWS);
+}
